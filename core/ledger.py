@@ -1,0 +1,339 @@
+"""The points ledger (积分流水): append-only entries and the balances they add up to.
+
+Invariants (checked by core.verify and the tests):
+- an entry is never updated or deleted; a correction is a ``reversal`` entry naming
+  the original (at most one reversal per entry);
+- ``(source_type, source_id)`` is unique: one cause posts at most once;
+- ``account.balance`` == sum of delta_balance and ``account.earned_total`` == sum of
+  delta_earned over the household's entries, changed in the same transaction;
+- ``account.balance`` never goes below zero (checked here, backed by a CHECK constraint).
+
+Spendable balance vs earned total: redemptions spend the balance but never reduce the
+earned total, so redeeming does not push a family down the rankings. A deduction lowers
+the earned total by its full amount and the balance by as much as there is (it never
+overdraws), and the entry records exactly what changed.
+
+:func:`post` runs inside the caller's transaction so that, for example, a review decision
+and the entry it causes commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.access import Actor, require
+from core.audit import record
+from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
+from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry
+
+KIND_NAMES: dict[str, str] = {
+    "earned": "加分",
+    "deducted": "扣分",
+    "base": "底分",
+    "redeemed": "兑换",
+    "redeem_void": "兑换撤销",
+    "reversal": "冲正",
+    "clearing": "清零",
+    "adjustment": "管理员调整",
+    "volunteer": "志愿服务",
+}
+KINDS = tuple(KIND_NAMES)
+MAX_POINTS = 100_000  # one entry; anything larger is a typo, not a deed
+
+
+def month_of(day: dt.date) -> int:
+    return day.year * 100 + day.month
+
+
+@dataclass(frozen=True)
+class Deltas:
+    balance: int
+    earned: int
+
+
+def deltas_for(kind: str, points: int, balance: int) -> Deltas:
+    """What an entry of ``kind`` for ``points`` changes, given the current balance.
+
+    ``points`` is the signed amount the user means: +5 earned, -3 deducted, -20 redeemed.
+    Pure function: the rules of the two numbers in one place.
+    """
+    if kind in ("earned", "volunteer", "base"):
+        if points <= 0:
+            raise InvalidInput("加分必须是正数。")
+        return Deltas(points, points)
+    if kind == "deducted":
+        if points >= 0:
+            raise InvalidInput("扣分必须是负数。")
+        return Deltas(-min(-points, balance), points)
+    if kind == "redeemed":
+        if points >= 0:
+            raise InvalidInput("兑换必须扣减积分。")
+        return Deltas(points, 0)
+    if kind == "redeem_void":
+        if points <= 0:
+            raise InvalidInput("撤销兑换必须退回积分。")
+        return Deltas(points, 0)
+    if kind == "clearing":
+        return Deltas(points, 0)
+    if kind == "adjustment":
+        if points == 0:
+            raise InvalidInput("调整分值不能为 0。")
+        if points < 0:
+            return Deltas(-min(-points, balance), points)
+        return Deltas(points, points)
+    raise InvalidInput(f"未知的流水类型：{kind}")
+
+
+def check_points(points: object) -> int:
+    """Validate a user-entered amount: a whole number, not zero, not absurd."""
+    if isinstance(points, bool) or not isinstance(points, int):
+        if isinstance(points, float) and points.is_integer():
+            points = int(points)
+        else:
+            raise InvalidInput("积分必须是整数。")
+    if points == 0:
+        raise InvalidInput("积分不能为 0。")
+    if abs(points) > MAX_POINTS:
+        raise InvalidInput(f"积分数值过大（单笔不超过 {MAX_POINTS}）。")
+    return points
+
+
+def _upsert(s: Session, model, keys: dict, increments: dict, inserts: dict | None = None) -> None:
+    table = model.__table__
+    values = {**keys, **(inserts or {}), **increments}
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={k: getattr(table.c, k) + v for k, v in increments.items()},
+    )
+    s.execute(stmt)
+
+
+def _summarise(s: Session, entry: LedgerEntry, bucket: str, grid_id: int | None, sign: int) -> None:
+    """Keep household_month / category_month equal to the entries (same transaction)."""
+    inc = {"earned": 0, "deducted": 0, "redeemed": 0, "other": 0}
+    if bucket in ("earned", "volunteer", "base"):
+        inc["earned"] = entry.delta_earned
+    elif bucket == "deducted":
+        inc["deducted"] = -entry.delta_earned
+    elif bucket == "adjustment":
+        if sign * entry.delta_earned >= 0:
+            inc["earned"] = entry.delta_earned
+        else:
+            inc["deducted"] = -entry.delta_earned
+    elif bucket in ("redeemed", "redeem_void"):
+        inc["redeemed"] = -entry.delta_balance
+    else:
+        inc["other"] = entry.delta_balance
+    _upsert(
+        s,
+        HouseholdMonth,
+        {"household_id": entry.household_id, "month": entry.month},
+        inc,
+        {"village_id": entry.village_id, "grid_id": grid_id},
+    )
+    if entry.category_id is not None:
+        _upsert(
+            s,
+            CategoryMonth,
+            {"village_id": entry.village_id, "month": entry.month, "category_id": entry.category_id},
+            {"points": entry.delta_earned, "entries": sign},
+        )
+
+
+def lock_account(s: Session, household_id: int) -> Account:
+    """Load the account row locked for this transaction (FOR UPDATE on PostgreSQL;
+    SQLite writers are already serialised by BEGIN IMMEDIATE)."""
+    acc = s.execute(
+        select(Account).where(Account.household_id == household_id).with_for_update()
+    ).scalar_one_or_none()
+    if acc is None:
+        raise NotFound("找不到该户的积分账户。")
+    return acc
+
+
+def post(
+    s: Session,
+    *,
+    household_id: int,
+    kind: str,
+    points: int,
+    source_type: str,
+    source_id: object,
+    occurred_on: dt.date | None = None,
+    actor: Actor | None = None,
+    resident_id: int | None = None,
+    rule_item_id: int | None = None,
+    category_id: int | None = None,
+    reason: str = "",
+    reverses: LedgerEntry | None = None,
+    allow_zero: bool = False,
+) -> LedgerEntry:
+    """Append one entry and change the account in the caller's transaction.
+
+    Raises AlreadyDone if the cause was posted before, InsufficientPoints if it would
+    overdraw the spendable balance.
+    """
+    source_id = str(source_id)
+    existing = s.execute(
+        select(LedgerEntry.id).where(
+            LedgerEntry.source_type == source_type, LedgerEntry.source_id == source_id
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise AlreadyDone("该事项已经记账，不会重复记账。")
+    acc = lock_account(s, household_id)
+    if reverses is not None:
+        d = Deltas(-reverses.delta_balance, -reverses.delta_earned)
+        if acc.balance + d.balance < 0:
+            raise InsufficientPoints(
+                f"该户可用积分只有 {acc.balance} 分，冲正需要扣回 {-d.balance} 分，余额不足。"
+            )
+    elif kind == "clearing":
+        d = Deltas(points, 0)
+    else:
+        d = deltas_for(kind, points, acc.balance)
+    if acc.balance + d.balance < 0:
+        raise InsufficientPoints(f"可用积分不足：余额 {acc.balance} 分，需要 {-d.balance} 分。")
+    if d.balance == 0 and d.earned == 0 and not allow_zero:
+        raise InvalidInput("这笔记账不改变任何积分。")
+    day = occurred_on or dt.date.today()
+    entry = LedgerEntry(
+        village_id=acc.village_id,
+        household_id=household_id,
+        resident_id=resident_id,
+        kind=kind,
+        delta_balance=d.balance,
+        delta_earned=d.earned,
+        source_type=source_type,
+        source_id=source_id,
+        rule_item_id=rule_item_id,
+        category_id=category_id,
+        reverses_id=reverses.id if reverses is not None else None,
+        occurred_on=day,
+        month=month_of(day),
+        reason=reason,
+        created_by=actor.user_id if actor else None,
+    )
+    s.add(entry)
+    # The conditional UPDATE is the backstop: even if the read above were stale,
+    # the WHERE clause (and the CHECK constraint) refuse an overdraft.
+    res = s.execute(
+        update(Account)
+        .where(Account.household_id == household_id, Account.balance + d.balance >= 0)
+        .values(
+            balance=Account.balance + d.balance,
+            earned_total=Account.earned_total + d.earned,
+            entries=Account.entries + 1,
+            updated_at=dt.datetime.now().replace(microsecond=0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        raise InsufficientPoints("可用积分不足。")
+    s.flush()
+    s.expire(acc)
+    grid_id = s.execute(select(Household.grid_id).where(Household.id == household_id)).scalar()
+    if reverses is not None:
+        _summarise(s, entry, reverses.kind, grid_id, -1)
+    else:
+        _summarise(s, entry, kind, grid_id, 1)
+    return entry
+
+
+def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
+    """Admin correction: append an entry that undoes ``entry_id`` (冲正)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("冲正必须填写原因。")
+    with db.write() as s:
+        original = s.get(LedgerEntry, entry_id)
+        if original is None:
+            raise NotFound("找不到这条积分流水。")
+        require(actor, "admin", original.village_id)
+        if original.kind == "reversal":
+            raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
+        done = s.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)).scalar()
+        if done is not None:
+            raise AlreadyDone("这条流水已经冲正过。")
+        entry = post(
+            s,
+            household_id=original.household_id,
+            kind="reversal",
+            points=0,
+            source_type="reversal",
+            source_id=entry_id,
+            occurred_on=original.occurred_on,
+            actor=actor,
+            resident_id=original.resident_id,
+            rule_item_id=original.rule_item_id,
+            category_id=original.category_id,
+            reason=reason,
+            reverses=original,
+        )
+        record(s, actor, "ledger.reverse", "ledger_entry", entry_id, {"reversal_id": entry.id}, reason,
+               village_id=original.village_id)
+        return entry
+
+
+def adjust(db, actor: Actor, household_id: int, points: int, reason: str) -> LedgerEntry:
+    """Admin manual adjustment (管理员调整) with a required reason."""
+    points = check_points(points)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("手工调整必须填写原因。")
+    with db.write() as s:
+        hh = s.get(Household, household_id)
+        if hh is None:
+            raise NotFound("找不到该户。")
+        require(actor, "admin", hh.village_id)
+        entry = post(
+            s,
+            household_id=household_id,
+            kind="adjustment",
+            points=points,
+            source_type="adjustment",
+            source_id=uuid.uuid4().hex,
+            actor=actor,
+            reason=reason,
+        )
+        record(s, actor, "ledger.adjust", "household", household_id, {"points": points}, reason,
+               village_id=hh.village_id)
+        return entry
+
+
+def open_account(s: Session, household: Household) -> Account:
+    acc = Account(household_id=household.id, village_id=household.village_id, balance=0, earned_total=0)
+    s.add(acc)
+    return acc
+
+
+def balance(s: Session, household_id: int) -> Account:
+    acc = s.get(Account, household_id)
+    if acc is None:
+        raise NotFound("找不到该户的积分账户。")
+    return acc
+
+
+def history(s: Session, household_id: int, limit: int = 50) -> list[LedgerEntry]:
+    """Newest first; reads by the (household_id, id) index so it does not grow with the ledger."""
+    return list(
+        s.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.household_id == household_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def entry_count(s: Session) -> int:
+    return s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()

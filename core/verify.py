@@ -1,0 +1,93 @@
+"""Invariant checks: every stored balance equals the sum of its entries.
+
+Returns problems as values (a list of Chinese strings), so ``manage.py verify`` can print
+them and tests can assert the list is empty.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.models import (
+    Account,
+    HouseholdMonth,
+    LedgerEntry,
+    ProduceMove,
+    ProduceStock,
+    Product,
+    StockMove,
+)
+
+
+def verify(db) -> list[str]:
+    problems: list[str] = []
+    with db.read() as s:
+        sums = (
+            select(
+                LedgerEntry.household_id.label("hid"),
+                func.coalesce(func.sum(LedgerEntry.delta_balance), 0).label("bal"),
+                func.coalesce(func.sum(LedgerEntry.delta_earned), 0).label("earn"),
+                func.count().label("n"),
+            )
+            .group_by(LedgerEntry.household_id)
+            .subquery()
+        )
+        rows = s.execute(
+            select(Account.household_id, Account.balance, Account.earned_total, Account.entries,
+                   sums.c.bal, sums.c.earn, sums.c.n)
+            .outerjoin(sums, sums.c.hid == Account.household_id)
+        )
+        for hid, bal, earned, n, sbal, searn, sn in rows:
+            sbal, searn, sn = sbal or 0, searn or 0, sn or 0
+            if (bal, earned, n) != (sbal, searn, sn):
+                problems.append(
+                    f"户 {hid}：账户余额 {bal}/累计 {earned}/笔数 {n}，流水合计 {sbal}/{searn}/{sn}"
+                )
+            if bal < 0:
+                problems.append(f"户 {hid}：可用积分为负 {bal}")
+        orphan = s.execute(
+            select(func.count()).select_from(LedgerEntry)
+            .outerjoin(Account, Account.household_id == LedgerEntry.household_id)
+            .where(Account.household_id.is_(None))
+        ).scalar_one()
+        if orphan:
+            problems.append(f"{orphan} 条流水没有对应的积分账户")
+
+        hm = (
+            select(
+                LedgerEntry.household_id.label("hid"), LedgerEntry.month.label("m"),
+                func.sum(LedgerEntry.delta_earned).label("earn"),
+            ).group_by(LedgerEntry.household_id, LedgerEntry.month).subquery()
+        )
+        bad = s.execute(
+            select(func.count()).select_from(hm)
+            .outerjoin(HouseholdMonth, (HouseholdMonth.household_id == hm.c.hid) & (HouseholdMonth.month == hm.c.m))
+            .where(func.coalesce(HouseholdMonth.earned, 0) - func.coalesce(HouseholdMonth.deducted, 0) != hm.c.earn)
+        ).scalar_one()
+        if bad:
+            problems.append(f"{bad} 个户·月汇总与流水不一致")
+
+        moves = (
+            select(StockMove.product_id.label("pid"), func.sum(StockMove.qty).label("q"))
+            .group_by(StockMove.product_id).subquery()
+        )
+        for pid, name, stock, q in s.execute(
+            select(Product.id, Product.name, Product.stock, moves.c.q)
+            .outerjoin(moves, moves.c.pid == Product.id).where(Product.kind == "goods")
+        ):
+            if stock != (q or 0):
+                problems.append(f"商品 {pid}（{name}）：库存 {stock}，出入库合计 {q or 0}")
+            if stock < 0:
+                problems.append(f"商品 {pid}（{name}）：库存为负")
+
+        pm = (
+            select(ProduceMove.village_id.label("v"), ProduceMove.crop.label("c"), func.sum(ProduceMove.grams).label("g"))
+            .group_by(ProduceMove.village_id, ProduceMove.crop).subquery()
+        )
+        for v, crop, grams, g in s.execute(
+            select(ProduceStock.village_id, ProduceStock.crop, ProduceStock.grams, pm.c.g)
+            .outerjoin(pm, (pm.c.v == ProduceStock.village_id) & (pm.c.c == ProduceStock.crop))
+        ):
+            if grams != (g or 0):
+                problems.append(f"村 {v} 农产品 {crop}：库存 {grams} 克，出入合计 {g or 0} 克")
+    return problems

@@ -1,0 +1,19 @@
+"""公示与异议."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.guard import page_guard
+
+
+def render() -> None:
+    actor = page_guard('committee', 'admin', 'grid_worker')
+    st.title("公示与异议")
+    st.info("此页面正在建设中。")
+
+
+if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation
+    from ui.frame import run
+
+    run()

@@ -1,0 +1,64 @@
+"""Helpers for AppTest tests: a demo database built once, and logged-in app runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core import config as config_mod
+from db.models import StaffUser
+from ui import state
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_ROLES = {
+    "admin": "admin",
+    "committee": "pingyi1",
+    "grid_worker": "wangge1",
+    "cashier": "shouyin",
+    "volunteer_lead": "zhiyuan",
+    "field_lead": "yitian",
+    "township_viewer": "zhenjie",
+}
+
+
+def use_data_dir(monkeypatch, data_dir: Path, demo: bool = True) -> None:
+    monkeypatch.setenv("JIFEN_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("JIFEN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("JIFEN_NO_DEMO", "0" if demo else "1")
+
+
+def copy_data_dir(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def db_for_env():
+    from db.bootstrap import prepare
+
+    return prepare(config_mod.load(), create_demo=os.environ.get("JIFEN_NO_DEMO") != "1")
+
+
+def user_id(db, username: str) -> int:
+    with db.read() as s:
+        return s.execute(select(StaffUser.id).where(StaffUser.username == username)).scalar_one()
+
+
+def app(user: int | None = None, timeout: float = 60) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if user is not None:
+        at.session_state[state.USER_ID] = user
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page wrote, as one string, for 'the user sees X' assertions."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error",
+                 "metric", "text"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+    return "\n".join(parts)

@@ -1,0 +1,79 @@
+"""Shared fixtures.
+
+``db`` runs a test twice: on a fresh SQLite file and on PostgreSQL. The PostgreSQL URL
+comes from JIFEN_TEST_DATABASE_URL (a server where we may create databases); each test
+process creates its own database, and tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import db.guards
+from db.engine import Database
+from db.models import Base
+
+PG_URL = os.environ.get("JIFEN_TEST_DATABASE_URL", "")
+
+
+def _replace_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    if not PG_URL:
+        if os.environ.get("JIFEN_REQUIRE_POSTGRES") == "1":
+            pytest.fail("JIFEN_REQUIRE_POSTGRES=1 but no PostgreSQL server was found (JIFEN_TEST_DATABASE_URL)")
+        pytest.skip("PostgreSQL tests need JIFEN_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    name = f"jifen_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _replace_db(PG_URL, name)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(database: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    if request.param == "sqlite":
+        database = Database.from_url(f"sqlite:///{tmp_path / 'test.db'}")
+        Base.metadata.create_all(database.engine)
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        database = Database.from_url(url, pool_size=5, max_overflow=5)
+        _truncate_all(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path / 'test.db'}")
+    Base.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def village(db):
+    from tests.factories import make_village
+
+    return make_village(db)

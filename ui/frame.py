@@ -1,0 +1,71 @@
+"""The picture frame around every page: who is logged in, navigation by role, run the page.
+
+app.py calls :func:`run`. Login state lives in session_state (the user id) and, when the
+app is served through serve.py, in an HttpOnly cookie so that a reload keeps it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import auth
+from core.access import ROLE_NAMES
+from ui import login, runtime, state
+from ui.guard import current_user
+from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
+from ui.widgets import show_flash
+
+COOKIE = "jifen_session"
+
+
+def _page(spec: PageSpec, default: bool = False) -> st.Page:
+    return st.Page(render_function(spec.module), title=spec.title, icon=spec.icon,
+                   url_path=spec.module, default=default)
+
+
+def _restore_from_cookie() -> None:
+    if st.session_state.get(state.USER_ID) is not None:
+        return
+    sid = auth.unsign(st.context.cookies.get(COOKIE), runtime.config().secret_key())
+    user = auth.user_for_session(runtime.db(), sid)
+    if user is not None:
+        st.session_state[state.USER_ID] = user.id
+        st.session_state[state.SESSION_ID] = sid
+
+
+def run() -> None:
+    st.set_page_config(page_title="村级积分制管理系统", page_icon=":material/stars:", layout="wide")
+    runtime.db()  # migrate and seed before anything reads
+    _restore_from_cookie()
+    user = current_user()
+    public = [_page(p) for p in PUBLIC_PAGES]
+
+    if user is None:
+        login_page = st.Page(login.render_login, title="登录", icon=":material/login:", url_path="login",
+                             default=True)
+        nav = st.navigation([login_page, *public], position="hidden")
+        nav.run()
+        return
+
+    if user.must_change_password:
+        page = st.Page(login.render_change_password, title="修改密码", icon=":material/password:",
+                       url_path="password", default=True)
+        st.navigation([page, *public], position="hidden").run()
+        return
+
+    login.send_handoff()
+    roles = frozenset(r for r in user.roles.split(",") if r)
+    specs = pages_for(roles)
+    sections: dict[str, list[st.Page]] = {}
+    for i, spec in enumerate(specs):
+        sections.setdefault(spec.section, []).append(_page(spec, default=(i == 0)))
+    account = st.Page(login.render_account, title="我的账号", icon=":material/person:", url_path="account")
+    sections.setdefault("账号", []).append(account)
+    sections["公开页面"] = public
+
+    with st.sidebar:
+        st.markdown(f"**{user.display_name}**")
+        st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
+    nav = st.navigation(sections)
+    show_flash()
+    nav.run()
