@@ -66,3 +66,32 @@ def extract_token(scanned: str) -> str | None:
 
 def card_link(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/me?card={token}"
+
+
+# ---------------------------------------------------------------- look-up (used by every scan box)
+
+def resolve(s, village_id: int, scanned: str):
+    """The household behind a scanned card in ``village_id``.
+
+    Returns (card, household). Raises with a friendly Chinese message for a malformed
+    code, an unknown, revoked or other village's card. One indexed look-up by token.
+    """
+    from sqlalchemy import select
+
+    from core.errors import InvalidInput, NotFound
+    from db.models import Card, Household
+
+    token = extract_token(scanned)
+    if token is None:
+        raise InvalidInput("这不是有效的积分卡号：请重新扫描，或核对卡片下方的 26 位数字。")
+    card = s.execute(select(Card).where(Card.token == token)).scalar_one_or_none()
+    if card is None:
+        raise NotFound("查无此卡：卡号不存在。")
+    if card.status != "active":
+        raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
+    if card.village_id != village_id:
+        raise NotFound("这张积分卡不属于本村。")
+    household = s.get(Household, card.household_id)
+    if household is None or not household.active:
+        raise NotFound("该户已注销。")
+    return card, household
