@@ -6,6 +6,8 @@ app is served through serve.py, in an HttpOnly cookie so that a reload keeps it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core import auth
@@ -16,6 +18,7 @@ from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
 from ui.widgets import show_flash
 
 COOKIE = "jifen_session"
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 
 
 def _page(spec: PageSpec, default: bool = False) -> st.Page:
@@ -34,7 +37,8 @@ def _restore_from_cookie() -> None:
 
 
 def run() -> None:
-    st.set_page_config(page_title="村级积分制管理系统", page_icon=":material/stars:", layout="wide")
+    # A local icon: a Material icon name here would make the browser fetch it from outside.
+    st.set_page_config(page_title="村级积分制管理系统", page_icon=str(FAVICON), layout="wide")
     runtime.db()  # migrate and seed before anything reads
     _restore_from_cookie()
     user = current_user()
@@ -66,6 +70,6 @@ def run() -> None:
     with st.sidebar:
         st.markdown(f"**{user.display_name}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
-    nav = st.navigation(sections)
+    nav = st.navigation(sections, expanded=True)
     show_flash()
     nav.run()
