@@ -3,7 +3,11 @@
     python manage.py init                 upgrade the schema; with --village, set up a real village and its first admin
     python manage.py create-user ...      add a staff account
     python manage.py verify               recompute every balance and stock from its entries (exit 1 on mismatch)
-    python manage.py seed-demo ...        generate demo villages of any size
+    python manage.py seed-demo ...        generate demo villages of any size (--bulk: county scale, minutes)
+    python manage.py bench [--quick]      benchmark: seed, measure, print a table (see BENCHMARKS.md)
+    python manage.py post-due             post approved items whose 公示 window has ended (daily scheduler)
+    python manage.py backup               copy the database to data/backups/ (SQLite online backup; pg_dump)
+    python manage.py restore FILE         replace the database with a backup (checked first)
 
 Settings come from the environment (see core/config.py): JIFEN_DATA_DIR, JIFEN_DATABASE_URL, ...
 """
@@ -61,7 +65,7 @@ def cmd_verify(args) -> int:
     problems = verify(db)
     for p in problems:
         print(p)
-    print(f"核对完成，用时 {time.perf_counter() - t:.1f} 秒：{'发现 %d 处不一致' % len(problems) if problems else '全部一致'}")
+    print(f"核对完成，用时 {time.perf_counter() - t:.1f} 秒：{f'发现 {len(problems)} 处不一致' if problems else '全部一致'}")
     return 1 if problems else 0
 
 
@@ -70,9 +74,72 @@ def cmd_seed_demo(args) -> int:
 
     db = _db()
     t = time.perf_counter()
+    if args.bulk:
+        from db.bulkseed import bulk_seed, raw_insert_rate
+
+        if args.measure_raw:
+            raw = raw_insert_rate(db)
+            print(f"原始批量插入速率（同一数据库）：{raw:,.0f} 行/秒", file=sys.stderr)
+        stats = bulk_seed(db, villages=args.villages, households=args.households, days=args.days,
+                          entries=args.entries, seed=args.seed, workers=args.workers,
+                          log=lambda msg: print(msg, file=sys.stderr))
+        print(f"已批量生成 {args.villages} 个示范村、{stats.rows['ledger_entry']:,} 条积分流水，"
+              f"用时 {time.perf_counter() - t:.1f} 秒。")
+        return 0
     ids = build_demo(db, villages=args.villages, households=args.households, days=args.days, seed=args.seed,
                      progress=lambda msg: print(msg, file=sys.stderr))
     print(f"已生成 {len(ids)} 个示范村，用时 {time.perf_counter() - t:.1f} 秒。")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from bench.run import run
+
+    return run(args)
+
+
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from core.backup import backup
+
+    cfg = config_mod.load()
+    target = backup(cfg.database_url, Path(args.dir) if args.dir else cfg.data_dir / "backups")
+    print(f"备份完成：{target}（{target.stat().st_size / 1024:.0f} KB）")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from core.backup import restore
+
+    cfg = config_mod.load()
+    if not args.yes:
+        answer = input(f"将用 {args.file} 替换当前数据库 {_safe_url(cfg.database_url)} 的全部数据。"
+                       "请先停止网页服务。输入 yes 继续：")
+        if answer.strip().lower() != "yes":
+            print("已取消。")
+            return 1
+    safety = restore(cfg.database_url, Path(args.file), cfg.data_dir / "backups")
+    if safety:
+        print(f"恢复前的数据库已另存为：{safety}")
+    from db.bootstrap import upgrade
+    from db.engine import Database
+
+    db = Database.from_url(cfg.database_url)
+    upgrade(db)  # a backup from an older version is brought up to the current schema
+    db.dispose()
+    print("恢复完成。请运行 python manage.py verify 核对，然后重新启动网页服务。")
+    return 0
+
+
+def cmd_post_due(args) -> int:
+    from core.publicity import post_due
+
+    db = _db()
+    n = post_due(db, SYSTEM, args.village_id)
+    print(f"公示期满记账：{n} 项。")
     return 0
 
 
@@ -116,7 +183,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--households", type=int, default=300)
     s.add_argument("--days", type=int, default=120)
     s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--bulk", action="store_true", help="县级规模：批量写入（不经过业务函数），带进度条")
+    s.add_argument("--entries", type=int, help="--bulk：每户平均流水条数（默认按每年 100 条折算）")
+    s.add_argument("--workers", type=int, default=2, help="--bulk：生成数据的进程数")
+    s.add_argument("--measure-raw", action="store_true", help="--bulk：先测量同一数据库的原始批量插入速率")
     s.set_defaults(func=cmd_seed_demo)
+
+    s = sub.add_parser("bench", help="性能基准测试：生成基准数据并测量（见 BENCHMARKS.md）")
+    from bench.run import add_arguments as _bench_arguments
+
+    _bench_arguments(s)
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("backup", help="备份数据库到 data/backups/（SQLite 在线备份；PostgreSQL 用 pg_dump）")
+    s.add_argument("--dir", help="备份目录（默认：数据目录下的 backups）")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="用备份文件恢复数据库（先校验文件，并先备份当前数据库）")
+    s.add_argument("file")
+    s.add_argument("--yes", action="store_true", help="不再询问确认")
+    s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("post-due", help="把公示期满且无异议的评议事项记入积分账户（可每天定时运行，重复运行无害）")
+    s.add_argument("--village-id", type=int, help="只处理这个村（默认全部）")
+    s.set_defaults(func=cmd_post_due)
     return p
 
 

@@ -1,4 +1,6 @@
-"""Card tokens (积分卡): digits only, with a check digit, unguessable.
+"""Card tokens (积分卡): digits only, with a check digit, unguessable; issuing,
+reissuing and revoking them (audited; one active card per household, enforced by a
+partial unique index so two staff issuing at once cannot both succeed).
 
 A token is 25 random decimal digits (log2(10**25) ≈ 83 bits) plus one Luhn check
 digit, printed in groups of four. Digits only, because a Chinese input method can
@@ -8,9 +10,21 @@ apart from a revoked card without a database round trip.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 import secrets
 from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import config, settings
+from core.access import require
+from core.audit import record
+from core.errors import AlreadyDone, InvalidInput, NotFound
+from db.models import Card, Household
 
 RANDOM_DIGITS = 25
 TOKEN_LEN = RANDOM_DIGITS + 1
@@ -64,6 +78,22 @@ def extract_token(scanned: str) -> str | None:
     return digits if is_well_formed(digits) else None
 
 
+def decode_image(data: bytes) -> list[str]:
+    """Texts of the QR codes and barcodes in a photo (camera fallback for scan boxes);
+    empty when none is found or the bytes are not an image."""
+    import io
+
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return []
+    return [b.text for b in zxingcpp.read_barcodes(image) if b.text]
+
+
 def card_link(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/me?card={token}"
 
@@ -76,11 +106,6 @@ def resolve(s, village_id: int, scanned: str):
     Returns (card, household). Raises with a friendly Chinese message for a malformed
     code, an unknown, revoked or other village's card. One indexed look-up by token.
     """
-    from sqlalchemy import select
-
-    from core.errors import InvalidInput, NotFound
-    from db.models import Card, Household
-
     token = extract_token(scanned)
     if token is None:
         raise InvalidInput("这不是有效的积分卡号：请重新扫描，或核对卡片下方的 26 位数字。")
@@ -95,3 +120,146 @@ def resolve(s, village_id: int, scanned: str):
     if household is None or not household.active:
         raise NotFound("该户已注销。")
     return card, household
+
+
+# ---------------------------------------------------------------- issue, reissue, revoke (audited)
+
+CARD_ROLES = ("admin", "cashier")
+
+
+def _household_in(s, actor, household_id: int):
+    hh = s.get(Household, household_id) if isinstance(household_id, int) else None
+    if hh is None:
+        raise NotFound("找不到该户。")
+    require(actor, CARD_ROLES, hh.village_id)
+    if not hh.active:
+        raise NotFound("该户已注销，不能办卡。")
+    return hh
+
+
+def _active_card(s, household_id: int):
+    return s.execute(
+        select(Card).where(Card.household_id == household_id, Card.status == "active").with_for_update()
+    ).scalar_one_or_none()
+
+
+def _new_card(s, actor, hh):
+    card = Card(village_id=hh.village_id, household_id=hh.id, token=new_token(), issued_by=actor.user_id)
+    s.add(card)
+    s.flush()  # the partial unique index refuses a second active card here
+    return card
+
+
+def _revoke(s, card, reason: str) -> None:
+    res = s.execute(
+        update(Card).where(Card.id == card.id, Card.status == "active")
+        .values(status="revoked", revoked_at=dt.datetime.now().replace(microsecond=0), revoke_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        raise AlreadyDone("这张卡已经作废。")
+    s.expire(card)
+
+
+def _integrity_to_domain(fn):
+    """Two staff issuing a card for the same household at once: the unique index decides."""
+
+
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except IntegrityError as e:
+            raise AlreadyDone("该户已有一张有效的积分卡（可能刚由他人办理），请刷新后再试。") from e
+
+    return wrapper
+
+
+@_integrity_to_domain
+def issue_card(db, actor, household_id: int) -> str:
+    """Issue the household's first (or next, after a revoke) card; returns the token."""
+    with db.write() as s:
+        hh = _household_in(s, actor, household_id)
+        if _active_card(s, hh.id) is not None:
+            raise AlreadyDone("该户已有有效的积分卡；遗失请先挂失或直接补办。")
+        card = _new_card(s, actor, hh)
+        record(s, actor, "card.issue", "card", card.id, {"household_id": hh.id}, village_id=hh.village_id)
+        return card.token
+
+
+@_integrity_to_domain
+def reissue_card(db, actor, household_id: int, reason: str = "") -> str:
+    """Replace the household's card: the old token stops working in the same transaction."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("补办积分卡必须填写原因（例如：遗失、损坏）。")
+    if len(reason) > 200:
+        raise InvalidInput("原因不能超过 200 个字。")
+    with db.write() as s:
+        hh = _household_in(s, actor, household_id)
+        old = _active_card(s, hh.id)
+        if old is not None:
+            _revoke(s, old, f"补办：{reason}")
+        card = _new_card(s, actor, hh)
+        record(s, actor, "card.reissue", "card", card.id,
+               {"household_id": hh.id, "old_card_id": old.id if old else None}, reason, village_id=hh.village_id)
+        return card.token
+
+
+def revoke_card(db, actor, household_id: int, reason: str) -> None:
+    """Report the household's card lost (挂失): the token stops working at once."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("挂失/作废必须填写原因。")
+    if len(reason) > 200:
+        raise InvalidInput("原因不能超过 200 个字。")
+    with db.write() as s:
+        hh = _household_in(s, actor, household_id)
+        card = _active_card(s, hh.id)
+        if card is None:
+            raise NotFound("该户没有有效的积分卡。")
+        _revoke(s, card, reason)
+        record(s, actor, "card.revoke", "card", card.id, {"household_id": hh.id}, reason, village_id=hh.village_id)
+
+
+@_integrity_to_domain
+def issue_missing(db, actor, village_id: int, household_ids: list[int] | None = None) -> int:
+    """Issue cards to every active household of the village without one (or to the given
+    ones that lack one); returns how many were issued. One transaction, audited once."""
+    require(actor, CARD_ROLES, village_id)
+    with db.write() as s:
+        has_card = select(Card.household_id).where(Card.status == "active", Card.village_id == village_id)
+        q = select(Household).where(Household.village_id == village_id, Household.active.is_(True),
+                                    Household.id.not_in(has_card))
+        if household_ids is not None:
+            q = q.where(Household.id.in_([int(h) for h in household_ids]))
+        households = list(s.execute(q.order_by(Household.id)).scalars())
+        for hh in households:
+            s.add(Card(village_id=village_id, household_id=hh.id, token=new_token(), issued_by=actor.user_id))
+        s.flush()
+        if households:
+            record(s, actor, "card.issue_bulk", "village", village_id, {"count": len(households)},
+                   village_id=village_id)
+        return len(households)
+
+
+def card_overview(db, village_id: int):
+    """Every household of the village with its card status, for the cards page (one query)."""
+    with db.read() as s:
+        rows = s.execute(
+            select(Household.id, Household.door_no, Household.head_name, Card.id, Card.issued_at)
+            .outerjoin(Card, (Card.household_id == Household.id) & (Card.status == "active"))
+            .where(Household.village_id == village_id, Household.active.is_(True))
+            .order_by(Household.door_no)
+        ).all()
+    return pd.DataFrame(
+        [{"户ID": hid, "门牌号": door, "户主": head, "积分卡": "有效" if cid else "未办卡",
+          "发卡时间": issued} for hid, door, head, cid, issued in rows],
+        columns=["户ID", "门牌号", "户主", "积分卡", "发卡时间"],
+    )
+
+
+def public_url(s, village_id: int) -> str:
+    """Base of the card link: the village setting if set, else JIFEN_PUBLIC_URL."""
+    return (settings.get(s, village_id, "public_url") or config.load().public_url).rstrip("/")

@@ -37,6 +37,7 @@ KIND_NAMES: dict[str, str] = {
     "earned": "加分",
     "deducted": "扣分",
     "base": "底分",
+    "base_locked": "底分（不可兑换）",
     "redeemed": "兑换",
     "redeem_void": "兑换撤销",
     "reversal": "冲正",
@@ -68,6 +69,12 @@ def deltas_for(kind: str, points: int, balance: int) -> Deltas:
         if points <= 0:
             raise InvalidInput("加分必须是正数。")
         return Deltas(points, points)
+    if kind == "base_locked":
+        # A base score the village does not let families spend: it counts towards the
+        # earned total (ranks, stars) but never raises the spendable balance.
+        if points <= 0:
+            raise InvalidInput("加分必须是正数。")
+        return Deltas(0, points)
     if kind == "deducted":
         if points >= 0:
             raise InvalidInput("扣分必须是负数。")
@@ -120,7 +127,7 @@ def _upsert(s: Session, model, keys: dict, increments: dict, inserts: dict | Non
 def _summarise(s: Session, entry: LedgerEntry, bucket: str, grid_id: int | None, sign: int) -> None:
     """Keep household_month / category_month equal to the entries (same transaction)."""
     inc = {"earned": 0, "deducted": 0, "redeemed": 0, "other": 0}
-    if bucket in ("earned", "volunteer", "base"):
+    if bucket in ("earned", "volunteer", "base", "base_locked"):
         inc["earned"] = entry.delta_earned
     elif bucket == "deducted":
         inc["deducted"] = -entry.delta_earned

@@ -52,10 +52,7 @@ def find_cjk_font() -> tuple[str, int]:
 @lru_cache(maxsize=1)
 def _cmap() -> frozenset[int]:
     path, index = find_cjk_font()
-    if path.lower().endswith(".ttc"):
-        font = TTCollection(path).fonts[index]
-    else:
-        font = TTFont(path, lazy=True)
+    font = TTCollection(path).fonts[index] if path.lower().endswith(".ttc") else TTFont(path, lazy=True)
     return frozenset(font.getBestCmap())
 
 

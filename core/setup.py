@@ -34,40 +34,139 @@ def _clean_name(value: str, label: str, limit: int = 60) -> str:
 
 def create_village(db, actor: Actor, *, name: str, township: str, county: str, grids: list[str],
                    admin_username: str, admin_name: str, admin_password: str, rules_template: bool = True,
-                   products_template: bool = False) -> int:
-    """Create a village with its grids, first admin and (optionally) the template catalogues."""
+                   products_template: bool = False, first_run: bool = False) -> int:
+    """Create a village with its grids, first admin and (optionally) the template catalogues.
+
+    ``first_run``: the set-up page of an empty installation. Then nobody is logged in, so the
+    call is only allowed while the database has no village at all (checked inside the same
+    transaction), and the admin chose the password themselves (no forced change).
+    """
     if not actor.system:
         raise NotAllowed("没有权限：新建村只能在首次设置或命令行中进行。")
     name = _clean_name(name, "村名")
     township = (township or "").strip()
     county = (county or "").strip()
+    if len(township) > 60 or len(county) > 60:
+        raise InvalidInput("镇（街道）、县（区）名称不能超过 60 个字。")
     grids = [g.strip() for g in grids if g.strip()]
     if len(set(grids)) != len(grids):
         raise InvalidInput("网格名称有重复。")
-    if not USERNAME_RE.match(admin_username or ""):
+    if len(grids) > 200:
+        raise InvalidInput("网格太多（不超过 200 个）。")
+    admin_username = (admin_username or "").strip()
+    if not USERNAME_RE.match(admin_username):
         raise InvalidInput("管理员用户名须为 3–40 位字母、数字、下划线、点或横线。")
     admin_name = _clean_name(admin_name, "管理员姓名", 40)
     pw = hash_password(admin_password)
     with db.write() as s:
+        count = s.execute(select(func.count()).select_from(Village)).scalar_one()
+        if first_run and count:
+            raise AlreadyDone("系统已经设置过村，请直接登录。")
         if s.execute(select(StaffUser.id).where(func.lower(StaffUser.username) == admin_username.lower())).first():
             raise AlreadyDone(f"用户名“{admin_username}”已被使用。")
-        count = s.execute(select(func.count()).select_from(Village)).scalar_one()
-        village = Village(name=name, township=township, county=county, code=f"V{count + 1:05d}")
+        code = f"V{count + 1:05d}"
+        while s.execute(select(Village.id).where(Village.code == code)).first():
+            count += 1
+            code = f"V{count + 1:05d}"
+        village = Village(name=name, township=township, county=county, code=code)
         s.add(village)
         s.flush()
         for g in grids or ["第一网格"]:
             s.add(Grid(village_id=village.id, name=_clean_name(g, "网格名称", 40)))
         admin = StaffUser(username=admin_username, display_name=admin_name, password_hash=pw,
-                          roles="admin,committee", village_id=village.id, must_change_password=True)
+                          roles="admin,committee", village_id=village.id, must_change_password=not first_run)
         s.add(admin)
         if rules_template:
-            add_rules_template(s, village.id)
+            add_rules_template(s, village.id, adopted_on=dt.date.today() if first_run else None)
         if products_template:
             add_products_template(s, village.id, actor)
         s.flush()
-        record(s, actor, "village.create", "village", village.id, {"name": name, "admin": admin_username},
+        record(s, actor, "village.create", "village", village.id,
+               {"name": name, "admin": admin_username, "grids": grids or ["第一网格"], "first_run": first_run},
                village_id=village.id)
         return village.id
+
+
+def has_village(db) -> bool:
+    """False on an empty installation: the app then shows the first-run set-up page."""
+    with db.read() as s:
+        return s.execute(select(Village.id).limit(1)).first() is not None
+
+
+def add_grid(db, actor: Actor, village_id: int, name: str) -> int:
+    """Add a grid (网格) to a village, e.g. before importing a roster that names it."""
+    from core.access import require
+
+    name = _clean_name(name, "网格名称", 40)
+    with db.write() as s:
+        require(actor, "admin", village_id)
+        if s.execute(select(Grid.id).where(Grid.village_id == village_id, Grid.name == name)).first():
+            raise AlreadyDone(f"网格“{name}”已经存在。")
+        g = Grid(village_id=village_id, name=name)
+        s.add(g)
+        s.flush()
+        record(s, actor, "grid.create", "grid", g.id, {"name": name}, village_id=village_id)
+        return g.id
+
+
+def grid_names(db, village_id: int) -> list[str]:
+    with db.read() as s:
+        return list(s.execute(select(Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).scalars())
+
+
+# ---------------------------------------------------------------- removing the demo
+
+REMOVE_DEMO_CONFIRM = "删除示范数据"
+DEMO_REMOVED_MARKER = "demo-removed"  # file in the data dir: do not build the demo again on start
+
+
+def demo_status(db) -> tuple[int, int]:
+    """(demo villages, real villages)."""
+    with db.read() as s:
+        demo = s.execute(select(func.count()).select_from(Village).where(Village.is_demo.is_(True))).scalar_one()
+        total = s.execute(select(func.count()).select_from(Village)).scalar_one()
+    return demo, total - demo
+
+
+def remove_demo(db, actor: Actor, confirm: str, data_dir=None) -> None:
+    """Remove the demo data by resetting the whole database to an empty schema.
+
+    Why a reset and not DELETEs: ledger entries are append-only, guarded by database
+    triggers, so the demo's history cannot (and must not) be deleted row by row. A reset is
+    safe only when every village is a demo village, so it is refused otherwise. All tables
+    are dropped and the migrations re-run (db.bootstrap.upgrade); everyone is logged out and
+    the app shows the first-run set-up page. When ``data_dir`` is given, a marker file there
+    stops the next start from building the demo again.
+    """
+    from pathlib import Path
+
+    from sqlalchemy import MetaData
+
+    from core.access import require
+    from db.bootstrap import upgrade
+
+    if not actor.system:
+        require(actor, "admin")
+    if (confirm or "").strip() != REMOVE_DEMO_CONFIRM:
+        raise InvalidInput(f"请输入“{REMOVE_DEMO_CONFIRM}”以确认。")
+    demo, real = demo_status(db)
+    if real:
+        raise NotAllowed("数据库里有正式村的数据，不能整体清空。示范数据只能在全新安装时删除。")
+    if not demo:
+        raise AlreadyDone("没有示范数据。")
+    if actor.village_id is not None:
+        with db.read() as s:
+            v = s.get(Village, actor.village_id)
+            if v is None or not v.is_demo:
+                raise NotAllowed("没有权限。")
+    meta = MetaData()
+    with db.engine.begin() as conn:
+        meta.reflect(conn)
+        meta.drop_all(conn)
+    upgrade(db)
+    if data_dir is not None:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        (Path(data_dir) / DEMO_REMOVED_MARKER).write_text("示范数据已删除；启动时不再生成示范村。\n", encoding="utf-8")
 
 
 def add_rules_template(s, village_id: int, adopted_on: dt.date | None = None) -> list[RuleItem]:

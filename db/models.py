@@ -255,6 +255,8 @@ class LedgerEntry(Base):
         UniqueConstraint("source_type", "source_id", name="uq_ledger_entry_cause"),
         Index("ix_ledger_household_id", "household_id", "id"),
         Index("ix_ledger_village_month", "village_id", "month"),
+        # newest entries of a village (overview's recent activity) without sorting the village's year
+        Index("ix_ledger_village_id", "village_id", "id"),
         Index(
             "uq_ledger_entry_reverses",
             "reverses_id",
@@ -530,6 +532,8 @@ class Attendance(Base):
     __table_args__ = (
         UniqueConstraint("activity_id", "resident_id"),
         CheckConstraint("minutes IS NULL OR (minutes >= 0 AND minutes <= 1440)", name="minutes_range"),
+        # a village's volunteer hours (overview, comparison, exports) without reading other villages' rows
+        Index("ix_attendance_village_activity", "village_id", "activity_id"),
     )
 
 

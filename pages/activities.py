@@ -1,16 +1,187 @@
-"""志愿活动."""
+"""志愿活动: publish activities, change their status, sign residents up (with a waitlist)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import volunteer as vol
+from core import volunteer_queries as vq
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
+
+STATUS_FILTERS = {"进行中": ("planned", "open"), "已结束": ("done",), "已取消": ("cancelled",), "全部": None}
+
+
+def _activity_form(key: str, act=None) -> dict | None:
+    """The fields of an activity; returns them when the form was submitted."""
+    with st.form(key, clear_on_submit=act is None):
+        title = st.text_input("活动名称", value=act.title if act else "", max_chars=80)
+        c1, c2, c3 = st.columns(3)
+        category = c1.text_input("类别", value=act.category if act else "",
+                                 placeholder="如：环境整治、敬老助残、防汛值守", max_chars=30)
+        organiser = c2.text_input("组织单位", value=act.organiser if act else "", placeholder="如：村党支部", max_chars=60)
+        place = c3.text_input("地点", value=act.place if act else "", max_chars=80)
+        c1, c2, c3 = st.columns(3)
+        date = c1.date_input("日期", value=act.date if act else dt.date.today(), format="YYYY-MM-DD")
+        start = c2.time_input("开始时间", value=act.start_time if act else dt.time(8, 0), step=900)
+        end = c3.time_input("结束时间", value=act.end_time if act else dt.time(11, 0), step=900)
+        c1, c2, c3 = st.columns(3)
+        capacity = c1.number_input("招募人数（0 = 不限）", min_value=0, max_value=10000, step=1,
+                                   value=(act.capacity or 0) if act else 0)
+        pph = c2.number_input("每小时积分", min_value=0, max_value=100, step=1,
+                              value=act.points_per_hour if act else None,
+                              placeholder="默认按村里设置", help="留空则按“志愿服务每小时积分”设置。")
+        cap = c3.number_input("每人计时上限（分钟，0 = 不限）", min_value=0, max_value=1440, step=30,
+                              value=(act.cap_minutes or 0) if act else 0)
+        tasks = st.text_area("任务说明", value=act.tasks if act else "", max_chars=2000, height=80)
+        if not st.form_submit_button("保存" if act else "发布活动", type="primary"):
+            return None
+    return dict(title=title, date=date, category=category, organiser=organiser, place=place, start_time=start,
+                end_time=end, capacity=int(capacity) or None,
+                points_per_hour=int(pph) if pph is not None else (None if act is None else act.points_per_hour),
+                cap_minutes=int(cap) or None, tasks=tasks)
+
+
+def _create(actor) -> None:
+    fields = _activity_form("activity_new")
+    if fields is None:
+        return
+    fingerprint = repr(sorted(fields.items()))
+    if st.session_state.get(state.ACTIVITY_LAST_CREATED) == fingerprint:
+        st.warning("这个活动刚刚已经发布过了。")
+        return
+    aid = run_action(lambda: vol.create_activity(runtime.db(), actor, **fields))
+    if aid:
+        st.session_state[state.ACTIVITY_LAST_CREATED] = fingerprint
+        st.session_state[state.ACTIVITY_SELECTED] = aid
+        flash(f"已发布活动“{fields['title'].strip()}”。")
+        st.rerun()
+
+
+def _status_controls(actor, act) -> None:
+    st.write(f"当前状态：**{vol.STATUS_NAMES[act.status]}**")
+    if act.status == "cancelled":
+        return
+    cols = st.columns(4)
+    db = runtime.db()
+    for col, (old, new, label, done) in zip(cols, [(("planned",), "open", "开放报名", "已开放报名。"),
+                                                   (("planned", "open"), "done", "标记为已结束", "活动已结束。")],
+                                            strict=False):
+        if (act.status in old and col.button(label, key=f"act_{new}")
+                and run_action(lambda new=new: vol.set_status(db, actor, act.id, new) or True, done)):
+            st.rerun()
+    if act.status in ("planned", "open"):
+        with cols[2].popover("取消活动"):
+            with st.form("act_cancel_form"):
+                reason = st.text_input("取消原因（必填）", max_chars=200)
+                sure = st.checkbox("确认取消：报名的人将不能签到")
+                if st.form_submit_button("确认取消活动", type="primary"):
+                    if not sure:
+                        st.error("请先勾选确认。")
+                    elif run_action(lambda: vol.set_status(db, actor, act.id, "cancelled", reason) or True,
+                                    "活动已取消。"):
+                        st.rerun()
+
+
+def _signups(actor, act) -> None:
+    db = runtime.db()
+    df = vq.signups(db, actor.village_id, act.id)
+    signed = int((df["状态"] == "已报名").sum())
+    waiting = int((df["状态"] == "候补").sum())
+    c = st.columns(3)
+    c[0].metric("已报名", signed)
+    c[1].metric("招募人数", act.capacity or "不限")
+    c[2].metric("候补", waiting)
+    if act.status in ("planned", "open"):
+        query = st.text_input("查找村民（姓名或门牌号）", key="signup_query", max_chars=40)
+        found = vq.find_residents(db, actor.village_id, query) if query else []
+        if query and not found:
+            st.caption("没有找到匹配的村民。")
+        if found:
+            with st.form("signup_form", clear_on_submit=True, border=False):
+                pick = st.selectbox("报名人", found, format_func=lambda x: x[1], key="signup_pick")
+                if st.form_submit_button("报名", type="primary") and pick:
+                    status = run_action(lambda: vol.sign_up(db, actor, act.id, pick[0]))
+                    if status:
+                        flash(f"{pick[1]} 已报名。" if status == "signed" else f"名额已满，{pick[1]} 已进入候补。",
+                              "success" if status == "signed" else "warning")
+                        st.rerun()
+    if df.empty:
+        st.info("还没有人报名。")
+        return
+    st.dataframe(df.drop(columns=["resident_id"]), hide_index=True, width="stretch")
+    downloads(df.drop(columns=["resident_id"]), f"报名名单_{act.date}_{act.title}", "signups_dl")
+    active = df[df["状态"] != "已取消"]
+    if not active.empty:
+        with st.form("signup_cancel_form", border=False):
+            options = list(zip(active["resident_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
+            pick = st.selectbox("取消报名", options, format_func=lambda x: x[1], key="signup_cancel_pick")
+            sure = st.checkbox("确认取消此人的报名（候补第一位将自动递补）", key="signup_cancel_sure")
+            if st.form_submit_button("取消报名") and pick:
+                if not sure:
+                    st.error("请先勾选确认。")
+                else:
+                    promoted = run_action(lambda: vol.cancel_signup(db, actor, act.id, int(pick[0])))
+                    if promoted is not None:
+                        flash("已取消报名" + ("，候补人员已递补。" if promoted else "。"))
+                        st.rerun()
+
+
+def _manage(actor, aid: int) -> None:
+    db = runtime.db()
+    act = run_action(lambda: vq.activity(db, actor.village_id, aid))
+    if act is None:
+        st.session_state.pop(state.ACTIVITY_SELECTED, None)
+        return
+    st.subheader(f"{act.date:%Y-%m-%d} {act.title}")
+    st.caption(" · ".join(x for x in [act.category, act.organiser, act.place,
+                                      f"每小时 {act.points_per_hour} 分",
+                                      f"每人最多计 {act.cap_minutes} 分钟" if act.cap_minutes else ""] if x))
+    if act.tasks:
+        st.text(act.tasks)
+    t1, t2, t3 = st.tabs(["报名与候补", "状态", "修改活动"])
+    with t1:
+        _signups(actor, act)
+    with t2:
+        _status_controls(actor, act)
+    with t3:
+        fields = _activity_form("activity_edit", act)
+        if fields is not None:
+            if fields["points_per_hour"] is None:
+                fields["points_per_hour"] = act.points_per_hour
+            if run_action(lambda: vol.update_activity(db, actor, act.id, **fields) or True, "已保存修改。"):
+                st.rerun()
 
 
 def render() -> None:
     actor = page_guard('volunteer_lead', 'admin')
     st.title("志愿活动")
-    st.info("此页面正在建设中。")
+    db = runtime.db()
+    tab_list, tab_new = st.tabs(["活动列表", "发布新活动"])
+    with tab_new:
+        _create(actor)
+    with tab_list:
+        which = st.segmented_control("显示", list(STATUS_FILTERS), default="进行中", key="activities_filter")
+        df = vq.activities(db, actor.village_id, STATUS_FILTERS.get(which or "全部"))
+        if df.empty:
+            st.info("还没有志愿活动。在“发布新活动”里发布第一个活动。")
+            return
+        shown = df.drop(columns=["id"])
+        event = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun",
+                             selection_mode="single-row", key="activities_table")
+        downloads(shown, "志愿活动", "activities_dl")
+        rows = event.selection.rows if event and event.selection else []
+        if rows:
+            st.session_state[state.ACTIVITY_SELECTED] = int(df.iloc[rows[0]]["id"])
+        aid = st.session_state.get(state.ACTIVITY_SELECTED)
+        if aid is None:
+            st.caption("点选表格中的一行，管理该活动的报名、状态和内容。")
+            return
+        st.divider()
+        _manage(actor, aid)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,157 @@
-"""受助对象."""
+"""受助对象: the register of households the charity field gives to — by category, approved,
+valid until a date — and suggestions from the roster (a member aged 70+) to confirm."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import field_aid
+from core import volunteer_queries as vq
+from core.templates import BENEFICIARY_CATEGORIES
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
+
+STATUSES = ["有效", "待审核", "已过期", "已停用"]
+
+
+def _summary(actor) -> None:
+    summary = field_aid.register_summary(runtime.db(), actor.village_id)
+    cols = st.columns(len(summary))
+    for col, (cat, (hh, people)) in zip(cols, summary.items(), strict=True):
+        col.metric(BENEFICIARY_CATEGORIES[cat], f"{hh} 户")
+        col.caption(f"{people} 人")
+    st.caption("以上为当前有效（已审核、在有效期内）的登记；同一户可属于多个类别。")
+
+
+def _register_list(actor) -> None:
+    db = runtime.db()
+    df = field_aid.register_frame(db, actor.village_id)
+    if df.empty:
+        st.info("登记册为空：可在“新增登记”中逐户登记，或在“70岁以上老人建议”中一次确认多户。")
+        return
+    c1, c2 = st.columns(2)
+    status = c1.multiselect("状态", STATUSES, default=["有效", "待审核", "已过期"], key="ben_filter_status",
+                            placeholder="全部状态")
+    cats = c2.multiselect("类别", list(BENEFICIARY_CATEGORIES.values()), key="ben_filter_cat", placeholder="全部类别")
+    view = df[df["状态"].isin(status)] if status else df
+    if cats:
+        view = view[view["类别"].isin(cats)]
+    st.caption(f"共 {len(view)} 条。分配时只计“有效”的登记：已审核、在有效期内、未停用。")
+    st.dataframe(view, hide_index=True, width="stretch")
+    downloads(view, "受助对象登记册", "ben_list_dl")
+    _renew(actor, df)
+    pending = view[view["状态"] == "待审核"]
+    active = view[view["状态"].isin(["有效", "待审核", "已过期"])]
+    c1, c2 = st.columns(2)
+    with c1.container(border=True):
+        st.markdown("**审核**")
+        if pending.empty:
+            st.caption("没有待审核的登记。")
+        else:
+            options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}" for r in pending.itertuples()}
+            pick = st.selectbox("待审核", list(options), format_func=options.get, key="ben_approve_pick")
+            if (st.button("审核通过", key="ben_approve_btn", type="primary")
+                    and run_action(lambda: field_aid.approve(db, actor, pick), "已审核通过。") is not None):
+                st.rerun()
+    with c2.container(border=True):
+        st.markdown("**停用**（迁出、去世、不再符合条件）")
+        if active.empty:
+            st.caption("没有可停用的登记。")
+        else:
+            options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}" for r in active.itertuples()}
+            with st.form("ben_deactivate_form", clear_on_submit=True):
+                pick = st.selectbox("登记", list(options), format_func=options.get)
+                reason = st.text_input("原因（必填）", max_chars=500)
+                sure = st.checkbox("确认停用（保留记录，不再参与分配）")
+                if st.form_submit_button("停用"):
+                    if not sure:
+                        st.warning("请先勾选“确认停用”。")
+                    elif run_action(lambda: field_aid.deactivate(db, actor, pick, reason), "已停用。") is not None:
+                        st.rerun()
+
+
+def _renew(actor, df) -> None:
+    soon = dt.date.today() + dt.timedelta(days=30)
+    due = df[(df["状态"] == "已过期") | ((df["状态"] == "有效") & df["有效期至"].notna()
+                                        & (df["有效期至"].apply(lambda d: d is not None and d <= soon)))]
+    if due.empty:
+        return
+    with st.container(border=True):
+        st.markdown(f"**复核续期**：{len(due)} 条已过期或 30 天内到期")
+        options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}（至 {r.有效期至}）" for r in due.itertuples()}
+        with st.form("ben_renew_form", clear_on_submit=True):
+            c1, c2 = st.columns([3, 2])
+            pick = c1.selectbox("登记", list(options), format_func=options.get)
+            until = c2.date_input("续期至", value=dt.date.today() + dt.timedelta(days=365), format="YYYY-MM-DD")
+            if (st.form_submit_button("复核通过并续期", type="primary")
+                    and run_action(lambda: field_aid.renew(runtime.db(), actor, pick, until), "已续期。") is not None):
+                st.rerun()
+
+
+def _new_entry(actor) -> None:
+    db = runtime.db()
+    query = st.text_input("查找户（户主或成员姓名、门牌号）", key="ben_find", max_chars=40)
+    if not query:
+        st.caption("输入姓名或门牌号查找要登记的户。")
+        return
+    found = vq.find_residents(db, actor.village_id, query)
+    if not found:
+        st.info("没有找到。")
+        return
+    households = dict(field_aid.households_of(db, actor.village_id, [rid for rid, _ in found]))
+    with st.form("ben_new_form", clear_on_submit=True):
+        hid = st.selectbox("户", list(households), format_func=households.get)
+        c1, c2 = st.columns(2)
+        cat = c1.selectbox("类别", list(BENEFICIARY_CATEGORIES), format_func=BENEFICIARY_CATEGORIES.get)
+        until = c2.date_input("有效期至", value=dt.date.today() + dt.timedelta(days=365), format="YYYY-MM-DD")
+        reason = st.text_area("原因 / 依据（“其他困难户”必填，如：因病致困、突发变故）", max_chars=500, height=70)
+        approve = st.checkbox("我已核实，直接审核通过", value=True)
+        if st.form_submit_button("登记", type="primary"):
+            fp = f"{hid}|{cat}|{until}|{reason}|{approve}"
+            if st.session_state.get(state.BENEFICIARY_LAST) == fp:
+                st.warning("刚刚已经登记过了。")
+            elif run_action(lambda: field_aid.register(db, actor, household_id=hid, category=cat, reason=reason,
+                                                       valid_until=until, approve=approve)):
+                st.session_state[state.BENEFICIARY_LAST] = fp
+                flash(f"已登记：{households[hid]}（{BENEFICIARY_CATEGORIES[cat]}）。")
+                st.rerun()
+
+
+def _suggestions(actor) -> None:
+    db = runtime.db()
+    df = field_aid.suggestions(db, actor.village_id)
+    st.caption("根据花名册的出生年份，列出家中有 70 岁以上成员、尚未登记为“70岁以上老人”的户。请核实后勾选确认。")
+    if df.empty:
+        st.success("没有新的建议：符合条件的户都已登记。")
+        return
+    view = df.copy()
+    view.insert(0, "确认", False)
+    edited = st.data_editor(view, hide_index=True, width="stretch", disabled=list(df.columns),
+                            key="ben_suggest_editor")
+    chosen = [int(h) for h, ok in zip(edited["户ID"], edited["确认"], strict=True) if ok]
+    until = st.date_input("有效期至", value=dt.date.today() + dt.timedelta(days=365), format="YYYY-MM-DD",
+                          key="ben_suggest_until")
+    if st.button(f"确认登记所选 {len(chosen)} 户", key="ben_suggest_btn", type="primary", disabled=not chosen):
+        n = run_action(lambda: field_aid.confirm_suggestions(db, actor, chosen, until))
+        if n:
+            flash(f"已登记 {n} 户为 70 岁以上老人（已审核）。")
+            st.rerun()
 
 
 def render() -> None:
-    actor = page_guard('field_lead', 'admin')
+    actor = page_guard("field_lead", "admin")
     st.title("受助对象")
-    st.info("此页面正在建设中。")
+    _summary(actor)
+    tabs = st.tabs(["登记册", "新增登记", "70岁以上老人建议"])
+    with tabs[0]:
+        _register_list(actor)
+    with tabs[1]:
+        _new_entry(actor)
+    with tabs[2]:
+        _suggestions(actor)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,107 @@
-"""积分卡."""
+"""积分卡: issue, reissue and revoke household cards (each confirmed), print card sheets."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core import card_sheet, cards
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
+
+ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
+
+
+def _close() -> None:
+    st.session_state[state.CARDS_PENDING] = None
+
+
+@st.dialog("请确认", on_dismiss=_close)
+def _confirm(actor, village_id: int) -> None:
+    action, hid, label, reason = st.session_state[state.CARDS_PENDING]
+    st.text(f"{ACTIONS[action]}：{label}")
+    if reason:
+        st.text(f"原因：{reason}")
+    if action in ("reissue", "revoke"):
+        st.warning("旧卡将立即失效，扫码和兑换都不能再用。", icon=":material/warning:")
+    cols = st.columns(2)
+    if cols[0].button("确认", type="primary", key="cards_confirm", width="stretch"):
+        db = runtime.db()
+        calls = {
+            "issue": lambda: cards.issue_card(db, actor, hid),
+            "reissue": lambda: cards.reissue_card(db, actor, hid, reason),
+            "revoke": lambda: cards.revoke_card(db, actor, hid, reason) or True,
+        }
+        if run_action(calls[action], success=f"已{ACTIONS[action][:2]}：{label}。"):
+            st.session_state[state.CARDS_PENDING] = None
+            st.session_state[state.CARDS_SHEET] = [hid] if action != "revoke" else None
+            st.rerun()
+    if cols[1].button("取消", key="cards_cancel", width="stretch"):
+        st.session_state[state.CARDS_PENDING] = None
+        st.rerun()
+
+
+def _manage(actor, village_id: int, df) -> None:
+    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}　[{r['积分卡']}]" for _, r in df.iterrows()}
+    with st.form("cards_action"):
+        hid = st.selectbox("户", list(labels), format_func=labels.get, index=None, placeholder="输入门牌号或户主搜索")
+        action = st.segmented_control("操作", list(ACTIONS), format_func=ACTIONS.get, default="issue")
+        reason = st.text_input("原因（补办、挂失必填）", max_chars=200, placeholder="如：遗失、损坏")
+        if st.form_submit_button("下一步", type="primary"):
+            if hid is None or action is None:
+                st.error("请选择户和操作。")
+            else:
+                st.session_state[state.CARDS_PENDING] = (action, hid, labels[hid], reason.strip())
+    if st.session_state.get(state.CARDS_PENDING):
+        _confirm(actor, village_id)
+
+
+def _print(actor, village_id: int, df) -> None:
+    st.caption("A4 纸每页 10 张（85.6×54 毫米，银行卡大小），沿灰线裁切；建议塑封。")
+    without = df[df["积分卡"] == "未办卡"]
+    if not without.empty:
+        st.info(f"还有 {len(without)} 户没有积分卡。")
+        if st.button(f"为这 {len(without)} 户发卡", key="cards_issue_missing"):
+            n = run_action(lambda: cards.issue_missing(runtime.db(), actor, village_id))
+            if n is not None:
+                flash(f"已为 {n} 户发卡，可在下面打印。")
+                st.session_state[state.CARDS_SHEET] = [int(h) for h in without["户ID"]]
+                st.rerun()
+    with_card = df[df["积分卡"] == "有效"]
+    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}" for _, r in with_card.iterrows()}
+    default = [h for h in (st.session_state.get(state.CARDS_SHEET) or []) if h in labels]
+    chosen = st.multiselect("打印哪些户的卡（不选 = 全村有效卡）", list(labels), format_func=labels.get,
+                            default=default, key="cards_print_pick")
+    if st.button("生成打印文件", type="primary", key="cards_make_sheet", icon=":material/print:"):
+        pdf = run_action(lambda: card_sheet.card_sheet(runtime.db(), actor, village_id, chosen or None))
+        if pdf:
+            n = len(chosen) if chosen else len(with_card)
+            st.download_button(f"下载积分卡 PDF（{n} 张）", pdf, "积分卡.pdf", mime="application/pdf",
+                               icon=":material/download:", key="cards_sheet_dl", on_click="ignore")
 
 
 def render() -> None:
-    actor = page_guard('admin', 'cashier')
+    actor = page_guard("admin", "cashier")
     st.title("积分卡")
-    st.info("此页面正在建设中。")
+    village_id = actor.village_id
+    if village_id is None:
+        st.info("当前账号不属于任何村。")
+        return
+    df = cards.card_overview(runtime.db(), village_id)
+    if df.empty:
+        st.info("本村还没有登记户，请先导入花名册。")
+        return
+    m = st.columns(2)
+    m[0].metric("有效积分卡", int((df["积分卡"] == "有效").sum()))
+    m[1].metric("未办卡", int((df["积分卡"] == "未办卡").sum()))
+    tabs = st.tabs(["发卡/补办/挂失", "打印积分卡", "全部户"])
+    with tabs[0]:
+        _manage(actor, village_id, df)
+    with tabs[1]:
+        _print(actor, village_id, df)
+    with tabs[2]:
+        st.dataframe(df, hide_index=True, width="stretch")
+        downloads(df, "积分卡发放情况", key="cards_overview_dl")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,176 @@
-"""扫码签到."""
+"""扫码签到: at the activity — scan cards in and out, enter hours by hand, confirm.
+Also used by the field lead for charity-field work days."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import volunteer as vol
+from core import volunteer_queries as vq
+from core.errors import DomainError
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.scan import scan_box
+from ui.widgets import downloads, flash, run_action
+
+MODES = {"in": "签到", "out": "签退"}
+
+
+def _pick_activity(actor) -> int | None:
+    db = runtime.db()
+    df = vq.activities(db, actor.village_id, ("planned", "open", "done"), limit=200)
+    if not actor.has("volunteer_lead", "admin"):  # the field lead manages work days only
+        df = df[df["义田劳动"]]
+    if df.empty:
+        st.info("没有可签到的活动。请先在“志愿活动”页面发布活动。")
+        return None
+    options = {int(r.id): f"{r.日期:%Y-%m-%d} {r.活动名称}（{r.状态}）" for r in df.itertuples()}
+    current = st.session_state.get(state.CHECKIN_ACTIVITY)
+    ids = list(options)
+    if current in options:
+        index = ids.index(current)
+    else:  # today's activity, or else the most recent one
+        today = dt.date.today()
+        index = next((i for i, d in enumerate(df["日期"]) if d <= today), 0)
+    aid = st.selectbox("活动", ids, index=index, format_func=options.get, key="checkin_activity_pick")
+    if aid != current:
+        st.session_state.pop(state.CHECKIN_CHOOSE, None)
+        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
+    st.session_state[state.CHECKIN_ACTIVITY] = aid
+    return aid
+
+
+def _show_last() -> None:
+    last = st.session_state.get(state.CHECKIN_LAST)
+    if last:
+        level, text = last
+        getattr(st, level)(text)
+
+
+def _scan(actor, aid: int) -> None:
+    db = runtime.db()
+    mode = st.segmented_control("扫码用途", list(MODES), format_func=MODES.get, default="in",
+                                key=state.CHECKIN_MODE) or "in"
+    scanned = scan_box("checkin_scan", label=f"扫描积分卡{MODES[mode]}")
+    if scanned:
+        st.session_state.pop(state.CHECKIN_CHOOSE, None)
+        fn = vol.check_in_by_card if mode == "in" else vol.check_out_by_card
+        try:
+            res = fn(db, actor, aid, scanned)
+        except DomainError as e:
+            st.session_state[state.CHECKIN_LAST] = ("error", str(e))
+        else:
+            if res.status == "choose":
+                st.session_state[state.CHECKIN_CHOOSE] = (res.household_id, mode, [m for m, _ in res.members])
+                st.session_state[state.CHECKIN_LAST] = ("info", f"{res.door_no} 户：{res.message}")
+            else:
+                st.session_state[state.CHECKIN_LAST] = ("success", res.message)
+    _show_last()
+    choose = st.session_state.get(state.CHECKIN_CHOOSE)
+    if choose:
+        household, cmode, member_ids = choose
+        members = [m for m in vq.household_members(db, actor.village_id, household) if m[0] in member_ids]
+        with st.container(border=True):
+            st.write(f"请选择{MODES[cmode]}的人：")
+            cols = st.columns(min(len(members), 6) or 1)
+            for i, (rid, name) in enumerate(members):
+                if cols[i % len(cols)].button(name, key=f"checkin_choose_{rid}", width="stretch"):
+                    fn = vol.check_in if cmode == "in" else vol.check_out
+                    result = run_action(lambda rid=rid, fn=fn: fn(db, actor, aid, rid))
+                    if result is not None:
+                        st.session_state.pop(state.CHECKIN_CHOOSE, None)
+                        msg = (f"{name} 签到成功。" if cmode == "in"
+                               else f"{name} 签退成功，服务 {result // 60} 小时 {result % 60} 分钟。")
+                        st.session_state[state.CHECKIN_LAST] = ("success", msg)
+                        st.rerun()
+            if st.button("取消选择", key="checkin_choose_cancel"):
+                st.session_state.pop(state.CHECKIN_CHOOSE, None)
+                st.session_state.pop(state.CHECKIN_LAST, None)
+                st.rerun()
+
+
+def _manual(actor, aid: int, df, missing) -> None:
+    db = runtime.db()
+    st.caption("只计实际服务时间，不含往返路途。已确认的时长只能通过“志愿者与证明”页面的更正申请修改。")
+    people = [(int(r.resident_id), f"{r.姓名}（{r.门牌号}）") for r in df.itertuples() if not r.已确认]
+    people += [(int(r.resident_id), f"{r.姓名}（{r.门牌号}，已报名未签到）") for r in missing.itertuples()]
+    query = st.text_input("或查找其他村民（姓名或门牌号）", key="checkin_manual_query", max_chars=40)
+    if query:
+        known = {p[0] for p in people}
+        people += [p for p in vq.find_residents(db, actor.village_id, query) if p[0] not in known]
+    if not people:
+        st.info("没有待录入的人员。")
+        return
+    with st.form("checkin_manual_form", clear_on_submit=True):
+        pick = st.selectbox("人员", people, format_func=lambda x: x[1])
+        c1, c2 = st.columns(2)
+        hours = c1.number_input("小时", min_value=0, max_value=24, step=1, value=0)
+        minutes = c2.number_input("分钟", min_value=0, max_value=59, step=5, value=0)
+        note = st.text_input("备注（如：手工补录原因）", max_chars=200)
+        if st.form_submit_button("保存时长", type="primary") and pick:
+            total = int(hours) * 60 + int(minutes)
+            if run_action(lambda: vol.set_minutes(db, actor, aid, pick[0], total, note),
+                          f"已记录 {pick[1]} 服务 {total // 60} 小时 {total % 60} 分钟。"):
+                st.rerun()
+
+
+def _confirm(actor, aid: int, df) -> None:
+    db = runtime.db()
+    pending = df[(~df["已确认"]) & df["时长（分钟）"].notna()]
+    open_rows = df[(~df["已确认"]) & df["时长（分钟）"].isna()]
+    if not open_rows.empty:
+        st.warning("还有人已签到未签退、没有时长：" + "、".join(open_rows["姓名"]) + "。确认时将跳过他们。")
+    if pending.empty:
+        st.info("没有待确认的时长。")
+        return
+    st.write(f"待确认 **{len(pending)}** 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时，"
+             f"折算 {int(pending['折算积分'].sum())} 积分。")
+    if st.session_state.get(state.CHECKIN_CONFIRMING) != aid:
+        if st.button("确认时长…", key="checkin_confirm_start", type="primary"):
+            st.session_state[state.CHECKIN_CONFIRMING] = aid
+            st.rerun()
+        return
+    st.warning("确认后时长计入志愿者累计时长并折算积分（按村里设置直接入账或提交评议会），之后只能通过更正申请修改。")
+    c1, c2 = st.columns(2)
+    if c1.button("确认，计入", key="checkin_confirm_do", type="primary"):
+        n = run_action(lambda: vol.confirm(db, actor, aid))
+        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
+        if n is not None:
+            flash(f"已确认 {n} 人的服务时长。")
+            st.rerun()
+    if c2.button("返回", key="checkin_confirm_back"):
+        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
+        st.rerun()
 
 
 def render() -> None:
     actor = page_guard('volunteer_lead', 'field_lead', 'admin')
     st.title("扫码签到")
-    st.info("此页面正在建设中。")
+    aid = _pick_activity(actor)
+    if aid is None:
+        return
+    db = runtime.db()
+    _scan(actor, aid)
+    df = vq.attendance(db, actor.village_id, aid)
+    st.subheader("到场人员")
+    signed = vq.signups(db, actor.village_id, aid)
+    signed = signed[signed["状态"] == "已报名"]
+    missing = signed[~signed["resident_id"].isin(df["resident_id"])]
+    st.caption(f"已报名 {len(signed)} 人，到场 {len(df)} 人。"
+               + (f"已报名未到：{'、'.join(missing['姓名'])}。" if not missing.empty else ""))
+    if df.empty:
+        st.caption("还没有人签到。")
+    else:
+        shown = df.drop(columns=["attendance_id", "resident_id"])
+        st.dataframe(shown, hide_index=True, width="stretch")
+        downloads(shown, "签到记录", "checkin_dl")
+    t1, t2 = st.tabs(["手工录入时长", "确认时长"])
+    with t1:
+        _manual(actor, aid, df, missing)
+    with t2:
+        _confirm(actor, aid, df)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,254 @@
-"""收银台."""
+"""收银台: scan the card, scan or pick goods, confirm once, print the receipt.
+
+The USB scanner types into the scan box and presses Enter. The box is a form that clears
+on submit and takes the cursor back after every run, so the scanner's Enter never presses
+the confirm button. The cart's idempotency key lives in session_state and is replaced
+only after a successful commit: a double click or rerun confirms the same cart, which
+core.shop.checkout commits once.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
+import pandas as pd
 import streamlit as st
 
+from core import cards, receipts, shop
+from core import stock as stock_mod
+from core.errors import DomainError
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.scan import scan_box
+from ui.widgets import run_action
+
+
+def _reset(household_id: int | None = None, card_id: int | None = None) -> None:
+    st.session_state[state.CHECKOUT_HOUSEHOLD] = household_id
+    st.session_state[state.CHECKOUT_CARD] = card_id
+    st.session_state[state.CHECKOUT_CART] = {}
+    st.session_state[state.CHECKOUT_CART_KEY] = uuid.uuid4().hex
+
+
+def _notice(level: str, text: str) -> None:
+    st.session_state[state.CHECKOUT_NOTICE] = (level, text)
+
+
+def _cart() -> dict[int, int]:
+    return st.session_state.setdefault(state.CHECKOUT_CART, {})
+
+
+def _handle_scan(village_id: int, text: str) -> None:
+    try:
+        scan = shop.interpret_scan(runtime.db(), village_id, text)
+    except DomainError as e:
+        _notice("error", str(e))
+        return
+    if scan.kind == "card":
+        if scan.household_id != st.session_state.get(state.CHECKOUT_HOUSEHOLD):
+            _reset(scan.household_id, scan.card_id)
+            st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
+        else:
+            st.session_state[state.CHECKOUT_CARD] = scan.card_id
+        _notice("success", f"已读卡：{scan.name}")
+        return
+    if st.session_state.get(state.CHECKOUT_HOUSEHOLD) is None:
+        _notice("warning", f"扫到商品“{scan.name}”，请先扫描村民的积分卡。")
+        return
+    cart = _cart()
+    cart[scan.product_id] = cart.get(scan.product_id, 0) + 1
+    _notice("success", f"已加入：{scan.name} ×1")
+
+
+def _camera(village_id: int) -> None:
+    # A toggle, not an expander: a camera widget inside a collapsed expander would still ask
+    # for camera permission on every page load.
+    if not st.toggle("没有扫码枪？用摄像头扫码", key="checkout_camera_on"):
+        return
+    with st.container(border=True):
+        st.caption("摄像头只在 https 网址或本机 (localhost) 打开时可用；把二维码或条码对准镜头后拍照。")
+        photo = st.camera_input("拍摄积分卡二维码或商品条码", key="checkout_camera")
+        if photo is None:
+            return
+        data = photo.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        if st.session_state.get(state.CHECKOUT_CAMERA_LAST) == digest:
+            return  # this photo was already read; the widget keeps it across reruns
+        st.session_state[state.CHECKOUT_CAMERA_LAST] = digest
+        found = cards.decode_image(data)
+        if not found:
+            _notice("warning", "照片里没有识别到二维码或条码，请靠近一些、保持光线充足后重拍。")
+        else:
+            _handle_scan(village_id, found[0])
+        st.rerun()
+
+
+def _household_search(village_id: int) -> None:
+    with st.expander("村民忘带卡？按门牌号或户主查找", icon=":material/search:"):
+        text = st.text_input("门牌号或户主姓名", key="checkout_find", max_chars=30)
+        hits = shop.find_households(runtime.db(), village_id, text)
+        if text and not hits:
+            st.caption("没有找到。")
+        for hid, door, head in hits:
+            if st.button(f"{door}　{head}", key=f"checkout_pick_{hid}"):
+                _reset(hid, None)
+                st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
+                _notice("info", f"已选择：{door} {head}（未刷卡，请核对身份）")
+                st.rerun()
+
+
+def _household_panel(village_id: int, household_id: int) -> shop.Counter | None:
+    try:
+        c = shop.counter_view(runtime.db(), village_id, household_id)
+    except DomainError as e:
+        st.error(str(e))
+        _reset()
+        return None
+    with st.container(border=True):
+        top = st.columns([3, 1, 1])
+        top[0].subheader(f"{c.door_no}　{c.head_name}")
+        top[0].text("家庭成员：" + "、".join(c.members) if c.members else "家庭成员：（无登记）")
+        top[1].metric("可用积分", c.balance)
+        top[2].metric("累计积分", c.earned_total)
+        if st.session_state.get(state.CHECKOUT_CARD) is None:
+            st.caption("未刷卡：按门牌号选择的户，请核对身份。")
+        for problem in c.eligibility:
+            st.warning(problem, icon=":material/block:")
+        if c.recent:
+            st.info(f"该户 {shop.RECENT_MINUTES} 分钟内已兑换：" + "；".join(c.recent) + "。请勿重复兑换。",
+                    icon=":material/history:")
+        if c.limits:
+            st.caption("本月限兑商品：" + "；".join(
+                f"{lim.name} 已兑 {lim.used}/{lim.limit}{lim.unit}" for lim in c.limits))
+    return c
+
+
+def _add_by_hand(village_id: int) -> None:
+    items = stock_mod.products(runtime.db(), village_id, active_only=True)
+    if not items:
+        st.info("还没有在售商品，请先在“商品与库存”中添加。")
+        return
+    with st.form("checkout_add", clear_on_submit=True, border=False):
+        cols = st.columns([4, 1, 1], vertical_alignment="bottom")
+        labels = {p.id: f"{p.name}（{p.price} 分/{p.unit}" + (f"，库存 {p.stock}）" if p.kind == "goods" else "）")
+                  for p in items}
+        pid = cols[0].selectbox("选择商品（无条码的商品、服务）", list(labels), format_func=labels.get,
+                                index=None, placeholder="输入商品名称搜索", key="checkout_add_product")
+        qty = cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=1, step=1,
+                                   key="checkout_add_qty")
+        if cols[2].form_submit_button("加入", width="stretch") and pid is not None:
+            cart = _cart()
+            cart[pid] = cart.get(pid, 0) + int(qty)
+
+
+def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter) -> None:
+    cart = _cart()
+    if not cart:
+        st.info("购物车是空的：扫描商品条码，或从上面选择商品。", icon=":material/shopping_cart:")
+        return
+    try:
+        check = shop.check_cart(runtime.db(), village_id, household_id, cart)
+    except DomainError as e:
+        st.error(str(e))
+        _cart().clear()
+        return
+    st.markdown("**购物车**")
+    for ln in check.lines:
+        cols = st.columns([4, 2, 2, 1], vertical_alignment="center")
+        cols[0].text(f"{ln.name}（{ln.price} 分/{ln.unit}）")
+        new_qty = cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=ln.qty, step=1,
+                                       key=f"checkout_qty_{ln.product_id}_{ln.qty}", label_visibility="collapsed")
+        cols[2].text(f"小计 {ln.amount} 分")
+        if cols[3].button("移除", key=f"checkout_remove_{ln.product_id}", icon=":material/delete:"):
+            cart.pop(ln.product_id, None)
+            st.rerun()
+        if new_qty != ln.qty:
+            cart[ln.product_id] = int(new_qty)
+            st.rerun()
+    m = st.columns(3)
+    m[0].metric("本次合计", f"{check.total} 分")
+    m[1].metric("可用积分", f"{check.balance} 分")
+    m[2].metric("兑换后余额", f"{check.balance_after} 分")
+    for problem in check.problems:
+        st.error(problem, icon=":material/error:")
+    delivery = st.checkbox("送货上门（老人、残疾人等）", value=counter.needs_delivery,
+                           key=f"checkout_delivery_{household_id}")
+    cols = st.columns([2, 1])
+    if cols[0].button(f"确认兑换（{check.total} 分）", type="primary", disabled=not check.ok, width="stretch",
+                      key="checkout_confirm", icon=":material/check_circle:"):
+        key = st.session_state[state.CHECKOUT_CART_KEY]
+        rid = run_action(lambda: shop.checkout(
+            runtime.db(), actor, household_id=household_id, card_id=st.session_state.get(state.CHECKOUT_CARD),
+            cart=dict(cart), cart_key=key, delivery=delivery))
+        if rid:
+            st.session_state[state.CHECKOUT_LAST_RECEIPT] = rid
+            # A new key only now: a rerun or second click of this cart finds the same redemption.
+            st.session_state[state.CHECKOUT_CART] = {}
+            st.session_state[state.CHECKOUT_CART_KEY] = uuid.uuid4().hex
+            st.rerun()
+    if cols[1].button("清空购物车", width="stretch", key="checkout_clear"):
+        cart.clear()
+        st.rerun()
+
+
+def _receipt_panel(village_id: int, rid: int) -> None:
+    try:
+        r = receipts.receipt(runtime.db(), village_id, rid)
+    except DomainError:
+        return
+    with st.container(border=True):
+        st.success(f"兑换成功：凭证号 {r.receipt_no}，共 {r.total} 分。", icon=":material/task_alt:")
+        st.dataframe(pd.DataFrame([{"商品": ln.name, "数量": f"{ln.qty}{ln.unit}", "单价": ln.price, "小计": ln.amount}
+                                   for ln in r.lines]), hide_index=True, width="stretch")
+        st.caption(f"{r.door_no} {r.head_name} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {r.cashier} · "
+                   f"{receipts.DELIVERY_NAMES.get(r.delivery, '')}")
+        try:
+            pdf = receipts.receipt_pdf(r)
+        except DomainError as e:
+            st.warning(str(e))
+        else:
+            st.download_button("打印兑换凭证（PDF）", pdf, f"兑换凭证_{r.receipt_no}.pdf", mime="application/pdf",
+                               icon=":material/print:", key=f"checkout_receipt_{rid}", on_click="ignore")
 
 
 def render() -> None:
-    actor = page_guard('cashier', 'admin')
+    actor = page_guard("cashier", "admin")
     st.title("收银台")
-    st.info("此页面正在建设中。")
+    village_id = actor.village_id
+    if village_id is None:
+        st.info("当前账号不属于任何村。")
+        return
+    if state.CHECKOUT_CART_KEY not in st.session_state:
+        _reset()
+
+    scanned = scan_box("checkout_scan", label="扫描积分卡或商品条码",
+                       placeholder="光标在这里时，用扫码枪扫卡或扫商品；也可输入卡号后回车")
+    if scanned:
+        _handle_scan(village_id, scanned)
+    notice = st.session_state.pop(state.CHECKOUT_NOTICE, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    _camera(village_id)
+    _household_search(village_id)
+
+    last = st.session_state.get(state.CHECKOUT_LAST_RECEIPT)
+    if last:
+        _receipt_panel(village_id, last)
+
+    household_id = st.session_state.get(state.CHECKOUT_HOUSEHOLD)
+    if household_id is None:
+        st.info("请扫描村民的积分卡开始兑换。", icon=":material/qr_code_scanner:")
+        return
+    counter = _household_panel(village_id, household_id)
+    if counter is None:
+        return
+    _add_by_hand(village_id)
+    _cart_panel(actor, village_id, household_id, counter)
+    if st.button("完成，接待下一位", key="checkout_next", icon=":material/person_add:"):
+        _reset()
+        st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
+        st.rerun()
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,155 @@
-"""底分与年终."""
+"""底分与年终: the base score (底分) per period, and year-end clearing or carry-over
+with a per-household preview and a second, typed confirmation."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import cycles, settings
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
+
+KINDS = {"year": "年度", "quarter": "季度", "month": "月份"}
 
 
 def render() -> None:
-    actor = page_guard('admin')
+    actor = page_guard("admin")
     st.title("底分与年终")
-    st.info("此页面正在建设中。")
+    base_tab, year_tab, earned_tab = st.tabs(["发放底分", "年终清零 / 结转", "历年累计积分"])
+    with base_tab:
+        _base(actor)
+    with year_tab:
+        _year_end(actor)
+    with earned_tab:
+        _earned(actor)
+
+
+def _period_picker() -> str:
+    today = dt.date.today()
+    kind = st.segmented_control("周期", list(KINDS), format_func=KINDS.get, default="year", key="cycles_kind") \
+        or "year"
+    c1, c2 = st.columns(2)
+    year = c1.number_input("年份", min_value=2000, max_value=today.year, value=today.year, step=1,
+                           key="cycles_base_year")
+    if kind == "quarter":
+        q = c2.selectbox("季度", [1, 2, 3, 4], index=(today.month - 1) // 3, format_func=lambda n: f"第{n}季度",
+                         key="cycles_base_q")
+        return f"{int(year)}-Q{q}"
+    if kind == "month":
+        m = c2.selectbox("月份", list(range(1, 13)), index=today.month - 1, format_func=lambda n: f"{n}月",
+                         key="cycles_base_m")
+        return f"{int(year)}-{m:02d}"
+    return f"{int(year)}"
+
+
+def _base(actor) -> None:
+    db = runtime.db()
+    st.caption("底分在周期开始时发给每一户，每户每个周期最多一次（重复点击不会重复发放）。"
+               "分值和是否可以兑换在“系统设置 → 底分与年终”中设置。")
+    period = _period_picker()
+    status = run_action(lambda: cycles.base_status(db, actor.village_id, period))
+    if status is None:
+        return
+    label = cycles.parse_period(period).label
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("每户底分", status.points)
+    c2.metric("可否兑换", "可兑换" if status.spendable else "不可兑换")
+    c3.metric("在册户数", status.households)
+    c4.metric(f"{label}已发放", f"{status.granted} 户")
+    if not status.points:
+        st.info("本村没有设置底分（系统设置中底分为 0）。")
+        return
+    missing = status.households - status.granted
+    if missing <= 0:
+        st.success(f"{label}的底分已经发给全部在册户。")
+        return
+    if st.session_state.get(state.CYCLES_BASE_CONFIRM) != period:
+        if st.button(f"给 {missing} 户发放{label}底分", type="primary", key="cycles_base_go"):
+            st.session_state[state.CYCLES_BASE_CONFIRM] = period
+            st.rerun()
+        return
+    st.warning(f"将给 {missing} 户各记 {status.points} 分{label}底分"
+               f"（{'可兑换' if status.spendable else '不可兑换，只计入累计积分'}）。确定吗？")
+    c1, c2 = st.columns(2)
+    if c1.button("确认发放", type="primary", key="cycles_base_ok"):
+        st.session_state.pop(state.CYCLES_BASE_CONFIRM, None)
+        n = run_action(lambda: cycles.grant_base(db, actor, actor.village_id, period))
+        if n is not None:
+            flash(f"已给 {n} 户发放{label}底分。")
+            st.rerun()
+    if c2.button("取消", key="cycles_base_cancel"):
+        st.session_state.pop(state.CYCLES_BASE_CONFIRM, None)
+        st.rerun()
+
+
+def _year_end(actor) -> None:
+    db = runtime.db()
+    done = st.session_state.pop(state.CYCLES_YEAR_END_DONE, None)
+    if done:
+        st.success(f"{done[0]}年年终处理完成：{done[1]} 户清零，共 {done[2]} 分。")
+    today = dt.date.today()
+    default_year = today.year - 1 if today.month <= 6 else today.year
+    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=default_year, step=1,
+                               key="cycles_ye_year"))
+    with db.read() as s:
+        policy = settings.get(s, actor.village_id, "year_end_policy")
+    if policy == "clear":
+        st.info("本村的年终处理方式：**清零**。每户记一笔“清零”流水，把可用积分变为 0；"
+                "不删除任何记录，累计积分和星级评定不受影响。")
+    else:
+        st.info("本村的年终处理方式：**结转**。可用积分原样带入下一年，不做任何改动。"
+                "如需清零，请先在“系统设置 → 底分与年终”中修改。")
+    preview = run_action(lambda: cycles.year_end_preview(db, actor.village_id, year))
+    if preview is None:
+        return
+    c1, c2, c3 = st.columns(3)
+    c1.metric("在册户数", len(preview))
+    c2.metric("将清零的户数", int((preview["将清除积分"] > 0).sum()))
+    c3.metric("将清除的积分合计", int(preview["将清除积分"].sum()))
+    st.dataframe(preview.drop(columns=["户ID"]), hide_index=True, width="stretch")
+    downloads(preview.drop(columns=["户ID"]), f"{year}年年终处理预览", key="cycles_ye_dl")
+    if policy != "clear":
+        return
+    if int(preview["将清除积分"].sum()) == 0:
+        st.success("没有需要清零的积分。")
+        return
+    st.subheader("执行清零")
+    st.warning("清零后各户的可用积分变为 0，不能撤销（只能由管理员逐户手工调整补回）。请先下载上面的预览表存档。")
+    with st.form("cycles_ye_form", border=True):
+        typed = st.text_input(f"请输入年份 {year} 以确认", max_chars=4)
+        sure = st.checkbox("我已核对预览表，确认执行年终清零")
+        go = st.form_submit_button("执行年终清零", type="primary", icon=":material/restart_alt:")
+    if go:
+        if not sure:
+            st.error("请先勾选确认。")
+            return
+        bar = st.progress(0.0, text="正在清零…")
+
+        def progress(done_n: int, total: int) -> None:
+            bar.progress(done_n / total if total else 1.0, text=f"已处理 {done_n} / {total} 户")
+
+        result = run_action(lambda: cycles.run_year_end(db, actor, actor.village_id, year, typed, progress=progress))
+        if result is not None:
+            st.session_state[state.CYCLES_YEAR_END_DONE] = (year, result.households, result.points)
+            st.rerun()
+
+
+def _earned(actor) -> None:
+    st.caption("年度累计积分（加分 − 扣分）按月保存，年终清零不会改变它，所以往年的星级文明户评定保持不变。")
+    today = dt.date.today()
+    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=today.year, step=1,
+                               key="cycles_earned_year"))
+    df = run_action(lambda: cycles.earned_by_year(runtime.db(), actor.village_id, year))
+    if df is None:
+        return
+    if df.empty:
+        st.info("这一年还没有积分记录。")
+        return
+    st.dataframe(df, hide_index=True, width="stretch")
+    downloads(df, f"{year}年各户累计积分", key="cycles_earned_dl")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,216 @@
-"""分配与签领."""
+"""分配与签领: a distribution round from draft (computed, adjustable) to confirmed (taken
+from stock) to signed for — by scanning the household card or by a proxy's signature."""
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
+from core import allocation, field, field_aid
+from core.errors import DomainError
+from core.pdf import missing_glyphs
+from core.templates import BENEFICIARY_CATEGORIES
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.scan import scan_box
+from ui.widgets import downloads, flash, run_action
+
+
+def _new_round(actor) -> None:
+    db = runtime.db()
+    stock = field.crops_in_stock(db, actor.village_id)
+    if not stock:
+        st.info("义田库存为空：收获过秤入库后才能分配。")
+        return
+    weights = field_aid.settings_weights(db, actor.village_id)
+    with st.form("dist_new_form"):
+        c1, c2 = st.columns(2)
+        crop = c1.selectbox("作物", list(stock), format_func=lambda c: f"{c}（库存 {field.fmt_kg(stock[c])} 公斤）")
+        title = c2.text_input("轮次名称（可不填）", max_chars=80, placeholder="如：2026年秋季土豆分配")
+        c1, c2, c3 = st.columns(3)
+        total = c1.number_input("本轮分配总量（公斤）", min_value=0.0, step=10.0, format="%.1f", value=None)
+        lo = c2.number_input("每户最少（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None)
+        hi = c3.number_input("每户最多（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None)
+        rule = st.radio("分配方式", list(allocation.RULES), format_func=allocation.RULES.get, horizontal=True,
+                        help="按类别加权的权重在“系统设置 → 受助对象权重”中设置：" + "，".join(
+                            f"{BENEFICIARY_CATEGORIES[k]} {v:g}" for k, v in weights.items()))
+        cats = st.multiselect("只分给这些类别（不选 = 全部有效受助对象）", list(BENEFICIARY_CATEGORIES),
+                              format_func=BENEFICIARY_CATEGORIES.get, placeholder="全部类别")
+        if st.form_submit_button("生成分配草稿", type="primary"):
+            rid = run_action(lambda: field_aid.create_round(
+                db, actor, title=title, crop=crop, total_kg="" if total is None else f"{total:.1f}", rule=rule,
+                min_kg=None if not lo else f"{lo:.1f}", max_kg=None if not hi else f"{hi:.1f}",
+                categories=cats or None))
+            if rid:
+                st.session_state[state.DISTRIBUTION_ROUND] = rid
+                flash("已生成分配草稿：请核对、调整后确认。草稿不出库。")
+                st.rerun()
+
+
+def _pick_round(actor) -> int | None:
+    choices = dict(field_aid.round_choices(runtime.db(), actor.village_id, ("draft", "confirmed", "closed")))
+    if not choices:
+        st.info("没有进行中的分配轮次。")
+        return None
+    ids = list(choices)
+    current = st.session_state.get(state.DISTRIBUTION_ROUND)
+    rid = st.selectbox("分配轮次", ids, index=ids.index(current) if current in ids else 0,
+                       format_func=choices.get, key="dist_round_pick")
+    if rid != current:
+        st.session_state.pop(state.DISTRIBUTION_NOTICE, None)
+        st.session_state.pop(state.FIELD_CONFIRMING, None)
+    st.session_state[state.DISTRIBUTION_ROUND] = rid
+    return rid
+
+
+def _draft(actor, r) -> None:
+    db = runtime.db()
+    params = json.loads(r.params or "{}")
+    df = field_aid.allocations_frame(db, actor.village_id, r.id)
+    bounds = []
+    if params.get("min_grams"):
+        bounds.append(f"每户最少 {field.fmt_kg(params['min_grams'])} 公斤")
+    if params.get("max_grams"):
+        bounds.append(f"每户最多 {field.fmt_kg(params['max_grams'])} 公斤")
+    st.write(f"**{r.title}** · {r.crop} · 总量 {field.fmt_kg(r.total_grams)} 公斤 · "
+             f"{allocation.RULES.get(r.rule, r.rule)} · {len(df)} 户" + ("（" + "，".join(bounds) + "）" if bounds else ""))
+    st.caption("可直接修改“分配（公斤）”列（精确到 0.1 公斤），合计必须仍等于总量才能确认。")
+    version = st.session_state.get(state.DISTRIBUTION_EDIT, 0)
+    view = df[["户ID", "门牌号", "户主", "类别", "人口", "分配（公斤）"]]
+    edited = st.data_editor(
+        view, hide_index=True, width="stretch", num_rows="fixed", key=f"dist_editor_{r.id}_{version}",
+        disabled=["户ID", "门牌号", "户主", "类别", "人口"],
+        column_config={"户ID": None,
+                       "分配（公斤）": st.column_config.NumberColumn(min_value=0.0, step=0.1, format="%.1f")})
+    total = round(float(edited["分配（公斤）"].fillna(0).sum()), 1)
+    target = round(r.total_grams / 1000, 1)
+    if abs(total - target) < 0.05:
+        st.success(f"合计 {total:,.1f} 公斤，与总量一致。")
+    else:
+        st.error(f"合计 {total:,.1f} 公斤，与总量 {target:,.1f} 公斤相差 {target - total:+,.1f} 公斤。")
+    downloads(view, f"分配草稿_{r.id}", "dist_draft_dl")
+    pending = st.session_state.get(state.FIELD_CONFIRMING) == ("round", r.id)
+    if not pending:
+        c1, c2 = st.columns(2)
+        if c1.button("确认分配…", key="dist_confirm_start", type="primary"):
+            st.session_state[state.FIELD_CONFIRMING] = ("round", r.id)
+            st.rerun()
+        if (c2.button("作废草稿", key="dist_cancel")
+                and run_action(lambda: field_aid.cancel_draft(db, actor, r.id), "草稿已作废。") is not None):
+            st.rerun()
+        return
+    st.warning(f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。此操作不能撤销。")
+    c1, c2 = st.columns(2)
+    if c1.button("确认出库并分配", key="dist_confirm_do", type="primary"):
+        st.session_state.pop(state.FIELD_CONFIRMING, None)
+        values = dict(zip(edited["户ID"], edited["分配（公斤）"], strict=True))
+        done = run_action(lambda: field_aid.confirm_round(db, actor, r.id, field_aid.adjusted_from_kg(values)))
+        if done is not None:
+            st.session_state[state.DISTRIBUTION_EDIT] = version + 1
+            flash("分配已确认并出库，可以开始签领。")
+            st.rerun()
+    if c2.button("返回修改", key="dist_confirm_back"):
+        st.session_state.pop(state.FIELD_CONFIRMING, None)
+        st.rerun()
+
+
+def _delivery(actor, r) -> None:
+    db = runtime.db()
+    df = field_aid.allocations_frame(db, actor.village_id, r.id)
+    given = df[df["分配（公斤）"] > 0]
+    done = given[given["签领时间"].notna()]
+    c1, c2, c3 = st.columns(3)
+    c1.metric("应签领户数", len(given))
+    c2.metric("已签领", len(done))
+    c3.metric("已发放（公斤）", f"{done['分配（公斤）'].sum():,.1f}")
+    st.progress(len(done) / len(given) if len(given) else 1.0)
+    if r.status == "confirmed":
+        scanned = scan_box("dist_scan", label="扫描受助户积分卡签领")
+        if scanned:
+            try:
+                msg = field_aid.deliver_by_card(db, actor, r.id, scanned)
+            except DomainError as e:
+                st.session_state[state.DISTRIBUTION_NOTICE] = ("error", str(e))
+            else:
+                st.session_state[state.DISTRIBUTION_NOTICE] = ("success", msg)
+        notice = st.session_state.get(state.DISTRIBUTION_NOTICE)
+        if notice:
+            getattr(st, notice[0])(notice[1])
+    left = given[given["签领时间"].isna()]
+    if not left.empty:
+        with st.expander("无卡或代领：登记签领人", expanded=False):
+            options = {int(row["编号"]): f"{row['门牌号']} {row['户主']}（{row['分配（公斤）']:.1f} 公斤）"
+                       for row in left.to_dict("records")}
+            with st.form("dist_proxy_form", clear_on_submit=True):
+                aid = st.selectbox("户", list(options), format_func=options.get)
+                c1, c2 = st.columns(2)
+                signer = c1.text_input("签领人姓名（本人或代领人）", max_chars=40)
+                note = c2.text_input("备注", max_chars=200, placeholder="如：儿子代领、送货上门")
+                if st.form_submit_button("登记签领", type="primary"):
+                    msg = run_action(lambda: field_aid.deliver_by_proxy(db, actor, aid, signer, note))
+                    if msg:
+                        flash(msg)
+                        st.rerun()
+    tab_left, tab_all = st.tabs([f"未签领（{len(left)}）", "全部"])
+    cols = ["门牌号", "户主", "电话", "类别", "人口", "分配（公斤）", "积分卡", "签领时间", "签领方式", "签领人", "经办人",
+            "备注"]
+    with tab_left:
+        show = left[cols[:7]]
+        st.dataframe(show, hide_index=True, width="stretch")
+        downloads(show, f"未签领名单_{r.id}", "dist_left_dl")
+    with tab_all:
+        st.dataframe(df[cols], hide_index=True, width="stretch")
+        downloads(df[cols], f"分配签领表_{r.id}", "dist_all_dl")
+    only_left = not left.empty
+    no_card = st.checkbox("签领表只列没有积分卡的户", key="dist_pdf_nocard",
+                          help="有卡的户到场扫卡即可；没有卡、请人代领或送货上门的户在纸质签领表上签字。")
+    sheet = df if not only_left else left
+    if no_card:
+        sheet = sheet[sheet["积分卡"] == "无"]
+    # The PDF is made only when the button is clicked (a scan must not wait for it); a name
+    # the font cannot print is caught here, where the error can still be shown.
+    try:
+        missing = missing_glyphs("".join(map(str, [r.title, r.crop, *sheet["户主"], *sheet["类别"]])))
+    except DomainError as e:  # no CJK font installed at all
+        st.error(str(e))
+        return
+    if missing:
+        st.error(f"字体缺少这些字，无法打印签领表：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。")
+        return
+    label = "打印签领表（PDF，未签领的户）" if only_left else "打印签领表（PDF，全部户，存档）"
+    vid, round_id = actor.village_id, r.id
+    st.download_button(label, lambda: field_aid.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
+                                                            without_card_only=no_card),
+                       f"签领表_{r.id}.pdf", mime="application/pdf", icon=":material/print:", key="dist_pdf",
+                       on_click="ignore", disabled=sheet.empty)
+
+
+def _history(actor) -> None:
+    df = field_aid.rounds_frame(runtime.db(), actor.village_id)
+    if df.empty:
+        st.info("还没有分配轮次。")
+        return
+    st.dataframe(df, hide_index=True, width="stretch")
+    downloads(df, "分配轮次", "dist_rounds_dl")
 
 
 def render() -> None:
-    actor = page_guard('field_lead', 'admin')
+    actor = page_guard("field_lead", "admin")
     st.title("分配与签领")
-    st.info("此页面正在建设中。")
+    tabs = st.tabs(["当前轮次", "新建分配", "历次分配"])
+    with tabs[1]:
+        _new_round(actor)
+    with tabs[0]:
+        rid = _pick_round(actor)
+        if rid is not None:
+            r = field_aid.round_info(runtime.db(), actor.village_id, rid)
+            if r.status == "draft":
+                _draft(actor, r)
+            else:
+                _delivery(actor, r)
+    with tabs[2]:
+        _history(actor)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,387 @@
-"""义田与收获."""
+"""义田与收获: plots and seasons, work days (volunteer hours), harvest weighing, produce
+stock with surplus to the supermarket or sold into the village fund, the season report."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import field
+from core import volunteer as vol
+from core import volunteer_queries as vq
+from core.errors import DomainError
+from core.field_report import report_pdf, season_report
+from core.pdf import missing_glyphs
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.scan import scan_box
+from ui.widgets import downloads, excel_bytes, flash, run_action
+
+
+def _once(fingerprint: str, again: bool = False) -> bool:
+    """True unless this form was just saved with exactly these values (a double click writes
+    once). ``again``: the user ticked that an identical entry is really a new one."""
+    if st.session_state.get(state.FIELD_LAST_WRITE) == fingerprint and not again:
+        st.warning("刚刚已经保存过完全相同的内容，未重复保存。")
+        return False
+    return True
+
+
+def _plots(actor) -> None:
+    db = runtime.db()
+    df = field.plots_frame(db, actor.village_id)
+    if df.empty:
+        st.info("还没有登记义田地块。")
+    else:
+        c1, c2 = st.columns(2)
+        active = df[df["状态"] == "在用"]
+        c1.metric("在用地块", len(active))
+        c2.metric("总面积（亩）", f"{active['面积（亩）'].sum():g}")
+        st.dataframe(df, hide_index=True, width="stretch")
+        downloads(df, "义田地块", "field_plots_dl")
+    members = field.party_members(db, actor.village_id)
+    names = dict(members)
+    editing = st.selectbox("编辑地块", [None, *df["编号"].tolist()], key="field_plot_edit",
+                           format_func=lambda i: "新增地块" if i is None else df.set_index("编号").loc[i, "地块"])
+    row = df.set_index("编号").loc[editing] if editing is not None else None
+    current = [rid for rid, _ in field.plot_members(db, actor.village_id, editing)] if editing else []
+    with st.form(f"field_plot_form_{editing}", clear_on_submit=editing is None):
+        c1, c2 = st.columns(2)
+        name = c1.text_input("地块名称", value=row["地块"] if row is not None else "", max_chars=40)
+        area = c2.number_input("面积（亩）", min_value=0.0, max_value=10000.0, step=0.5, format="%.2f",
+                               value=float(row["面积（亩）"]) if row is not None else 1.0)
+        c1, c2 = st.columns(2)
+        location = c1.text_input("位置", value=row["位置"] if row is not None else "", max_chars=80)
+        group = c2.text_input("责任党小组", value=row["责任党小组"] if row is not None else "", max_chars=60)
+        picked = st.multiselect("责任党员", list(names), default=[r for r in current if r in names],
+                                format_func=names.get, placeholder="从党员名单中选择")
+        active = st.checkbox("在用", value=(row["状态"] == "在用") if row is not None else True)
+        if st.form_submit_button("保存地块", type="primary"):
+            pid = run_action(lambda: field.save_plot(db, actor, name=name, area_mu=round(area, 2), location=location,
+                                                     party_group=group, member_ids=picked, active=active,
+                                                     plot_id=editing))
+            if pid:
+                flash(f"已保存地块“{name.strip()}”。")
+                st.rerun()
+
+
+def _seasons(actor) -> None:
+    db = runtime.db()
+    plots = dict(field.plot_choices(db, actor.village_id))
+    df = field.seasons_frame(db, actor.village_id)
+    if not df.empty:
+        st.dataframe(df, hide_index=True, width="stretch")
+        downloads(df, "种植季", "field_seasons_dl")
+    if not plots:
+        st.info("请先登记义田地块。")
+        return
+    with st.form("field_season_form", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        plot = c1.selectbox("地块", list(plots), format_func=plots.get)
+        crop = c2.text_input("作物", placeholder="如：土豆、花生、玉米、地瓜", max_chars=20)
+        sown = c3.date_input("播种日期", value=dt.date.today(), format="YYYY-MM-DD")
+        if (st.form_submit_button("添加种植季", type="primary")
+                and run_action(lambda: field.add_season(db, actor, plot, crop=crop, sown_on=sown))):
+            flash(f"已添加{crop.strip()}种植季。")
+            st.rerun()
+
+
+def _work_day_scan(actor, aid: int) -> None:
+    db = runtime.db()
+    scanned = scan_box("field_workday_scan", label="扫描积分卡登记参加劳动的人")
+    if scanned:
+        st.session_state.pop(state.FIELD_CHOOSE, None)
+        try:
+            res = vol.check_in_by_card(db, actor, aid, scanned)
+        except DomainError as e:
+            st.session_state[state.FIELD_NOTICE] = ("error", str(e))
+        else:
+            if res.status == "choose":
+                st.session_state[state.FIELD_CHOOSE] = (res.household_id, [m for m, _ in res.members])
+                st.session_state[state.FIELD_NOTICE] = ("info", f"{res.door_no} 户：{res.message}")
+            else:
+                st.session_state[state.FIELD_NOTICE] = ("success", res.message)
+    notice = st.session_state.get(state.FIELD_NOTICE)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    choose = st.session_state.get(state.FIELD_CHOOSE)
+    if choose:
+        household, ids = choose
+        members = [m for m in vq.household_members(db, actor.village_id, household) if m[0] in ids]
+        cols = st.columns(min(len(members), 6) or 1)
+        for i, (rid, name) in enumerate(members):
+            if (cols[i % len(cols)].button(name, key=f"field_choose_{rid}", width="stretch")
+                    and run_action(lambda rid=rid: vol.check_in(db, actor, aid, rid)) is not None):
+                st.session_state.pop(state.FIELD_CHOOSE, None)
+                st.session_state[state.FIELD_NOTICE] = ("success", f"{name} 已登记。")
+                st.rerun()
+
+
+def _work_days(actor) -> None:
+    db = runtime.db()
+    plots = dict(field.plot_choices(db, actor.village_id))
+    df = field.work_days_frame(db, actor.village_id)
+    with st.expander("新建劳动日", expanded=df.empty):
+        if not plots:
+            st.info("请先登记义田地块。")
+        else:
+            with st.form("field_workday_form", clear_on_submit=True):
+                c1, c2 = st.columns(2)
+                plot = c1.selectbox("地块", list(plots), format_func=plots.get)
+                day = c2.date_input("日期", value=dt.date.today(), format="YYYY-MM-DD")
+                tasks = st.text_area("劳动任务", placeholder="如：播种、除草、收土豆、装袋", max_chars=2000, height=70)
+                if st.form_submit_button("创建劳动日", type="primary"):
+                    fp = f"workday|{plot}|{day}|{tasks.strip()}"
+                    if _once(fp):
+                        aid = run_action(lambda: field.create_work_day(db, actor, plot_id=plot, date=day, tasks=tasks))
+                        if aid:
+                            st.session_state[state.FIELD_LAST_WRITE] = fp
+                            st.session_state[state.FIELD_WORKDAY] = aid
+                            flash("已创建劳动日。")
+                            st.rerun()
+    if df.empty:
+        st.info("还没有劳动日。")
+        return
+    st.dataframe(df, hide_index=True, width="stretch")
+    downloads(df, "义田劳动日", "field_workdays_dl")
+    options = {int(r.编号): f"{r.日期:%Y-%m-%d} {r.名称}" for r in df.itertuples()}
+    ids = list(options)
+    current = st.session_state.get(state.FIELD_WORKDAY)
+    aid = st.selectbox("管理劳动日", ids, index=ids.index(current) if current in ids else 0,
+                       format_func=options.get, key="field_workday_pick")
+    if aid != current:
+        st.session_state.pop(state.FIELD_CHOOSE, None)
+        st.session_state.pop(state.FIELD_NOTICE, None)
+    st.session_state[state.FIELD_WORKDAY] = aid
+    att = vq.attendance(db, actor.village_id, aid)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**扫卡登记**")
+        _work_day_scan(actor, aid)
+    with c2:
+        st.markdown("**按名单录入时长**")
+        members = field.party_members(db, actor.village_id)
+        names = dict(members)
+        present = [int(r) for r, done, m in zip(att["resident_id"], att["已确认"], att["时长（分钟）"], strict=True)
+                   if not done]
+        with st.form("field_hours_form"):
+            picked = st.multiselect("参加劳动的人", sorted(set(names) | set(present)),
+                                    default=present,
+                                    format_func=lambda r: names.get(r) or _name_of(att, r),
+                                    placeholder="选择党员（扫卡登记的人会自动列出）")
+            c_h, c_m = st.columns(2)
+            hours = c_h.number_input("小时", min_value=0, max_value=24, step=1, value=3)
+            mins = c_m.number_input("分钟", min_value=0, max_value=59, step=10, value=0)
+            if st.form_submit_button("为所选人员记录时长"):
+                n = run_action(lambda: field.add_work_hours(db, actor, aid, picked, int(hours) * 60 + int(mins)))
+                if n:
+                    flash(f"已为 {n} 人记录时长。")
+                    st.rerun()
+    if not att.empty:
+        show = att.drop(columns=["attendance_id", "resident_id"])
+        st.dataframe(show, hide_index=True, width="stretch")
+        downloads(show, "劳动日出勤", "field_att_dl")
+    pending = att[(~att["已确认"]) & att["时长（分钟）"].notna()] if not att.empty else att
+    if not pending.empty:
+        st.write(f"待确认 {len(pending)} 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时。")
+        if st.session_state.get(state.FIELD_CONFIRMING) != ("workday", aid):
+            if st.button("确认时长…", key="field_workday_confirm_start", type="primary"):
+                st.session_state[state.FIELD_CONFIRMING] = ("workday", aid)
+                st.rerun()
+        else:
+            st.warning("确认后时长计入志愿服务累计时长并折算积分，之后只能通过更正申请修改。")
+            b1, b2 = st.columns(2)
+            if b1.button("确认，计入志愿时长", key="field_workday_confirm_do", type="primary"):
+                st.session_state.pop(state.FIELD_CONFIRMING, None)
+                n = run_action(lambda: vol.confirm(db, actor, aid))
+                if n is not None:
+                    flash(f"已确认 {n} 人的劳动时长。")
+                    st.rerun()
+            if b2.button("返回", key="field_workday_confirm_back"):
+                st.session_state.pop(state.FIELD_CONFIRMING, None)
+                st.rerun()
+
+
+def _name_of(att, rid: int) -> str:
+    hit = att[att["resident_id"] == rid]
+    return f"{hit['姓名'].iloc[0]}（{hit['门牌号'].iloc[0]}）" if not hit.empty else str(rid)
+
+
+def _harvest(actor) -> None:
+    db = runtime.db()
+    seasons = dict(field.season_choices(db, actor.village_id))
+    if not seasons:
+        st.info("请先在“种植季”中添加作物。")
+    else:
+        with st.form("field_harvest_form", clear_on_submit=True):
+            c1, c2, c3 = st.columns(3)
+            season = c1.selectbox("种植季", list(seasons), format_func=seasons.get)
+            day = c2.date_input("收获日期", value=dt.date.today(), format="YYYY-MM-DD")
+            kg = c3.number_input("过秤重量（公斤）", min_value=0.0, max_value=1_000_000.0, step=0.1, format="%.1f",
+                                 value=None, placeholder="精确到 0.1 公斤")
+            photo = st.file_uploader("过秤照片（可选）", type=["jpg", "jpeg", "png"])
+            note = st.text_input("备注", max_chars=200)
+            again = st.checkbox("与上一条重量相同，确是另一次过秤（如整袋称重）")
+            if st.form_submit_button("记录收获", type="primary"):
+                fp = f"harvest|{season}|{day}|{kg}|{note}"
+                if _once(fp, again):
+                    hid = run_action(lambda: field.record_harvest(
+                        db, actor, season_id=season, date=day, kg="" if kg is None else f"{kg:.1f}",
+                        photo=photo.getvalue() if photo else None, photo_dir=runtime.config().photo_dir, note=note))
+                    if hid:
+                        st.session_state[state.FIELD_LAST_WRITE] = fp
+                        flash(f"已记录收获 {kg:.1f} 公斤，已入库。")
+                        st.rerun()
+    df = field.harvests_frame(db, actor.village_id)
+    if not df.empty:
+        by_crop = df.groupby("作物", as_index=False)["重量（公斤）"].sum()
+        cols = st.columns(min(len(by_crop), 5))
+        for i, r in enumerate(by_crop.itertuples()):
+            cols[i % len(cols)].metric(f"{r.作物}（公斤）", f"{r._2:,.1f}")
+        st.dataframe(df, hide_index=True, width="stretch")
+        downloads(df, "收获记录", "field_harvest_dl")
+        photos = field.harvest_photos(db, actor.village_id, runtime.config().photo_dir)
+        if photos:
+            with st.expander(f"过秤照片（{len(photos)}）"):
+                pick = st.selectbox("收获记录", range(len(photos)), format_func=lambda i: photos[i][0],
+                                    key="field_photo_pick")
+                st.image(str(photos[pick][1]), width=480)
+
+
+def _stock(actor) -> None:
+    db = runtime.db()
+    stock = field.crops_in_stock(db, actor.village_id)
+    df = field.stock_frame(db, actor.village_id)
+    if df.empty:
+        st.info("库存为空：收获过秤后自动入库。")
+    else:
+        st.dataframe(df, hide_index=True, width="stretch")
+    if stock:
+        crops = list(stock)
+        fmt = {c: f"{c}（库存 {field.fmt_kg(g)} 公斤）" for c, g in stock.items()}
+        mode = st.segmented_control("余量处理", ["shop", "sale", "loss"], default="shop", key="field_surplus_mode",
+                                    format_func={"shop": "转入积分超市", "sale": "出售入村集体资金",
+                                                 "loss": "损耗"}.get) or "shop"
+        if mode == "shop":
+            products = dict(field.shop_products(db, actor.village_id))
+            if not products:
+                st.info("积分超市还没有可入库的商品：请村管理员或收银员先在“商品与库存”中添加，如“义田土豆 5斤装”。")
+            else:
+                with st.form("field_shop_form", clear_on_submit=True):
+                    c1, c2 = st.columns(2)
+                    crop = c1.selectbox("作物", crops, format_func=fmt.get)
+                    kg = c2.number_input("转出重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
+                    c1, c2 = st.columns(2)
+                    product = c1.selectbox("入库商品", list(products), format_func=products.get)
+                    qty = c2.number_input("入库数量（按商品单位）", min_value=0, step=1, value=None)
+                    note = st.text_input("备注", max_chars=200)
+                    if st.form_submit_button("转入积分超市", type="primary"):
+                        fp = f"shop|{crop}|{kg}|{product}|{qty}|{note}"
+                        if _once(fp) and run_action(lambda: field.transfer_to_shop(
+                                db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", product_id=product,
+                                qty=int(qty or 0), note=note)):
+                            st.session_state[state.FIELD_LAST_WRITE] = fp
+                            flash("已转入积分超市库存。")
+                            st.rerun()
+        elif mode == "sale":
+            with st.form("field_sale_form", clear_on_submit=True):
+                c1, c2, c3 = st.columns(3)
+                crop = c1.selectbox("作物", crops, format_func=fmt.get)
+                kg = c2.number_input("出售重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
+                yuan = c3.number_input("金额（元）", min_value=0.0, step=1.0, format="%.2f", value=None)
+                c1, c2 = st.columns(2)
+                day = c1.date_input("日期", value=dt.date.today(), format="YYYY-MM-DD")
+                buyer = c2.text_input("购买方", max_chars=40)
+                note = st.text_input("备注", max_chars=200)
+                if st.form_submit_button("记录出售", type="primary"):
+                    fp = f"sale|{crop}|{kg}|{yuan}|{day}|{buyer}"
+                    if _once(fp) and run_action(lambda: field.sell_surplus(
+                            db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}",
+                            amount_yuan="" if yuan is None else f"{yuan:.2f}", date=day, buyer=buyer, note=note)):
+                        st.session_state[state.FIELD_LAST_WRITE] = fp
+                        flash("已记录出售，款项记入村集体资金。")
+                        st.rerun()
+        else:
+            with st.form("field_loss_form", clear_on_submit=True):
+                c1, c2 = st.columns(2)
+                crop = c1.selectbox("作物", crops, format_func=fmt.get)
+                kg = c2.number_input("损耗重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
+                reason = st.text_input("原因（必填）", max_chars=200, placeholder="如：储存中腐烂、复秤差额")
+                if st.form_submit_button("记录损耗"):
+                    fp = f"loss|{crop}|{kg}|{reason}"
+                    if _once(fp) and run_action(lambda: field.record_loss(
+                            db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", reason=reason)):
+                        st.session_state[state.FIELD_LAST_WRITE] = fp
+                        flash("已记录损耗。")
+                        st.rerun()
+    moves = field.moves_frame(db, actor.village_id)
+    if not moves.empty:
+        st.markdown("**出入库流水**")
+        st.dataframe(moves, hide_index=True, width="stretch")
+        downloads(moves, "义田出入库流水", "field_moves_dl")
+
+
+def _report(actor) -> None:
+    db = runtime.db()
+    today = dt.date.today()
+    c1, c2 = st.columns(2)
+    d_from = c1.date_input("从", value=today - dt.timedelta(days=365), format="YYYY-MM-DD", key="field_rep_from")
+    d_to = c2.date_input("到", value=today, format="YYYY-MM-DD", key="field_rep_to")
+    if d_from > d_to:
+        st.error("开始日期不能晚于结束日期。")
+        return
+    rep = season_report(db, actor.village_id, d_from, d_to)
+    cols = st.columns(4)
+    cols[0].metric("义田面积（亩）", f"{rep.area_mu:g}")
+    cols[1].metric("义务劳动日", rep.work_days)
+    cols[2].metric("志愿时长（小时）", f"{rep.volunteer_minutes / 60:,.0f}")
+    cols[3].metric("参加劳动人数", rep.workers)
+    cols = st.columns(4)
+    cols[0].metric("收获（吨）", f"{rep.harvested_grams / 1_000_000:,.1f}")
+    cols[1].metric("已发放（吨）", f"{rep.delivered_grams / 1_000_000:,.1f}")
+    cols[2].metric("受益户数", rep.households)
+    cols[3].metric("受益人数", rep.people)
+    st.markdown("**按作物（公斤）**")
+    st.dataframe(rep.by_crop, hide_index=True, width="stretch")
+    st.markdown("**按受助类别（已签领）**")
+    st.dataframe(rep.by_category, hide_index=True, width="stretch")
+    name = f"党员义田报告_{d_from:%Y%m%d}-{d_to:%Y%m%d}"
+    with st.container(horizontal=True):
+        st.download_button("下载 Excel", excel_bytes({"汇总": rep.summary_frame(), "按作物": rep.by_crop,
+                                                     "按类别": rep.by_category}), f"{name}.xlsx",
+                           icon=":material/download:", key="field_rep_xlsx", on_click="ignore")
+        try:
+            missing = missing_glyphs(rep.village + "".join(rep.by_crop["作物"]))
+        except DomainError as e:  # no CJK font installed at all
+            missing, font_error = [], str(e)
+        else:
+            font_error = ""
+        if font_error:
+            st.error(font_error)
+        elif missing:
+            st.error(f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。")
+        else:  # made only when clicked: the other tabs must not wait for it
+            st.download_button("下载 PDF", lambda: report_pdf(rep), f"{name}.pdf", mime="application/pdf",
+                               icon=":material/print:", key="field_rep_pdf", on_click="ignore")
 
 
 def render() -> None:
-    actor = page_guard('field_lead', 'admin')
+    actor = page_guard("field_lead", "admin")
     st.title("义田与收获")
-    st.info("此页面正在建设中。")
+    tabs = st.tabs(["地块", "种植季", "义务劳动", "收获过秤", "库存与余量", "年度报告"])
+    with tabs[0]:
+        _plots(actor)
+    with tabs[1]:
+        _seasons(actor)
+    with tabs[2]:
+        _work_days(actor)
+    with tabs[3]:
+        _harvest(actor)
+    with tabs[4]:
+        _stock(actor)
+    with tabs[5]:
+        _report(actor)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,156 @@
-"""我的积分."""
+"""我的积分 — the resident's page behind the household card's QR code.
+
+PUBLIC: no login. The card token in the link (``/me?card=…``) is the key, and it shows
+that one household only, read-only (apart from the self-report form, which goes to the
+review committee). Failed look-ups are rate-limited per client in core.resident.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+
+import pandas as pd
 import streamlit as st
 
-from ui.guard import page_guard
+from core import resident
+from core.errors import DomainError
+from ui import runtime, state
+
+
+def _client() -> str:
+    """Who is asking, for the guessing limit: the peer address; a proxy's forwarded address
+    only when the peer is a local proxy (a remote client could forge that header)."""
+    ip = st.context.ip_address
+    ip = ip if isinstance(ip, str) else ""
+    try:
+        local = not ip or ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        local = False
+    if local:
+        forwarded = st.context.headers.get("X-Forwarded-For") or st.context.headers.get("X-Real-Ip") or ""
+        forwarded = forwarded if isinstance(forwarded, str) else ""
+        ip = forwarded.split(",")[0].strip() or ip
+    return ip or "unknown"
+
+
+def _ask_for_card() -> None:
+    st.info("请用手机扫描自家积分卡上的二维码，即可查看本户积分。", icon=":material/qr_code_2:")
+    with st.form("me_card", clear_on_submit=True):
+        typed = st.text_input("或输入卡片下方的 26 位数字", max_chars=40, autocomplete="off")
+        if st.form_submit_button("查询", type="primary") and typed.strip():
+            st.query_params["card"] = "".join(typed.split())
+            st.rerun()
+
+
+def _overview(v: resident.ResidentView) -> None:
+    st.title(f"{v.head_name}家的积分")
+    st.caption(f"{v.village} · 门牌号 {v.door_no}")
+    with st.container(horizontal=True, gap="medium"):  # stays side by side on a phone
+        st.metric("可用积分", v.balance, help="可以在积分超市兑换的积分。")
+        st.metric("累计积分", v.earned_total, help="历年挣得的积分（扣分已减去），兑换不会减少。")
+        if v.rank is not None:
+            st.metric("全村排名", f"第{v.rank}名", help=f"全村共 {v.households_ranked} 户，按累计积分排名。")
+    st.text("家庭成员：" + "、".join(v.members))
+
+
+def _history(v: resident.ResidentView) -> None:
+    if not v.history:
+        st.info("还没有积分记录。")
+        return
+    for h in v.history:  # a list, not a table: reasons stay readable on a narrow phone
+        with st.container(border=True):
+            st.text(f"{h.day:%Y-%m-%d}　{h.kind}　{h.points:+d} 分")
+            if h.reason:
+                st.text(h.reason)
+    st.caption(f"显示最近 {len(v.history)} 条。")
+
+
+def _publicity(v: resident.ResidentView) -> None:
+    if not v.publicity:
+        st.info("本户目前没有公示中的事项。")
+        return
+    st.dataframe(pd.DataFrame([{"事项": p.item, "积分": p.points, "发生日期": p.act_date,
+                                "公示至": p.until} for p in v.publicity]), hide_index=True, width="stretch")
+    st.caption("公示期内如有异议，可向村委会或评议小组反映。")
+
+
+def _shop(v: resident.ResidentView) -> None:
+    if not v.affordable:
+        st.info("目前可用积分还不够兑换超市里的商品，继续加油！")
+        return
+    st.dataframe(pd.DataFrame([{"商品": a.name, "分类": a.category, "所需积分": a.price, "单位": a.unit}
+                               for a in v.affordable]), hide_index=True, width="stretch")
+    st.caption("以上是本户可用积分够兑换的商品；请带积分卡到村积分超市兑换。")
+
+
+def _activities(v: resident.ResidentView) -> None:
+    if not v.activities:
+        st.info("近期没有志愿活动。")
+        return
+    for a in v.activities:
+        when = f"{a.day:%m月%d日}" + (f" {a.start:%H:%M}" if a.start else "")
+        st.text(f"{when}　{a.title}" + (f"（{a.place}）" if a.place else "") + f"　每小时 {a.points_per_hour} 分")
+
+
+def _self_report(v: resident.ResidentView, card: str) -> None:
+    items = resident.self_report_items(runtime.db(), v.village_id)
+    if not items:
+        st.info("本村暂未开放自报。")
+        return
+    st.caption("做了好事可以自己申报，评议小组核实后公示、记分。")
+    with st.form("me_report", clear_on_submit=True):
+        labels = dict(items)
+        item = st.selectbox("申报事项", list(labels), format_func=labels.get, index=None, placeholder="请选择")
+        names = dict(v.member_ids)
+        who = st.selectbox("谁做的", list(names), format_func=names.get, index=0 if names else None)
+        day = st.date_input("哪一天", value=dt.date.today(), max_value=dt.date.today(), format="YYYY-MM-DD")
+        note = st.text_area("简单说明", max_chars=500, placeholder="例如：帮邻居王大爷打扫院子")
+        sent = st.form_submit_button("提交申报", type="primary")
+    if not sent:
+        return
+    if item is None:
+        st.error("请选择申报事项。")
+        return
+    fingerprint = f"{v.household_id}|{item}|{who}|{day}|{note.strip()}"
+    if st.session_state.get(state.ME_REPORTED) == fingerprint:
+        st.info("这条申报刚刚已经提交过了。")
+        return
+    try:
+        resident.self_report(runtime.db(), card, _client(), rule_item_id=item, act_date=day, note=note,
+                             resident_id=who)
+    except DomainError as e:
+        st.error(str(e))
+        return
+    st.session_state[state.ME_REPORTED] = fingerprint
+    st.success("已提交，评议小组审核后会在公示栏公示。")
 
 
 def render() -> None:
-    actor = page_guard()
-    st.title("我的积分")
-    st.info("此页面正在建设中。")
+    # Public page: the card token replaces the login (see module docstring).
+    card = st.query_params.get("card", "")
+    if not card:
+        st.title("我的积分")
+        _ask_for_card()
+        return
+    try:
+        v = resident.view(runtime.db(), card, _client())
+    except DomainError as e:
+        st.title("我的积分")
+        st.warning(str(e), icon=":material/info:")
+        return
+    _overview(v)
+    tabs = st.tabs(["积分记录", "公示中", "可兑换", "志愿活动", "我要申报"])
+    with tabs[0]:
+        _history(v)
+    with tabs[1]:
+        _publicity(v)
+    with tabs[2]:
+        _shop(v)
+    with tabs[3]:
+        _activities(v)
+    with tabs[4]:
+        _self_report(v, card)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,120 @@
-"""村情总览."""
+"""村情总览: the village's points, participation, volunteer hours and produce for a period."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from core import rankings, reports
+from ui import runtime
 from ui.guard import page_guard
+from ui.widgets import downloads
+
+PERIOD_LABELS = {"month": "月", "quarter": "季度", "year": "年"}
+
+
+def period_picker(key: str, today: dt.date, cols=None) -> reports.Period:
+    """Period kind (月/季度/年) and which one; shared by the dashboards."""
+    cols = cols or st.columns([1, 2])
+    with cols[0]:
+        kind = st.segmented_control("统计周期", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get,
+                                    default="month", key=f"{key}_kind") or "month"
+    with cols[1]:
+        options = reports.recent_periods(kind, today, 12 if kind == "month" else 8 if kind == "quarter" else 5)
+        return st.selectbox("时间", options, format_func=lambda p: p.label, key=f"{key}_period_{kind}")
+
+
+def _trend_chart(df: pd.DataFrame) -> alt.Chart:
+    long = df.melt("月份", var_name="类型", value_name="积分")
+    return (alt.Chart(long, title="月度积分走势")
+            .mark_line(point=True)
+            .encode(x=alt.X("月份:N", title="月份", sort=None, axis=alt.Axis(labelAngle=-45)),
+                    y=alt.Y("积分:Q", title="积分"),
+                    color=alt.Color("类型:N", title="类型",
+                                    scale=alt.Scale(domain=["加分", "扣分", "兑换"],
+                                                    range=["#2e7d32", "#c62828", "#1565c0"])),
+                    tooltip=[alt.Tooltip("月份:N", title="月份"), alt.Tooltip("类型:N", title="类型"),
+                             alt.Tooltip("积分:Q", title="积分")]))
+
+
+def _bar_chart(df: pd.DataFrame, label: str, value: str, title: str, ranked: bool = True) -> alt.Chart:
+    return (alt.Chart(df, title=title)
+            .mark_bar()
+            .encode(y=alt.Y(f"{label}:N", title=label, sort="-x" if ranked else None),
+                    x=alt.X(f"{value}:Q", title=value),
+                    color=alt.condition(alt.datum[value] < 0, alt.value("#c62828"), alt.value("#2e7d32")),
+                    tooltip=[alt.Tooltip(f"{c}:{'Q' if pd.api.types.is_numeric_dtype(df[c]) else 'N'}", title=c)
+                             for c in df.columns]))
 
 
 def render() -> None:
-    actor = page_guard('admin', 'committee')
+    actor = page_guard("admin", "committee")
     st.title("村情总览")
-    st.info("此页面正在建设中。")
+    today = dt.date.today()
+    with runtime.db().read() as s:
+        grid_options = reports.grids(s, actor.village_id)
+    cols = st.columns([1.1, 1.5, 1.5])
+    period = period_picker("overview", today, cols)
+    grid_names = dict(grid_options)
+    grid_id = cols[2].selectbox("网格", [None, *grid_names], format_func=lambda g: "全村" if g is None else grid_names[g],
+                           key="overview_grid")
+    scope = grid_names.get(grid_id, "全村")
+    with runtime.db().read() as s:
+        ov = reports.overview(s, actor.village_id, period, grid_id)
+        trend = reports.monthly_trend(s, actor.village_id, period.last_month, 12, grid_id)
+        cats = reports.by_category(s, actor.village_id, period, grid_id)
+        by_grid = reports.by_grid(s, actor.village_id, period)
+        feed = reports.recent_activity(s, actor.village_id, 20)
+        ranked = rankings.rankings_enabled(s, actor.village_id)
+
+    st.caption(f"{period.label} · {scope}。加分、扣分已扣除冲正；兑换为兑换积分减去撤销；"
+               "参与户指本期有加分的户；志愿时长按活动日期统计已确认的时长。")
+    row1 = st.columns(3, border=True)
+    row1[0].metric("加分", f"{ov.earned} 分")
+    row1[1].metric("扣分", f"{ov.deducted} 分")
+    row1[2].metric("兑换", f"{ov.redeemed} 分", help=f"共 {ov.redemptions} 笔兑换")
+    row2 = st.columns(3, border=True)
+    row2[0].metric("参与户", f"{ov.participation_pct}%", help=f"{ov.households_taking_part} / {ov.households} 户")
+    row2[1].metric("志愿时长", f"{ov.volunteer_hours} 小时", help=f"{ov.volunteers} 名志愿者")
+    row2[2].metric("义田分配", f"{ov.produce_kg} 公斤", help="已签领的义田农产品")
+
+    summary = pd.DataFrame([{"统计期": period.label, "范围": scope, "加分": ov.earned, "扣分": ov.deducted,
+                             "净积分": ov.net, "兑换积分": ov.redeemed, "兑换笔数": ov.redemptions,
+                             "户数": ov.households, "参与户": ov.households_taking_part,
+                             "参与率(%)": ov.participation_pct, "志愿时长(小时)": ov.volunteer_hours,
+                             "志愿者人数": ov.volunteers, "义田分配(公斤)": ov.produce_kg}])
+    downloads(summary, f"村情总览_{period.label}_{scope}", "overview_summary")
+
+    tab_trend, tab_cat, tab_grid, tab_feed = st.tabs(["月度走势", "分类积分", "网格对比", "最近动态"])
+    with tab_trend:
+        st.altair_chart(_trend_chart(trend), width="stretch")
+        st.dataframe(trend, hide_index=True, width="stretch")
+        downloads(trend, f"月度积分走势_{scope}", "overview_trend")
+    with tab_cat:
+        if cats.empty:
+            st.info("本期还没有按类别记入的积分。")
+        else:
+            st.altair_chart(_bar_chart(cats, "类别", "积分", f"{period.label}各类别积分"), width="stretch")
+            st.dataframe(cats, hide_index=True, width="stretch")
+        downloads(cats, f"分类积分_{period.label}_{scope}", "overview_cats")
+    with tab_grid:
+        if by_grid.empty:
+            st.info("本村还没有设置网格。")
+        else:
+            st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
+                                       f"{period.label}各网格净积分", ranked), width="stretch")
+            st.dataframe(by_grid, hide_index=True, width="stretch")
+        downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
+    with tab_feed:
+        if feed.empty:
+            st.info("还没有积分流水或志愿活动。")
+        else:
+            st.dataframe(feed, hide_index=True, width="stretch",
+                         column_config={"时间": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
+        downloads(feed, "最近动态", "overview_feed")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,19 +1,93 @@
-"""排行与星级户."""
+"""排行与星级户: households, residents and grids by earned points; star households; honour list."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from core import rankings, settings
+from pages.overview import period_picker
+from ui import runtime
 from ui.guard import page_guard
+from ui.widgets import downloads
+
+
+def _top_chart(df: pd.DataFrame, label: str, title: str) -> alt.Chart:
+    return (alt.Chart(df.head(15), title=title).mark_bar(color="#c62828")
+            .encode(y=alt.Y(f"{label}:N", title=label, sort="-x"), x=alt.X("积分:Q", title="积分"),
+                    tooltip=[alt.Tooltip(f"{c}:{'Q' if pd.api.types.is_numeric_dtype(df[c]) else 'N'}", title=c)
+                             for c in df.columns]))
+
+
+def _table(df: pd.DataFrame, name: str, key: str, empty: str) -> None:
+    if df.empty:
+        st.info(empty)
+    else:
+        st.dataframe(df, hide_index=True, width="stretch")
+    downloads(df, name, key)
 
 
 def render() -> None:
-    actor = page_guard('admin', 'committee')
+    actor = page_guard("admin", "committee")
     st.title("排行与星级户")
-    st.info("此页面正在建设中。")
+    vid = actor.village_id
+    with runtime.db().read() as s:
+        enabled = rankings.rankings_enabled(s, vid)
+    if not enabled:
+        st.info("本村已关闭排名显示。管理员可在“系统设置 → 显示排名”中重新开启。", icon=":material/visibility_off:")
+        return
+    st.caption("排名按统计期内获得的积分（加分减扣分）计算，与可用积分无关：兑换不会降低名次。")
+    today = dt.date.today()
+    period = period_picker("rankings", today)
+    tab_hh, tab_res, tab_grid, tab_star, tab_honour = st.tabs(["户排行", "村民排行", "网格排行", "星级文明户", "光荣榜"])
+    with runtime.db().read() as s:
+        hh = rankings.households(s, vid, period)
+        res = rankings.residents(s, vid, period)
+        grid = rankings.grids(s, vid, period)
+    with tab_hh:
+        if not hh.empty:
+            st.altair_chart(_top_chart(hh.assign(户=hh["门牌号"] + " " + hh["户主"]), "户", f"{period.label}前15户"),
+                            width="stretch")
+        _table(hh, f"户积分排行_{period.label}", "rank_households", "本期还没有户获得积分。")
+    with tab_res:
+        st.caption("只统计记在具体村民名下的积分。")
+        _table(res, f"村民积分排行_{period.label}", "rank_residents", "本期还没有记在村民名下的积分。")
+    with tab_grid:
+        st.caption("网格按户均积分排名，大小不同的网格可以公平比较。")
+        if not grid.empty:
+            st.altair_chart(_top_chart(grid.rename(columns={"积分": "总积分", "户均积分": "积分"}), "网格",
+                                       f"{period.label}各网格户均积分"), width="stretch")
+        _table(grid, f"网格排行_{period.label}", "rank_grids", "本村还没有设置网格。")
+    with tab_star:
+        years = [today.year - i for i in range(5)]
+        year = st.selectbox("年度", years, format_func=lambda y: f"{y}年", key="rankings_star_year")
+        with runtime.db().read() as s:
+            stars = rankings.star_households(s, vid, year)
+            counts = rankings.star_counts(s, vid, year)
+            thresholds = settings.get(s, vid, "star_household_thresholds")
+        st.caption("按年度获得积分评定，门槛（一至五星）：" + " / ".join(f"{t} 分" for t in thresholds)
+                   + "。门槛可在系统设置中修改。")
+        cols = st.columns(5)
+        for col, (name, n) in zip(cols, counts.items(), strict=True):
+            col.metric(f"{name}文明户", f"{n} 户")
+        _table(stars, f"星级文明户_{year}年", "rank_stars", "这一年还没有达到星级的户。")
+    with tab_honour:
+        with runtime.db().read() as s:
+            h = rankings.honours(s, vid, period)
+        st.subheader(f"{period.label}光荣榜")
+        st.markdown("**积分先进户**")
+        _table(h.households, f"光荣榜_先进户_{period.label}", "honour_households", "本期暂无。")
+        st.markdown("**积分先进个人**")
+        _table(h.residents, f"光荣榜_先进个人_{period.label}", "honour_residents", "本期暂无。")
+        st.markdown("**星级志愿者**")
+        _table(h.volunteers, f"光荣榜_星级志愿者_{period.label}", "honour_volunteers", "本期没有新晋星级志愿者。")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation
     from ui.frame import run
 
     run()
+

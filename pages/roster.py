@@ -1,16 +1,143 @@
-"""花名册导入."""
+"""花名册导入: import households and residents from Excel/CSV (preview first, all or
+nothing), manage grids, and issue and print cards for the households in one batch."""
 
 from __future__ import annotations
 
+import hashlib
+
+import pandas as pd
 import streamlit as st
 
+from core import roster, setup
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
 
 
 def render() -> None:
-    actor = page_guard('admin')
+    actor = page_guard("admin")
     st.title("花名册导入")
-    st.info("此页面正在建设中。")
+    import_tab, grid_tab, cards_tab = st.tabs(["导入村民花名册", "网格", "批量发卡与打印"])
+    with import_tab:
+        _import(actor)
+    with grid_tab:
+        _grids(actor)
+    with cards_tab:
+        _cards(actor)
+
+
+def _import(actor) -> None:
+    db = runtime.db()
+    st.markdown("每行一位村民；同一门牌号的各行组成一户，其中“与户主关系”为“户主”的一人是户主。"
+                f"列名：{'、'.join(roster.COLUMNS)}（门牌号、网格、姓名、与户主关系必填）。"
+                "支持 Excel（.xlsx）和 CSV（UTF-8 或 GBK 编码）。"
+                "先预览：全部行都正确才能导入，导入要么全部成功、要么一条也不写入。"
+                "再次导入同一户同一人（门牌号 + 姓名相同）只会更新变化的信息，不会重复；文件里没有的人不会被删除。")
+    st.download_button("下载花名册模板（CSV）", roster.template_csv(), "村民花名册模板.csv", mime="text/csv",
+                       icon=":material/download:", key="roster_template", on_click="ignore")
+    upload = st.file_uploader("选择花名册文件", type=["xlsx", "csv"], key="roster_file")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    plan = run_action(lambda: roster.preview(db, actor, actor.village_id, upload.name, data))
+    if plan is None:
+        return
+    st.session_state[state.ROSTER_PREVIEWED] = sha
+    st.subheader("预览")
+    if plan.errors:
+        st.error(f"发现 {len(plan.errors)} 处错误，请改正后重新上传。在改正之前不会导入任何数据。")
+        errors = pd.DataFrame({"序号": range(1, len(plan.errors) + 1), "错误": plan.errors})
+        st.dataframe(errors, hide_index=True, width="stretch")
+        downloads(errors, "花名册错误清单", key="roster_errors_dl")
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("新增户", plan.new_households)
+    c2.metric("新增村民", plan.new_residents)
+    c3.metric("信息有变化", plan.updated)
+    c4.metric("无变化", plan.unchanged)
+    rows = pd.DataFrame([{"行号": r.line, "门牌号": r.door_no, "网格": r.grid, "姓名": r.name, "性别": r.gender,
+                          "出生年份": r.birth_year or "", "与户主关系": r.relation,
+                          "党员": "是" if r.party_member else "", "电话": r.phone} for r in plan.rows])
+    st.dataframe(rows, hide_index=True, width="stretch", height=300)
+    if plan.imported_before:
+        st.info("这个文件以前导入过。")
+    if plan.changes == 0:
+        st.success("花名册与系统中的数据一致，无需导入。")
+        return
+    if st.button(f"确认导入（新增 {plan.new_households} 户、{plan.new_residents} 人，更新 {plan.updated} 处）",
+                 type="primary", key="roster_commit", icon=":material/upload:"):
+        if st.session_state.get(state.ROSTER_PREVIEWED) != sha:
+            st.error("文件已变化，请重新预览。")
+            return
+        done = run_action(lambda: roster.commit(db, actor, actor.village_id, upload.name, data))
+        if done is not None:
+            flash(f"导入完成：新增 {done.new_households} 户、{done.new_residents} 人，更新 {done.updated} 处。"
+                  "下一步可以在“批量发卡与打印”中给新户发卡。")
+            st.rerun()
+
+
+def _grids(actor) -> None:
+    db = runtime.db()
+    names = setup.grid_names(db, actor.village_id)
+    st.dataframe(pd.DataFrame({"网格": names}), hide_index=True)
+    with st.form("roster_grid_add", clear_on_submit=True):
+        name = st.text_input("新网格名称", max_chars=40)
+        go = st.form_submit_button("添加网格")
+    if go and run_action(lambda: setup.add_grid(db, actor, actor.village_id, name)):
+        flash(f"已添加网格“{name.strip()}”。")
+        st.rerun()
+
+
+def _cards(actor) -> None:
+    try:
+        from core import card_sheet, cards
+    except ImportError:  # the supermarket area provides these
+        st.info("积分卡功能尚未安装。")
+        return
+    db = runtime.db()
+    overview = cards.card_overview(db, actor.village_id)
+    without = overview[overview["积分卡"] == "未办卡"]
+    c1, c2 = st.columns(2)
+    c1.metric("在册户数", len(overview))
+    c2.metric("未办卡户数", len(without))
+    if len(without):
+        if st.button(f"给 {len(without)} 户未办卡的户发卡", type="primary", key="roster_issue_all",
+                     icon=":material/qr_code_2:"):
+            ids = [int(h) for h in without["户ID"]]
+            n = run_action(lambda: cards.issue_missing(db, actor, actor.village_id, ids))
+            if n is not None:
+                st.session_state[state.ADMIN_CARDS_PDF] = ids
+                flash(f"已发卡 {n} 张，可以下载打印。")
+                st.rerun()
+    else:
+        st.success("每户都已有有效的积分卡。")
+
+    st.subheader("补办（按户批量）")
+    choices = {int(r["户ID"]): f"{r['门牌号']} {r['户主']}" for _, r in overview.iterrows() if r["积分卡"] == "有效"}
+    with st.form("roster_reissue", border=True):
+        picked = st.multiselect("选择要补办的户（旧卡立即作废）", list(choices), format_func=choices.get,
+                                placeholder="输入门牌号或户主姓名查找")
+        reason = st.text_input("原因", value="批量补办", max_chars=200)
+        go = st.form_submit_button("补办所选户的积分卡")
+    if go and picked:
+        done = []
+        for hid in picked:
+            if run_action(lambda h=hid: cards.reissue_card(db, actor, h, reason)) is not None:
+                done.append(hid)
+        if done:
+            st.session_state[state.ADMIN_CARDS_PDF] = done
+            flash(f"已补办 {len(done)} 张积分卡，可以下载打印。")
+            st.rerun()
+
+    ids = st.session_state.get(state.ADMIN_CARDS_PDF)
+    if ids:
+        st.subheader("打印")
+        # Generated only when clicked (deferred): printing reads tokens and is audited each time.
+        st.download_button(f"下载刚发放的 {len(ids)} 张积分卡（PDF，A4 每页 10 张）",
+                           lambda: card_sheet.card_sheet(db, actor, actor.village_id, ids), "积分卡.pdf",
+                           mime="application/pdf", icon=":material/print:", key="roster_cards_pdf",
+                           on_click="ignore")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,112 @@
-"""工作人员."""
+"""工作人员: staff accounts of the village — create, roles, password reset, deactivate."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core import staff
+from core.access import ROLE_NAMES
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, flash, run_action
+
+GRANTABLE = list(staff.VILLAGE_ROLES)
 
 
 def render() -> None:
-    actor = page_guard('admin')
+    actor = page_guard("admin")
     st.title("工作人员")
-    st.info("此页面正在建设中。")
+    db = runtime.db()
+    df = staff.list_users(db, actor.village_id)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("账号总数", len(df))
+    c2.metric("在用", int((df["状态"] == "在用").sum()) if len(df) else 0)
+    c3.metric("村管理员", int(df["角色"].str.contains("村管理员").sum()) if len(df) else 0)
+    st.dataframe(df.drop(columns=["编号"]), hide_index=True, width="stretch")
+    downloads(df.drop(columns=["编号"]), "工作人员", key="staff_dl")
+
+    new_tab, edit_tab = st.tabs(["新建账号", "修改账号"])
+    with new_tab:
+        _create_form(actor)
+    with edit_tab:
+        _edit(actor, df)
+
+
+def _create_form(actor) -> None:
+    with st.form("staff_create", clear_on_submit=True, border=True):
+        c1, c2 = st.columns(2)
+        username = c1.text_input("用户名（登录用，字母或数字）", max_chars=40, key="staff_new_username")
+        name = c2.text_input("姓名", max_chars=40, key="staff_new_name")
+        password = c1.text_input("初始密码（至少 8 位）", type="password", max_chars=128, key="staff_new_password",
+                                 help="首次登录时系统会要求本人修改密码。")
+        roles = c2.multiselect("角色", GRANTABLE, format_func=ROLE_NAMES.get, key="staff_new_roles")
+        go = st.form_submit_button("新建账号", type="primary", icon=":material/person_add:")
+    if go:
+        uid = run_action(lambda: staff.create_user(runtime.db(), actor, username=username, display_name=name,
+                                                   password=password, roles=roles, village_id=actor.village_id))
+        if uid:
+            flash(f"已新建账号 {username}，首次登录需修改密码。")
+            st.rerun()
+
+
+def _edit(actor, df) -> None:
+    if df.empty:
+        st.info("还没有工作人员账号。")
+        return
+    labels = {int(r["编号"]): f"{r['姓名']}（{r['用户名']}，{r['状态']}）" for _, r in df.iterrows()}
+    ids = list(labels)
+    current = st.session_state.get(state.STAFF_SELECTED)
+    uid = st.selectbox("选择工作人员", ids, index=ids.index(current) if current in ids else 0,
+                       format_func=labels.get, key="staff_pick")
+    st.session_state[state.STAFF_SELECTED] = uid
+    db = runtime.db()
+    name, roles, active = staff.user_roles(db, uid)
+    if "township_viewer" in roles:
+        st.info("镇街查看员账号由镇街或运维人员管理。")
+        return
+
+    with st.form(f"staff_edit_{uid}", border=True):
+        new_name = st.text_input("姓名", value=name, max_chars=40)
+        new_roles = st.multiselect("角色", GRANTABLE, default=[r for r in roles if r in GRANTABLE],
+                                   format_func=ROLE_NAMES.get)
+        save = st.form_submit_button("保存姓名和角色", type="primary")
+    if save:
+        ok = run_action(lambda: staff.set_display_name(db, actor, uid, new_name) or True)
+        ok = ok and run_action(lambda: staff.set_roles(db, actor, uid, new_roles) or True)
+        if ok:
+            flash("已保存。")
+            st.rerun()
+
+    st.subheader("重置密码")
+    with st.form(f"staff_reset_{uid}", clear_on_submit=True, border=True):
+        pw = st.text_input("临时密码（至少 8 位，告诉本人）", type="password", max_chars=128)
+        reset = st.form_submit_button("重置密码", help="本人下次登录必须修改密码；已登录的电脑和手机会立即退出。")
+    if reset and run_action(lambda: staff.reset_password(db, actor, uid, pw) or True):
+        flash("密码已重置：本人下次登录须修改密码，已登录的设备均已退出。")
+        st.rerun()
+
+    st.subheader("停用 / 启用")
+    if active:
+        pending = st.session_state.get(state.STAFF_PENDING)
+        if pending != ("deactivate", uid):
+            if st.button("停用此账号", key=f"staff_deact_{uid}", icon=":material/block:"):
+                st.session_state[state.STAFF_PENDING] = ("deactivate", uid)
+                st.rerun()
+        else:
+            st.warning(f"确定停用“{name}”？停用后不能登录，已登录的设备会立即退出；记录全部保留，可以再启用。")
+            c1, c2 = st.columns(2)
+            if c1.button("确认停用", type="primary", key=f"staff_deact_ok_{uid}"):
+                st.session_state.pop(state.STAFF_PENDING, None)
+                if run_action(lambda: staff.set_active(db, actor, uid, False) or True):
+                    flash(f"已停用“{name}”。")
+                    st.rerun()
+            if c2.button("取消", key=f"staff_deact_cancel_{uid}"):
+                st.session_state.pop(state.STAFF_PENDING, None)
+                st.rerun()
+    elif st.button("重新启用此账号", key=f"staff_act_{uid}", icon=":material/check_circle:") and \
+            run_action(lambda: staff.set_active(db, actor, uid, True) or True):
+        flash(f"已启用“{name}”。")
+        st.rerun()
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

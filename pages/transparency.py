@@ -1,16 +1,60 @@
-"""五公开报表."""
+"""五公开报表: the supermarket's monthly public report — on screen, PDF for the board, Excel."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core import transparency
+from core.errors import DomainError
+from ui import runtime
 from ui.guard import page_guard
+from ui.widgets import excel_bytes
+
+
+def _months(n: int = 24) -> list[int]:
+    today = dt.date.today()
+    y, m = today.year, today.month
+    out = []
+    for _ in range(n):
+        out.append(y * 100 + m)
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
 
 
 def render() -> None:
-    actor = page_guard('admin', 'cashier', 'committee')
+    actor = page_guard("admin", "cashier", "committee")
     st.title("五公开报表")
-    st.info("此页面正在建设中。")
+    village_id = actor.village_id
+    if village_id is None:
+        st.info("当前账号不属于任何村。")
+        return
+    month = st.selectbox("月份", _months(), format_func=lambda m: f"{m // 100}年{m % 100}月", key="transparency_month")
+    r = transparency.monthly_report(runtime.db(), village_id, month)
+    st.subheader(r.title)
+    m = st.columns(3)
+    m[0].metric("兑换笔数", r.redemptions)
+    m[1].metric("参与户数", r.households)
+    m[2].metric("使用积分", r.points)
+    cols = st.columns(2)
+    try:
+        pdf = transparency.report_pdf(r)
+    except DomainError as e:
+        cols[0].warning(str(e))
+    else:
+        cols[0].download_button("下载公示 PDF", pdf, f"{r.title}.pdf", mime="application/pdf",
+                                icon=":material/print:", key="transparency_pdf", on_click="ignore")
+    cols[1].download_button("下载 Excel", excel_bytes(r.frames()), f"{r.title}.xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            icon=":material/download:", key="transparency_xlsx", on_click="ignore")
+    for heading, df in zip(["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点"], r.frames().values(),
+                           strict=True):
+        st.markdown(f"**{heading}**")
+        if df.empty:
+            st.caption("本月无记录。")
+        else:
+            st.dataframe(df, hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -1,16 +1,188 @@
-"""志愿者与证明."""
+"""志愿者与证明: totals and star levels, leaderboard, corrections, certificates, exports."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
+from core import certificates
+from core import volunteer as vol
+from core import volunteer_queries as vq
+from ui import runtime, state
 from ui.guard import page_guard
+from ui.widgets import downloads, excel_bytes, flash, run_action
+
+
+def _mins(value) -> str:
+    return "未录" if value is None or pd.isna(value) else f"{int(value)} 分钟"
+
+
+def _person_picker(actor, key: str) -> tuple[int, str] | None:
+    query = st.text_input("查找志愿者（姓名或门牌号）", key=f"{key}_query", max_chars=40)
+    if not query:
+        return None
+    found = vq.find_residents(runtime.db(), actor.village_id, query)
+    if not found:
+        st.caption("没有找到匹配的村民。")
+        return None
+    return st.selectbox("志愿者", found, format_func=lambda x: x[1], key=f"{key}_pick")
+
+
+def _totals(actor) -> None:
+    db = runtime.db()
+    df = vq.totals(db, actor.village_id)
+    if df.empty:
+        st.info("还没有确认的志愿服务时长。")
+        return
+    c = st.columns(6)
+    c[0].metric("志愿者人数", len(df))
+    for level in range(1, 6):
+        c[level].metric("★" * level, int((df["星级数"] == level).sum()))
+    shown = df.drop(columns=["resident_id", "星级数"])
+    st.dataframe(shown, hide_index=True, width="stretch")
+    downloads(shown, "志愿者累计时长", "vol_totals_dl")
+    with st.expander("升星记录"):
+        events = vq.star_events(db, actor.village_id)
+        st.dataframe(events, hide_index=True, width="stretch")
+        downloads(events, "志愿者升星记录", "vol_stars_dl")
+
+
+def _leaderboard(actor) -> None:
+    board = vq.leaderboard(runtime.db(), actor.village_id)
+    if board is None:
+        st.info("本村已关闭排名显示（可在“系统设置”中开启）。")
+        return
+    if board.empty:
+        st.info("还没有确认的志愿服务时长。")
+        return
+    st.dataframe(board, hide_index=True, width="stretch")
+    downloads(board, "志愿者排行榜", "vol_board_dl")
+
+
+def _corrections(actor) -> None:
+    db = runtime.db()
+    st.subheader("待处理的更正申请")
+    pending = vq.corrections(db, actor.village_id, only_open=True)
+    if pending.empty:
+        st.caption("没有待处理的更正申请。")
+    else:
+        st.dataframe(pending.drop(columns=["id", "状态", "处理意见", "处理时间"]), hide_index=True, width="stretch")
+        with st.form("correction_decide_form", clear_on_submit=True):
+            options = [(int(r["id"]), f"{r['姓名']} · {r['活动']} · {_mins(r['原时长（分钟）'])} → {r['申请时长（分钟）']} 分钟")
+                       for r in pending.to_dict("records")]
+            pick = st.selectbox("申请", options, format_func=lambda x: x[1])
+            decision = st.radio("处理", ["采纳", "不采纳"], horizontal=True)
+            note = st.text_input("处理意见（不采纳时必填）", max_chars=200)
+            sure = st.checkbox("确认处理（采纳后累计时长、星级和积分随之调整）")
+            if st.form_submit_button("提交处理", type="primary") and pick:
+                if not sure:
+                    st.error("请先勾选确认。")
+                elif run_action(lambda: vol.decide_correction(db, actor, pick[0], decision == "采纳", note),
+                                f"已{decision}该更正申请。"):
+                    st.rerun()
+    st.subheader("登记更正申请")
+    person = _person_picker(actor, "correction_person")
+    if person:
+        records = vq.person_attendance(db, actor.village_id, person[0])
+        if records.empty:
+            st.caption("此人没有服务记录。")
+        else:
+            with st.form("correction_request_form", clear_on_submit=True):
+                options = [(int(r["attendance_id"]), f"{r['日期']:%Y-%m-%d} {r['活动名称']}（现为 {_mins(r['时长（分钟）'])}）")
+                           for r in records.to_dict("records")]
+                pick = st.selectbox("服务记录", options, format_func=lambda x: x[1])
+                minutes = st.number_input("应为（分钟）", min_value=0, max_value=1440, step=5, value=60)
+                reason = st.text_area("更正原因（必填）", max_chars=500, height=70)
+                who = st.radio("申请人", ["志愿者本人", "工作人员"], horizontal=True)
+                submitted = st.form_submit_button("登记申请")
+                if submitted and pick and run_action(
+                        lambda: vol.request_correction(db, actor, pick[0], int(minutes), reason,
+                                                       by_volunteer=who == "志愿者本人"),
+                        "已登记更正申请，等待负责人处理。"):
+                    st.rerun()
+    with st.expander("全部更正记录（含已处理）"):
+        history = vq.corrections(db, actor.village_id)
+        st.dataframe(history.drop(columns=["id"]), hide_index=True, width="stretch")
+        downloads(history.drop(columns=["id"]), "志愿时长更正记录", "vol_corr_dl")
+
+
+def _certificates(actor) -> None:
+    db = runtime.db()
+    person = _person_picker(actor, "certificate_person")
+    if person:
+        today = dt.date.today()
+        with st.form("certificate_form"):
+            c1, c2 = st.columns(2)
+            start = c1.date_input("起始日期", value=today.replace(month=1, day=1), format="YYYY-MM-DD")
+            end = c2.date_input("截止日期", value=today, format="YYYY-MM-DD")
+            if st.form_submit_button("开具志愿服务证明", type="primary"):
+                request = (person[0], start, end)
+                if st.session_state.get(state.CERTIFICATE_REQUEST) == request:
+                    st.info("这份证明刚刚已经开具，请直接下载。")
+                    cid = None
+                else:
+                    cid = run_action(lambda: certificates.issue(db, actor, person[0], start, end))
+                if cid:
+                    st.session_state[state.CERTIFICATE_REQUEST] = request
+                    st.session_state[state.CERTIFICATE_LAST] = cid
+                    flash("证明已开具，可下载打印。")
+                    st.rerun()
+    cid = st.session_state.get(state.CERTIFICATE_LAST)
+    if cid:
+        pdf = run_action(lambda: certificates.pdf_for(db, actor.village_id, cid))
+        if pdf:
+            st.download_button("下载证明（PDF）", pdf, f"志愿服务证明_{cid}.pdf", mime="application/pdf",
+                               icon=":material/picture_as_pdf:", key="certificate_pdf", on_click="ignore")
+    issued = certificates.issued(db, actor.village_id)
+    if issued:
+        st.subheader("已开具的证明")
+        df = pd.DataFrame(issued)
+        st.dataframe(df.drop(columns=["id"]), hide_index=True, width="stretch")
+        pick = st.selectbox("重新打印", [(r["id"], f"{r['证明编号']} {r['姓名']}") for r in issued],
+                            format_func=lambda x: x[1], key="certificate_reprint")
+        if pick and st.button("准备下载", key="certificate_reprint_btn"):
+            st.session_state[state.CERTIFICATE_LAST] = pick[0]
+            st.rerun()
+
+
+def _exports(actor) -> None:
+    db = runtime.db()
+    today = dt.date.today()
+    year = st.number_input("年份", min_value=2000, max_value=2100, value=today.year, step=1, key="vol_export_year")
+    by_month = vq.hours_by_person_month(db, actor.village_id, int(year))
+    by_activity = vq.hours_by_activity(db, actor.village_id, dt.date(int(year), 1, 1), dt.date(int(year), 12, 31))
+    st.subheader("每人每月服务时长")
+    if by_month.empty:
+        st.caption("该年没有确认的服务时长。")
+    else:
+        st.dataframe(by_month, hide_index=True, width="stretch")
+        downloads(by_month, f"志愿服务时长_按人按月_{year}", "vol_month_dl")
+    st.subheader("各活动服务时长")
+    if not by_activity.empty:
+        st.dataframe(by_activity, hide_index=True, width="stretch")
+        downloads(by_activity, f"志愿服务时长_按活动_{year}", "vol_act_dl")
+        st.download_button("下载汇总 Excel（两张表）",
+                           excel_bytes({"按人按月": by_month, "按活动": by_activity}),
+                           f"志愿服务统计_{year}.xlsx", key="vol_all_xlsx", on_click="ignore",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def render() -> None:
     actor = page_guard('volunteer_lead', 'admin')
     st.title("志愿者与证明")
-    st.info("此页面正在建设中。")
+    tabs = st.tabs(["志愿者与星级", "排行榜", "时长更正", "志愿服务证明", "统计导出"])
+    with tabs[0]:
+        _totals(actor)
+    with tabs[1]:
+        _leaderboard(actor)
+    with tabs[2]:
+        _corrections(actor)
+    with tabs[3]:
+        _certificates(actor)
+    with tabs[4]:
+        _exports(actor)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

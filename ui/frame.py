@@ -45,6 +45,16 @@ def run() -> None:
     public = [_page(p) for p in PUBLIC_PAGES]
 
     if user is None:
+        # First run (empty database, e.g. JIFEN_NO_DEMO=1): the set-up page instead of the login.
+        from core.setup import has_village
+
+        if st.session_state.get(state.SETUP_DONE) or not has_village(runtime.db()):
+            from pages.setup import render as render_setup
+
+            setup_page = st.Page(render_setup, title="首次设置", icon=":material/rocket_launch:", url_path="setup",
+                                 default=True)
+            st.navigation([setup_page, *public], position="hidden").run()
+            return
         login_page = st.Page(login.render_login, title="登录", icon=":material/login:", url_path="login",
                              default=True)
         nav = st.navigation([login_page, *public], position="hidden")

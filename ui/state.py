@@ -18,7 +18,56 @@ CHECKOUT_LAST_RECEIPT = "checkout_last_receipt_id"
 
 # review (评议会)
 REVIEW_SESSION = "review_session_id"
+REVIEW_CURRENT = "review_current_proposal_id"  # int | None: the item shown large on the projector
+REVIEW_BULK_PENDING = "review_bulk_pending_ids"  # list[int] | None: waiting for the 确认 click
+REVIEW_CLOSE_PENDING = "review_close_pending"  # bool: 结束评议会 asked, waiting for 确认
+PROPOSAL_HOUSEHOLD = "proposal_household_id"  # int | None: household picked on the entry form
+PROPOSAL_FORM_KEY = "proposal_form_key"  # str: this browser's nonce in the entry form's idempotency key
+PROPOSAL_FORM_ROUND = "proposal_form_round"  # int: bumped after each success, gives the form fresh widgets
+HOUSEHOLD_VIEW = "households_view_id"  # int | None: household open in 户积分查询
+HOUSEHOLD_PENDING = "households_pending_action"  # tuple | None: reversal/adjustment waiting for 确认
+RULES_PENDING = "rules_pending_action"  # tuple | None: deactivate waiting for 确认
 
 # volunteer / field scanning
 CHECKIN_ACTIVITY = "checkin_activity_id"
 DISTRIBUTION_ROUND = "distribution_round_id"
+
+# volunteering (志愿服务)
+ACTIVITY_SELECTED = "activities_selected_id"  # activity being managed on the activities page
+ACTIVITY_LAST_CREATED = "activities_last_created"  # fingerprint of the last create form: a double submit creates once
+CHECKIN_MODE = "checkin_mode"  # "in" / "out"
+CHECKIN_CHOOSE = "checkin_choose"  # (household_id, mode) while asking which member of a scanned household
+CHECKIN_LAST = "checkin_last_message"  # (level, text) result of the last scan
+CHECKIN_CONFIRMING = "checkin_confirming"  # activity id whose confirmation step is open
+CERTIFICATE_LAST = "volunteers_certificate_id"  # last issued certificate, offered for download
+
+# dashboards
+BOARD_SECTION = "board_section_index"  # int: which section the office TV board shows now
+
+# points supermarket (积分超市) — besides the CHECKOUT_* keys above
+CHECKOUT_CAMERA_LAST = "checkout_camera_last"  # sha256 of the last camera photo decoded (decode each photo once)
+CHECKOUT_NOTICE = "checkout_notice"  # (level, text) result of the last scan, shown under the scan box
+REDEMPTION_VOIDING = "redemptions_voiding_id"  # redemption whose void confirmation step is open
+CARDS_PENDING = "cards_pending_action"  # (action, household_id, reason) waiting for the 确认 step
+CARDS_SHEET = "cards_sheet_pdf_ready"  # list of household ids (or None = all) of the sheet last generated
+ME_REPORTED = "me_self_report_fingerprint"  # fingerprint of the last self-report: a double submit sends once
+
+# charity field (党员义田) — besides DISTRIBUTION_ROUND above
+FIELD_WORKDAY = "field_workday_id"  # work day (activity with a plot) open on the field page
+FIELD_CHOOSE = "field_workday_choose"  # (household_id, [resident ids]) while asking which member of a scanned card
+FIELD_NOTICE = "field_notice"  # (level, text) result of the last work-day scan
+FIELD_LAST_WRITE = "field_last_write"  # fingerprint of the last harvest / surplus form: a double submit writes once
+FIELD_CONFIRMING = "field_confirming"  # what waits for its 确认 step, e.g. ("workday", id) or ("round", id)
+BENEFICIARY_LAST = "beneficiary_last_write"  # fingerprint of the last register form
+DISTRIBUTION_NOTICE = "distribution_notice"  # (level, text) result of the last delivery scan
+DISTRIBUTION_EDIT = "distribution_edit_version"  # int: bumps to reset the adjustment table after a save
+
+# administration (管理) — settings, staff, roster, cycles, audit, first-run set-up
+STAFF_SELECTED = "staff_selected_user_id"  # int | None: staff member open in the edit panel
+STAFF_PENDING = "staff_pending_action"  # (action, user_id) waiting for the 确认 step (deactivate/reset)
+ROSTER_PREVIEWED = "roster_previewed_sha256"  # sha256 of the file whose preview was shown (commit only after it)
+CYCLES_BASE_CONFIRM = "cycles_base_confirm_period"  # period whose base-score grant waits for 确认
+CYCLES_YEAR_END_DONE = "cycles_year_end_done"  # (year, households, points) result of the last run, shown once
+SETUP_DONE = "setup_done_username"  # str: first admin created on the set-up page (show "now log in")
+ADMIN_CARDS_PDF = "admin_cards_pdf_ids"  # list[int] | None: households of the card sheet generated on the roster page
+CERTIFICATE_REQUEST = "volunteers_certificate_request"  # (resident, from, to) last issued: a double click issues once

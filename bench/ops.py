@@ -1,0 +1,259 @@
+"""Service-level measurements: the real core functions against a benchmark database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+from sqlalchemy import select, text
+
+from bench.data import Sample
+from bench.timing import Result, measure
+from core import cards, ledger
+from db.engine import Database
+
+
+def card_lookup(db: Database, sm: Sample, n: int) -> Result:
+    def run(i: int) -> None:
+        with db.read() as s:
+            cards.resolve(s, sm.village_id, sm.tokens[i % len(sm.tokens)])
+    return measure("card look-up (cards.resolve)", run, n, warmup=3)
+
+
+def balance_read(db: Database, sm: Sample, n: int) -> Result:
+    def run(i: int) -> None:
+        with db.read() as s:
+            _ = ledger.balance(s, sm.households[(i * 7) % len(sm.households)]).balance
+    return measure("balance read (ledger.balance)", run, n, warmup=3)
+
+
+def checkout_commit(db: Database, sm: Sample, n: int) -> Result:
+    from core import shop
+
+    actor = sm.actors["cashier"]
+
+    def run(i: int) -> None:
+        hid = sm.households[(i * 3) % len(sm.households)]
+        shop.checkout(db, actor, household_id=hid, card_id=sm.cards[hid], cart={sm.product_id: 1},
+                      cart_key=f"bench-{uuid.uuid4().hex}")
+    return measure("checkout commit (shop.checkout, 1 line)", run, n, warmup=2)
+
+
+# ---------------------------------------------------------------- review: 200 proposals
+
+
+def _positive_rules(db: Database, village_id: int) -> list[int]:
+    from db.models import RuleItem
+
+    with db.read() as s:
+        return list(s.execute(select(RuleItem.id).where(RuleItem.village_id == village_id, RuleItem.active,
+                                                        RuleItem.points > 0, RuleItem.cap_count.is_(None))
+                              .order_by(RuleItem.id)).scalars()) or list(
+            s.execute(select(RuleItem.id).where(RuleItem.village_id == village_id, RuleItem.active,
+                                                RuleItem.points > 0).order_by(RuleItem.id)).scalars())
+
+
+def _submit_batch(db: Database, sm: Sample, rules: list[int], size: int) -> list[int]:
+    from core import proposals
+
+    actor = sm.actors.get("committee") or sm.actors["admin"]
+    ids = []
+    with db.write() as s:
+        for k in range(size):
+            ids.append(proposals.submit_in(s, actor, household_id=sm.households[k % len(sm.households)],
+                                           rule_item_id=rules[k % len(rules)],
+                                           act_date=sm.today - dt.timedelta(days=1), note="基准测试"))
+    return ids
+
+
+def _open_session(db: Database, sm: Sample) -> int:
+    from core import review
+
+    actor = sm.actors["admin"]
+    with db.read() as s:
+        current = review.open_session_of(s, sm.village_id)
+        members = [u.id for u in review.committee_members(s, sm.village_id)]
+    if current is not None:
+        review.close_session(db, actor, current.id)
+    return review.open_session(db, actor, sm.village_id, held_on=sm.today, attendee_ids=members, note="基准测试")
+
+
+def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[Result, Result]:
+    """bulk_approve + post_due of ``size`` fresh proposals, vs the same writes in raw SQL."""
+    from core import publicity, review
+
+    actor = sm.actors["admin"]
+    rules = _positive_rules(db, sm.village_id)
+    batch: dict[str, list[int]] = {}
+    sid = _open_session(db, sm)
+    later = sm.today + dt.timedelta(days=60)
+
+    def setup(i: int) -> None:
+        batch["ids"] = _submit_batch(db, sm, rules, size)
+
+    def run(i: int) -> None:
+        approved, skipped = review.bulk_approve(db, actor, sid, batch["ids"])
+        assert approved == size, (approved, skipped)
+        publicity.post_due(db, actor, sm.village_id, today=later)
+
+    core_res = measure(f"decide + post {size} proposals (review.bulk_approve + publicity.post_due)", run, n,
+                       warmup=1, setup=setup)
+    review.close_session(db, actor, sid)
+
+    raw_sid = _open_session(db, sm)
+
+    def raw_run(i: int) -> None:
+        _raw_decide_post(db, raw_sid, actor.user_id, sm.village_id, batch["ids"])
+
+    raw_res = measure(f"the same {size} decisions + postings in raw SQL (executemany)", raw_run, n, warmup=1,
+                      setup=setup)
+    review.close_session(db, actor, raw_sid)
+    ratio = raw_res.median_ms / core_res.median_ms if core_res.median_ms else 0
+    core_res.extra["rate_vs_raw"] = round(ratio, 2)
+    core_res.note = f"{ratio:.2f}× the raw-SQL rate"
+    return core_res, raw_res
+
+
+def decide_and_post_prototype(db: Database, sm: Sample, n: int, size: int = 200) -> Result:
+    """The same batch through bench.prototype_batch (set-based; not used by the app)."""
+    from bench.prototype_batch import approve_and_post
+    from core import review
+
+    actor = sm.actors["admin"]
+    rules = _positive_rules(db, sm.village_id)
+    batch: dict[str, list[int]] = {}
+    sid = _open_session(db, sm)
+
+    def setup(i: int) -> None:
+        batch["ids"] = _submit_batch(db, sm, rules, size)
+
+    def run(i: int) -> None:
+        assert approve_and_post(db, actor, sid, batch["ids"]) == size
+
+    r = measure(f"PROTOTYPE: the same {size} through a set-based approve_and_post (bench/prototype_batch.py)",
+                run, n, warmup=1, setup=setup)
+    review.close_session(db, actor, sid)
+    return r
+
+
+def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: int, ids: list[int]) -> None:
+    """What deciding and posting writes, as plain statements in one transaction:
+    decision rows, a vote per member present, proposal updates, ledger entries, account
+    updates, summary upserts, an audit row."""
+    now = dt.datetime.now().replace(microsecond=0)
+    with db.write() as s:
+        rows = s.execute(text(
+            "SELECT p.id, p.household_id, p.resident_id, p.points, p.act_date, r.id, r.category_id, h.grid_id "
+            "FROM proposal p JOIN rule_item r ON r.id = p.rule_item_id JOIN household h ON h.id = p.household_id "
+            "WHERE p.id IN (" + ",".join(str(int(i)) for i in ids) + ")")).all()
+        s.execute(text("INSERT INTO decision (session_id, proposal_id, outcome, points, reason, decided_by, "
+                       "decided_at) VALUES (:s, :p, 'approved', :pts, '', :u, :now)"),
+                  [{"s": session_id, "p": r[0], "pts": r[3], "u": user_id, "now": now} for r in rows])
+        s.execute(text("INSERT INTO vote (decision_id, user_id, vote) SELECT d.id, a.user_id, 'agree' FROM decision d "
+                       "JOIN session_attendee a ON a.session_id = d.session_id WHERE d.session_id = :s AND "
+                       "d.proposal_id IN (" + ",".join(str(int(r[0])) for r in rows) + ")"), {"s": session_id})
+        entries = []
+        for r in rows:
+            day = r[4] if isinstance(r[4], dt.date) else dt.date.fromisoformat(str(r[4]))
+            entries.append({"v": village_id, "h": r[1], "res": r[2], "d": r[3], "st": "proposal", "sid": str(r[0]),
+                            "ri": r[5], "c": r[6], "day": day, "m": day.year * 100 + day.month, "u": user_id,
+                            "now": now, "g": r[7], "p": r[0]})
+        s.execute(text("INSERT INTO ledger_entry (village_id, household_id, resident_id, kind, delta_balance, "
+                       "delta_earned, source_type, source_id, rule_item_id, category_id, occurred_on, month, "
+                       "reason, created_by, created_at) VALUES (:v, :h, :res, 'earned', :d, :d, :st, :sid, :ri, "
+                       ":c, :day, :m, '', :u, :now)"), entries)
+        s.execute(text("UPDATE account SET balance = balance + :d, earned_total = earned_total + :d, "
+                       "entries = entries + 1, updated_at = :now WHERE household_id = :h"), entries)
+        s.execute(text("INSERT INTO household_month (household_id, month, village_id, grid_id, earned, deducted, "
+                       "redeemed, other) VALUES (:h, :m, :v, :g, :d, 0, 0, 0) ON CONFLICT (household_id, month) "
+                       "DO UPDATE SET earned = household_month.earned + excluded.earned"), entries)
+        s.execute(text("INSERT INTO category_month (village_id, month, category_id, points, entries) VALUES "
+                       "(:v, :m, :c, :d, 1) ON CONFLICT (village_id, month, category_id) DO UPDATE SET "
+                       "points = category_month.points + excluded.points, "
+                       "entries = category_month.entries + 1"), entries)
+        s.execute(text("UPDATE proposal SET status = 'posted', decided_points = points, session_id = :s, "
+                       "posted_entry_id = (SELECT id FROM ledger_entry WHERE source_type = 'proposal' "
+                       "AND source_id = :sid) WHERE id = :p"), [{**e, "s": session_id} for e in entries])
+        s.execute(text("INSERT INTO audit_log (at, user_id, village_id, action, target_type, target_id, detail, "
+                       "reason) VALUES (:now, :u, :v, 'review.bulk_approve', 'review_session', :s, '', '')"),
+                  {"now": now, "u": user_id, "v": village_id, "s": str(session_id)})
+
+
+# ---------------------------------------------------------------- read views
+
+
+def overview_queries(db: Database, sm: Sample, n: int) -> Result:
+    from core import reports
+
+    period = reports.period_of("year", sm.today)
+
+    def run(i: int) -> None:
+        with db.read() as s:
+            reports.grids(s, sm.village_id)
+            reports.overview(s, sm.village_id, period, None)
+            reports.monthly_trend(s, sm.village_id, period.last_month, 12, None)
+            reports.by_category(s, sm.village_id, period, None)
+            reports.by_grid(s, sm.village_id, period)
+            reports.recent_activity(s, sm.village_id, 20)
+    return measure("village overview queries (reports.*, a year)", run, n, warmup=1)
+
+
+def rankings_queries(db: Database, sm: Sample, n: int) -> Result:
+    from core import rankings, reports
+
+    period = reports.period_of("year", sm.today)
+
+    def run(i: int) -> None:
+        with db.read() as s:
+            rankings.households(s, sm.village_id, period)
+            rankings.residents(s, sm.village_id, period)
+            rankings.grids(s, sm.village_id, period)
+            rankings.star_households(s, sm.village_id, sm.today.year)
+            rankings.star_counts(s, sm.village_id, sm.today.year)
+            rankings.honours(s, sm.village_id, period)
+    return measure("rankings (rankings.*, a year)", run, n, warmup=1)
+
+
+def resident_view(db: Database, sm: Sample, n: int) -> Result:
+    from core import resident
+
+    def run(i: int) -> None:
+        resident.view(db, sm.tokens[(i * 5) % len(sm.tokens)], client="bench")
+    return measure("resident view (resident.view)", run, n, warmup=2)
+
+
+def volunteer_overview(db: Database, sm: Sample, n: int) -> Result:
+    from core import volunteer_queries as vq
+
+    year = sm.today.year
+
+    def run(i: int) -> None:
+        vq.totals(db, sm.village_id)
+        vq.star_events(db, sm.village_id)
+        vq.leaderboard(db, sm.village_id)
+        vq.hours_by_person_month(db, sm.village_id, year)
+        vq.hours_by_activity(db, sm.village_id, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return measure("volunteer-hours overview (volunteer_queries.*)", run, n, warmup=1)
+
+
+def county_compare(db: Database, sm: Sample, n: int) -> Result:
+    from core import reports
+
+    actor = sm.actors.get("township_viewer") or sm.actors["admin"]
+    period = reports.period_of("year", sm.today)
+    with db.read() as s:
+        villages = len(reports.villages_for(s, actor))
+
+    def run(i: int) -> None:
+        with db.read() as s:
+            reports.compare(s, actor, period)
+    r = measure("township comparison (reports.compare, a year)", run, n, warmup=1)
+    r.note = f"{villages} villages compared"
+    return r
+
+
+def timed(fn, *a, **kw):
+    t = time.perf_counter()
+    out = fn(*a, **kw)
+    return out, time.perf_counter() - t

@@ -1,0 +1,135 @@
+"""Each page's full render through AppTest (app.py with navigation and frame) vs an empty
+Streamlit page. The environment must already point at the benchmark database."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from bench.timing import Result, p95
+
+ROOT = Path(__file__).resolve().parent.parent
+EMPTY_APP = "import streamlit as st\nst.title('空白页')\n"
+
+
+class _Statements:
+    """Counts SQL statements of every engine in the process (the app's engine lives in
+    Streamlit's resource cache): a page with hundreds is doing N+1 queries."""
+
+    def __init__(self):
+        self.n = 0
+
+    def __enter__(self):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._count)
+        return self
+
+    def _count(self, *args):
+        self.n += 1
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.remove(Engine, "before_cursor_execute", self._count)
+
+
+def _times(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def empty_page(n: int) -> Result:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(EMPTY_APP, default_timeout=60)
+    at.run()
+    times = _times(at.run, n)
+    return Result("empty Streamlit page (AppTest)", n, statistics.median(times) * 1000, p95(times) * 1000)
+
+
+def lazy_downloads() -> None:
+    """EXPERIMENT (--lazy-downloads): make ui.widgets.downloads hand Streamlit callables, so
+    the Excel/CSV bytes are built when the button is clicked instead of on every render.
+    Must run before the pages are imported (they bind ``downloads`` at import)."""
+    import streamlit as st
+
+    import ui.widgets as w
+
+    def downloads(df, name: str, key: str) -> None:
+        with st.container(horizontal=True):
+            st.download_button("下载 Excel", lambda: w.excel_bytes({name: df}), f"{name}.xlsx",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
+            st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+                               mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
+
+    w.downloads = downloads
+
+
+def _switch(at, module: str) -> None:
+    """Open a page registered by st.navigation as a callable: after the first run
+    AppTest.switch_page only matches script paths, so select it by its url_path."""
+    for page_hash, info in at._registered_pages.items():
+        if info.get("url_pathname") == module:
+            at._page_hash = page_hash
+            return
+    raise ValueError(f"page {module} is not in the navigation")
+
+
+def page_renders(user_id: int, modules: list[str], n: int, token: str | None = None) -> list[Result]:
+    """Render every page ``n`` times (after one warm-up) as the given user."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import state
+
+    results = []
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[state.USER_ID] = user_id
+    at.run()
+    # the default page (home) first: it has no switchable path of its own
+    ordered = sorted(modules, key=lambda m: m != "home")
+    for module in ordered:
+        if module != "home":
+            _switch(at, module)
+        at.run()
+        errors = [str(e.value)[:120] for e in at.exception]
+
+        def again(at=at, module=module):
+            if module != "home":
+                _switch(at, module)
+            at.run()
+        with _Statements() as counted:
+            again()
+        times = _times(again, n)
+        r = Result(f"page {module}", n, statistics.median(times) * 1000, p95(times) * 1000,
+                   note=("EXCEPTION: " + "; ".join(errors)) if errors else "")
+        r.extra["statements"] = counted.n
+        results.append(r)
+    if token:
+        me = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        me.run()  # the login page; registers the public pages
+        me.query_params["card"] = token
+
+        def open_me(me=me):
+            _switch(me, "me")
+            me.run()
+        open_me()
+        errors = [str(e.value)[:120] for e in me.exception]
+        if not me.metric and not errors:
+            errors = ["the card link showed no balance: " + "; ".join(str(x.value)[:80] for x in me.info or me.error)]
+        with _Statements() as counted:
+            open_me()
+        times = _times(open_me, n)
+        r = Result("page me (card link, no login)", n, statistics.median(times) * 1000, p95(times) * 1000,
+                   note=("EXCEPTION: " + "; ".join(errors)) if errors else "")
+        r.extra["statements"] = counted.n
+        results.append(r)
+    return results

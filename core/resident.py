@@ -1,0 +1,215 @@
+"""The resident's own view behind the card link (我的积分): read-only, no login.
+
+Everything is scoped to the one household the token names; nothing about other households
+is returned (the rank is a single number, and only when the village shows rankings).
+All data comes from a handful of indexed queries (card by unique token, account by key,
+ledger by (household_id, id), products and activities by village) so the page stays fast
+however long the ledger grows.
+
+Guessing is slowed down: a client with too many failed look-ups in the window is refused
+before any look-up (core.ratelimit, shared by all app instances).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from core import ratelimit, settings
+from core.cards import extract_token
+from core.errors import InvalidInput, NotFound
+from core.ledger import KIND_NAMES
+from db.models import (
+    Account,
+    Activity,
+    Card,
+    Household,
+    LedgerEntry,
+    Product,
+    Proposal,
+    Resident,
+    RuleItem,
+    Village,
+)
+
+HISTORY_LIMIT = 50
+FRIENDLY_UNKNOWN = "没有找到这张积分卡。请确认扫描的是本户积分卡；卡片遗失或更换后，旧卡将不能使用，请到村委会咨询。"
+FRIENDLY_MALFORMED = "这个链接不完整或卡号有误。请直接扫描积分卡上的二维码，或核对卡片下方的 26 位数字。"
+FRIENDLY_SLOWDOWN = "查询失败次数过多，请 10 分钟后再试。如有疑问请到村委会咨询。"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    day: dt.date
+    kind: str
+    points: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class PublicityRow:
+    item: str
+    points: int
+    act_date: dt.date
+    until: dt.date | None
+
+
+@dataclass(frozen=True)
+class Affordable:
+    name: str
+    category: str
+    price: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class UpcomingActivity:
+    title: str
+    day: dt.date
+    start: dt.time | None
+    place: str
+    points_per_hour: int
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    household_id: int
+    village_id: int
+    village: str
+    door_no: str
+    head_name: str
+    balance: int
+    earned_total: int
+    members: list[str]
+    member_ids: list[tuple[int, str]]
+    history: list[HistoryRow]
+    publicity: list[PublicityRow]
+    affordable: list[Affordable]
+    activities: list[UpcomingActivity]
+    rank: int | None  # None when the village has rankings switched off
+    households_ranked: int | None
+
+
+def view(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentView:
+    """The household's page for a card link or digits.
+
+    Raises TooManyAttempts (too many failures from ``client``), InvalidInput (malformed) or
+    NotFound (unknown / revoked / inactive), each with a friendly Chinese message; a failure
+    counts against ``client``."""
+    key = ratelimit.client_key("card", client)
+    limit, window = ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW
+    if ratelimit.is_blocked(db, key, limit, window):
+        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+    token = extract_token(scanned or "")
+    try:
+        if token is None:
+            raise InvalidInput(FRIENDLY_MALFORMED)
+        return _load(db, token, today or dt.date.today())
+    except (InvalidInput, NotFound):
+        ratelimit.hit(db, key, window)
+        raise
+
+
+def _load(db, token: str, today: dt.date) -> ResidentView:
+    with db.read() as s:
+        row = s.execute(
+            select(Card.household_id, Household, Village.name)
+            .join(Household, Household.id == Card.household_id)
+            .join(Village, Village.id == Card.village_id)
+            .where(Card.token == token, Card.status == "active")
+        ).first()
+        if row is None or not row[1].active:
+            raise NotFound(FRIENDLY_UNKNOWN)
+        hid, hh, vname = row
+        vid = hh.village_id
+        acc = s.get(Account, hid)
+        balance = acc.balance if acc else 0
+        earned = acc.earned_total if acc else 0
+        people = s.execute(
+            select(Resident.id, Resident.name, Resident.relation)
+            .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+        ).all()
+        members = [f"{n}（{r}）" if r else n for _, n, r in people]
+        history = [
+            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""))
+            for day, kind, delta, reason, item in s.execute(
+                select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
+                       RuleItem.name)
+                .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
+                .where(LedgerEntry.household_id == hid)
+                .order_by(LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
+            ).all()
+        ]
+        publicity = [
+            PublicityRow(name, pts if pts is not None else proposed, act, until)
+            for name, pts, proposed, act, until in s.execute(
+                select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
+                       Proposal.publicity_until)
+                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+                .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
+                .order_by(Proposal.act_date.desc()).limit(50)
+            ).all()
+        ]
+        affordable = [
+            Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
+                select(Product.name, Product.category, Product.price, Product.unit)
+                .where(Product.village_id == vid, Product.active.is_(True), Product.price <= balance,
+                       (Product.kind == "service") | (Product.stock > 0))
+                .order_by(Product.price.desc(), Product.name).limit(50)
+            ).all()
+        ]
+        activities = [
+            UpcomingActivity(t, d, st, place, pph) for t, d, st, place, pph in s.execute(
+                select(Activity.title, Activity.date, Activity.start_time, Activity.place, Activity.points_per_hour)
+                .where(Activity.village_id == vid, Activity.date >= today,
+                       Activity.status.in_(("planned", "open")))
+                .order_by(Activity.date, Activity.start_time).limit(10)
+            ).all()
+        ]
+        rank = ranked = None
+        if settings.get(s, vid, "rankings_enabled"):
+            ahead, ranked = s.execute(
+                select(func.count().filter(Account.earned_total > earned), func.count())
+                .where(Account.village_id == vid)
+            ).one()
+            rank = ahead + 1
+    return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
+                        [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked)
+
+
+# ---------------------------------------------------------------- self-report (村民自报)
+
+SELF_REPORTS_PER_DAY = 5
+
+
+def self_report_items(db, village_id: int) -> list[tuple[int, str]]:
+    """(rule item id, label) of the current add-points rules a resident may report."""
+    with db.read() as s:
+        rows = s.execute(
+            select(RuleItem.id, RuleItem.code, RuleItem.name, RuleItem.points)
+            .where(RuleItem.village_id == village_id, RuleItem.active.is_(True), RuleItem.points > 0)
+            .order_by(RuleItem.code)
+        ).all()
+    return [(rid, f"{name}（{pts} 分）") for rid, code, name, pts in rows]
+
+
+def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_date: dt.date, note: str,
+                resident_id: int | None = None) -> int:
+    """A resident reports a good deed from the card page; the committee reviews it.
+
+    At most SELF_REPORTS_PER_DAY per household a day, so a card link cannot flood the
+    committee's morning list."""
+    from core.proposals import submit_self_report
+
+    household = view(db, scanned, client)  # same token checks and guessing limits as the page
+    key = f"selfreport:{household.household_id}"
+    if ratelimit.is_blocked(db, key, SELF_REPORTS_PER_DAY, 86400):
+        raise ratelimit.TooManyAttempts(f"每户每天最多自报 {SELF_REPORTS_PER_DAY} 条，请明天再报。")
+    if resident_id is not None and resident_id not in {rid for rid, _ in household.member_ids}:
+        raise InvalidInput("请选择本户的家庭成员。")
+    pid = submit_self_report(db, household.village_id, scanned, rule_item_id=rule_item_id, act_date=act_date,
+                             note=note, resident_id=resident_id)
+    ratelimit.hit(db, key, 86400)
+    return pid

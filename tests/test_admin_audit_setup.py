@@ -1,0 +1,147 @@
+"""Audit log search, first-run village creation, removing the demo, and the locked base kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core import auditlog, ledger, settings, setup, staff
+from core.access import SYSTEM
+from core.errors import AlreadyDone, InvalidInput, NotAllowed
+from db.bootstrap import upgrade
+from db.engine import Database
+from db.models import AuditLog, Village
+from tests.factories import make_village
+
+
+def test_a_locked_base_changes_only_the_earned_total():
+    assert ledger.deltas_for("base_locked", 20, 0) == ledger.Deltas(0, 20)
+    assert ledger.deltas_for("base", 20, 0) == ledger.Deltas(20, 20)
+    with pytest.raises(InvalidInput):
+        ledger.deltas_for("base_locked", -1, 0)
+
+
+def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
+    settings.change(db, village.admin, village.id, "public_url", "http://192.168.1.10:8501")
+    uid = staff.create_user(db, village.admin, username="someone", display_name="某人", password="temp-pass-123",
+                            roles=["cashier"], village_id=village.id)
+    staff.set_active(db, village.admin, uid, False)
+    everything = auditlog.search(db, village.admin, village.id)
+    assert len(everything) == 3 and list(everything.columns) == auditlog.COLUMNS
+    assert everything.iloc[0]["操作"] == "停用账号"  # newest first
+    assert len(auditlog.search(db, village.admin, village.id, action="setting.change")) == 1
+    assert len(auditlog.search(db, village.admin, village.id, text="192.168")) == 1
+    assert len(auditlog.search(db, village.admin, village.id, text="停用")) == 1  # the Chinese action name
+    assert len(auditlog.search(db, village.admin, village.id, text="100%")) == 0  # LIKE wildcards are literal
+    assert len(auditlog.search(db, village.admin, village.id, user_id=village.admin.user_id)) == 3
+    assert len(auditlog.search(db, village.admin, village.id, user_id=village.actors["cashier"].user_id)) == 0
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    assert len(auditlog.search(db, village.admin, village.id, date_from=tomorrow)) == 0
+    assert len(auditlog.search(db, village.admin, village.id, date_to=dt.date.today())) == 3
+    row = auditlog.search(db, village.admin, village.id, action="setting.change").iloc[0]
+    assert row["详情"] == " → http://192.168.1.10:8501"
+    with pytest.raises(InvalidInput):
+        auditlog.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())
+
+
+def test_the_audit_log_of_a_village_is_for_its_admin_only(db, village):
+    other = make_village(db, name="乙村", code="T002")
+    settings.change(db, other.admin, other.id, "quorum", 3)
+    with pytest.raises(NotAllowed):
+        auditlog.search(db, village.admin, other.id)
+    with pytest.raises(NotAllowed):
+        auditlog.search(db, other.actors["committee"], other.id)
+    assert len(auditlog.search(db, village.admin, village.id)) == 0
+
+
+def test_the_first_run_village_is_created_only_while_none_exists(db):
+    vid = setup.create_village(db, SYSTEM, name="北村", township="镇", county="县", grids=["一组", "二组"],
+                               admin_username="first", admin_name="管理员", admin_password="good-pass-1",
+                               first_run=True)
+    assert setup.has_village(db) and setup.grid_names(db, vid) == ["一组", "二组"]
+    with pytest.raises(AlreadyDone):
+        setup.create_village(db, SYSTEM, name="南村", township="", county="", grids=[], admin_username="second",
+                             admin_name="x", admin_password="good-pass-1", first_run=True)
+    with pytest.raises(InvalidInput):
+        setup.create_village(db, SYSTEM, name="西村", township="", county="", grids=["a", "a"],
+                             admin_username="third", admin_name="x", admin_password="good-pass-1")
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 1
+
+
+def test_grids_are_added_by_the_villages_admin(db, village):
+    setup.add_grid(db, village.admin, village.id, "第二网格")
+    with pytest.raises(AlreadyDone):
+        setup.add_grid(db, village.admin, village.id, "第二网格")
+    with pytest.raises(NotAllowed):
+        setup.add_grid(db, village.actors["committee"], village.id, "第三网格")
+    assert setup.grid_names(db, village.id) == ["第一网格", "第二网格"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated(request, tmp_path):
+    """A database brought up by the migrations (not create_all), on both engines; its own
+    PostgreSQL database because remove_demo drops every table."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from tests.conftest import PG_URL, _replace_db
+
+    if request.param == "sqlite":
+        database = Database.from_url(f"sqlite:///{tmp_path / 'm.db'}")
+        upgrade(database)
+        yield database
+        database.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need JIFEN_TEST_DATABASE_URL")
+    name = f"jifen_rd_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database.from_url(_replace_db(PG_URL, name))
+    upgrade(database)
+    yield database
+    database.dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_removing_the_demo_is_refused_when_a_real_village_exists(migrated):
+    database = migrated
+    demo = make_village(database, name="示范村", code="D1")
+    make_village(database, name="正式村", code="R1")
+    with database.write() as s:
+        s.get(Village, demo.id).is_demo = True
+    with pytest.raises(NotAllowed, match="正式村"):
+        setup.remove_demo(database, demo.admin, setup.REMOVE_DEMO_CONFIRM)
+    assert setup.has_village(database)
+
+
+def test_removing_the_demo_needs_the_typed_words_and_leaves_an_empty_current_schema(migrated, tmp_path):
+    database = migrated
+    demo = make_village(database, name="示范村", code="D1")
+    with database.write() as s:
+        s.get(Village, demo.id).is_demo = True
+    from tests.factories import give_points
+
+    give_points(database, demo.household_ids[0], 5, "x")  # append-only history is no obstacle
+    with pytest.raises(InvalidInput):
+        setup.remove_demo(database, demo.admin, "删除")
+    with pytest.raises(NotAllowed):
+        setup.remove_demo(database, demo.actors["cashier"], setup.REMOVE_DEMO_CONFIRM)
+    setup.remove_demo(database, demo.admin, setup.REMOVE_DEMO_CONFIRM, data_dir=tmp_path / "data")
+    assert not setup.has_village(database)
+    assert (tmp_path / "data" / setup.DEMO_REMOVED_MARKER).exists()
+    with database.read() as s:
+        assert s.execute(select(func.count()).select_from(AuditLog)).scalar_one() == 0
+        assert s.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    # the fresh schema still guards the ledger
+    vid = setup.create_village(database, SYSTEM, name="新村", township="", county="", grids=[],
+                               admin_username="newadmin", admin_name="x", admin_password="good-pass-1",
+                               first_run=True)
+    assert vid

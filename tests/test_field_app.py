@@ -1,0 +1,128 @@
+"""A field lead runs a distribution in the app (AppTest): draft → adjust → confirm once →
+sign for by card and by proxy, a second scan of the same card refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from core import cards, field, field_aid
+from db.models import Allocation, ProduceStock
+from tests.app_helpers import app, db_for_env, texts, use_data_dir
+from tests.factories import make_village
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def field_app(tmp_path, monkeypatch):
+    use_data_dir(monkeypatch, tmp_path / "data", demo=False)
+    db = db_for_env()
+    v = make_village(db, name="文祖北村", code="T200", households=3)
+    lead = v.actors["field_lead"]
+    pid = field.save_plot(db, lead, name="老义田", area_mu="3")
+    sid = field.add_season(db, lead, pid, crop="土豆", sown_on=TODAY - dt.timedelta(days=100))
+    field.record_harvest(db, lead, season_id=sid, date=TODAY, kg="100")
+    for hid in v.household_ids:
+        field_aid.register(db, lead, household_id=hid, category="elderly", approve=True)
+    token = cards.issue_card(db, v.admin, v.household_ids[0])
+    yield db, v, token
+    db.dispose()
+
+
+def _stock(db):
+    with db.read() as s:
+        return s.execute(select(ProduceStock.grams)).scalar()
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_field_lead_drafts_confirms_and_hands_out_a_round(field_app):
+    db, v, token = field_app
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/distribution.py").run()
+    assert not at.exception
+    at.number_input[0].set_value(10.0)  # total kg
+    next(b for b in at.button if b.label == "生成分配草稿").click().run()
+    assert not at.exception
+    assert "合计 10.0 公斤，与总量一致" in texts(at)
+    _button(at, "确认分配…").click().run()
+    _button(at, "确认出库并分配").click().run()
+    assert not at.exception
+    assert _stock(db) == 90_000
+    with db.read() as s:
+        assert sorted(s.execute(select(Allocation.grams)).scalars()) == [3_300, 3_300, 3_400]
+    # sign for by card; the same card again is refused
+    at.text_input(key="dist_scan_input").input(token)
+    _button(at, "确定").click().run()
+    assert "已签领" in texts(at)
+    at.text_input(key="dist_scan_input").input(token)
+    _button(at, "确定").click().run()
+    assert "不能重复发放" in texts(at)
+    assert _stock(db) == 90_000
+
+
+def test_a_draft_can_be_discarded_without_touching_the_stock(field_app):
+    db, v, _ = field_app
+    rid = field_aid.create_round(db, v.actors["field_lead"], title="测试轮", crop="土豆", total_kg="10",
+                                 rule="household")
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/distribution.py").run()
+    assert "合计 10.0 公斤，与总量一致" in texts(at)
+    _button(at, "作废草稿").click().run()
+    assert not at.exception
+    assert field_aid.round_info(db, v.id, rid).status == "cancelled"
+    assert _stock(db) == 100_000
+
+
+def test_the_field_page_records_a_harvest_into_the_stock(field_app):
+    db, v, _ = field_app
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/field.py").run()
+    assert not at.exception
+    kg = next(n for n in at.number_input if n.label == "过秤重量（公斤）")
+    kg.set_value(12.3)
+    next(b for b in at.button if b.label == "记录收获").click().run()
+    assert not at.exception
+    assert _stock(db) == 112_300
+    assert "年度报告" in [t.label for t in at.tabs]
+    # the same weighing submitted again (a double click) is not recorded twice ...
+    next(n for n in at.number_input if n.label == "过秤重量（公斤）").set_value(12.3)
+    next(b for b in at.button if b.label == "记录收获").click().run()
+    assert "未重复保存" in texts(at)
+    assert _stock(db) == 112_300
+    # ... unless the lead says it is another bag of the same weight
+    next(n for n in at.number_input if n.label == "过秤重量（公斤）").set_value(12.3)
+    next(c for c in at.checkbox if c.label.startswith("与上一条重量相同")).check()
+    next(b for b in at.button if b.label == "记录收获").click().run()
+    assert _stock(db) == 124_600
+
+
+def test_a_work_day_is_created_filled_by_picking_names_and_confirmed_as_volunteer_hours(field_app):
+    from sqlalchemy import update
+
+    from db.models import Resident, VolunteerTotal
+
+    db, v, _ = field_app
+    with db.write() as s:
+        s.execute(update(Resident).values(party_member=True))
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/field.py").run()
+    next(t for t in at.text_area if t.label == "劳动任务").input("除草")
+    next(b for b in at.button if b.label == "创建劳动日").click().run()
+    assert not at.exception
+    assert "已创建劳动日" in texts(at)
+    picker = next(m for m in at.multiselect if m.label == "参加劳动的人")
+    picker.set_value(v.resident_ids[:2])
+    next(b for b in at.button if b.label == "为所选人员记录时长").click().run()
+    assert "已为 2 人记录时长" in texts(at)
+    _button(at, "确认时长…").click().run()
+    _button(at, "确认，计入志愿时长").click().run()
+    assert not at.exception
+    with db.read() as s:
+        minutes = dict(s.execute(select(VolunteerTotal.resident_id, VolunteerTotal.minutes)).all())
+    assert minutes == {v.resident_ids[0]: 180, v.resident_ids[1]: 180}

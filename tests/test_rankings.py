@@ -1,0 +1,116 @@
+"""Rankings are by earned points (never the spendable balance), star households follow the
+village thresholds, and switching rankings off hides every ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import rankings, reports, settings
+from core.rankings import RankingsDisabled
+from tests.factories import give_points
+from tests.test_reports_helpers import populate, recompute
+
+TODAY = dt.date.today()
+YEAR = reports.period_of("year", TODAY)
+
+
+def test_competition_ranks_share_a_place_on_ties():
+    assert rankings.competition_ranks([9, 7, 7, 3]) == [1, 2, 2, 4]
+    assert rankings.competition_ranks([]) == []
+
+
+def test_star_level_counts_the_thresholds_reached():
+    t = [50, 100, 150, 200, 300]
+    assert [rankings.star_level(p, t) for p in (0, 49, 50, 199, 300, 5000, -10)] == [0, 0, 1, 3, 5, 5, 0]
+
+
+def test_redeeming_does_not_push_a_household_down(db, village):
+    from core import ledger
+
+    a, b = village.household_ids[:2]
+    give_points(db, a, 10, "a")
+    give_points(db, b, 9, "b")
+    with db.write() as s:
+        ledger.post(s, household_id=a, kind="redeemed", points=-8, source_type="t", source_id="spend")
+    with db.read() as s:
+        df = rankings.households(s, village.id, YEAR)
+        assert rankings.household_rank(s, village.id, a, YEAR) == 1
+        assert rankings.household_rank(s, village.id, b, YEAR) == 2
+    assert list(df["户主"][:2]) == ["户主1", "户主2"]
+    assert list(df["积分"][:2]) == [10, 9]
+
+
+def test_household_resident_and_grid_rankings_match_the_ledger(db, village):
+    populate(db, village, TODAY)
+    expected = recompute(db, village.id, YEAR.first_month, YEAR.last_month)
+    with db.read() as s:
+        hh = rankings.households(s, village.id, YEAR)
+        res = rankings.residents(s, village.id, YEAR)
+        grids = rankings.grids(s, village.id, YEAR)
+    heads = {hid: f"户主{i + 1}" for i, hid in enumerate(village.household_ids)}
+    assert dict(zip(hh["户主"], hh["积分"], strict=True)) == {heads[h]: p for h, p in expected["household"].items()}
+    assert list(hh["积分"]) == sorted(hh["积分"], reverse=True)
+    names = {rid: f"户主{i + 1}" for i, rid in enumerate(village.resident_ids)}
+    want = {names[r]: p for r, p in expected["resident"].items() if p}
+    assert dict(zip(res["姓名"], res["积分"], strict=True)) == want
+    assert set(grids["网格"]) == {"第一网格", "第二网格"}
+    assert grids["积分"].sum() == sum(expected["household"].values())
+    assert list(grids["名次"]) == [1, 2] or list(grids["名次"]) == [1, 1]
+
+
+def test_star_households_follow_the_village_thresholds(db, village):
+    h1, h2, h3, _ = village.household_ids
+    give_points(db, h1, 120, "a")
+    give_points(db, h2, 60, "b")
+    give_points(db, h3, 10, "c")
+    with db.read() as s:
+        stars = rankings.star_households(s, village.id, TODAY.year)
+    assert list(zip(stars["户主"], stars["星级"], strict=True)) == [("户主1", "二星"), ("户主2", "一星")]
+    settings.change(db, village.admin, village.id, "star_household_thresholds", [5, 10, 20, 40, 100])
+    with db.read() as s:
+        stars = rankings.star_households(s, village.id, TODAY.year)
+        counts = rankings.star_counts(s, village.id, TODAY.year)
+        last_year = rankings.star_households(s, village.id, TODAY.year - 1)
+    assert list(stars["星级"]) == ["五星", "四星", "二星"]
+    assert counts == {"五星": 1, "四星": 1, "三星": 0, "二星": 1, "一星": 0}
+    assert last_year.empty
+
+
+def test_the_honour_list_names_top_households_residents_and_new_star_volunteers(db, village):
+    from db.models import StarLevelEvent, VolunteerTotal
+
+    populate(db, village, TODAY)
+    with db.write() as s:
+        s.add(StarLevelEvent(resident_id=village.resident_ids[0], level=1, reached_on=TODAY, minutes_at=6000))
+        s.add(VolunteerTotal(resident_id=village.resident_ids[0], village_id=village.id, minutes=6030, star_level=1))
+    with db.read() as s:
+        h = rankings.honours(s, village.id, reports.period_of("month", TODAY), top=2)
+    assert list(h.households["户主"]) == ["户主1", "户主4"]  # 10 and 4 this month; h3 has 1
+    assert (h.households["积分"] > 0).all()
+    assert list(h.residents["姓名"]) == ["户主1", "户主4"]
+    assert list(h.volunteers["星级"]) == ["一星志愿者"] and h.volunteers["累计时长(小时)"][0] == 100.5
+
+
+def test_switching_rankings_off_hides_every_ranking(db, village):
+    populate(db, village, TODAY)
+    settings.change(db, village.admin, village.id, "rankings_enabled", False)
+    with db.read() as s:
+        assert rankings.rankings_enabled(s, village.id) is False
+        for fn in (lambda: rankings.households(s, village.id, YEAR), lambda: rankings.residents(s, village.id, YEAR),
+                   lambda: rankings.grids(s, village.id, YEAR), lambda: rankings.honours(s, village.id, YEAR),
+                   lambda: rankings.star_households(s, village.id, TODAY.year),
+                   lambda: rankings.star_counts(s, village.id, TODAY.year)):
+            with pytest.raises(RankingsDisabled, match="关闭排名"):
+                fn()
+        assert rankings.household_rank(s, village.id, village.household_ids[0], YEAR) is None
+    settings.change(db, village.admin, village.id, "rankings_enabled", True)
+    with db.read() as s:
+        assert rankings.household_rank(s, village.id, village.household_ids[0], YEAR) is not None
+
+
+def test_a_household_without_points_has_no_rank(db, village):
+    give_points(db, village.household_ids[0], 5, "a")
+    with db.read() as s:
+        assert rankings.household_rank(s, village.id, village.household_ids[1], YEAR) is None

@@ -1,0 +1,59 @@
+"""The demo holds a history of sessions, items in 公示, one open objection and a
+realistic queue for this morning — all made through the real review functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from core import review
+from core.verify import verify
+from db.models import Objection, Proposal, ProposalPhoto, ReviewSession
+
+
+def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("JIFEN_DATA_DIR", str(tmp_path / "data"))
+    from db.demo import build_demo
+
+    today = dt.date.today()
+    (vid,) = build_demo(db, households=60, days=15, steps=["db.demo_review"], today=today)
+    with db.read() as s:
+        queue = review.queue(s, vid, today)
+        closed = s.execute(select(func.count()).select_from(ReviewSession)
+                           .where(ReviewSession.closed_at.is_not(None))).scalar_one()
+        open_obs = s.execute(select(func.count()).select_from(Objection).where(Objection.status == "open")).scalar_one()
+        in_publicity = s.execute(select(func.count()).select_from(Proposal)
+                                 .where(Proposal.status == "publicity")).scalar_one()
+        photos = s.execute(select(func.count()).select_from(ProposalPhoto)).scalar_one()
+        open_sessions = s.execute(select(func.count()).select_from(ReviewSession)
+                                  .where(ReviewSession.closed_at.is_(None))).scalar_one()
+    assert 40 <= len(queue) <= 60
+    assert any(q.duplicate_of for q in queue)
+    assert {q.source for q in queue} >= {"网格员发现", "村民自报"}
+    assert closed == 14 and open_sessions == 0
+    assert open_obs == 1 and in_publicity > 0 and photos == 6
+    assert all(p.is_file() for p in (tmp_path / "data" / "photos").rglob("*.jpg"))
+    assert not list((tmp_path / "data").rglob("*.part"))
+    assert verify(db) == []
+
+
+def test_manage_post_due_posts_and_a_second_run_does_nothing(db, tmp_path, monkeypatch, capsys):
+    import manage
+    from core import proposals, publicity
+    from tests.factories import make_village
+
+    v = make_village(db)
+    pid = proposals.submit(db, v.actors["grid_worker"], household_id=v.household_ids[0],
+                           rule_item_id=v.rule_ids["HJ01"], act_date=dt.date.today())
+    sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today() - dt.timedelta(days=5),
+                              attendee_ids=[v.actors["committee"].user_id])
+    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    monkeypatch.setattr(manage, "_db", lambda create_demo=False: db)
+    assert manage.main(["post-due"]) == 0
+    assert manage.main(["post-due"]) == 0
+    out = capsys.readouterr().out
+    assert "1 项" in out and "0 项" in out
+    with db.read() as s:
+        assert s.get(Proposal, pid).status == "posted"
+    assert publicity.post_due(db) == 0

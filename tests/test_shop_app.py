@@ -1,0 +1,167 @@
+"""The counter and the resident link in the running app (AppTest)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core import cards, stock
+from core.stock import ProductInput
+from db.models import Account, Product, Redemption
+from tests.app_helpers import app, db_for_env, texts, use_data_dir
+from tests.factories import give_points, make_village
+
+
+@pytest.fixture
+def shop_app(tmp_path, monkeypatch):
+    use_data_dir(monkeypatch, tmp_path / "data", demo=False)
+    db = db_for_env()
+    v = make_village(db, name="文祖北村", code="T100", households=3)
+    hid = v.household_ids[0]
+    give_points(db, hid, 100, "start")
+    give_points(db, v.household_ids[1], 777, "other")
+    pid = stock.save_product(db, v.admin, v.id, ProductInput(name="挂面", price=10, unit="把", barcode="6900001"))
+    stock.receive_stock(db, v.admin, pid, 20)
+    token = cards.issue_card(db, v.admin, hid)
+    other_token = cards.issue_card(db, v.admin, v.household_ids[1])
+    yield db, v, hid, pid, token, other_token
+    db.dispose()
+
+
+def _scan(at, text):
+    at.text_input(key="checkout_scan_input").input(text)
+    next(b for b in at.button if b.label == "确定").click()
+    return at.run()
+
+
+def _balance(db, hid):
+    with db.read() as s:
+        return s.get(Account, hid).balance
+
+
+def test_scanning_a_card_fills_the_checkout_and_a_barcode_fills_the_cart(shop_app):
+    db, v, hid, pid, token, _ = shop_app
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/checkout.py").run()
+    at = _scan(at, cards.format_token(token))
+    assert not at.exception
+    shown = texts(at)
+    assert "户主1" in shown and "已读卡" in shown
+    assert [m.value for m in at.metric][:2] == ["100", "100"]
+    at = _scan(at, "6900001")
+    at = _scan(at, "6900001")
+    assert "已加入：挂面" in texts(at)
+    confirm = next(b for b in at.button if b.label.startswith("确认兑换"))
+    assert confirm.label == "确认兑换（20 分）"
+    confirm.click().run()
+    assert not at.exception
+    assert "兑换成功" in texts(at)
+    assert _balance(db, hid) == 80
+    # the scanner's next Enter (a new card scan) does not confirm anything again
+    at = _scan(at, token)
+    at.run()
+    assert _balance(db, hid) == 80
+    with db.read() as s:
+        assert len(s.execute(select(Redemption)).all()) == 1
+        assert s.get(Product, pid).stock == 18
+
+
+def test_a_confirm_replayed_with_the_same_cart_key_charges_once(shop_app):
+    from core import shop
+    from ui import state
+
+    db, v, hid, pid, token, _ = shop_app
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/checkout.py").run()
+    at = _scan(at, token)
+    at = _scan(at, "6900001")
+    key = at.session_state[state.CHECKOUT_CART_KEY]
+    next(b for b in at.button if b.label.startswith("确认兑换")).click().run()
+    # the same cart arriving again (a second tab of this session, a replayed click)
+    again = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 1}, cart_key=key)
+    assert again == at.session_state[state.CHECKOUT_LAST_RECEIPT]
+    assert _balance(db, hid) == 90
+    assert at.session_state[state.CHECKOUT_CART_KEY] != key
+
+
+def test_an_unknown_code_is_explained_at_the_counter(shop_app):
+    db, v, *_ = shop_app
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/checkout.py").run()
+    at = _scan(at, "123")
+    assert any("未识别" in e.value for e in at.error)
+
+
+def test_the_resident_link_shows_that_household_only_without_login(shop_app):
+    db, v, hid, pid, token, other_token = shop_app
+    at = app()
+    at.query_params["card"] = token
+    at.switch_page("pages/me.py").run()
+    assert not at.exception
+    shown = texts(at)
+    assert "户主1家的积分" in shown
+    assert "户主2" not in shown and "777" not in shown
+    assert [m.value for m in at.metric][:2] == ["100", "100"]
+
+
+def test_an_unknown_card_link_gets_a_friendly_chinese_message(shop_app):
+    at = app()
+    at.query_params["card"] = cards.new_token()
+    at.switch_page("pages/me.py").run()
+    assert not at.exception
+    assert any("没有找到这张积分卡" in w.value for w in at.warning)
+    at2 = app()
+    at2.query_params["card"] = "not-a-card"
+    at2.switch_page("pages/me.py").run()
+    assert any("链接不完整" in w.value for w in at2.warning)
+
+
+@pytest.mark.parametrize("module", ["checkout", "redemptions", "products", "cards", "transparency"])
+def test_the_shop_pages_render_for_a_cashier_with_history(shop_app, module):
+    db, v, hid, pid, token, _ = shop_app
+    from core import shop
+
+    rid = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 1}, cart_key="k1",
+                        delivery=True)
+    assert rid
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page(f"pages/{module}.py").run()
+    assert not at.exception, at.exception
+    assert not at.error
+
+
+def test_voiding_from_the_list_asks_for_a_reason_and_confirmation(shop_app):
+    from core import shop
+
+    db, v, hid, pid, token, _ = shop_app
+    rid = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 2}, cart_key="k2")
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/redemptions.py").run()
+    at.selectbox(key="redemptions_void_pick").set_value(rid).run()
+    at.button(key="redemptions_void_open").click().run()
+    assert _balance(db, hid) == 80  # nothing yet: the dialog is only open
+    at.button(key="redemptions_void_confirm").click().run()
+    assert any("原因" in e.value for e in at.error)
+    at.text_input(key="redemptions_void_reason").input("村民退回")
+    at.button(key="redemptions_void_confirm").click().run()
+    assert not at.exception
+    assert _balance(db, hid) == 100
+    with db.read() as s:
+        assert s.get(Redemption, rid).status == "voided"
+        assert s.get(Product, pid).stock == 20
+
+
+def test_revoking_a_card_needs_the_confirm_step(shop_app):
+    db, v, hid, pid, token, _ = shop_app
+    at = app(v.actors["admin"].user_id)
+    at.switch_page("pages/cards.py").run()
+    at.selectbox[0].set_value(hid)
+    at.segmented_control[0].set_value("revoke")
+    at.text_input[0].input("遗失")
+    next(b for b in at.button if b.label == "下一步").click().run()
+    with db.read() as s:
+        assert cards.resolve(s, v.id, token)  # still active until confirmed
+    at.button(key="cards_confirm").click().run()
+    assert not at.exception
+    with db.read() as s, pytest.raises(Exception, match="挂失"):
+        cards.resolve(s, v.id, token)
