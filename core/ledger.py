@@ -190,6 +190,10 @@ def post(
     overdraw the spendable balance.
     """
     source_id = str(source_id)
+    # Lock first, then look: two transactions posting the same cause (to the same household)
+    # queue on the account lock, and the second sees the first's entry instead of tripping
+    # over the unique constraint with a raw database error.
+    acc = lock_account(s, household_id)
     existing = s.execute(
         select(LedgerEntry.id).where(
             LedgerEntry.source_type == source_type, LedgerEntry.source_id == source_id
@@ -197,7 +201,6 @@ def post(
     ).scalar_one_or_none()
     if existing is not None:
         raise AlreadyDone("该事项已经记账，不会重复记账。")
-    acc = lock_account(s, household_id)
     if reverses is not None:
         d = Deltas(-reverses.delta_balance, -reverses.delta_earned)
         if acc.balance + d.balance < 0:
@@ -268,6 +271,8 @@ def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
         require(actor, "admin", original.village_id)
         if original.kind == "reversal":
             raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
+        if original.kind in ("redeemed", "redeem_void"):
+            raise InvalidInput("兑换流水不能冲正：请在“兑换记录”中撤销这笔兑换。")
         done = s.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)).scalar()
         if done is not None:
             raise AlreadyDone("这条流水已经冲正过。")

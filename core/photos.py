@@ -112,3 +112,29 @@ def path_of(rel_path: str, data_dir: Path | None = None) -> Path | None:
     if base not in full.parents or not full.is_file():
         return None
     return full
+
+
+def recover(db, data_dir: Path | None = None) -> tuple[int, int]:
+    """At start-up only (a live upload's ``.part`` may be in flight otherwise): finish a
+    rename that a crash interrupted after the commit, remove a ``.part`` whose transaction
+    never committed. Returns (finished, removed)."""
+    from sqlalchemy import select
+
+    from db.models import ProposalPhoto
+
+    base = Path(data_dir) if data_dir is not None else default_dir()
+    photo_root = base / "photos"
+    if not photo_root.exists():
+        return 0, 0
+    with db.read() as s:
+        rows = set(s.execute(select(ProposalPhoto.path)).scalars())
+    finished = removed = 0
+    for part in photo_root.rglob("*.part"):
+        rel = part.relative_to(base).as_posix().removesuffix(".part")
+        if rel in rows:
+            os.replace(part, base / rel)
+            finished += 1
+        else:
+            part.unlink(missing_ok=True)
+            removed += 1
+    return finished, removed

@@ -20,7 +20,7 @@ from core.access import SYSTEM, Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
 from core.review import publicity_until
-from db.models import Grid, Household, LedgerEntry, Objection, Proposal, Resident, RuleCategory, RuleItem, Village
+from db.models import Account, Grid, Household, LedgerEntry, Objection, Proposal, Resident, RuleCategory, RuleItem, Village
 
 OBJECTION_ROLES = ("committee", "admin", "grid_worker")
 
@@ -71,8 +71,16 @@ def post_due(db, actor: Actor = SYSTEM, village_id: int | None = None, today: dt
              .order_by(Proposal.id).with_for_update())
         if village_id is not None:
             q = q.where(Proposal.village_id == village_id)
+        due = list(s.execute(q).scalars())
+        # Lock every account these posts touch, in one order, before posting any: posting
+        # one by one would hold some accounts and the shared category_month row while
+        # waiting for the next account, and deadlock with tills and admins.
+        hids = sorted({p.household_id for p in due})
+        if hids:
+            s.execute(select(Account.household_id).where(Account.household_id.in_(hids))
+                      .order_by(Account.household_id).with_for_update()).all()
         n = 0
-        for p in s.execute(q).scalars():
+        for p in due:
             if p.status != "publicity":  # re-read after the lock
                 continue
             post_proposal(s, actor, p)

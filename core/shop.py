@@ -307,7 +307,7 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
         s.flush()
         red.receipt_no = f"DH{when:%Y%m%d}-{red.id:06d}"
         products = {p.id: p for p in s.execute(select(Product).where(Product.id.in_(list(cart)))).scalars()}
-        for ln in check.lines:
+        for ln in sorted(check.lines, key=lambda x: x.product_id):  # one lock order for every till
             s.add(RedemptionLine(redemption_id=red.id, product_id=ln.product_id, qty=ln.qty, price=ln.price))
             if ln.kind == "goods":
                 change_stock(s, products[ln.product_id], -ln.qty, kind="redeem", actor=actor,
@@ -336,6 +336,7 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         if red is None:
             raise NotFound("找不到这笔兑换。")
         require(actor, SHOP_ROLES, red.village_id)
+        ledger.lock_account(s, red.household_id)  # account first, like checkout
         if red.created_at.date() != dt.date.today() and not actor.has("admin"):
             raise NotAllowed("只能撤销当天的兑换；更早的兑换请村管理员撤销。")
         now = dt.datetime.now().replace(microsecond=0)
@@ -348,7 +349,7 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
             raise AlreadyDone("这笔兑换已经撤销过。")
         lines = s.execute(
             select(RedemptionLine, Product).join(Product, Product.id == RedemptionLine.product_id)
-            .where(RedemptionLine.redemption_id == red.id)
+            .where(RedemptionLine.redemption_id == red.id).order_by(RedemptionLine.product_id)
         ).all()
         for ln, product in lines:
             if product.kind == "goods":

@@ -35,7 +35,11 @@ def prepare(cfg: Config, create_demo: bool = True) -> Database:
     cfg.secret_key()
     db = Database.from_url(cfg.database_url)
     upgrade(db)
-    if create_demo:
+    from core.photos import recover
+
+    recover(db, cfg.data_dir)  # finish or drop photo writes a crash interrupted
+    # "删除示范数据" leaves a marker: the demo must not come back on the next start.
+    if create_demo and not (cfg.data_dir / "demo-removed").exists():
         with db.read() as s:
             empty = s.execute(select(func.count()).select_from(Village)).scalar_one() == 0
         if empty:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:55:52.989341
+Create Date: 2026-11-22 05:53:42.021356
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from db.guards import trigger_statements
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -528,6 +529,7 @@ def upgrade() -> None:
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attendance_activity_id'), ['activity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_resident_id'), ['resident_id'], unique=False)
+        batch_op.create_index('ix_attendance_village_activity', ['village_id', 'activity_id'], unique=False)
 
     op.create_table('certificate',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -575,6 +577,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_household_id', ['household_id', 'id'], unique=False)
+        batch_op.create_index('ix_ledger_village_id', ['village_id', 'id'], unique=False)
         batch_op.create_index('ix_ledger_village_month', ['village_id', 'month'], unique=False)
         batch_op.create_index('uq_ledger_entry_reverses', ['reverses_id'], unique=True, sqlite_where=sa.text('reverses_id IS NOT NULL'), postgresql_where=sa.text('reverses_id IS NOT NULL'))
 
@@ -830,11 +833,13 @@ def downgrade() -> None:
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index('uq_ledger_entry_reverses', sqlite_where=sa.text('reverses_id IS NOT NULL'), postgresql_where=sa.text('reverses_id IS NOT NULL'))
         batch_op.drop_index('ix_ledger_village_month')
+        batch_op.drop_index('ix_ledger_village_id')
         batch_op.drop_index('ix_ledger_household_id')
 
     op.drop_table('ledger_entry')
     op.drop_table('certificate')
     with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.drop_index('ix_attendance_village_activity')
         batch_op.drop_index(batch_op.f('ix_attendance_resident_id'))
         batch_op.drop_index(batch_op.f('ix_attendance_activity_id'))
 
