@@ -385,9 +385,8 @@ def verify_produce(db, village_id: int) -> list[str]:
 # ---------------------------------------------------------------- harvest
 
 
-def _save_photo(photo: bytes, photo_dir) -> str:
-    from pathlib import Path
-
+def _photo_name(photo: bytes) -> str:
+    """Check a weighing photo (type, size) and return its content-addressed relative path."""
     if len(photo) > PHOTO_MAX_BYTES:
         raise InvalidInput("照片太大（不超过 8 MB）。")
     if photo[:3] == b"\xff\xd8\xff":
@@ -396,44 +395,57 @@ def _save_photo(photo: bytes, photo_dir) -> str:
         ext = "png"
     else:
         raise InvalidInput("照片只能是 JPG 或 PNG 图片。")
-    digest = hashlib.sha256(photo).hexdigest()
-    rel = f"harvest/{digest}.{ext}"
-    path = Path(photo_dir) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(photo)
-    return rel
+    return f"harvest/{hashlib.sha256(photo).hexdigest()}.{ext}"
 
 
 def record_harvest(db, actor: Actor, *, season_id: int, date: dt.date, kg: object, photo: bytes | None = None,
                    photo_dir=None, note: str = "") -> int:
-    """Weighing on harvest day: the harvest row and the stock-in commit together. Returns its id."""
+    """Weighing on harvest day: the harvest row and the stock-in commit together. Returns its id.
+
+    The photo is written as ``<name>.part`` only after every check has passed, renamed once the
+    transaction has committed and removed if it fails (core.photos.recover finishes a rename a
+    crash interrupted), so a refused or failed weighing leaves no file behind."""
+    import os
+    from pathlib import Path
+
     grams = kg_to_grams(kg)
     date = _date(date, "收获日期")
     note = _text(note, "备注", 200)
-    photo_path = ""
-    if photo:
-        if photo_dir is None:
-            from core import config
+    photo_path = _photo_name(photo) if photo else ""
+    part = final = None
+    try:
+        with db.write() as s:
+            season = s.get(Season, _id(season_id, "种植季"))
+            if season is None:
+                raise NotFound("找不到该种植季。")
+            require(actor, FIELD_ROLES, season.village_id)
+            if season.sown_on and date < season.sown_on:
+                raise InvalidInput("收获日期早于播种日期，请核对。")
+            h = Harvest(village_id=season.village_id, season_id=season.id, crop=season.crop, date=date, grams=grams,
+                        recorded_by=actor.user_id, photo_path=photo_path)
+            s.add(h)
+            s.flush()
+            move_produce(s, actor, season.village_id, season.crop, grams, "harvest", ref_type="harvest", ref_id=h.id,
+                         note=note or f"{date:%Y-%m-%d} 收获过秤")
+            record(s, actor, "harvest.record", "harvest", h.id, {"crop": season.crop, "grams": grams, "date": date},
+                   village_id=season.village_id)
+            if photo:
+                if photo_dir is None:
+                    from core import config
 
-            photo_dir = config.load().photo_dir
-        photo_path = _save_photo(photo, photo_dir)
-    with db.write() as s:
-        season = s.get(Season, _id(season_id, "种植季"))
-        if season is None:
-            raise NotFound("找不到该种植季。")
-        require(actor, FIELD_ROLES, season.village_id)
-        if season.sown_on and date < season.sown_on:
-            raise InvalidInput("收获日期早于播种日期，请核对。")
-        h = Harvest(village_id=season.village_id, season_id=season.id, crop=season.crop, date=date, grams=grams,
-                    recorded_by=actor.user_id, photo_path=photo_path)
-        s.add(h)
-        s.flush()
-        move_produce(s, actor, season.village_id, season.crop, grams, "harvest", ref_type="harvest", ref_id=h.id,
-                     note=note or f"{date:%Y-%m-%d} 收获过秤")
-        record(s, actor, "harvest.record", "harvest", h.id, {"crop": season.crop, "grams": grams, "date": date},
-               village_id=season.village_id)
-        return h.id
+                    photo_dir = config.load().photo_dir
+                final = Path(photo_dir) / photo_path
+                final.parent.mkdir(parents=True, exist_ok=True)
+                part = final.with_name(final.name + ".part")
+                part.write_bytes(photo)
+            harvest_id = h.id
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise
+    if part is not None:
+        os.replace(part, final)
+    return harvest_id
 
 
 def harvests_frame(db, village_id: int, limit: int = 1000) -> pd.DataFrame:

@@ -120,7 +120,7 @@ def recover(db, data_dir: Path | None = None) -> tuple[int, int]:
     never committed. Returns (finished, removed)."""
     from sqlalchemy import select
 
-    from db.models import ProposalPhoto
+    from db.models import Harvest, ProposalPhoto
 
     base = Path(data_dir) if data_dir is not None else default_dir()
     photo_root = base / "photos"
@@ -128,6 +128,8 @@ def recover(db, data_dir: Path | None = None) -> tuple[int, int]:
         return 0, 0
     with db.read() as s:
         rows = set(s.execute(select(ProposalPhoto.path)).scalars())
+        # harvest photos are stored relative to the photo folder
+        rows |= {f"photos/{p}" for p in s.execute(select(Harvest.photo_path).where(Harvest.photo_path != "")).scalars()}
     finished = removed = 0
     for part in photo_root.rglob("*.part"):
         rel = part.relative_to(base).as_posix().removesuffix(".part")

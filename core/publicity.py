@@ -20,7 +20,18 @@ from core.access import SYSTEM, Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
 from core.review import publicity_until
-from db.models import Account, Grid, Household, LedgerEntry, Objection, Proposal, Resident, RuleCategory, RuleItem, Village
+from db.models import (
+    Account,
+    Grid,
+    Household,
+    LedgerEntry,
+    Objection,
+    Proposal,
+    Resident,
+    RuleCategory,
+    RuleItem,
+    Village,
+)
 
 OBJECTION_ROLES = ("committee", "admin", "grid_worker")
 

@@ -15,6 +15,7 @@ import streamlit as st
 from core import board
 from db.models import Village
 from ui import runtime, state
+from ui.widgets import md_escape as _md
 
 ROTATE_SECONDS = 15
 PER_SLIDE = 5
@@ -33,9 +34,6 @@ CSS = """
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
-def _md(text: object) -> str:
-    """User-typed text shown as plain text inside markdown (no formatting, no links)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def _day(d: dt.date | None) -> str:

@@ -21,7 +21,7 @@ from core.errors import DomainError
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import run_action
+from ui.widgets import md_escape, run_action
 
 
 def _reset(household_id: int | None = None, card_id: int | None = None) -> None:
@@ -201,7 +201,7 @@ def _receipt_panel(village_id: int, rid: int) -> None:
         st.success(f"兑换成功：凭证号 {r.receipt_no}，共 {r.total} 分。", icon=":material/task_alt:")
         st.dataframe(pd.DataFrame([{"商品": ln.name, "数量": f"{ln.qty}{ln.unit}", "单价": ln.price, "小计": ln.amount}
                                    for ln in r.lines]), hide_index=True, width="stretch")
-        st.caption(f"{r.door_no} {r.head_name} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {r.cashier} · "
+        st.caption(f"{md_escape(r.door_no)} {md_escape(r.head_name)} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {md_escape(r.cashier)} · "
                    f"{receipts.DELIVERY_NAMES.get(r.delivery, '')}")
         try:
             pdf = receipts.receipt_pdf(r)

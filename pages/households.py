@@ -4,21 +4,13 @@ reason and a confirmation step."""
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from core import households, ledger, proposals, publicity
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
-
-
-def _md(text: object) -> str:
-    """User text for markdown-like elements (header, caption, warning…): shown literally,
-    never as markdown, HTML or LaTeX. (Candidate for ui.widgets.)"""
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$:])", r"\\\1", out)
+from ui.widgets import md_escape as _md
 
 
 def render() -> None:

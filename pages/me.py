@@ -16,6 +16,7 @@ import streamlit as st
 from core import resident
 from core.errors import DomainError
 from ui import runtime, state
+from ui.widgets import md_escape
 
 
 def _client() -> str:
@@ -44,8 +45,8 @@ def _ask_for_card() -> None:
 
 
 def _overview(v: resident.ResidentView) -> None:
-    st.title(f"{v.head_name}家的积分")
-    st.caption(f"{v.village} · 门牌号 {v.door_no}")
+    st.title(f"{md_escape(v.head_name)}家的积分")
+    st.caption(f"{md_escape(v.village)} · 门牌号 {md_escape(v.door_no)}")
     with st.container(horizontal=True, gap="medium"):  # stays side by side on a phone
         st.metric("可用积分", v.balance, help="可以在积分超市兑换的积分。")
         st.metric("累计积分", v.earned_total, help="历年挣得的积分（扣分已减去），兑换不会减少。")

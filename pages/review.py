@@ -10,7 +10,6 @@ closing the session freezes its decisions.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 import streamlit as st
@@ -21,13 +20,7 @@ from core.proposals import photos_of
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
-
-
-def _md(text: object) -> str:
-    """User text for markdown-like elements (header, caption, warning…): shown literally,
-    never as markdown, HTML or LaTeX. (Candidate for ui.widgets.)"""
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$:])", r"\\\1", out)
+from ui.widgets import md_escape as _md
 
 GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
 

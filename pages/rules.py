@@ -4,7 +4,6 @@ the admin — adding, revising (a new version) and deactivating items."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 import streamlit as st
@@ -13,13 +12,7 @@ from core import rules
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
-
-
-def _md(text: object) -> str:
-    """User text for markdown-like elements (header, caption, warning…): shown literally,
-    never as markdown, HTML or LaTeX. (Candidate for ui.widgets.)"""
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$:])", r"\\\1", out)
+from ui.widgets import md_escape as _md
 
 
 def _frame(items: list[rules.ItemView]) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,3 +58,13 @@ def downloads(df: pd.DataFrame, name: str, key: str) -> None:
                            icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
         st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+
+
+def md_escape(text: object) -> str:
+    """User text for markdown elements (title, caption, alerts): shown literally,
+    never as markdown, HTML, LaTeX or an image link that would fetch an outside URL."""
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", out)
