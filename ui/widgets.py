@@ -51,12 +51,14 @@ def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
 
 
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
-    """Excel and CSV download buttons for a table with Chinese headers."""
+    """Excel and CSV download buttons for a table with Chinese headers.
+
+    The files are built only when a button is clicked (callables), not on every render."""
     with st.container(horizontal=True):
-        st.download_button("下载 Excel", excel_bytes({name: df}), f"{name}.xlsx",
+        st.download_button("下载 Excel", lambda: excel_bytes({name: df}), f"{name}.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
-        st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+        st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
 
 

@@ -45,6 +45,7 @@ class Server:
     def __init__(self, data_dir: Path, demo: bool = True, extra_env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
         env = os.environ.copy()
         env.update({
             "JIFEN_DATA_DIR": str(data_dir),
