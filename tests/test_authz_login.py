@@ -91,8 +91,8 @@ def _wait_healthy(proc, url: str, log_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_real_login_leaves_no_password_in_the_server_log_and_sets_safe_cookies(tmp_path):
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login
+def test_a_real_login_leaves_no_password_in_the_server_log_and_sets_safe_cookies(tmp_path, browser):
+    from tests.e2e.conftest import login
 
     data = tmp_path / "data"
     env = {**os.environ, "JIFEN_DATA_DIR": str(data), "JIFEN_NO_DEMO": "1"}
@@ -106,11 +106,8 @@ def test_a_real_login_leaves_no_password_in_the_server_log_and_sets_safe_cookies
     proc, log, url = _start_debug_server(data, log_path)
     try:
         _wait_healthy(proc, url, log_path)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(locale="zh-CN")
+        with browser.new_context(locale="zh-CN") as ctx:
+            page = ctx.new_page()
             page.set_default_timeout(30_000)
             page.goto(url + "/")
             page.get_by_label("用户名").fill("wzadmin")
@@ -119,7 +116,6 @@ def test_a_real_login_leaves_no_password_in_the_server_log_and_sets_safe_cookies
             page.wait_for_selector("text=用户名或密码不正确")
             login(page, url, "wzadmin", RIGHT)
             cookies = {c["name"]: c for c in page.context.cookies()}
-            browser.close()
     finally:
         proc.terminate()
         try:

@@ -17,7 +17,7 @@ def test_a_login_survives_a_reload_and_logout_ends_it(page_factory, server):
     assert cookies["jifen_session"]["sameSite"] == "Lax"
     page.reload()
     wait_idle(page)
-    assert page.get_by_text("工作台").first.is_visible()
+    page.get_by_text("工作台").first.wait_for(state="visible", timeout=60_000)
     assert page.get_by_label("密码").count() == 0
     shot(page, "desktop-home-admin")
     page.goto(server.url + "/account")
@@ -27,7 +27,7 @@ def test_a_login_survives_a_reload_and_logout_ends_it(page_factory, server):
     wait_idle(page)
     page.reload()
     wait_idle(page)
-    assert page.get_by_label("密码").is_visible()
+    page.get_by_label("密码").wait_for(state="visible", timeout=60_000)
 
 
 def test_a_wrong_password_shows_a_chinese_error_in_the_browser(page_factory, server):
@@ -56,7 +56,7 @@ def test_on_a_fresh_server_every_page_url_shows_the_login_and_no_data(browser, d
         page.goto(f"{srv.url}/{module}")  # the very first request this server sees
         page.wait_for_selector("text=村级积分制管理系统", timeout=60_000)
         wait_idle(page)
-        assert page.get_by_label("密码").is_visible()
+        page.get_by_label("密码").wait_for(state="visible", timeout=60_000)
         body = page.inner_text("body")
         assert "可用积分" not in body and "户主" not in body
         ctx.close()
