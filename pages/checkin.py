@@ -163,7 +163,10 @@ def render() -> None:
     if df.empty:
         st.caption("还没有人签到。")
     else:
-        shown = df.drop(columns=["attendance_id", "resident_id"])
+        # not-yet-known values (no check-out yet) show as blank cells, not "None"
+        shown = df.drop(columns=["attendance_id", "resident_id"]).astype(object).where(
+            lambda d: d.notna(), "")
+        shown = shown.map(lambda v: "" if v is None else v)
         st.dataframe(shown, hide_index=True, width="stretch")
         downloads(shown, "签到记录", "checkin_dl")
     t1, t2 = st.tabs(["手工录入时长", "确认时长"])
