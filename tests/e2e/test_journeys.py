@@ -50,10 +50,24 @@ def number(text: str) -> int:
 
 
 def pick(page, key: str, typed: str, option_text: str | None = None) -> None:
-    """Choose a selectbox option by typing into its search box."""
-    page.locator(f".st-key-{key} input").first.click()
-    page.keyboard.type(typed)
-    page.get_by_role("option").filter(has_text=option_text or typed).first.click()
+    """Choose a selectbox option by typing into its search box.
+
+    Under load the dropdown can open before a rerun replaces the widget; then the typed
+    text is lost, so open it again (up to three times) rather than fail on a race."""
+    for attempt in range(3):
+        box = page.locator(f".st-key-{key} input").first
+        box.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(typed)
+        option = page.get_by_role("option").filter(has_text=option_text or typed).first
+        try:
+            option.click(timeout=15_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
     wait_idle(page)
 
 
