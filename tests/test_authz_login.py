@@ -112,7 +112,7 @@ def test_a_real_login_leaves_no_password_in_the_server_log_and_sets_safe_cookies
             page.goto(url + "/")
             page.get_by_label("用户名").fill("wzadmin")
             page.get_by_label("密码").fill(WRONG)
-            page.get_by_role("button", name="登录").click()
+            page.get_by_role("button", name="登录", exact=True).last.click()
             page.wait_for_selector("text=用户名或密码不正确")
             login(page, url, "wzadmin", RIGHT)
             cookies = {c["name"]: c for c in page.context.cookies()}

@@ -35,7 +35,7 @@ def test_a_wrong_password_shows_a_chinese_error_in_the_browser(page_factory, ser
     page.goto(server.url + "/")
     page.get_by_label("用户名").fill("admin")
     page.get_by_label("密码").fill("not-the-password")
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).last.click()
     page.wait_for_selector("text=用户名或密码不正确", timeout=30_000)
     shot(page, "desktop-login-error")
 
