@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import settings
@@ -266,26 +266,53 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
                  votes: dict[int, str] | None = None) -> tuple[int, int]:
     """Approve the selected proposals at their proposed points in one transaction.
     Ones already decided are skipped (a double click approves nothing twice).
-    Returns (approved, skipped)."""
-    ids = sorted({i for i in proposal_ids or [] if isinstance(i, int)})
+    Returns (approved, skipped).
+
+    Set-based (one statement per kind of write for the whole selection) but with the rules
+    of :func:`decide`: each proposal must belong to the session's village and wait in the
+    queue, its points must lie in its rule's range, and every attendee's vote is recorded."""
+    from core.publicity import _approved_rows, post_approved
+
+    ids = sorted({i for i in proposal_ids or [] if isinstance(i, int) and not isinstance(i, bool)})
     if not ids:
         raise InvalidInput("请先勾选要批量通过的申报。")
     with db.write() as s:
         rs = _session_for_update(s, actor, session_id)
         clean = _clean_votes(s, rs, votes)
-        approved = skipped = 0
-        for pid in ids:
-            p = _lock_proposal(s, pid, rs.village_id)
-            decided = s.execute(select(Decision.id).where(Decision.session_id == rs.id,
-                                                          Decision.proposal_id == p.id)).first()
-            if decided is not None or p.status not in QUEUE_STATUSES:
-                skipped += 1
-                continue
-            _decide_one(s, actor, rs, pid, "approved", None, "", clean)
-            approved += 1
+        rows = []
+        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            rows += s.execute(
+                select(Proposal.id, Proposal.village_id, Proposal.status, Proposal.points, Proposal.source,
+                       RuleItem.min_points, RuleItem.max_points)
+                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+                .where(Proposal.id.in_(chunk)).order_by(Proposal.id).with_for_update(of=Proposal)).all()
+        if len(rows) != len(ids) or any(r.village_id != rs.village_id for r in rows):
+            raise NotFound("找不到该申报。")
+        decided = set(s.execute(select(Decision.proposal_id).where(Decision.session_id == rs.id,
+                                                                   Decision.proposal_id.in_(ids))).scalars())
+        todo = [r for r in rows if r.id not in decided and r.status in QUEUE_STATUSES]
+        points = {r.id: check_points_for_rule(r.points, r, r.source) for r in todo}
+        if todo:
+            now = dt.datetime.now().replace(microsecond=0)
+            s.execute(insert(Decision.__table__),
+                      [{"session_id": rs.id, "proposal_id": r.id, "outcome": "approved", "points": points[r.id],
+                        "reason": "", "decided_by": actor.user_id, "decided_at": now} for r in todo])
+            if clean:  # (session, proposal) is unique, so the new decisions are found by it
+                decision_ids = s.execute(select(Decision.id).where(
+                    Decision.session_id == rs.id, Decision.proposal_id.in_([r.id for r in todo]))).scalars().all()
+                s.execute(insert(Vote.__table__), [{"decision_id": d, "user_id": uid, "vote": v}
+                                                   for d in decision_ids for uid, v in clean.items()])
+            until = publicity_until(rs.held_on, settings.get(s, rs.village_id, "publicity_days"))
+            pt = Proposal.__table__
+            s.execute(update(pt).where(pt.c.id == bindparam("pid"))
+                      .values(status="publicity", publicity_until=until,
+                              decided_points=bindparam("pts"), decision_reason="", session_id=rs.id),
+                      [{"pid": r.id, "pts": points[r.id]} for r in todo])
+            if until is None:  # no 公示 window: post now, in this transaction
+                post_approved(s, actor, _approved_rows(s, [Proposal.id.in_([r.id for r in todo])]))
         record(s, actor, "review.bulk_approve", "review_session", rs.id,
-               {"approved": approved, "skipped": skipped, "ids": ids}, village_id=rs.village_id)
-        return approved, skipped
+               {"approved": len(todo), "skipped": len(ids) - len(todo), "ids": ids}, village_id=rs.village_id)
+        return len(todo), len(ids) - len(todo)
 
 
 def resolve_objection(db, actor: Actor, session_id: int, objection_id: int, outcome: str, reason: str,
