@@ -1,21 +1,26 @@
 """Invariant checks: every stored balance equals the sum of its entries.
 
 Returns problems as values (a list of Chinese strings), so ``manage.py verify`` can print
-them and tests can assert the list is empty.
+them and tests can assert the list is empty. Checked: accounts against their entries,
+household_month and category_month against the entries, product and produce stock against
+their moves, volunteer totals and star levels against the confirmed attendance.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
+from core.volunteer_queries import total_mismatches
 from db.models import (
     Account,
+    CategoryMonth,
     HouseholdMonth,
     LedgerEntry,
     ProduceMove,
     ProduceStock,
     Product,
     StockMove,
+    Village,
 )
 
 
@@ -67,6 +72,26 @@ def verify(db) -> list[str]:
         if bad:
             problems.append(f"{bad} 个户·月汇总与流水不一致")
 
+        # category_month: points = sum of delta_earned; entries counts an entry +1 and its
+        # reversal -1 (what ledger._summarise keeps).
+        cm = (
+            select(
+                LedgerEntry.village_id.label("v"), LedgerEntry.month.label("m"),
+                LedgerEntry.category_id.label("c"), func.sum(LedgerEntry.delta_earned).label("pts"),
+                func.sum(case((LedgerEntry.kind == "reversal", -1), else_=1)).label("n"),
+            ).where(LedgerEntry.category_id.is_not(None))
+            .group_by(LedgerEntry.village_id, LedgerEntry.month, LedgerEntry.category_id).subquery()
+        )
+        bad = s.execute(
+            select(func.count()).select_from(cm)
+            .outerjoin(CategoryMonth, (CategoryMonth.village_id == cm.c.v) & (CategoryMonth.month == cm.c.m)
+                       & (CategoryMonth.category_id == cm.c.c))
+            .where((func.coalesce(CategoryMonth.points, 0) != cm.c.pts)
+                   | (func.coalesce(CategoryMonth.entries, 0) != cm.c.n))
+        ).scalar_one()
+        if bad:
+            problems.append(f"{bad} 个村·月·类别汇总与流水不一致")
+
         moves = (
             select(StockMove.product_id.label("pid"), func.sum(StockMove.qty).label("q"))
             .group_by(StockMove.product_id).subquery()
@@ -90,4 +115,7 @@ def verify(db) -> list[str]:
         ):
             if grams != (g or 0):
                 problems.append(f"村 {v} 农产品 {crop}：库存 {grams} 克，出入合计 {g or 0} 克")
+        villages = list(s.execute(select(Village.id, Village.name).order_by(Village.id)))
+    for vid, name in villages:  # volunteer totals and star levels, village by village
+        problems += [f"{name}：{p}" for p in total_mismatches(db, vid)]
     return problems

@@ -172,6 +172,25 @@ def test_verify_catches_a_tampered_balance(db, village):
     assert len(problems) == 1 and str(hid) in problems[0]
 
 
+def test_verify_catches_tampered_summaries_and_volunteer_totals(db, village):
+    from db.models import CategoryMonth, Resident, VolunteerTotal
+
+    hid = village.household_ids[0]
+    with db.write() as s:
+        ledger.post(s, household_id=hid, kind="earned", points=5, source_type="t", source_id="c",
+                    category_id=village.category_ids[0])
+    assert verify(db) == []
+    with db.write() as s:
+        s.execute(update(CategoryMonth).values(points=CategoryMonth.points + 1))
+    assert [p for p in verify(db) if "类别" in p]
+    with db.write() as s:
+        s.execute(update(CategoryMonth).values(points=CategoryMonth.points - 1))
+        rid = s.execute(select(Resident.id).where(Resident.household_id == hid)).scalars().first()
+        s.add(VolunteerTotal(resident_id=rid, village_id=village.id, minutes=90, star_level=0))
+    problems = verify(db)
+    assert len(problems) == 1 and "累计时长" in problems[0]
+
+
 def test_unknown_household_is_a_clear_error(db, village):
     from core.errors import NotFound
 
