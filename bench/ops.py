@@ -115,26 +115,31 @@ def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[
     return core_res, raw_res
 
 
-def decide_and_post_prototype(db: Database, sm: Sample, n: int, size: int = 200) -> Result:
-    """The same batch through bench.prototype_batch (set-based; not used by the app)."""
-    from bench.prototype_batch import approve_and_post
-    from core import review
+def decide_and_post_direct(db: Database, sm: Sample, n: int, size: int = 200) -> Result:
+    """The same batch in a village without a 公示 window (setting publicity_days = 0):
+    ``review.bulk_approve`` decides and posts in one transaction, like the raw-SQL run."""
+    from core import review, settings
 
     actor = sm.actors["admin"]
     rules = _positive_rules(db, sm.village_id)
     batch: dict[str, list[int]] = {}
+    with db.read() as s:
+        days = settings.get(s, sm.village_id, "publicity_days")
+    settings.change(db, actor, sm.village_id, "publicity_days", 0)
     sid = _open_session(db, sm)
 
     def setup(i: int) -> None:
         batch["ids"] = _submit_batch(db, sm, rules, size)
 
     def run(i: int) -> None:
-        assert approve_and_post(db, actor, sid, batch["ids"]) == size
+        assert review.bulk_approve(db, actor, sid, batch["ids"]) == (size, 0)
 
-    r = measure(f"PROTOTYPE: the same {size} through a set-based approve_and_post (bench/prototype_batch.py)",
-                run, n, warmup=1, setup=setup)
-    review.close_session(db, actor, sid)
-    return r
+    try:
+        return measure(f"decide + post {size} proposals without a 公示 window (review.bulk_approve, one transaction)",
+                       run, n, warmup=1, setup=setup)
+    finally:
+        review.close_session(db, actor, sid)
+        settings.change(db, actor, sm.village_id, "publicity_days", days)
 
 
 def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: int, ids: list[int]) -> None:

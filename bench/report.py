@@ -14,7 +14,8 @@ KEYS = {  # short key: the start of the measurement's name
     "card": "card look-up",
     "balance": "balance read",
     "checkout": "checkout commit",
-    "decide": "decide + post",
+    "decide": "decide + post 200 proposals (",
+    "direct": "decide + post 200 proposals without",
     "raw": "the same 200",
     "overview": "village overview",
     "rankings": "rankings",
@@ -135,12 +136,12 @@ def targets(runs: list[dict]) -> str:
                 rv = d.get("extra", {}).get("rate_vs_raw")
                 rows.append((f"… at least half the raw-SQL rate ({run['_label']})", f"{rv}× the raw rate",
                              ok(rv is not None and rv >= 0.5)))
-            pr = find(run, "PROTOTYPE")
-            if pr:
-                rv = pr.get("extra", {}).get("rate_vs_raw")
-                rows.append((f"(prototype, not in the app) set-based decide + post: ≤ 1 s and ≥ half the raw rate "
-                             f"({run['_label']})", f"{fmt(pr['median_ms'])} ms, {rv}× the raw rate",
-                             "(" + ok(pr["median_ms"] <= 1000 and rv is not None and rv >= 0.5).strip("*") + ")"))
+            dr = find(run, "direct")
+            if dr:
+                rv = dr.get("extra", {}).get("rate_vs_raw")
+                rows.append((f"the same without a 公示 window (one transaction): ≤ 1 s and ≥ half the raw rate "
+                             f"({run['_label']})", f"{fmt(dr['median_ms'])} ms, {rv}× the raw rate",
+                             ok(dr["median_ms"] <= 1000 and rv is not None and rv >= 0.5)))
             sd = run.get("seed")
             if sd:
                 rows.append((f"bulk seeding ≥ half the raw insert rate ({run['_label']})",

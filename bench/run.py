@@ -120,7 +120,7 @@ def run(args) -> int:
             ("balance", lambda: ops.balance_read(db, sm, n_fast)),
             ("checkout", lambda: ops.checkout_commit(db, sm, n_write)),
             ("decide", lambda: ops.decide_and_post(db, sm, n_batch)),
-            ("prototype", lambda: ops.decide_and_post_prototype(db, sm, n_batch)),
+            ("direct", lambda: ops.decide_and_post_direct(db, sm, n_batch)),
             ("overview", lambda: ops.overview_queries(db, sm, n_view)),
             ("rankings", lambda: ops.rankings_queries(db, sm, n_view)),
             ("resident", lambda: ops.resident_view(db, sm, n_fast)),
@@ -136,7 +136,7 @@ def run(args) -> int:
             except Exception as e:  # a missing or broken capability is reported, not fatal
                 out = Result(key, 0, float("nan"), float("nan"), note=f"FAILED: {type(e).__name__}: {e}"[:200])
             results.extend(out if isinstance(out, tuple) else [out])
-            if key == "prototype":
+            if key == "direct":
                 raw = next((r for r in results if r.name.startswith("the same 200")), None)
                 if raw and out.median_ms:
                     out.extra["rate_vs_raw"] = round(raw.median_ms / out.median_ms, 2)
@@ -240,5 +240,5 @@ def add_arguments(p) -> None:
     p.add_argument("--no-memory", action="store_true", help="skip the streamlit-run memory measurement")
     p.add_argument("--lazy-downloads", action="store_true",
                    help="EXPERIMENT: page renders with ui.widgets.downloads building files on click (callables)")
-    p.add_argument("--only", help="comma list of service measurements: card,balance,checkout,decide,prototype,overview,"
+    p.add_argument("--only", help="comma list of service measurements: card,balance,checkout,decide,direct,overview,"
                                   "rankings,resident,volunteer,compare")

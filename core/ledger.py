@@ -296,7 +296,7 @@ def posted_causes(s: Session, source_type: str, source_ids: list) -> dict[str, i
 
 
 def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *,
-              causes_checked: bool = False) -> list[int]:
+              causes_checked: bool = False, return_ids: bool = True) -> list[int]:
     """Append many entries in the caller's transaction; returns their ids in the order given.
 
     The same rules as :func:`post` — ``deltas_for`` entry by entry with a running balance per
@@ -306,7 +306,8 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
     All or nothing: a cause posted before, or twice in the batch, refuses the whole batch.
     Accounts are locked in household order, so batches and single posts cannot deadlock.
     ``causes_checked``: the caller has just looked the causes up itself (under its locks), so
-    that look-up is not repeated; the unique index still refuses a duplicate.
+    that look-up is not repeated; the unique index still refuses a duplicate. ``return_ids=False``
+    returns [] and saves looking the new ids up (the caller finds them by cause in SQL).
     """
     if not postings:
         return []
@@ -369,10 +370,12 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
     # A plain executemany, then the ids by the unique cause: INSERT … RETURNING in parameter
     # order makes SQLAlchemy run one statement per row on SQLite (no ordered RETURNING there).
     s.execute(insert(LedgerEntry.__table__), rows)
-    ids_by_cause: dict[tuple[str, str], int] = {}
-    for st, sids in by_type.items():
-        ids_by_cause.update({(st, sid): i for sid, i in posted_causes(s, st, sids).items()})
-    ids = [ids_by_cause[c] for c in causes]
+    ids: list[int] = []
+    if return_ids:
+        ids_by_cause: dict[tuple[str, str], int] = {}
+        for st, sids in by_type.items():
+            ids_by_cause.update({(st, sid): i for sid, i in posted_causes(s, st, sids).items()})
+        ids = [ids_by_cause[c] for c in causes]
     t = Account.__table__
     res = s.execute(
         update(t).where(t.c.household_id == bindparam("h"), t.c.balance + bindparam("db") >= 0)

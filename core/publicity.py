@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from core import ledger, settings
@@ -90,11 +90,14 @@ def post_approved(s: Session, actor: Actor, rows: list) -> int:
             household_id=r.household_id, kind="earned" if pts > 0 else "deducted", points=pts,
             source_type="proposal", source_id=r.id, occurred_on=r.act_date, resident_id=r.resident_id,
             rule_item_id=r.rule_item_id, category_id=r.category_id, reason=entry_reason(r.code, r.name, r.note)))
-    entry_ids = dict(zip([r.id for r in todo], ledger.post_many(s, postings, actor, causes_checked=True), strict=True))
-    entry_ids.update({r.id: done[str(r.id)] for r in rows if str(r.id) in done})
-    pt = Proposal.__table__
-    s.execute(update(pt).where(pt.c.id == bindparam("pid")).values(status="posted", posted_entry_id=bindparam("eid")),
-              [{"pid": r.id, "eid": entry_ids[r.id]} for r in rows])
+    ledger.post_many(s, postings, actor, causes_checked=True, return_ids=False)
+    # Link each proposal to its entry by the unique cause ("proposal", id), in one statement.
+    pt, lt = Proposal.__table__, LedgerEntry.__table__
+    entry = (select(lt.c.id).where(lt.c.source_type == "proposal", lt.c.source_id == cast(pt.c.id, String))
+             .scalar_subquery())
+    ids = [r.id for r in rows]
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        s.execute(update(pt).where(pt.c.id.in_(chunk)).values(status="posted", posted_entry_id=entry))
     return len(rows)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import settings
@@ -297,11 +297,14 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
             s.execute(insert(Decision.__table__),
                       [{"session_id": rs.id, "proposal_id": r.id, "outcome": "approved", "points": points[r.id],
                         "reason": "", "decided_by": actor.user_id, "decided_at": now} for r in todo])
-            if clean:  # (session, proposal) is unique, so the new decisions are found by it
-                decision_ids = s.execute(select(Decision.id).where(
-                    Decision.session_id == rs.id, Decision.proposal_id.in_([r.id for r in todo]))).scalars().all()
-                s.execute(insert(Vote.__table__), [{"decision_id": d, "user_id": uid, "vote": v}
-                                                   for d in decision_ids for uid, v in clean.items()])
+            if clean:  # every new decision × every member who voted, in one INSERT … SELECT
+                vote = case(clean, value=SessionAttendee.user_id)
+                s.execute(insert(Vote.__table__).from_select(
+                    ["decision_id", "user_id", "vote"],
+                    select(Decision.id, SessionAttendee.user_id, vote)
+                    .join(SessionAttendee, SessionAttendee.session_id == Decision.session_id)
+                    .where(Decision.session_id == rs.id, Decision.proposal_id.in_([r.id for r in todo]),
+                           SessionAttendee.user_id.in_(list(clean)))))
             until = publicity_until(rs.held_on, settings.get(s, rs.village_id, "publicity_days"))
             pt = Proposal.__table__
             s.execute(update(pt).where(pt.c.id == bindparam("pid"))

@@ -26,7 +26,7 @@ def test_the_quick_benchmark_runs_every_measurement_on_sqlite(tmp_path, monkeypa
         monkeypatch.setenv(key, os.environ.get(key, ""))  # the harness sets them; restore afterwards
     report = _run(tmp_path)
     names = [r["name"] for r in report["results"]]
-    for expected in ("card look-up", "balance read", "checkout commit", "decide + post 200", "raw SQL", "PROTOTYPE",
+    for expected in ("card look-up", "balance read", "checkout commit", "decide + post 200", "raw SQL", "without a 公示 window",
                      "village overview", "rankings", "resident view", "volunteer-hours", "comparison",
                      "empty Streamlit page", "page home", "page checkout", "page me"):
         assert any(expected in n for n in names), expected
