@@ -18,6 +18,9 @@ def scan_box(key: str, label: str = "扫描积分卡或输入卡号", placeholde
         cols = st.columns([5, 1], vertical_alignment="bottom")
         value = cols[0].text_input(label, key=f"{key}_input", placeholder=placeholder, autocomplete="off")
         submitted = cols[1].form_submit_button("确定", width="stretch")
+    # The box is a form so the scanner's Enter submits it; Streamlit then shows an English
+    # "Press Enter to submit form" hint inside it. The placeholder already says what to do.
+    st.html(f"<style>.st-key-{key}_input [data-testid='InputInstructions'] {{ display: none; }}</style>")
     refocus(f"{key}_input")
     if submitted and value and value.strip():
         return value.strip()

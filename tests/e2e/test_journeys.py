@@ -185,6 +185,15 @@ def test_a_cashier_scans_cards_confirms_once_and_a_stray_enter_does_not_charge_a
     login(page, server.url, "shouyin")
     page.goto(server.url + "/checkout")
     wait_idle(page)
+    # A half-typed code: the box does not show Streamlit's English "Press Enter to submit form".
+    box = page.locator(".st-key-checkout_scan_input")
+    box.locator("input").click()
+    page.keyboard.type("123", delay=5)
+    page.wait_for_timeout(300)
+    assert box.locator('[data-testid="InputInstructions"]').count() == 1  # rendered by Streamlit …
+    assert not box.locator('[data-testid="InputInstructions"]').is_visible()  # … and hidden
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
     # Two scans in quick succession: the second household is the one at the counter.
     scan(page, "checkout_scan", tok_a)
     scan(page, "checkout_scan", tok_b)
