@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core import validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import InvalidInput, NotAllowed, NotFound, OutOfStock
@@ -84,15 +85,6 @@ def kg_value(grams: int | None) -> float:
     return round((grams or 0) / 1000, 1)
 
 
-def _text(value: object, label: str, max_len: int, required: bool = False) -> str:
-    text = ("" if value is None else str(value)).strip()
-    if required and not text:
-        raise InvalidInput(f"请填写{label}。")
-    if len(text) > max_len:
-        raise InvalidInput(f"{label}不能超过 {max_len} 个字。")
-    return text
-
-
 def _id(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise NotFound(f"找不到该{what}。")
@@ -128,9 +120,9 @@ def _plot(s: Session, plot_id: object, actor: Actor | None = None) -> Plot:
 def save_plot(db, actor: Actor, *, name: str, area_mu: object, location: str = "", party_group: str = "",
               member_ids: list[int] = (), active: bool = True, plot_id: int | None = None) -> int:
     """Create or edit a plot (名称、亩数、位置、责任党小组及成员); returns its id."""
-    name = _text(name, "地块名称", 40, required=True)
-    location = _text(location, "位置", 80)
-    party_group = _text(party_group, "责任党小组", 60)
+    name = validate.text(name, "地块名称", 40, required=True)
+    location = validate.text(location, "位置", 80)
+    party_group = validate.text(party_group, "责任党小组", 60)
     try:
         mu = Decimal(str(area_mu))
     except InvalidOperation as e:
@@ -170,7 +162,7 @@ def save_plot(db, actor: Actor, *, name: str, area_mu: object, location: str = "
 
 def add_season(db, actor: Actor, plot_id: int, *, crop: str, sown_on: dt.date | None, year: int | None = None) -> int:
     """A season on a plot: the crop and when it was sown; returns its id."""
-    crop = _text(crop, "作物", 20, required=True)
+    crop = validate.text(crop, "作物", 20, required=True)
     if sown_on is not None:
         _date(sown_on, "播种日期")
     year = year or (sown_on.year if sown_on else dt.date.today().year)
@@ -256,8 +248,8 @@ def create_work_day(db, actor: Actor, *, plot_id: int, date: dt.date, tasks: str
     with db.read() as s:
         plot = _plot(s, plot_id, actor)
         name = plot.name
-    tasks = _text(tasks, "劳动任务", 2000, required=True)
-    return create_activity(db, actor, title=_text(title, "名称", 80) or f"义田劳动：{name}", date=date,
+    tasks = validate.text(tasks, "劳动任务", 2000, required=True)
+    return create_activity(db, actor, title=validate.text(title, "名称", 80) or f"义田劳动：{name}", date=date,
                            category=WORK_DAY_CATEGORY, organiser="党支部", place=name, start_time=start_time,
                            end_time=end_time, plot_id=plot_id, tasks=tasks)
 
@@ -410,7 +402,7 @@ def record_harvest(db, actor: Actor, *, season_id: int, date: dt.date, kg: objec
 
     grams = kg_to_grams(kg)
     date = _date(date, "收获日期")
-    note = _text(note, "备注", 200)
+    note = validate.text(note, "备注", 200)
     photo_path = _photo_name(photo) if photo else ""
     part = final = None
     try:
@@ -487,8 +479,8 @@ def transfer_to_shop(db, actor: Actor, *, crop: str, kg: object, product_id: int
     from core.stock import receive
 
     grams = kg_to_grams(kg)
-    crop = _text(crop, "作物", 20, required=True)
-    note = _text(note, "备注", 200)
+    crop = validate.text(crop, "作物", 20, required=True)
+    note = validate.text(note, "备注", 200)
     village_id = _village(actor)
     require(actor, FIELD_ROLES, village_id)
     with db.write() as s:
@@ -510,9 +502,9 @@ def sell_surplus(db, actor: Actor, *, crop: str, kg: object, amount_yuan: object
     """Sell surplus: kilos leave the stock and the money enters the village fund (村集体资金)
     in one transaction. Returns the fund entry id."""
     grams = kg_to_grams(kg)
-    crop = _text(crop, "作物", 20, required=True)
-    buyer = _text(buyer, "购买方", 40)
-    note = _text(note, "备注", 200)
+    crop = validate.text(crop, "作物", 20, required=True)
+    buyer = validate.text(buyer, "购买方", 40)
+    note = validate.text(note, "备注", 200)
     date = _date(date, "出售日期")
     try:
         yuan = Decimal(str(amount_yuan))
@@ -541,8 +533,8 @@ def sell_surplus(db, actor: Actor, *, crop: str, kg: object, amount_yuan: object
 def record_loss(db, actor: Actor, *, crop: str, kg: object, reason: str) -> int:
     """Spoilage or a weighing correction found at a stock check (损耗), with a reason."""
     grams = kg_to_grams(kg)
-    crop = _text(crop, "作物", 20, required=True)
-    reason = _text(reason, "原因", 200, required=True)
+    crop = validate.text(crop, "作物", 20, required=True)
+    reason = validate.text(reason, "原因", 200, required=True)
     village_id = _village(actor)
     require(actor, FIELD_ROLES, village_id)
     with db.write() as s:

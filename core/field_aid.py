@@ -19,11 +19,11 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import allocation, settings
+from core import allocation, settings, validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
-from core.field import FIELD_ROLES, _id, _text, _village, fmt_kg, kg_to_grams, kg_value, move_produce, stock_grams
+from core.field import FIELD_ROLES, _id, _village, fmt_kg, kg_to_grams, kg_value, move_produce, stock_grams
 from core.templates import BENEFICIARY_CATEGORIES
 from db.models import (
     Allocation,
@@ -91,7 +91,7 @@ def register(db, actor: Actor, *, household_id: int, category: str, reason: str 
     """Put a household on the register (or renew its entry). 其他困难户 needs a reason.
     With ``approve`` the acting staff member approves it now. Returns the entry id."""
     category = _category(category)
-    reason = _text(reason, "原因", 500, required=(category == "hardship"))
+    reason = validate.text(reason, "原因", 500, required=(category == "hardship"))
     valid_until = _valid_until(valid_until)
     village_id = _village(actor)
     require(actor, FIELD_ROLES, village_id)
@@ -127,7 +127,7 @@ def renew(db, actor: Actor, beneficiary_id: int, valid_until: dt.date | None) ->
 
 def deactivate(db, actor: Actor, beneficiary_id: int, reason: str) -> None:
     """Take an entry off the register (moved away, no longer eligible); kept for history."""
-    reason = _text(reason, "原因", 500, required=True)
+    reason = validate.text(reason, "原因", 500, required=True)
     with db.write() as s:
         b = _entry(s, actor, beneficiary_id)
         if not b.active:
@@ -289,8 +289,8 @@ def create_round(db, actor: Actor, *, title: str, crop: str, total_kg: object, r
 
     Eligible: approved, active, not expired on ``on`` (default today); ``categories``
     narrows the round to some categories (e.g. only 五保 and 低保)."""
-    title = _text(title, "轮次名称", 80)
-    crop = _text(crop, "作物", 20, required=True)
+    title = validate.text(title, "轮次名称", 80)
+    crop = validate.text(crop, "作物", 20, required=True)
     total = kg_to_grams(total_kg, "分配总量")
     lo = _optional_kg(min_kg, "每户最少量") or 0
     hi = _optional_kg(max_kg, "每户最多量")
@@ -496,8 +496,8 @@ def deliver_by_card(db, actor: Actor, round_id: int, scanned: str) -> str:
 
 def deliver_by_proxy(db, actor: Actor, allocation_id: int, signed_by: str, note: str = "") -> str:
     """Delivery without a card: who signed (本人或代领人) and a note, e.g. 送货上门."""
-    signed_by = _text(signed_by, "签领人姓名", 40, required=True)
-    note = _text(note, "备注", 200)
+    signed_by = validate.text(signed_by, "签领人姓名", 40, required=True)
+    note = validate.text(note, "备注", 200)
     with db.write() as s:
         a = s.get(Allocation, _id(allocation_id, "分配记录"))
         if a is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
@@ -55,21 +56,13 @@ class ItemView:
         return f"{CAP_PERIODS.get(self.cap_period, self.cap_period)}最多 {self.cap_count} 次"
 
 
-def _int(value: object, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise InvalidInput(f"{label}必须是整数。")
-    return value
-
-
 def validate_item(points: object, min_points: object, max_points: object, cap_count: object = None,
                   cap_period: str | None = None) -> tuple[int, int, int, int | None, str | None]:
     """Clean an item's numbers: a non-zero default inside [min, max], all of one sign; a cap
     is a positive count with a period, or none at all."""
-    p = _int(points, "分值")
-    lo = _int(min_points, "最低分")
-    hi = _int(max_points, "最高分")
+    p = validate.whole_number(points, "分值")
+    lo = validate.whole_number(min_points, "最低分")
+    hi = validate.whole_number(max_points, "最高分")
     if p == 0:
         raise InvalidInput("分值不能为 0。")
     if max(abs(p), abs(lo), abs(hi)) > MAX_RULE_POINTS:
@@ -80,21 +73,12 @@ def validate_item(points: object, min_points: object, max_points: object, cap_co
         raise InvalidInput("加分项的范围必须都是正数，扣分项的范围必须都是负数。")
     if cap_count in (None, 0, ""):
         return p, lo, hi, None, None
-    cap = _int(cap_count, "次数上限")
+    cap = validate.whole_number(cap_count, "次数上限")
     if cap < 0 or cap > 1000:
         raise InvalidInput("次数上限必须在 1 到 1000 之间。")
     if cap_period not in CAP_PERIODS:
         raise InvalidInput("请选择次数上限的周期（每月或每年）。")
     return p, lo, hi, cap, cap_period
-
-
-def _text(value: str, label: str, limit: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(f"请填写{label}。")
-    if len(value) > limit:
-        raise InvalidInput(f"{label}不能超过 {limit} 个字。")
-    return value
 
 
 def _view(item: RuleItem, cat_name: str) -> ItemView:
@@ -132,7 +116,7 @@ def versions(s: Session, village_id: int, code: str) -> list[RuleItem]:
 
 def create_category(db, actor: Actor, village_id: int, name: str) -> int:
     """Add a category at the end of the list."""
-    name = _text(name, "类别名称", 40)
+    name = validate.text(name, "类别名称", 40, required=True)
     with db.write() as s:
         require(actor, RULE_ROLES, village_id)
         if s.execute(select(RuleCategory.id).where(RuleCategory.village_id == village_id,
@@ -162,9 +146,9 @@ def create_item(db, actor: Actor, village_id: int, *, category_id: int, code: st
                 min_points: object, max_points: object, cap_count: object = None, cap_period: str | None = None,
                 adopted_by: str = "村民代表大会", adopted_on: dt.date | None = None) -> int:
     """A new rule item (version 1)."""
-    code = _text(code, "编号", 20).upper()
-    name = _text(name, "事项名称", 120)
-    adopted_by = _text(adopted_by, "通过机构", 60)
+    code = validate.text(code, "编号", 20, required=True).upper()
+    name = validate.text(name, "事项名称", 120, required=True)
+    adopted_by = validate.text(adopted_by, "通过机构", 60, required=True)
     p, lo, hi, cap, period = validate_item(points, min_points, max_points, cap_count, cap_period)
     with db.write() as s:
         require(actor, RULE_ROLES, village_id)
@@ -188,8 +172,8 @@ def revise_item(db, actor: Actor, item_id: int, *, name: str, points: object, mi
                 adopted_by: str, adopted_on: dt.date | None = None) -> int:
     """Make a new version of an active item; the old version is deactivated, not edited.
     Returns the new version's id."""
-    name = _text(name, "事项名称", 120)
-    adopted_by = _text(adopted_by, "通过机构", 60)
+    name = validate.text(name, "事项名称", 120, required=True)
+    adopted_by = validate.text(adopted_by, "通过机构", 60, required=True)
     p, lo, hi, cap, period = validate_item(points, min_points, max_points, cap_count, cap_period)
     with db.write() as s:
         old = s.execute(select(RuleItem).where(RuleItem.id == item_id).with_for_update()).scalar_one_or_none()

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound, OutOfStock
@@ -50,15 +51,6 @@ def check_qty(qty: object, *, allow_zero: bool = False, label: str = "数量") -
     if qty > MAX_QTY:
         raise InvalidInput(f"{label}过大（不超过 {MAX_QTY}）。")
     return qty
-
-
-def _text(value: object, label: str, max_len: int, required: bool = False) -> str:
-    text = ("" if value is None else str(value)).strip()
-    if required and not text:
-        raise InvalidInput(f"请填写{label}。")
-    if len(text) > max_len:
-        raise InvalidInput(f"{label}不能超过 {max_len} 个字。")
-    return text
 
 
 def change_stock(s: Session, product: Product, qty: int, *, kind: str, actor: Actor | None, donor: str = "",
@@ -105,9 +97,9 @@ def receive(s: Session, actor: Actor, product_id: int, qty: int, kind: str = "pu
     qty = check_qty(qty)
     product = _product(s, product_id)
     require(actor, STOCK_ROLES + (("field_lead",) if kind == "harvest" else ()), product.village_id)
-    donor = _text(donor, "捐赠人", 60, required=(kind == "donation"))
-    funding = _text(funding, "资金来源", 60)
-    reason = _text(reason, "备注", 500)
+    donor = validate.text(donor, "捐赠人", 60, required=(kind == "donation"))
+    funding = validate.text(funding, "资金来源", 60)
+    reason = validate.text(reason, "备注", 500)
     move = change_stock(s, product, qty, kind=kind, actor=actor, donor=donor, funding=funding, reason=reason,
                         ref_type=ref_type, ref_id=str(ref_id)[:40], at=at)
     record(s, actor, f"stock.{kind}", "product", product.id,
@@ -126,7 +118,7 @@ def count_stock(db, actor: Actor, product_id: int, counted: int, reason: str = "
     """Stock count (盘点): record the counted quantity; a difference becomes an adjustment
     move with a required reason. Returns the adjustment (may be 0)."""
     counted = check_qty(counted, allow_zero=True, label="实盘数量")
-    reason = _text(reason, "盘点原因", 500)
+    reason = validate.text(reason, "盘点原因", 500)
     with db.write() as s:
         product = _product(s, product_id)
         require(actor, STOCK_ROLES, product.village_id)
@@ -161,18 +153,18 @@ class ProductInput:
 
 def validate_product(p: ProductInput) -> ProductInput:
     """Return a cleaned copy or raise InvalidInput (pure)."""
-    name = _text(p.name, "商品名称", 60, required=True)
+    name = validate.text(p.name, "商品名称", 60, required=True)
     if p.kind not in ("goods", "service"):
         raise InvalidInput("类型只能是实物或服务。")
     price = check_qty(p.price, label="兑换积分")
     if price > MAX_PRICE:
         raise InvalidInput(f"兑换积分过大（不超过 {MAX_PRICE}）。")
-    barcode = _text(p.barcode, "条码", 40) or None
+    barcode = validate.text(p.barcode, "条码", 40) or None
     if barcode is not None and not barcode.isalnum():
         raise InvalidInput("条码只能包含数字和字母。")
     limit = None if p.monthly_limit in (None, 0) else check_qty(p.monthly_limit, label="每户每月限兑")
-    return ProductInput(name=name, price=price, category=_text(p.category, "分类", 30), kind=p.kind,
-                        unit=_text(p.unit, "单位", 10, required=True), barcode=barcode,
+    return ProductInput(name=name, price=price, category=validate.text(p.category, "分类", 30), kind=p.kind,
+                        unit=validate.text(p.unit, "单位", 10, required=True), barcode=barcode,
                         low_stock=check_qty(p.low_stock, allow_zero=True, label="低库存提醒"),
                         monthly_limit=limit, active=bool(p.active))
 
