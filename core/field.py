@@ -44,7 +44,7 @@ from db.models import (
 
 FIELD_ROLES = ("field_lead", "admin")
 MOVE_NAMES = {"harvest": "收获入库", "deliver": "分配发放", "to_shop": "转入积分超市", "sale": "出售",
-              "adjust": "损耗调整"}
+              "adjust": "损耗调整", "return": "未领退库"}
 MAX_KG = 1_000_000
 MAX_MU = 10_000
 PHOTO_MAX_BYTES = 8 * 1024 * 1024

@@ -369,6 +369,34 @@ def confirm_round(db, actor: Actor, round_id: int, adjusted_grams: dict[int, int
         return move.id
 
 
+def close_round(db, actor: Actor, round_id: int, reason: str) -> int:
+    """End a confirmed round before everyone has collected (e.g. the produce would spoil, or
+    a household moved away): what is still undelivered goes back into the produce stock as
+    one 未领退库 move, those allocations are marked returned with the reason, and the round
+    is closed (no more deliveries). Returns the grams returned."""
+    reason = validate.text(reason, "结束原因", 200, required=True)
+    with db.write() as s:
+        r = _round(s, actor, round_id, lock=True)
+        if r.status != "confirmed":
+            raise InvalidInput(f"该轮次{ROUND_STATUS.get(r.status, r.status)}，只有已确认、正在发放的轮次可以结束。")
+        left = list(s.execute(select(Allocation).where(Allocation.round_id == r.id, Allocation.delivered_at.is_(None),
+                                                      Allocation.grams > 0, Allocation.via != "returned")
+                              .with_for_update()).scalars())
+        grams = sum(a.grams for a in left)
+        move_id = None
+        if grams:
+            move = move_produce(s, actor, r.village_id, r.crop, grams, "return", ref_type="distribution_round",
+                                ref_id=r.id, note=f"未领退库：{r.title}（{reason}）"[:200])
+            move_id = move.id
+        for a in left:
+            a.via, a.note = "returned", f"未领取，已退回库存：{reason}"[:500]
+        r.status = "closed"
+        record(s, actor, "round.close", "distribution_round", r.id,
+               {"returned_grams": grams, "households": [a.household_id for a in left], "move_id": move_id},
+               reason, village_id=r.village_id)
+        return grams
+
+
 def adjusted_from_kg(values: dict[int, object]) -> dict[int, int]:
     """The adjustment table's kg (to 0.1, 0 allowed) → grams per household; refuses other input."""
     out = {}
@@ -448,7 +476,7 @@ def allocations_frame(db, village_id: int, round_id: int, only_undelivered: bool
         [{"编号": a.id, "户ID": a.household_id, "门牌号": door, "户主": head, "电话": phone,
           "类别": BENEFICIARY_CATEGORIES.get(a.category, a.category), "人口": a.persons,
           "分配（公斤）": kg_value(a.grams), "积分卡": "有" if card else "无", "签领时间": a.delivered_at,
-          "签领方式": {"card": "扫卡", "proxy": "代签"}.get(a.via, ""), "签领人": a.signed_by, "经办人": who or "",
+          "签领方式": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"}.get(a.via, ""), "签领人": a.signed_by, "经办人": who or "",
           "备注": a.note} for a, door, head, phone, who, card in rows],
         columns=["编号", "户ID", "门牌号", "户主", "电话", "类别", "人口", "分配（公斤）", "积分卡", "签领时间",
                  "签领方式", "签领人", "经办人", "备注"])

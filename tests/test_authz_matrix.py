@@ -135,6 +135,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "field_aid.approve": (FIELD, lambda W: {"beneficiary_id": W.ids["beneficiary2"]}),
     "field_aid.cancel_draft": (FIELD, lambda W: {"round_id": W.ids["round"]}),
     "field_aid.confirm_round": (FIELD, lambda W: {"round_id": W.ids["round"]}),
+    "field_aid.close_round": (FIELD, lambda W: {"round_id": W.ids["round"], "reason": "农产品不宜久放"}),
     "field_aid.confirm_suggestions": (FIELD, lambda W: {"household_ids": [W.v.household_ids[4]],
                                                         "valid_until": None}),
     "field_aid.create_round": (FIELD, lambda W: {"title": "补充分配", "crop": "小麦", "total_kg": "1",

@@ -359,3 +359,30 @@ def test_a_lapsed_entry_renewed_is_allocated_again(db, village, lead):
     rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
     with db.read() as s:
         assert len(s.execute(select(Allocation.id).where(Allocation.round_id == rid)).all()) == 2
+
+
+def test_closing_a_round_returns_what_was_not_collected_to_the_stock_once(db, village, lead):
+    from core.verify import verify
+
+    rid = _confirmed_round(db, village, lead)  # 20 kg for 4 households, 50 kg harvested
+    assert _stock(db, village) == 30_000
+    with db.read() as s:
+        first = s.execute(select(Allocation.id).where(Allocation.round_id == rid).order_by(Allocation.id)).scalar()
+    field_aid.deliver_by_proxy(db, lead, first, "本人")
+    with pytest.raises(InvalidInput, match="请填写结束原因"):
+        field_aid.close_round(db, lead, rid, "  ")
+    assert field_aid.close_round(db, lead, rid, "三户外出务工，土豆不宜久放") == 15_000
+    assert _stock(db, village) == 45_000
+    with pytest.raises(InvalidInput, match="只有已确认"):
+        field_aid.close_round(db, lead, rid, "再点一次")
+    with pytest.raises(InvalidInput, match="不能签领"):
+        field_aid.deliver_by_proxy(db, lead, first + 1, "邻居")
+    df = field_aid.allocations_frame(db, village.id, rid)
+    assert sorted(df["签领方式"].tolist()) == ["代签", "未领退库", "未领退库", "未领退库"]
+    assert _stock(db, village) == 45_000 and verify(db) == []
+
+
+def test_only_a_field_lead_closes_a_round(db, village, lead):
+    rid = _confirmed_round(db, village, lead)
+    with pytest.raises(NotAllowed):
+        field_aid.close_round(db, village.actors["cashier"], rid, "试试")
