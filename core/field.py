@@ -363,6 +363,23 @@ def moves_frame(db, village_id: int, limit: int = 500) -> pd.DataFrame:
         columns=["时间", "作物", "类型", "数量（公斤）", "说明", "经办人"])
 
 
+def fund_frame(db, village_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None
+               ) -> pd.DataFrame:
+    """The village fund (村集体资金) entries from the field, newest first, amounts in yuan."""
+    with db.read() as s:
+        q = (select(FundEntry, StaffUser.display_name).outerjoin(StaffUser, StaffUser.id == FundEntry.created_by)
+             .where(FundEntry.village_id == village_id))
+        if date_from is not None:
+            q = q.where(FundEntry.date >= date_from)
+        if date_to is not None:
+            q = q.where(FundEntry.date <= date_to)
+        rows = s.execute(q.order_by(FundEntry.date.desc(), FundEntry.id.desc())).all()
+    return pd.DataFrame(
+        [{"编号": e.id, "日期": e.date, "来源": e.source, "金额（元）": e.amount_fen / 100, "说明": e.note,
+          "经办人": who or ""} for e, who in rows],
+        columns=["编号", "日期", "来源", "金额（元）", "说明", "经办人"])
+
+
 def verify_produce(db, village_id: int) -> list[str]:
     """Problems found (empty = fine): stock that differs from the sum of its moves."""
     with db.read() as s:

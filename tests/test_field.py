@@ -253,6 +253,11 @@ def test_a_sale_of_surplus_enters_the_village_fund(db, village, lead):
     assert _stock(db, village) == 60_000
     with pytest.raises(InvalidInput):
         field.sell_surplus(db, lead, crop="土豆", kg="1", amount_yuan="1.234", date=TODAY)
+    field.sell_surplus(db, lead, crop="土豆", kg="10", amount_yuan="30", date=TODAY - dt.timedelta(days=40))
+    fund = field.fund_frame(db, village.id)
+    assert fund["金额（元）"].tolist() == [120.5, 30.0] and fund["来源"].tolist() == ["义田出售"] * 2
+    assert "镇农贸市场" in fund["说明"].iloc[0] and fund["经办人"].iloc[0]
+    assert field.fund_frame(db, village.id, date_from=TODAY - dt.timedelta(days=7))["金额（元）"].tolist() == [120.5]
 
 
 def test_suggestions_list_households_with_a_member_aged_70_plus(db, village, lead):
