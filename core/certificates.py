@@ -1,6 +1,7 @@
 """Volunteer service certificates (志愿服务证明) as PDF.
 
-Issuing records a certificate row with a unique number (ZY-<village code>-<year>-<seq>)
+Issuing records a certificate row with a unique number (ZY-<village code>-<year>-<seq>;
+the sequence is one more than the highest issued, taken under a lock on the village row)
 and the confirmed total for the period; the PDF is drawn from that row and the confirmed
 attendance in the period, so a reprint shows the same number.
 """
@@ -43,6 +44,25 @@ def _confirmed_rows(s, resident_id: int, period_from: dt.date, period_to: dt.dat
         .order_by(Activity.date, Activity.id))]
 
 
+def _locked_village(s, village_id: int) -> Village:
+    """The village row, locked until commit: two certificates issued at the same instant
+    take their numbers one after the other. FOR NO KEY UPDATE, so inserts that merely
+    reference the village (foreign-key share locks) are not held up; SQLite needs no lock,
+    its write transactions already run one at a time (BEGIN IMMEDIATE)."""
+    return s.execute(select(Village).where(Village.id == village_id).with_for_update(key_share=True)).scalar_one()
+
+
+def _last_seq(s, village_id: int, prefix: str) -> int:
+    """The highest sequence number issued under ``prefix`` (0 if none). The highest, not the
+    count: a gap (a number carried over from a paper register) must not make the next collide.
+    Longest first, then highest as text, so that 10000 comes after 9999."""
+    last = s.execute(select(Certificate.number).where(
+        Certificate.village_id == village_id, Certificate.number.startswith(prefix, autoescape=True))
+        .order_by(func.length(Certificate.number).desc(), Certificate.number.desc()).limit(1)).scalar()
+    suffix = last[len(prefix):] if last else ""
+    return int(suffix) if suffix.isdigit() else 0
+
+
 def issue(db, actor: Actor, resident_id: int, period_from: dt.date, period_to: dt.date) -> int:
     """Issue a certificate for the confirmed service of ``resident_id`` in the period; returns its id."""
     if not isinstance(period_from, dt.date) or not isinstance(period_to, dt.date):
@@ -58,14 +78,11 @@ def issue(db, actor: Actor, resident_id: int, period_from: dt.date, period_to: d
         total = sum(m for *_, m in rows)
         if not rows or total <= 0:
             raise InvalidInput(f"{person.name} 在该时段没有已确认的志愿服务时长，不能开具证明。")
-        village = s.get(Village, person.village_id)
-        year = dt.date.today().year
-        prefix = f"ZY-{village.code}-{year}-"
-        count = s.execute(select(func.count()).select_from(Certificate).where(
-            Certificate.village_id == village.id, Certificate.number.like(f"{prefix}%"))).scalar_one()
-        cert = Certificate(number=f"{prefix}{count + 1:04d}", village_id=village.id, resident_id=person.id,
-                           period_from=period_from, period_to=period_to, total_minutes=total,
-                           issued_by=actor.user_id)
+        village = _locked_village(s, person.village_id)
+        prefix = f"ZY-{village.code}-{dt.date.today().year}-"
+        number = f"{prefix}{_last_seq(s, village.id, prefix) + 1:04d}"
+        cert = Certificate(number=number, village_id=village.id, resident_id=person.id, period_from=period_from,
+                           period_to=period_to, total_minutes=total, issued_by=actor.user_id)
         s.add(cert)
         s.flush()
         record(s, actor, "certificate.issue", "certificate", cert.id,

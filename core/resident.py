@@ -1,4 +1,5 @@
-"""The resident's own view behind the card link (我的积分): read-only, no login.
+"""The resident's own view behind the card link (我的积分): no login; read-only apart from
+self-reports and volunteer sign-ups for the household's own members.
 
 Everything is scoped to the one household the token names; nothing about other households
 is returned (the rank is a single number, and only when the village shows rankings).
@@ -15,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from core import ratelimit, settings
+from core import ratelimit, settings, volunteer
 from core.cards import extract_token
 from core.errors import InvalidInput, NotFound
 from core.ledger import KIND_NAMES
@@ -31,10 +32,12 @@ from db.models import (
     Proposal,
     Resident,
     RuleItem,
+    Signup,
     Village,
 )
 
 HISTORY_LIMIT = 50
+UPCOMING_LIMIT = 10
 FRIENDLY_UNKNOWN = "没有找到这张积分卡。请确认扫描的是本户积分卡；卡片遗失或更换后，旧卡将不能使用，请到村委会咨询。"
 FRIENDLY_MALFORMED = "这个链接不完整或卡号有误。请直接扫描积分卡上的二维码，或核对卡片下方的 26 位数字。"
 FRIENDLY_SLOWDOWN = "查询失败次数过多，请 10 分钟后再试。如有疑问请到村委会咨询。"
@@ -65,12 +68,30 @@ class Affordable:
 
 
 @dataclass(frozen=True)
+class MemberSignup:
+    resident_id: int
+    name: str
+    status: str | None  # 'signed' / 'waitlist' / None (not signed up, or cancelled)
+    waitlist_place: int | None  # 1 = next to move up
+
+
+@dataclass(frozen=True)
 class UpcomingActivity:
     title: str
     day: dt.date
     start: dt.time | None
     place: str
     points_per_hour: int
+    id: int = 0
+    end: dt.time | None = None
+    capacity: int | None = None  # None: no limit
+    signed: int = 0
+    waiting: int = 0
+    members: tuple[MemberSignup, ...] = ()  # this household's active members and their sign-up
+
+    @property
+    def places_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.signed, 0)
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class ResidentView:
     activities: list[UpcomingActivity]
     rank: int | None  # None when the village has rankings switched off
     households_ranked: int | None
+    self_signup: bool = False  # the village lets residents sign up for activities here
 
 
 def view(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentView:
@@ -160,14 +182,7 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
                 .order_by(Product.price.desc(), Product.name).limit(50)
             ).all()
         ]
-        activities = [
-            UpcomingActivity(t, d, st, place, pph) for t, d, st, place, pph in s.execute(
-                select(Activity.title, Activity.date, Activity.start_time, Activity.place, Activity.points_per_hour)
-                .where(Activity.village_id == vid, Activity.date >= today,
-                       Activity.status.in_(("planned", "open")))
-                .order_by(Activity.date, Activity.start_time).limit(10)
-            ).all()
-        ]
+        activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
         rank = ranked = None
         if settings.get(s, vid, "rankings_enabled"):
             ahead, ranked = s.execute(
@@ -175,8 +190,49 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
                 .where(Account.village_id == vid)
             ).one()
             rank = ahead + 1
+        self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
     return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
-                        [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked)
+                        [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
+                        self_signup)
+
+
+def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:
+    """The village's next planned/open activities with places taken and this household's
+    sign-ups (three queries for at most UPCOMING_LIMIT activities; waitlists are short)."""
+    acts = s.execute(
+        select(Activity).where(Activity.village_id == village_id, Activity.date >= today,
+                               Activity.status.in_(("planned", "open")))
+        .order_by(Activity.date, Activity.start_time, Activity.id).limit(UPCOMING_LIMIT)
+    ).scalars().all()
+    if not acts:
+        return []
+    ids = [a.id for a in acts]
+    counts = {aid: (int(n_signed or 0), int(n_wait or 0)) for aid, n_signed, n_wait in s.execute(
+        select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)),
+               func.sum(case((Signup.status == "waitlist", 1), else_=0)))
+        .where(Signup.activity_id.in_(ids)).group_by(Signup.activity_id))}
+    mine: dict[tuple[int, int], str] = {}
+    queue: dict[int, list[int]] = {}  # activity -> waitlisted resident ids, first to move up first
+    member_ids = [rid for rid, _ in people]
+    for aid, rid, status in s.execute(
+        select(Signup.activity_id, Signup.resident_id, Signup.status)
+        .where(Signup.activity_id.in_(ids), Signup.status != "cancelled",
+               Signup.resident_id.in_(member_ids) | (Signup.status == "waitlist"))
+        .order_by(Signup.activity_id, Signup.created_at, Signup.id)):
+        if status == "waitlist":
+            queue.setdefault(aid, []).append(rid)
+        if rid in member_ids:
+            mine[(aid, rid)] = status
+    out = []
+    for a in acts:
+        members = tuple(
+            MemberSignup(rid, name, mine.get((a.id, rid)),
+                         queue[a.id].index(rid) + 1 if mine.get((a.id, rid)) == "waitlist" else None)
+            for rid, name in people)
+        signed, waiting = counts.get(a.id, (0, 0))
+        out.append(UpcomingActivity(a.title, a.date, a.start_time, a.place, a.points_per_hour, a.id, a.end_time,
+                                    a.capacity, signed, waiting, members))
+    return out
 
 
 # ---------------------------------------------------------------- self-report (村民自报)
@@ -213,3 +269,37 @@ def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_
                              note=note, resident_id=resident_id)
     ratelimit.hit(db, key, 86400)
     return pid
+
+
+# ---------------------------------------------------------------- volunteer sign-up (志愿活动报名)
+
+
+def _card_checked(db, scanned: str, client: str | None) -> str:
+    """The token of an active card, under the same guessing limit as the page: a blocked client
+    is refused before any look-up, and an unknown or malformed card counts against it."""
+    key = ratelimit.client_key("card", client)
+    if ratelimit.is_blocked(db, key, ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW):
+        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+    token = extract_token(scanned or "")
+    with db.read() as s:
+        known = token is not None and s.execute(
+            select(Card.id).where(Card.token == token, Card.status == "active")).first() is not None
+    if not known:
+        ratelimit.hit(db, key, ratelimit.CARD_LOOKUP_WINDOW)
+        raise (InvalidInput(FRIENDLY_MALFORMED) if token is None else NotFound(FRIENDLY_UNKNOWN))
+    return token
+
+
+def sign_up(db, scanned: str, client: str | None, *, activity_id: int, resident_id: int,
+            today: dt.date | None = None) -> str:
+    """Sign a member of the card's household up for an activity: 'signed' or 'waitlist'
+    (core.volunteer.resident_sign_up makes every check, in the write transaction)."""
+    token = _card_checked(db, scanned, client)
+    return volunteer.resident_sign_up(db, token, activity_id, resident_id, today=today)
+
+
+def cancel_sign_up(db, scanned: str, client: str | None, *, activity_id: int, resident_id: int,
+                   today: dt.date | None = None) -> list[int]:
+    """Cancel a sign-up of the card's household before the activity's day; the waitlist moves up."""
+    token = _card_checked(db, scanned, client)
+    return volunteer.resident_cancel_signup(db, token, activity_id, resident_id, today=today)

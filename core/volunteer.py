@@ -15,6 +15,10 @@ arithmetic — a volunteer never gets credit for a part-hour the rate does not p
 and zero points make no proposal and no entry.
 
 Activities with a plot (charity-field work days) may be managed by the field lead too.
+
+Residents sign their own household's members up (and cancel, before the day) through the
+card link: the card stands in for the login, and the queue is the staff one (_add_signup,
+_cancel_signup under the same activity-row lock). A village setting switches this off.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import settings
+from core import settings, validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
@@ -94,29 +98,6 @@ def format_hours(minutes: int | None) -> str:
     return f"{minutes / 60:.1f}"
 
 
-def _int(value: object, label: str, lo: int, hi: int, optional: bool = True) -> int | None:
-    if value is None or value == "":
-        if optional:
-            return None
-        raise InvalidInput(f"请填写{label}。")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{label}必须是整数。")
-    if not lo <= value <= hi:
-        raise InvalidInput(f"{label}必须在 {lo} 到 {hi} 之间。")
-    return value
-
-
-def _text(value: object, label: str, max_len: int, required: bool = False) -> str:
-    text = ("" if value is None else str(value)).strip()
-    if required and not text:
-        raise InvalidInput(f"请填写{label}。")
-    if len(text) > max_len:
-        raise InvalidInput(f"{label}不能超过 {max_len} 个字。")
-    return text
-
-
 def _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity, cap_minutes, tasks):
     if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
         raise InvalidInput("请选择活动日期。")
@@ -126,16 +107,16 @@ def _clean_activity(title, date, category, organiser, place, start_time, end_tim
     if start_time and end_time and end_time <= start_time:
         raise InvalidInput("结束时间必须晚于开始时间。")
     return dict(
-        title=_text(title, "活动名称", 80, required=True),
+        title=validate.text(title, "活动名称", 80, required=True),
         date=date,
-        category=_text(category, "活动类别", 30),
-        organiser=_text(organiser, "组织单位", 60),
-        place=_text(place, "活动地点", 80),
+        category=validate.text(category, "活动类别", 30),
+        organiser=validate.text(organiser, "组织单位", 60),
+        place=validate.text(place, "活动地点", 80),
         start_time=start_time,
         end_time=end_time,
-        capacity=_int(capacity, "招募人数", 1, 10000),
-        cap_minutes=_int(cap_minutes, "每人计时上限（分钟）", 1, MAX_MINUTES),
-        tasks=_text(tasks, "任务说明", 2000),
+        capacity=validate.whole_number(capacity, "招募人数", 1, 10000, optional=True),
+        cap_minutes=validate.whole_number(cap_minutes, "每人计时上限（分钟）", 1, MAX_MINUTES, optional=True),
+        tasks=validate.text(tasks, "任务说明", 2000),
     )
 
 
@@ -199,7 +180,7 @@ def create_activity(db, actor: Actor, *, title: str, date: dt.date, category: st
                 raise NotFound("找不到这块义田。")
         if points_per_hour is None:
             points_per_hour = settings.get(s, village_id, "volunteer_points_per_hour")
-        pph = _int(points_per_hour, "每小时积分", 0, 100, optional=False)
+        pph = validate.whole_number(points_per_hour, "每小时积分", 0, 100, optional=False)
         act = Activity(village_id=village_id, points_per_hour=pph, plot_id=plot_id, status=status,
                        created_by=actor.user_id, **fields)
         s.add(act)
@@ -217,7 +198,7 @@ def update_activity(db, actor: Actor, activity_id: int, *, title: str, date: dt.
     so that two people with the same time never get different points."""
     fields = _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity,
                              cap_minutes, tasks)
-    fields["points_per_hour"] = _int(points_per_hour, "每小时积分", 0, 100, optional=False)
+    fields["points_per_hour"] = validate.whole_number(points_per_hour, "每小时积分", 0, 100, optional=False)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
         confirmed = s.execute(select(func.count()).select_from(Attendance).where(
@@ -237,7 +218,7 @@ def set_status(db, actor: Actor, activity_id: int, status: str, reason: str = ""
     """planned → open → done; cancelled from planned/open (with a reason)."""
     if status not in STATUS_NAMES:
         raise InvalidInput("未知的活动状态。")
-    reason = _text(reason, "原因", 500)
+    reason = validate.text(reason, "原因", 500)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
         if act.status == status:
@@ -279,27 +260,46 @@ def _promote(s: Session, act: Activity) -> list[int]:
     return promoted
 
 
+def _add_signup(s: Session, act: Activity, person: Resident) -> str:
+    """Sign ``person`` up for the locked ``act``: 'signed', or 'waitlist' when it is full.
+    Shared by staff and residents' own sign-ups, so both queue by the same rules."""
+    if act.status not in ("planned", "open"):
+        raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能报名。")
+    if not person.active:
+        raise InvalidInput("该村民已注销，不能报名。")
+    row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == person.id)
+                    ).scalar_one_or_none()
+    if row is not None and row.status == "signed":
+        raise AlreadyDone(f"{person.name} 已经报名了这个活动，不用重复报名。")
+    if row is not None and row.status == "waitlist":
+        raise AlreadyDone(f"{person.name} 已在这个活动的候补名单上，不用重复报名。")
+    full = act.capacity is not None and _signed_count(s, act.id) >= act.capacity
+    status = "waitlist" if full else "signed"
+    if row is None:
+        s.add(Signup(activity_id=act.id, resident_id=person.id, status=status, created_at=now()))
+    else:  # signing up again goes to the back of the queue
+        row.status, row.created_at = status, now()
+    s.flush()
+    return status
+
+
+def _cancel_signup(s: Session, act: Activity, resident_id: int) -> list[int]:
+    """Cancel one sign-up of the locked ``act``; the waitlist moves up. Returns promoted ids."""
+    row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == resident_id)
+                    ).scalar_one_or_none()
+    if row is None or row.status == "cancelled":
+        raise NotFound("没有这条报名记录（或已取消）。")
+    row.status = "cancelled"
+    s.flush()
+    return _promote(s, act) if act.status in ("planned", "open") else []
+
+
 def sign_up(db, actor: Actor, activity_id: int, resident_id: int) -> str:
     """Staff sign a resident up; returns 'signed' or 'waitlist' (when the activity is full)."""
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)  # lock: capacity is checked-then-changed
-        if act.status not in ("planned", "open"):
-            raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能报名。")
         person = _resident(s, resident_id, act.village_id)
-        if not person.active:
-            raise InvalidInput("该村民已注销，不能报名。")
-        row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == person.id)
-                        ).scalar_one_or_none()
-        if row is not None and row.status != "cancelled":
-            raise AlreadyDone(f"{person.name} 已经{SIGNUP_NAMES[row.status]}，不用重复报名。")
-        full = act.capacity is not None and _signed_count(s, act.id) >= act.capacity
-        status = "waitlist" if full else "signed"
-        if row is None:
-            row = Signup(activity_id=act.id, resident_id=person.id, status=status, created_at=now())
-            s.add(row)
-        else:  # signing up again goes to the back of the queue
-            row.status, row.created_at = status, now()
-        s.flush()
+        status = _add_signup(s, act, person)
         record(s, actor, "signup.add", "activity", act.id, {"resident_id": person.id, "status": status},
                village_id=act.village_id)
         return status
@@ -309,15 +309,72 @@ def cancel_signup(db, actor: Actor, activity_id: int, resident_id: int) -> list[
     """Cancel a sign-up; the first on the waitlist moves up. Returns promoted resident ids."""
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
-        row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == resident_id)
-                        ).scalar_one_or_none()
-        if row is None or row.status == "cancelled":
-            raise NotFound("没有这条报名记录（或已取消）。")
-        row.status = "cancelled"
-        s.flush()
-        promoted = _promote(s, act) if act.status in ("planned", "open") else []
+        promoted = _cancel_signup(s, act, resident_id)
         record(s, actor, "signup.cancel", "activity", act.id, {"resident_id": resident_id, "promoted": promoted},
                village_id=act.village_id)
+        return promoted
+
+
+# ---------------------------------------------------------------- residents' own sign-ups (card link)
+
+RESIDENT_ROLE = "resident"  # the same role name core.proposals gives a resident's self-report
+VIA_CARD = "村民本人凭积分卡"  # the audit row's reason: no staff member acted
+
+
+def card_holder(village_id: int) -> Actor:
+    """The actor for a resident acting through their household card link (no staff login;
+    the audit row has no user, and says so in its reason and detail)."""
+    return Actor(user_id=None, name="村民本人（积分卡）", roles=frozenset({RESIDENT_ROLE}), village_id=village_id)
+
+
+def _resident_activity(s: Session, card: str, activity_id: object, resident_id: object, today: dt.date):
+    """Lock the activity and check what a card link may do with it: the card is active and of
+    the activity's village, the village allows self sign-up, the person is an active member of
+    the card's household. Returns (activity, card row, person)."""
+    from core.cards import resolve
+
+    act = _activity(s, activity_id, lock=True)  # same lock as staff sign-ups: capacity is checked-then-changed
+    card_row, household = resolve(s, act.village_id, card)
+    if not settings.get(s, act.village_id, "volunteer_self_signup"):
+        raise NotAllowed("本村暂未开放村民网上报名志愿活动，请联系志愿活动负责人。")
+    if act.date < today:
+        raise InvalidInput("活动日期已过，不能再报名或取消。")
+    valid_id = isinstance(resident_id, int) and not isinstance(resident_id, bool)
+    person = s.get(Resident, resident_id) if valid_id else None
+    if person is None or person.household_id != household.id or not person.active:
+        raise InvalidInput("请选择本户在册的家庭成员。")
+    return act, card_row, person
+
+
+def resident_sign_up(db, card: str, activity_id: int, resident_id: int, today: dt.date | None = None) -> str:
+    """A resident signs a member of their own household up through the card link; returns
+    'signed' or 'waitlist'. The card (active, not revoked) proves the household: no staff actor.
+    Activities of the card's village only, planned or open, not in the past."""
+    with db.write() as s:
+        act, card_row, person = _resident_activity(s, card, activity_id, resident_id, today or dt.date.today())
+        status = _add_signup(s, act, person)
+        record(s, card_holder(act.village_id), "signup.self_add", "activity", act.id,
+               {"resident_id": person.id, "status": status, "card_id": card_row.id,
+                "household_id": card_row.household_id, "via": "card"}, VIA_CARD, village_id=act.village_id)
+        return status
+
+
+def resident_cancel_signup(db, card: str, activity_id: int, resident_id: int,
+                           today: dt.date | None = None) -> list[int]:
+    """A resident cancels a sign-up of their own household through the card link, before the
+    activity's day (on the day the lead is counting on them: ask the lead). The waitlist moves
+    up as with staff cancellations. Returns promoted resident ids."""
+    today = today or dt.date.today()
+    with db.write() as s:
+        act, card_row, person = _resident_activity(s, card, activity_id, resident_id, today)
+        if act.date <= today:
+            raise InvalidInput("活动当天不能在网上取消报名，请直接联系志愿活动负责人。")
+        if act.status not in ("planned", "open"):
+            raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能取消报名。")
+        promoted = _cancel_signup(s, act, person.id)
+        record(s, card_holder(act.village_id), "signup.self_cancel", "activity", act.id,
+               {"resident_id": person.id, "promoted": promoted, "card_id": card_row.id,
+                "household_id": card_row.household_id, "via": "card"}, VIA_CARD, village_id=act.village_id)
         return promoted
 
 
@@ -472,7 +529,7 @@ def set_minutes(db, actor: Actor, activity_id: int, resident_id: int, minutes: i
     """The lead enters or adjusts a person's service time (travel excluded); creates the
     attendance row if missing. Confirmed time changes only through a correction."""
     minutes = check_minutes(minutes)
-    note = _text(note, "备注", 500)
+    note = validate.text(note, "备注", 500)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id)
         if act.status == "cancelled":
@@ -599,7 +656,7 @@ def request_correction(db, actor: Actor, attendance_id: int, new_minutes: int, r
                        by_volunteer: bool = True) -> int:
     """A volunteer (through staff) or a staff member asks to change recorded time."""
     new_minutes = check_minutes(new_minutes)
-    reason = _text(reason, "更正原因", 500, required=True)
+    reason = validate.text(reason, "更正原因", 500, required=True)
     with db.write() as s:
         att = s.get(Attendance, attendance_id) if isinstance(attendance_id, int) else None
         if att is None:
@@ -626,7 +683,7 @@ def request_correction(db, actor: Actor, attendance_id: int, new_minutes: int, r
 def decide_correction(db, actor: Actor, correction_id: int, accept: bool, note: str = "") -> str:
     """The lead accepts (time changes; totals, stars and points follow) or refuses (a note
     is required). Both the request and the decision stay in hours_correction."""
-    note = _text(note, "处理意见", 500)
+    note = validate.text(note, "处理意见", 500)
     with db.write() as s:
         c = s.execute(select(HoursCorrection).where(HoursCorrection.id == correction_id).with_for_update()
                       ).scalar_one_or_none() if isinstance(correction_id, int) else None

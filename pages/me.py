@@ -1,8 +1,9 @@
 """我的积分 — the resident's page behind the household card's QR code.
 
 PUBLIC: no login. The card token in the link (``/me?card=…``) is the key, and it shows
-that one household only, read-only (apart from the self-report form, which goes to the
-review committee). Failed look-ups are rate-limited per client in core.resident.
+that one household only, read-only apart from two things: the self-report form (it goes to
+the review committee) and signing the household's members up for volunteer activities (when
+the village allows it). Failed look-ups are rate-limited per client in core.resident.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import streamlit as st
 from core import resident
 from core.errors import DomainError
 from ui import runtime, state
-from ui.widgets import md_escape
+from ui.widgets import flash, md_escape, run_action
+
+WEEKDAYS = "一二三四五六日"
 
 
 def _client() -> str:
@@ -85,13 +88,93 @@ def _shop(v: resident.ResidentView) -> None:
     st.caption("以上是本户可用积分够兑换的商品；请带积分卡到村积分超市兑换。")
 
 
-def _activities(v: resident.ResidentView) -> None:
+def _when(a: resident.UpcomingActivity) -> str:
+    text = f"{a.day:%m月%d日}（{WEEKDAYS[a.day.weekday()]}）"
+    if a.start:
+        text += f" {a.start:%H:%M}" + (f"–{a.end:%H:%M}" if a.end else "")
+    return text
+
+
+def _places(a: resident.UpcomingActivity) -> str:
+    if a.places_left is None:
+        return f"不限人数，已报名 {a.signed} 人"
+    if a.places_left > 0:
+        return f"还剩 {a.places_left} 个名额（共 {a.capacity} 人）"
+    return f"名额已满（{a.capacity} 人），现在报名进入候补" + (f"，已有 {a.waiting} 人候补" if a.waiting else "")
+
+
+def _state(m: resident.MemberSignup) -> str:
+    if m.status == "signed":
+        return "已报名"
+    if m.status == "waitlist":
+        return f"候补第 {m.waitlist_place} 位"
+    return "未报名"
+
+
+def _act(call, done) -> None:
+    """One sign-up or cancellation (``done`` makes the success text from core's answer).
+    Errors are shown in place by run_action; success is flashed above the list after a fresh
+    run, so every count and state on the page is re-read. A second tap that reaches core is
+    refused there (AlreadyDone / 已取消) and never signs anyone up twice."""
+    result = run_action(call)
+    if result is not None:
+        flash(done(result))
+        st.rerun()
+
+
+def _member_row(v: resident.ResidentView, a: resident.UpcomingActivity, m: resident.MemberSignup,
+                card: str) -> None:
+    db = runtime.db()
+    name, title = md_escape(m.name), md_escape(a.title)  # flashed as markdown
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):  # side by side on a phone
+        st.text(f"{m.name}：{_state(m)}")
+        if not v.self_signup:
+            return
+        if m.status is None:
+            label = "报名" if a.places_left != 0 else "报名候补"
+            if st.button(label, key=f"me_vol_add_{a.id}_{m.resident_id}", type="primary",
+                         icon=":material/how_to_reg:"):
+                _act(lambda: resident.sign_up(db, card, _client(), activity_id=a.id, resident_id=m.resident_id),
+                     lambda status: f"{name} 报名成功：{title}（{a.day:%m月%d日}）。" if status == "signed"
+                     else f"名额已满，{name} 已进入候补名单；有人取消时按报名先后递补。")
+        elif a.day > dt.date.today():
+            with st.popover("取消报名", icon=":material/event_busy:"):
+                st.text(f"确定取消 {m.name} 的“{a.title}”报名吗？")
+                if st.button("确认取消", key=f"me_vol_cancel_{a.id}_{m.resident_id}", type="primary"):
+                    _act(lambda: resident.cancel_sign_up(db, card, _client(), activity_id=a.id,
+                                                         resident_id=m.resident_id),
+                         lambda promoted: f"已取消 {name} 的“{title}”报名。")
+    if m.status is not None and a.day <= dt.date.today():
+        st.caption("活动当天不能在网上取消，如不能参加请联系志愿活动负责人。")
+
+
+def _show_result() -> None:
+    """The last sign-up's flash, above the list and as a toast: the rerun keeps the phone
+    scrolled to the activity the resident tapped, far below the section's top."""
+    item = st.session_state.pop(state.FLASH, None)
+    if item:
+        level, text = item
+        getattr(st, level)(text)
+        st.toast(text, icon=":material/check_circle:", duration="long")
+
+
+def _activities(v: resident.ResidentView, card: str) -> None:
+    st.subheader("志愿活动报名")
+    _show_result()
     if not v.activities:
         st.info("近期没有志愿活动。")
         return
+    if v.self_signup:
+        st.caption("可以为本户家庭成员报名；名额满了可以报候补，有人取消时按报名先后递补。")
+    else:
+        st.caption("本村暂未开放网上报名，请联系志愿活动负责人报名。")
     for a in v.activities:
-        when = f"{a.day:%m月%d日}" + (f" {a.start:%H:%M}" if a.start else "")
-        st.text(f"{when}　{a.title}" + (f"（{a.place}）" if a.place else "") + f"　每小时 {a.points_per_hour} 分")
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(a.title)}**")
+            st.text(_when(a) + (f"\n地点：{a.place}" if a.place else ""))
+            st.caption(_places(a) + f" · 每小时 {a.points_per_hour} 分")
+            for m in a.members:
+                _member_row(v, a, m, card)
 
 
 def _self_report(v: resident.ResidentView, card: str) -> None:
@@ -149,7 +232,7 @@ def render() -> None:
     with tabs[2]:
         _shop(v)
     with tabs[3]:
-        _activities(v)
+        _activities(v, card)
     with tabs[4]:
         _self_report(v, card)
 

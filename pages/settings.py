@@ -21,7 +21,8 @@ GROUPS = [
     ("积分评议", ["review_cadence", "quorum", "publicity_days"]),
     ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
     ("积分超市", ["min_balance_to_redeem", "redemption_open", "public_url"]),
-    ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "star_thresholds_hours"]),
+    ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",
+              "star_thresholds_hours"]),
     ("党员义田", ["beneficiary_weights"]),
     ("底分与年终", ["base_score", "base_score_spendable", "year_end_policy"]),
 ]
