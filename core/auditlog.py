@@ -17,13 +17,38 @@ from core.errors import InvalidInput
 from db.models import AuditLog, StaffUser
 
 ACTION_NAMES = {
+    # accounts and settings
     "auth.login": "登录", "auth.failed": "登录失败", "auth.password_changed": "修改密码",
     "setting.change": "修改设置", "staff.create": "新建账号", "staff.roles": "修改角色",
     "staff.rename": "修改姓名", "staff.reset_password": "重置密码", "staff.deactivate": "停用账号",
-    "staff.activate": "启用账号", "village.create": "新建村", "roster.import": "导入花名册",
+    "staff.activate": "启用账号", "village.create": "新建村", "grid.create": "新建网格", "roster.import": "导入花名册",
+    # points
     "cycle.base_score": "发放底分", "cycle.year_end": "年终处理", "ledger.reverse": "冲正",
-    "ledger.adjust": "手工调整", "card.issue": "发卡", "card.issue_bulk": "批量发卡", "card.reissue": "补办积分卡",
-    "card.revoke": "挂失积分卡",
+    "ledger.adjust": "手工调整", "rules.category_create": "新建积分类别", "rules.category_active": "启用/停用积分类别",
+    "rules.item_create": "新建积分事项", "rules.item_revise": "修订积分事项", "rules.item_active": "启用/停用积分事项",
+    # review and 公示
+    "proposal.submit": "提交申报", "review.open": "召开评议会", "review.close": "结束评议会",
+    "review.approved": "评议通过", "review.rejected": "评议不通过", "review.deferred": "评议暂缓",
+    "review.bulk_approve": "批量通过", "objection.log": "登记异议", "objection.upheld": "异议不成立（维持）",
+    "objection.overturned": "异议成立（撤销）", "publicity.post_due": "公示期满记账",
+    # cards and the supermarket
+    "card.issue": "发卡", "card.issue_bulk": "批量发卡", "card.reissue": "补办积分卡", "card.revoke": "挂失积分卡",
+    "card.print": "打印积分卡", "shop.checkout": "积分兑换", "shop.void": "撤销兑换", "shop.delivered": "送货上门完成",
+    "product.create": "新增商品", "product.update": "修改商品", "stock.count": "库存盘点",
+    "stock.purchase": "采购入库", "stock.donation": "捐赠入库", "stock.harvest": "义田转入",
+    # volunteer service
+    "activity.create": "新建志愿活动", "activity.update": "修改志愿活动", "activity.status": "变更活动状态",
+    "signup.add": "代为报名", "signup.cancel": "取消报名", "signup.self_add": "村民报名",
+    "signup.self_cancel": "村民取消报名", "attendance.check_in": "签到", "attendance.check_out": "签退",
+    "attendance.set_minutes": "录入时长", "attendance.confirm": "确认时长", "correction.request": "申请更正时长",
+    "correction.decide": "处理时长更正", "certificate.issue": "开具志愿服务证明",
+    # charity field
+    "plot.save": "保存义田地块", "season.add": "新增种植季", "harvest.record": "收获过磅",
+    "produce.to_shop": "余量转入积分超市", "produce.sale": "余量出售", "produce.loss": "损耗登记",
+    "beneficiary.register": "登记受助户", "beneficiary.approve": "审核受助户", "beneficiary.renew": "续期受助户",
+    "beneficiary.deactivate": "停用受助户", "beneficiary.confirm_suggestions": "批量登记受助户",
+    "round.create": "生成分配方案", "round.confirm": "确认分配出库", "round.cancel": "作废分配草稿",
+    "round.close": "结束发放（未领退库）", "allocation.deliver": "签领发放",
 }
 COLUMNS = ["时间", "操作人", "操作", "对象", "对象编号", "详情", "原因"]
 MAX_LIMIT = 5000

@@ -46,6 +46,41 @@ def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
         auditlog.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())
 
 
+def _audited_actions() -> set[str]:
+    """Every action string core passes to audit.record, f-strings expanded by their values."""
+    import ast
+    from pathlib import Path
+
+    from core.review import OUTCOME_NAMES
+    from core.stock import RECEIVE_KINDS
+
+    expand = {"review.{outcome}": [f"review.{o}" for o in ("approved", "rejected", "deferred")],
+              "objection.{outcome}": [f"objection.{o}" for o in ("upheld", "overturned")],
+              "stock.{kind}": [f"stock.{k}" for k in RECEIVE_KINDS]}
+    assert set(OUTCOME_NAMES) == {"approved", "rejected", "deferred", "upheld", "overturned"}
+    found: set[str] = set()
+    for path in Path(__file__).parents[1].joinpath("core").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record" and len(node.args) > 2):
+                continue
+            arg = node.args[2]
+            if isinstance(arg, ast.Constant):
+                found.add(arg.value)
+            elif isinstance(arg, ast.IfExp):
+                found |= {arg.body.value, arg.orelse.value}
+            else:
+                pattern = ast.unparse(arg)[2:-1]  # f'stock.{kind}' -> stock.{kind}
+                assert pattern in expand, f"new f-string action {pattern}: add its values here"
+                found |= set(expand[pattern])
+    return found
+
+
+def test_every_audited_action_has_a_chinese_name_on_the_audit_page():
+    actions = _audited_actions()
+    assert len(actions) > 60
+    assert sorted(a for a in actions if a not in auditlog.ACTION_NAMES) == []
+
+
 def test_the_audit_log_of_a_village_is_for_its_admin_only(db, village):
     other = make_village(db, name="乙村", code="T002")
     settings.change(db, other.admin, other.id, "quorum", 3)

@@ -20,6 +20,13 @@ def test_every_setting_has_a_label_a_plain_chinese_help_and_a_valid_default():
         assert settings.validate(key, spec.default) == spec.default
 
 
+def test_the_settings_page_shows_every_setting_once():
+    from pages.settings import GROUPS
+
+    shown = [key for _title, keys in GROUPS for key in keys]
+    assert sorted(shown) == sorted(settings.SPECS)
+
+
 def test_a_setting_change_is_audited_with_old_and_new_values(db, village):
     settings.change(db, village.admin, village.id, "publicity_days", 5)
     settings.change(db, village.admin, village.id, "publicity_days", 7)
