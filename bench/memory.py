@@ -1,5 +1,9 @@
 """The app process's memory: RSS of a real ``streamlit run serve.py`` after a browser has
-logged in and opened every page, vs an empty Streamlit app opened the same way."""
+logged in and opened every page, vs an empty Streamlit app opened the same way.
+
+Two more apps give context (the target stays "≤ 1.5× the empty app"): one that shows a
+20-row ``st.dataframe`` and one altair chart — what Streamlit itself costs once a page shows
+a table and a chart (pandas, pyarrow, altair) — and one that only imports every page module."""
 
 from __future__ import annotations
 
@@ -70,6 +74,18 @@ class Server:
         self.log.close()
 
 
+# What Streamlit costs once a page shows a table and a chart: a 20-row dataframe, one altair chart.
+TABLE_CHART_APP = """import altair as alt
+import pandas as pd
+import streamlit as st
+
+st.title('一张表和一张图')
+df = pd.DataFrame({'户': [f'1-{i:03d}' for i in range(1, 21)], '积分': [(i * 37) % 100 for i in range(20)]})
+st.dataframe(df, hide_index=True)
+st.altair_chart(alt.Chart(df).mark_bar().encode(x='积分:Q', y=alt.Y('户:N', sort='-x')))
+"""
+
+
 def _wait_idle(page, timeout: float = 120_000) -> None:
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
@@ -86,21 +102,26 @@ def measure_memory(env: dict, work_dir: Path, username: str, password: str, modu
     empty_dir = work_dir / "empty-app"
     empty_dir.mkdir(parents=True, exist_ok=True)
     (empty_dir / "app.py").write_text("import streamlit as st\nst.title('空白页')\n")
+    (empty_dir / "table_chart.py").write_text(TABLE_CHART_APP)
     out: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            srv = Server(empty_dir / "app.py", {}, empty_dir, work_dir / "empty-server.log")
-            try:
-                srv.wait()
-                page = browser.new_page()
-                page.goto(srv.url + "/")
-                _wait_idle(page)
-                page.close()
-                time.sleep(1)
-                out["empty_rss_mb"], out["empty_hwm_mb"] = (x / 1024 for x in rss_kb(srv.proc.pid))
-            finally:
-                srv.stop()
+            for name, script in (("empty", "app.py"), ("table_chart", "table_chart.py")):
+                srv = Server(empty_dir / script, {}, empty_dir, work_dir / f"{name}-server.log")
+                try:
+                    srv.wait()
+                    page = browser.new_page()
+                    page.goto(srv.url + "/")
+                    _wait_idle(page)
+                    if name == "table_chart":  # the table and the chart really reached the browser
+                        page.wait_for_selector('[data-testid="stDataFrame"]')
+                        page.wait_for_selector('[data-testid="stVegaLiteChart"]')
+                    page.close()
+                    time.sleep(1)
+                    out[f"{name}_rss_mb"], out[f"{name}_hwm_mb"] = (x / 1024 for x in rss_kb(srv.proc.pid))
+                finally:
+                    srv.stop()
 
             # the floor of this code base: an app that only imports every page module (pandas,
             # altair, SQLAlchemy, openpyxl, fpdf ...) and renders nothing from the database
@@ -146,5 +167,6 @@ def measure_memory(env: dict, work_dir: Path, username: str, password: str, modu
         finally:
             browser.close()
     out["ratio"] = out["app_rss_mb"] / out["empty_rss_mb"]
+    out["ratio_to_table_chart"] = out["app_rss_mb"] / out["table_chart_rss_mb"]
     out["ratio_to_imports"] = out["app_rss_mb"] / out["imports_rss_mb"]
     return out

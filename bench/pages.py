@@ -58,7 +58,10 @@ def empty_page(n: int) -> Result:
 def lazy_downloads() -> None:
     """EXPERIMENT (--lazy-downloads): make ui.widgets.downloads hand Streamlit callables, so
     the Excel/CSV bytes are built when the button is clicked instead of on every render.
-    Must run before the pages are imported (they bind ``downloads`` at import)."""
+    Must run before the pages are imported (they bind ``downloads`` at import).
+
+    Since issue 9 the app itself does this (ui.widgets.downloads / excel_download / pdf_download),
+    so the flag no longer changes what is measured; it is kept to reproduce the older JSON."""
     import streamlit as st
 
     import ui.widgets as w

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import zxingcpp
 from sqlalchemy import select
 
 from core.access import Actor, require
@@ -40,6 +39,8 @@ class CardPrint:
 
 def qr_modules(data: str) -> np.ndarray:
     """The QR code's module matrix (True = dark), error correction level M."""
+    import zxingcpp  # only when printing: opening the cards page must not load it
+
     code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
 

@@ -21,7 +21,7 @@ from core.errors import DomainError
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import md_escape, run_action
+from ui.widgets import md_escape, pdf_download, run_action, text_of
 
 
 def _reset(household_id: int | None = None, card_id: int | None = None) -> None:
@@ -203,13 +203,10 @@ def _receipt_panel(village_id: int, rid: int) -> None:
                                    for ln in r.lines]), hide_index=True, width="stretch")
         st.caption(f"{md_escape(r.door_no)} {md_escape(r.head_name)} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {md_escape(r.cashier)} · "
                    f"{receipts.DELIVERY_NAMES.get(r.delivery, '')}")
-        try:
-            pdf = receipts.receipt_pdf(r)
-        except DomainError as e:
-            st.warning(str(e))
-        else:
-            st.download_button("打印兑换凭证（PDF）", pdf, f"兑换凭证_{r.receipt_no}.pdf", mime="application/pdf",
-                               icon=":material/print:", key=f"checkout_receipt_{rid}", on_click="ignore")
+        # drawn only when clicked: the next scan at the till must not wait for a PDF
+        pdf_download("打印兑换凭证（PDF）", lambda: receipts.receipt_pdf(r), f"兑换凭证_{r.receipt_no}.pdf",
+                     f"checkout_receipt_{rid}", text_of(r.village, r.door_no, r.head_name, r.cashier, r.void_reason,
+                                                        *(f"{ln.name}{ln.unit}" for ln in r.lines)))
 
 
 def render() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +13,9 @@ from pages.overview import period_picker
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, run_action
+
+if TYPE_CHECKING:
+    import altair as alt
 
 MEASURES = {
     "户均积分": "户均积分（净积分 ÷ 户数）",
@@ -24,6 +27,8 @@ MEASURES = {
 
 
 def _chart(df: pd.DataFrame, measure: str) -> alt.Chart:
+    import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
+
     return (alt.Chart(df, title=MEASURES[measure]).mark_bar(color="#1565c0")
             .encode(x=alt.X(f"{measure}:Q", title=measure), y=alt.Y("村:N", title="村", sort="-x"),
                     tooltip=[alt.Tooltip("村:N", title="村"), alt.Tooltip(f"{measure}:Q", title=measure),

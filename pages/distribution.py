@@ -9,12 +9,11 @@ import streamlit as st
 
 from core import allocation, field, field_aid
 from core.errors import DomainError
-from core.pdf import missing_glyphs
 from core.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, pdf_download, run_action, text_of
 
 
 def _new_round(actor) -> None:
@@ -117,14 +116,9 @@ def _draft(actor, r) -> None:
 
 def _delivery(actor, r) -> None:
     db = runtime.db()
-    df = field_aid.allocations_frame(db, actor.village_id, r.id)
-    given = df[df["分配（公斤）"] > 0]
-    done = given[given["签领时间"].notna()]
-    c1, c2, c3 = st.columns(3)
-    c1.metric("应签领户数", len(given))
-    c2.metric("已签领", len(done))
-    c3.metric("已发放（公斤）", f"{done['分配（公斤）'].sum():,.1f}")
-    st.progress(len(done) / len(given) if len(given) else 1.0)
+    # The counters stand above the scan box but are filled in after a scan has been handled,
+    # so they already count the household just scanned.
+    summary = st.container()
     if r.status == "confirmed":
         scanned = scan_box("dist_scan", label="扫描受助户积分卡签领")
         if scanned:
@@ -134,9 +128,20 @@ def _delivery(actor, r) -> None:
                 st.session_state[state.DISTRIBUTION_NOTICE] = ("error", str(e))
             else:
                 st.session_state[state.DISTRIBUTION_NOTICE] = ("success", msg)
+                if field_aid.round_info(db, actor.village_id, r.id).status != r.status:
+                    st.rerun()  # the last household closed the round: the picker and this tab change
         notice = st.session_state.get(state.DISTRIBUTION_NOTICE)
         if notice:
             getattr(st, notice[0])(notice[1])
+    df = field_aid.allocations_frame(db, actor.village_id, r.id)
+    given = df[df["分配（公斤）"] > 0]
+    done = given[given["签领时间"].notna()]
+    with summary:
+        c1, c2, c3 = st.columns(3)
+        c1.metric("应签领户数", len(given))
+        c2.metric("已签领", len(done))
+        c3.metric("已发放（公斤）", f"{done['分配（公斤）'].sum():,.1f}")
+        st.progress(len(done) / len(given) if len(given) else 1.0)
     left = given[given["签领时间"].isna()]
     if not left.empty:
         with st.expander("无卡或代领：登记签领人", expanded=False):
@@ -170,20 +175,12 @@ def _delivery(actor, r) -> None:
         sheet = sheet[sheet["积分卡"] == "无"]
     # The PDF is made only when the button is clicked (a scan must not wait for it); a name
     # the font cannot print is caught here, where the error can still be shown.
-    try:
-        missing = missing_glyphs("".join(map(str, [r.title, r.crop, *sheet["户主"], *sheet["类别"]])))
-    except DomainError as e:  # no CJK font installed at all
-        st.error(str(e))
-        return
-    if missing:
-        st.error(f"字体缺少这些字，无法打印签领表：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。")
-        return
     label = "打印签领表（PDF，未签领的户）" if only_left else "打印签领表（PDF，全部户，存档）"
     vid, round_id = actor.village_id, r.id
-    st.download_button(label, lambda: field_aid.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
-                                                            without_card_only=no_card),
-                       f"签领表_{r.id}.pdf", mime="application/pdf", icon=":material/print:", key="dist_pdf",
-                       on_click="ignore", disabled=sheet.empty)
+    pdf_download(label, lambda: field_aid.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
+                                                      without_card_only=no_card),
+                 f"签领表_{r.id}.pdf", "dist_pdf", text_of(r.title, r.crop, sheet[["户主", "类别"]]),
+                 disabled=sheet.empty)
 
 
 def _history(actor) -> None:

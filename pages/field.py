@@ -12,11 +12,10 @@ from core import volunteer as vol
 from core import volunteer_queries as vq
 from core.errors import DomainError
 from core.field_report import report_pdf, season_report
-from core.pdf import missing_glyphs
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, excel_bytes, flash, run_action
+from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, text_of
 
 
 def _once(fingerprint: str, again: bool = False) -> bool:
@@ -347,23 +346,11 @@ def _report(actor) -> None:
     st.markdown("**按受助类别（已签领）**")
     st.dataframe(rep.by_category, hide_index=True, width="stretch")
     name = f"党员义田报告_{d_from:%Y%m%d}-{d_to:%Y%m%d}"
-    with st.container(horizontal=True):
-        st.download_button("下载 Excel", excel_bytes({"汇总": rep.summary_frame(), "按作物": rep.by_crop,
-                                                     "按类别": rep.by_category}), f"{name}.xlsx",
-                           icon=":material/download:", key="field_rep_xlsx", on_click="ignore")
-        try:
-            missing = missing_glyphs(rep.village + "".join(rep.by_crop["作物"]))
-        except DomainError as e:  # no CJK font installed at all
-            missing, font_error = [], str(e)
-        else:
-            font_error = ""
-        if font_error:
-            st.error(font_error)
-        elif missing:
-            st.error(f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。")
-        else:  # made only when clicked: the other tabs must not wait for it
-            st.download_button("下载 PDF", lambda: report_pdf(rep), f"{name}.pdf", mime="application/pdf",
-                               icon=":material/print:", key="field_rep_pdf", on_click="ignore")
+    with st.container(horizontal=True):  # both files are made only when clicked: the other tabs must not wait
+        excel_download("下载 Excel", lambda: {"汇总": rep.summary_frame(), "按作物": rep.by_crop,
+                                             "按类别": rep.by_category}, f"{name}.xlsx", "field_rep_xlsx")
+        pdf_download("下载 PDF", lambda: report_pdf(rep), f"{name}.pdf", "field_rep_pdf",
+                     text_of(rep.village, rep.by_crop, rep.by_category))
 
 
 def render() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +12,9 @@ from core import rankings, reports
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads
+
+if TYPE_CHECKING:
+    import altair as alt
 
 PERIOD_LABELS = {"month": "月", "quarter": "季度", "year": "年"}
 
@@ -28,6 +31,8 @@ def period_picker(key: str, today: dt.date, cols=None) -> reports.Period:
 
 
 def _trend_chart(df: pd.DataFrame) -> alt.Chart:
+    import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
+
     long = df.melt("月份", var_name="类型", value_name="积分")
     return (alt.Chart(long, title="月度积分走势")
             .mark_line(point=True)
@@ -41,6 +46,8 @@ def _trend_chart(df: pd.DataFrame) -> alt.Chart:
 
 
 def _bar_chart(df: pd.DataFrame, label: str, value: str, title: str, ranked: bool = True) -> alt.Chart:
+    import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
+
     return (alt.Chart(df, title=title)
             .mark_bar()
             .encode(y=alt.Y(f"{label}:N", title=label, sort="-x" if ranked else None),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -14,8 +14,13 @@ from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads
 
+if TYPE_CHECKING:
+    import altair as alt
+
 
 def _top_chart(df: pd.DataFrame, label: str, title: str) -> alt.Chart:
+    import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
+
     return (alt.Chart(df.head(15), title=title).mark_bar(color="#c62828")
             .encode(y=alt.Y(f"{label}:N", title=label, sort="-x"), x=alt.X("积分:Q", title="积分"),
                     tooltip=[alt.Tooltip(f"{c}:{'Q' if pd.api.types.is_numeric_dtype(df[c]) else 'N'}", title=c)

@@ -7,10 +7,9 @@ import datetime as dt
 import streamlit as st
 
 from core import transparency
-from core.errors import DomainError
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import excel_bytes
+from ui.widgets import excel_download, pdf_download, text_of
 
 
 def _months(n: int = 24) -> list[int]:
@@ -38,17 +37,12 @@ def render() -> None:
     m[1].metric("参与户数", r.households)
     m[2].metric("使用积分", r.points)
     cols = st.columns(2)
-    try:
-        pdf = transparency.report_pdf(r)
-    except DomainError as e:
-        cols[0].warning(str(e))
-    else:
-        cols[0].download_button("下载公示 PDF", pdf, f"{r.title}.pdf", mime="application/pdf",
-                                icon=":material/print:", key="transparency_pdf", on_click="ignore")
-    cols[1].download_button("下载 Excel", excel_bytes(r.frames()), f"{r.title}.xlsx",
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            icon=":material/download:", key="transparency_xlsx", on_click="ignore")
-    for heading, df in zip(["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点"], r.frames().values(),
+    frames = r.frames()
+    # both files are made only when their button is clicked
+    pdf_download("下载公示 PDF", lambda: transparency.report_pdf(r), f"{r.title}.pdf", "transparency_pdf",
+                 text_of(r.title, *frames.values()), where=cols[0])
+    excel_download("下载 Excel", frames, f"{r.title}.xlsx", "transparency_xlsx", where=cols[1])
+    for heading, df in zip(["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点"], frames.values(),
                            strict=True):
         st.markdown(f"**{heading}**")
         if df.empty:

@@ -12,7 +12,7 @@ from core import volunteer as vol
 from core import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, excel_bytes, flash, run_action
+from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, text_of
 
 
 def _mins(value) -> str:
@@ -131,10 +131,12 @@ def _certificates(actor) -> None:
                     st.rerun()
     cid = st.session_state.get(state.CERTIFICATE_LAST)
     if cid:
-        pdf = run_action(lambda: certificates.pdf_for(db, actor.village_id, cid))
-        if pdf:
-            st.download_button("下载证明（PDF）", pdf, f"志愿服务证明_{cid}.pdf", mime="application/pdf",
-                               icon=":material/picture_as_pdf:", key="certificate_pdf", on_click="ignore")
+        data = run_action(lambda: certificates.data_for(db, actor.village_id, cid))
+        if data:  # the PDF itself is drawn only when the button is clicked
+            pdf_download("下载证明（PDF）", lambda: certificates.render(data), f"志愿服务证明_{cid}.pdf",
+                         "certificate_pdf", text_of(data.number, data.person, data.gender, data.issuer,
+                                                    *(f"{t}{o}" for _, t, o, _ in data.rows)),
+                         icon=":material/picture_as_pdf:")
     issued = certificates.issued(db, actor.village_id)
     if issued:
         st.subheader("已开具的证明")
@@ -163,10 +165,8 @@ def _exports(actor) -> None:
     if not by_activity.empty:
         st.dataframe(by_activity, hide_index=True, width="stretch")
         downloads(by_activity, f"志愿服务时长_按活动_{year}", "vol_act_dl")
-        st.download_button("下载汇总 Excel（两张表）",
-                           excel_bytes({"按人按月": by_month, "按活动": by_activity}),
-                           f"志愿服务统计_{year}.xlsx", key="vol_all_xlsx", on_click="ignore",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        excel_download("下载汇总 Excel（两张表）", {"按人按月": by_month, "按活动": by_activity},
+                       f"志愿服务统计_{year}.xlsx", "vol_all_xlsx")
 
 
 def render() -> None:

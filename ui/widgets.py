@@ -1,4 +1,7 @@
-"""Small UI helpers shared by pages: showing domain errors, flashes, downloads."""
+"""Small UI helpers shared by pages: showing domain errors, flashes, downloads.
+
+Downloads are built only when their button is clicked (``st.download_button`` with a callable):
+a page must not spend an Excel or PDF file's time (and fpdf2/openpyxl's memory) on every rerun."""
 
 from __future__ import annotations
 
@@ -50,13 +53,63 @@ def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def excel_download(label: str, frames: Callable[[], dict[str, pd.DataFrame]] | dict[str, pd.DataFrame],
+                   file_name: str, key: str, where: Any = None, **kwargs: Any) -> None:
+    """One Excel download of several sheets, written only when clicked. ``frames`` may be a
+    callable, so that even the tables are gathered only then."""
+    build = (lambda: excel_bytes(frames())) if callable(frames) else (lambda: excel_bytes(frames))
+    (where or st).download_button(label, build, file_name, mime=XLSX_MIME, key=key, on_click="ignore",
+                                  **{"icon": ":material/download:", **kwargs})
+
+
+def text_of(*parts: object) -> str:
+    """Every string a PDF will draw from these parts (strings, numbers, DataFrames with their
+    headers), for :func:`pdf_download`'s font check."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            out.extend(map(str, part.columns))
+            for col in part.columns:
+                out.extend(str(v) for v in part[col].tolist() if v is not None)
+        elif part is not None:
+            out.append(str(part))
+    return "".join(out)
+
+
+def pdf_download(label: str, build: Callable[[], bytes], file_name: str, key: str, text: str,
+                 where: Any = None, **kwargs: Any) -> bool:
+    """A PDF download button whose file is built only when clicked (importing fpdf2, loading the
+    CJK font and writing the file take 0.5–1 s and tens of MB: no rerun may pay them).
+
+    ``text`` is the user text the PDF will print: it is checked against the font now, so a
+    missing font or character is shown here in Chinese, not as a failed download after the
+    click. Returns False (and shows why) when the PDF cannot be printed."""
+    from core.pdf import missing_glyphs
+
+    box = where or st
+    try:
+        missing = missing_glyphs(text)
+    except DomainError as e:  # no CJK font installed at all
+        box.warning(str(e), icon=":material/print_disabled:")
+        return False
+    if missing:
+        box.warning(f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。",
+                    icon=":material/print_disabled:")
+        return False
+    box.download_button(label, build, file_name, mime="application/pdf", key=key, on_click="ignore",
+                        **{"icon": ":material/print:", **kwargs})
+    return True
+
+
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """Excel and CSV download buttons for a table with Chinese headers.
 
     The files are built only when a button is clicked (callables), not on every render."""
     with st.container(horizontal=True):
-        st.download_button("下载 Excel", lambda: excel_bytes({name: df}), f"{name}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        st.download_button("下载 Excel", lambda: excel_bytes({name: df}), f"{name}.xlsx", mime=XLSX_MIME,
                            icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
         st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
