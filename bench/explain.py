@@ -2,11 +2,17 @@
 its time, then show the query plan of the slowest ones.
 
     python -m bench.explain --url sqlite:////tmp/bench-county-sqlite/jifen.db [--only checkout,overview]
+    python -m bench.explain --url postgresql+psycopg://postgres@127.0.0.1:5432/bench_township --analyze
+
+On PostgreSQL a sequential scan is listed when the planner expects at least ``--min-rows`` rows
+(default 1000: a scan of a village's five grids is no problem, one of the county's residents is);
+``--analyze`` runs EXPLAIN (ANALYZE) instead and adds each statement's execution time on the server.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -40,7 +46,7 @@ def recording(db: Database):
         event.remove(db.engine, "after_cursor_execute", after)
 
 
-def plan(db: Database, statement: str, parameters) -> list[str]:
+def plan(db: Database, statement: str, parameters, analyze: bool = False) -> list[str]:
     if not statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "INSERT", "DELETE")):
         return []
     raw = db.engine.raw_connection()
@@ -49,7 +55,7 @@ def plan(db: Database, statement: str, parameters) -> list[str]:
         if db.is_sqlite:
             cur.execute("EXPLAIN QUERY PLAN " + statement, parameters or ())
             return [r[-1] for r in cur.fetchall()]
-        cur.execute("EXPLAIN " + statement, parameters or None)
+        cur.execute(("EXPLAIN (ANALYZE) " if analyze else "EXPLAIN ") + statement, parameters or None)
         return [r[0] for r in cur.fetchall()]
     except Exception as e:  # a statement that cannot be explained out of its context
         return [f"(no plan: {type(e).__name__})"]
@@ -58,20 +64,31 @@ def plan(db: Database, statement: str, parameters) -> list[str]:
         raw.close()
 
 
-def scans(lines: list[str], sqlite: bool) -> list[str]:
+def scans(lines: list[str], sqlite: bool, min_rows: int = 0) -> list[str]:
+    """Table scans of a plan: SQLite ``SCAN`` lines (not of a covering index or a constant row);
+    PostgreSQL ``Seq Scan`` nodes the planner expects to return at least ``min_rows`` rows."""
     if sqlite:
         return [ln for ln in lines if ln.startswith("SCAN") and "COVERING INDEX" not in ln
                 and "CONSTANT ROW" not in ln]
-    return [ln.strip() for ln in lines if "Seq Scan" in ln]
+    out = []
+    for ln in lines:
+        if "Seq Scan" not in ln:
+            continue
+        m = re.search(r"\brows=(\d+)", ln)
+        if m is None or int(m.group(1)) >= min_rows:
+            out.append(ln.strip())
+    return out
 
 
-def report(db: Database, stats: dict, top: int = 12) -> str:
+def report(db: Database, stats: dict, top: int = 12, min_rows: int = 0, analyze: bool = False) -> str:
     rows = sorted(stats.items(), key=lambda kv: -kv[1][1])[:top]
     out = []
     for stmt, (n, total, params) in rows:
-        lines = plan(db, stmt, params)
-        bad = scans(lines, db.is_sqlite)
-        out.append(f"{total * 1000:8.1f} ms  ×{n:<5} {' '.join(stmt.split())[:160]}")
+        lines = plan(db, stmt, params, analyze=analyze and not db.is_sqlite)
+        bad = scans(lines, db.is_sqlite, min_rows)
+        server = next((ln.strip() for ln in lines if ln.startswith("Execution Time")), "")
+        out.append(f"{total * 1000:8.1f} ms  ×{n:<5} {' '.join(stmt.split())[:160]}"
+                   + (f"  [{server}]" if server else ""))
         for ln in bad:
             out.append(f"          SCAN → {ln}")
     return "\n".join(out)
@@ -85,6 +102,10 @@ def main(argv=None) -> int:
     p.add_argument("--url", required=True)
     p.add_argument("--only", default="card,balance,checkout,decide,overview,rankings,resident,volunteer,compare")
     p.add_argument("--n", type=int, default=3)
+    p.add_argument("--top", type=int, default=12, help="how many of the slowest statements to show")
+    p.add_argument("--min-rows", type=int, default=1000,
+                   help="PostgreSQL: list a Seq Scan only when the planner expects at least this many rows")
+    p.add_argument("--analyze", action="store_true", help="PostgreSQL: EXPLAIN (ANALYZE) with server times")
     args = p.parse_args(argv)
     db = Database.from_url(args.url)
     sm = sample(db)
@@ -97,7 +118,7 @@ def main(argv=None) -> int:
             res = funcs[key](db, sm, args.n)
         first = res[0] if isinstance(res, tuple) else res
         print(f"== {key}: median {first.median_ms:.1f} ms")
-        print(report(db, stats))
+        print(report(db, stats, args.top, args.min_rows, args.analyze))
     with db.engine.connect() as c:
         c.execute(text("SELECT 1"))
     return 0

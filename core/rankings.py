@@ -85,8 +85,9 @@ def households(s: Session, village_id: int, period: Period, grid_id: int | None 
     pts = _household_points(s, village_id, period, grid_id)
     q = (select(Household.door_no, Household.head_name, Grid.name.label("grid"), pts.c.points, pts.c.earned,
                 pts.c.deducted)
-         .join(Household, and_(Household.id == pts.c.household_id, Household.active.is_(True)))
-         .outerjoin(Grid, Grid.id == Household.grid_id)
+         .join(Household, and_(Household.id == pts.c.household_id, Household.village_id == village_id,
+                                   Household.active.is_(True)))
+         .outerjoin(Grid, and_(Grid.id == Household.grid_id, Grid.village_id == village_id))
          .order_by(pts.c.points.desc(), Household.door_no))
     rows = s.execute(q).all()
     ranks = competition_ranks([int(r.points) for r in rows])
@@ -111,8 +112,8 @@ def residents(s: Session, village_id: int, period: Period, limit: int | None = N
            .group_by(LedgerEntry.resident_id).subquery())
     rows = s.execute(
         select(Resident.name, Household.door_no, agg.c.points, agg.c.n)
-        .join(Resident, Resident.id == agg.c.resident_id)
-        .join(Household, Household.id == Resident.household_id)
+        .join(Resident, and_(Resident.id == agg.c.resident_id, Resident.village_id == village_id))
+        .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
         .where(Resident.active.is_(True))
         .order_by(agg.c.points.desc(), Resident.name)).all()
     ranks = competition_ranks([int(r.points) for r in rows])
@@ -189,8 +190,9 @@ def honours(s: Session, village_id: int, period: Period, top: int = 10) -> Honou
         select(Resident.name, Household.door_no, StarLevelEvent.level, StarLevelEvent.reached_on,
                VolunteerTotal.minutes)
         .join(Resident, Resident.id == StarLevelEvent.resident_id)
-        .join(Household, Household.id == Resident.household_id)
-        .outerjoin(VolunteerTotal, VolunteerTotal.resident_id == Resident.id)
+        .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
+        .outerjoin(VolunteerTotal, and_(VolunteerTotal.resident_id == Resident.id,
+                                        VolunteerTotal.village_id == village_id))
         .where(Resident.village_id == village_id, StarLevelEvent.reached_on >= period.start,
                StarLevelEvent.reached_on < period.end)
         .order_by(StarLevelEvent.level.desc(), StarLevelEvent.reached_on)).all()

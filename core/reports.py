@@ -164,9 +164,10 @@ def _hm_filter(village_id: int, period: Period, grid_id: int | None):
     return and_(*cond)
 
 
-def _grid_households(grid_id: int | None):
-    """A subquery restricting household ids to one grid (None = no restriction)."""
-    return None if grid_id is None else select(Household.id).where(Household.grid_id == grid_id)
+def _grid_households(village_id: int, grid_id: int | None):
+    """A subquery restricting household ids to one grid of the village (None = no restriction)."""
+    return None if grid_id is None else select(Household.id).where(Household.village_id == village_id,
+                                                                   Household.grid_id == grid_id)
 
 
 def overview(s: Session, village_id: int, period: Period, grid_id: int | None = None) -> Overview:
@@ -181,16 +182,17 @@ def overview(s: Session, village_id: int, period: Period, grid_id: int | None = 
                      .group_by(HouseholdMonth.household_id).having(func.sum(HouseholdMonth.earned) > 0).subquery())
     taking_part = s.execute(
         select(func.count()).select_from(per_household)
-        .join(Household, and_(Household.id == per_household.c.household_id, Household.active.is_(True)))
+        .join(Household, and_(Household.id == per_household.c.household_id, Household.village_id == village_id,
+                              Household.active.is_(True)))
     ).scalar_one()
     hh_cond = [Household.village_id == village_id, Household.active.is_(True)]
     if grid_id is not None:
         hh_cond.append(Household.grid_id == grid_id)
     households = s.execute(select(func.count()).select_from(Household).where(*hh_cond)).scalar_one()
 
-    grid_hh = _grid_households(grid_id)
+    grid_hh = _grid_households(village_id, grid_id)
     vol = (select(func.coalesce(func.sum(Attendance.minutes), 0), func.count(distinct(Attendance.resident_id)))
-           .join(Activity, Activity.id == Attendance.activity_id)
+           .join(Activity, and_(Activity.id == Attendance.activity_id, Activity.village_id == village_id))
            .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None),
                   Activity.date >= period.start, Activity.date < period.end))
     if grid_hh is not None:
@@ -241,7 +243,8 @@ def by_category(s: Session, village_id: int, period: Period, grid_id: int | None
     """Net points per rule category (类别, 积分, 笔数), largest first."""
     if grid_id is None:
         q = (select(RuleCategory.name, func.sum(CategoryMonth.points), func.sum(CategoryMonth.entries))
-             .join(RuleCategory, RuleCategory.id == CategoryMonth.category_id)
+             .join(RuleCategory, and_(RuleCategory.id == CategoryMonth.category_id,
+                                      RuleCategory.village_id == village_id))
              .where(CategoryMonth.village_id == village_id, CategoryMonth.month >= period.first_month,
                     CategoryMonth.month <= period.last_month)
              .group_by(RuleCategory.id, RuleCategory.name))
@@ -249,10 +252,11 @@ def by_category(s: Session, village_id: int, period: Period, grid_id: int | None
         # Reversals count -1 entry, as in category_month.
         q = (select(RuleCategory.name, func.sum(LedgerEntry.delta_earned),
                     func.sum(case((LedgerEntry.reverses_id.is_(None), 1), else_=-1)))
-             .join(RuleCategory, RuleCategory.id == LedgerEntry.category_id)
+             .join(RuleCategory, and_(RuleCategory.id == LedgerEntry.category_id,
+                                      RuleCategory.village_id == village_id))
              .where(LedgerEntry.village_id == village_id, LedgerEntry.month >= period.first_month,
                     LedgerEntry.month <= period.last_month,
-                    LedgerEntry.household_id.in_(_grid_households(grid_id)))
+                    LedgerEntry.household_id.in_(_grid_households(village_id, grid_id)))
              .group_by(RuleCategory.id, RuleCategory.name))
     rows = [(name, int(p or 0), int(n or 0)) for name, p, n in s.execute(q)]
     rows = [r for r in rows if r[1] or r[2]]
@@ -300,8 +304,8 @@ def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFram
     entries = s.execute(
         select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.delta_earned, LedgerEntry.delta_balance,
                LedgerEntry.reason, Household.door_no, Household.head_name, RuleCategory.name.label("category"))
-        .join(Household, Household.id == LedgerEntry.household_id)
-        .outerjoin(RuleCategory, RuleCategory.id == LedgerEntry.category_id)
+        .join(Household, and_(Household.id == LedgerEntry.household_id, Household.village_id == village_id))
+        .outerjoin(RuleCategory, and_(RuleCategory.id == LedgerEntry.category_id, RuleCategory.village_id == village_id))
         .where(LedgerEntry.village_id == village_id)
         .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     rows = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import case, extract, func, or_, select
+from sqlalchemy import and_, case, extract, func, or_, select
 
 from core import settings
 from core.errors import NotFound
@@ -130,12 +130,14 @@ def household_members(db, village_id: int, household_id: int) -> list[tuple[int,
 
 def totals(db, village_id: int, limit: int = 2000) -> pd.DataFrame:
     """Confirmed cumulative hours and star level per volunteer (by name, not ranked)."""
+    # star_level_event has no village_id: only the events of this village's residents are grouped
     last = (select(StarLevelEvent.resident_id, func.max(StarLevelEvent.reached_on).label("reached"))
+            .where(StarLevelEvent.resident_id.in_(select(Resident.id).where(Resident.village_id == village_id)))
             .group_by(StarLevelEvent.resident_id).subquery())
     stmt = (select(VolunteerTotal.resident_id, Resident.name, Household.door_no, VolunteerTotal.minutes,
                    VolunteerTotal.star_level, last.c.reached)
-            .join(Resident, Resident.id == VolunteerTotal.resident_id)
-            .join(Household, Household.id == Resident.household_id)
+            .join(Resident, and_(Resident.id == VolunteerTotal.resident_id, Resident.village_id == village_id))
+            .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
             .outerjoin(last, last.c.resident_id == VolunteerTotal.resident_id)
             .where(VolunteerTotal.village_id == village_id, VolunteerTotal.minutes > 0)
             .order_by(Household.door_no, Resident.id).limit(limit))
@@ -153,8 +155,8 @@ def leaderboard(db, village_id: int, limit: int = 20) -> pd.DataFrame | None:
         if not settings.get(s, village_id, "rankings_enabled"):
             return None
         stmt = (select(Resident.name, Household.door_no, VolunteerTotal.minutes, VolunteerTotal.star_level)
-                .join(Resident, Resident.id == VolunteerTotal.resident_id)
-                .join(Household, Household.id == Resident.household_id)
+                .join(Resident, and_(Resident.id == VolunteerTotal.resident_id, Resident.village_id == village_id))
+                .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
                 .where(VolunteerTotal.village_id == village_id, VolunteerTotal.minutes > 0)
                 .order_by(VolunteerTotal.minutes.desc(), Resident.id).limit(limit))
         rows = [{"名次": i, "姓名": name, "门牌号": door, "累计时长（小时）": _hours(mins),
@@ -168,9 +170,9 @@ def hours_by_person_month(db, village_id: int, year: int) -> pd.DataFrame:
     month = extract("month", Activity.date)
     stmt = (select(Resident.name, Household.door_no, month.label("m"), func.count().label("n"),
                    func.sum(Attendance.minutes).label("mins"))
-            .join(Activity, Activity.id == Attendance.activity_id)
-            .join(Resident, Resident.id == Attendance.resident_id)
-            .join(Household, Household.id == Attendance.household_id)
+            .join(Activity, and_(Activity.id == Attendance.activity_id, Activity.village_id == village_id))
+            .join(Resident, and_(Resident.id == Attendance.resident_id, Resident.village_id == village_id))
+            .join(Household, and_(Household.id == Attendance.household_id, Household.village_id == village_id))
             .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None),
                    Activity.date >= dt.date(year, 1, 1), Activity.date <= dt.date(year, 12, 31))
             .group_by(Resident.id, Resident.name, Household.door_no, month)
@@ -185,7 +187,7 @@ def hours_by_activity(db, village_id: int, date_from: dt.date, date_to: dt.date)
     stmt = (select(Activity.date, Activity.title, Activity.category, Activity.organiser,
                    func.count(Attendance.id).label("n"),
                    func.sum(Attendance.minutes).label("mins"))
-            .join(Attendance, Attendance.activity_id == Activity.id)
+            .join(Attendance, and_(Attendance.activity_id == Activity.id, Attendance.village_id == village_id))
             .where(Activity.village_id == village_id, Attendance.confirmed_at.is_not(None),
                    Activity.date >= date_from, Activity.date <= date_to)
             .group_by(Activity.id, Activity.date, Activity.title, Activity.category, Activity.organiser)
@@ -231,7 +233,7 @@ def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) 
 def star_events(db, village_id: int, limit: int = 500) -> pd.DataFrame:
     stmt = (select(StarLevelEvent, Resident.name, Household.door_no)
             .join(Resident, Resident.id == StarLevelEvent.resident_id)
-            .join(Household, Household.id == Resident.household_id)
+            .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
             .where(Resident.village_id == village_id)
             .order_by(StarLevelEvent.reached_on.desc(), StarLevelEvent.id.desc()).limit(limit))
     with db.read() as s:
