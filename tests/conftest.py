@@ -93,3 +93,27 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """A data dir with the demo village, built once per test process (AppTest page tests copy it)."""
+    from tests.app_helpers import db_for_env, use_data_dir
+
+    d = tmp_path_factory.mktemp("demo-src") / "data"
+    mp = pytest.MonkeyPatch()
+    use_data_dir(mp, d, demo=True)
+    db_for_env().dispose()
+    mp.undo()
+    return d
+
+
+@pytest.fixture
+def demo_db(demo_dir, tmp_path, monkeypatch):
+    """A private copy of the demo data dir, the app pointed at it; its Database."""
+    from tests.app_helpers import copy_data_dir, db_for_env, use_data_dir
+
+    use_data_dir(monkeypatch, copy_data_dir(demo_dir, tmp_path / "data"), demo=True)
+    db = db_for_env()
+    yield db
+    db.dispose()

@@ -5,33 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_helpers import DEMO_ROLES, app, copy_data_dir, db_for_env, use_data_dir, user_id
+from tests.app_helpers import DEMO_ROLES, app, db_for_env, use_data_dir, user_id
 from ui.nav import PAGES
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("demo-src") / "data"
-    mp = pytest.MonkeyPatch()
-    use_data_dir(mp, d, demo=True)
-    db_for_env().dispose()
-    mp.undo()
-    return d
-
-
-@pytest.fixture
-def demo_app_db(demo_dir, tmp_path, monkeypatch):
-    d = copy_data_dir(demo_dir, tmp_path / "data")
-    use_data_dir(monkeypatch, d, demo=True)
-    return db_for_env()
-
 
 CASES = [(role, spec.module) for role in DEMO_ROLES for spec in PAGES if role in spec.roles]
 
 
 @pytest.mark.parametrize("role,module", CASES)
-def test_every_page_renders_for_every_role_on_the_demo_data(demo_app_db, role, module):
-    at = app(user_id(demo_app_db, DEMO_ROLES[role]))
+def test_every_page_renders_for_every_role_on_the_demo_data(demo_db, role, module):
+    at = app(user_id(demo_db, DEMO_ROLES[role]))
     at.switch_page(f"pages/{module}.py").run()
     assert not at.exception, f"{role} → {module}: {at.exception}"
     assert not [e for e in at.error if "没有权限" in str(e.value)]
@@ -45,12 +27,12 @@ def _render_page_directly(module: str):
 
 
 @pytest.mark.parametrize("role", list(DEMO_ROLES))
-def test_a_role_is_neither_shown_nor_served_pages_not_meant_for_it(demo_app_db, role):
+def test_a_role_is_neither_shown_nor_served_pages_not_meant_for_it(demo_db, role):
     from streamlit.testing.v1 import AppTest
 
     from ui import state
 
-    uid = user_id(demo_app_db, DEMO_ROLES[role])
+    uid = user_id(demo_db, DEMO_ROLES[role])
     at = app(uid).run()
     for spec in PAGES:
         if role in spec.roles:
@@ -64,14 +46,14 @@ def test_a_role_is_neither_shown_nor_served_pages_not_meant_for_it(demo_app_db, 
         assert any("没有权限" in str(e.value) for e in direct.error), f"{role} was served {spec.module}"
 
 
-def test_the_login_page_is_chinese_and_lists_demo_accounts(demo_app_db):
+def test_the_login_page_is_chinese_and_lists_demo_accounts(demo_db):
     at = app().run()
     assert not at.exception
     assert at.title[0].value == "村级积分制管理系统"
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
 
 
-def test_logging_in_through_the_form_opens_the_workbench(demo_app_db):
+def test_logging_in_through_the_form_opens_the_workbench(demo_db):
     at = app().run()
     at.text_input[0].input("admin")
     at.text_input[1].input("demo12345")
@@ -80,7 +62,7 @@ def test_logging_in_through_the_form_opens_the_workbench(demo_app_db):
     assert "工作台" in [t.value for t in at.title]
 
 
-def test_a_wrong_password_shows_a_chinese_error(demo_app_db):
+def test_a_wrong_password_shows_a_chinese_error(demo_db):
     at = app().run()
     at.text_input[0].input("admin")
     at.text_input[1].input("wrong-password")

@@ -17,7 +17,7 @@ from core import cards, certificates, field, field_aid, shop
 from core import volunteer as vol
 from core.auth import actor_for
 from db.models import Household, Product, Resident, StaffUser
-from tests.app_helpers import ROOT, app, copy_data_dir, db_for_env, texts, use_data_dir
+from tests.app_helpers import ROOT, app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
 from ui import state
 from ui.nav import PAGES
@@ -31,25 +31,6 @@ def test_importing_every_page_loads_no_library_that_only_makes_files_or_charts()
             f"print(sorted(m for m in {FILE_LIBRARIES!r} if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("lazy-demo") / "data"
-    mp = pytest.MonkeyPatch()
-    use_data_dir(mp, d, demo=True)
-    db_for_env().dispose()
-    mp.undo()
-    return d
-
-
-@pytest.fixture
-def demo_db(demo_dir, tmp_path, monkeypatch):
-    d = copy_data_dir(demo_dir, tmp_path / "data")
-    use_data_dir(monkeypatch, d, demo=True)
-    db = db_for_env()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -6,32 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 
 from core import volunteer as vol
 from core.auth import actor_for
 from core.cards import new_token
 from db.models import Card, Household, Proposal, Resident, StaffUser
-from tests.app_helpers import app, copy_data_dir, db_for_env, texts, use_data_dir
+from tests.app_helpers import app, texts
 from ui import state
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("vol-demo") / "data"
-    mp = pytest.MonkeyPatch()
-    use_data_dir(mp, d, demo=True)
-    db_for_env().dispose()
-    mp.undo()
-    return d
-
-
-@pytest.fixture
-def demo_db(demo_dir, tmp_path, monkeypatch):
-    d = copy_data_dir(demo_dir, tmp_path / "data")
-    use_data_dir(monkeypatch, d, demo=True)
-    return db_for_env()
 
 
 def _lead(db):
