@@ -33,6 +33,9 @@ def scan(page, key: str, text: str) -> None:
     box = page.locator(f".st-key-{key}_input input")
     box.click()
     page.keyboard.type(text, delay=5)
+    if box.input_value() != text:  # a rerun still finishing (e.g. after picking an activity) ate keystrokes
+        wait_idle(page)
+        box.fill(text)
     page.keyboard.press("Enter")
 
 
@@ -303,6 +306,7 @@ def test_a_volunteer_lead_checks_a_signed_up_volunteer_in_by_scan(page_factory, 
     page.goto(server.url + "/checkin")
     wait_idle(page)
     pick(page, "checkin_activity_pick", title)
+    wait_idle(page)
     scan(page, "checkin_scan", token)
     page.locator('[data-testid="stAlert"]').filter(has_text=name).first.wait_for(timeout=WAIT)
     wait_idle(page)
