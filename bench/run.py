@@ -213,7 +213,8 @@ def render_report(report: dict, results: list[Result]) -> str:
         else:
             out.append(f"内存: 应用 RSS {mem['app_rss_mb']:.0f} MB (峰值 {mem['app_hwm_mb']:.0f}) 打开 "
                        f"{mem['pages_opened']} 个页面后; 空白 Streamlit {mem['empty_rss_mb']:.0f} MB (比值 "
-                       f"{mem['ratio']:.2f}); 只导入全部页面模块 {mem['imports_rss_mb']:.0f} MB (比值 "
+                       f"{mem['ratio']:.2f}); 一张表一张图的 Streamlit {mem['table_chart_rss_mb']:.0f} MB (比值 "
+                       f"{mem['ratio_to_table_chart']:.2f}); 只导入全部页面模块 {mem['imports_rss_mb']:.0f} MB (比值 "
                        f"{mem['ratio_to_imports']:.2f})")
     out.append(f"总用时 {report.get('seconds')} 秒")
     return "\n".join(out)

@@ -10,6 +10,7 @@ Revoking the row (logout, deactivation, password reset) ends the session everywh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,9 +25,14 @@ from core.errors import AccountLocked, InvalidInput, LoginFailed
 from db.models import AuthSession, StaffUser
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
-# A hash of a random password: verifying against it for unknown users keeps
-# "unknown user" and "wrong password" equally slow.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password: verifying against it for unknown users keeps
+    "unknown user" and "wrong password" equally slow. Made on first use, not at import
+    (an argon2 hash costs 64 MiB and a quarter second; most processes never need it)."""
+    return _hasher.hash(secrets.token_hex(8))
 
 SESSION_HOURS = 12
 HANDOFF_SECONDS = 60
@@ -78,7 +84,7 @@ def authenticate(db, username: str, password: str) -> StaffUser:
         user = s.execute(select(StaffUser).where(func.lower(StaffUser.username) == username.lower())).scalar()
         if user is None or not user.active:
             try:
-                _hasher.verify(_DUMMY_HASH, password)
+                _hasher.verify(_dummy_hash(), password)
             except VerificationError:
                 pass
             raise LoginFailed("用户名或密码不正确。")

@@ -376,8 +376,8 @@ def compare(s: Session, actor: Actor, period: Period) -> pd.DataFrame:
     part = by_village(select(per_hh.c.village_id, func.count()).group_by(per_hh.c.village_id))
     vol = by_village(select(Attendance.village_id, func.sum(Attendance.minutes))
                      .join(Activity, Activity.id == Attendance.activity_id)
-                     .where(Attendance.village_id.in_(ids), Attendance.confirmed_at.is_not(None),
-                            Activity.date >= period.start, Activity.date < period.end)
+                     .where(Attendance.village_id.in_(ids), Activity.village_id.in_(ids),
+                            Attendance.confirmed_at.is_not(None), Activity.date >= period.start, Activity.date < period.end)
                      .group_by(Attendance.village_id))
     env = by_village(select(CategoryMonth.village_id, func.sum(CategoryMonth.points))
                      .join(RuleCategory, RuleCategory.id == CategoryMonth.category_id)
