@@ -157,6 +157,8 @@ def _delivery(actor, r) -> None:
                     if msg:
                         flash(msg)
                         st.rerun()
+    if r.status == "confirmed" and not left.empty:
+        _close_round(actor, r, left)
     tab_left, tab_all = st.tabs([f"未签领（{len(left)}）", "全部"])
     cols = ["门牌号", "户主", "电话", "类别", "人口", "分配（公斤）", "积分卡", "签领时间", "签领方式", "签领人", "经办人",
             "备注"]
@@ -181,6 +183,33 @@ def _delivery(actor, r) -> None:
                                                       without_card_only=no_card),
                  f"签领表_{r.id}.pdf", "dist_pdf", text_of(r.title, r.crop, sheet[["户主", "类别"]]),
                  disabled=sheet.empty)
+
+
+def _close_round(actor, r, left) -> None:
+    """End the round early: what is still undelivered goes back into the produce stock."""
+    db = runtime.db()
+    kg = left["分配（公斤）"].sum()
+    with st.expander("结束发放（未领退库）", expanded=st.session_state.get(state.FIELD_CONFIRMING) == ("close", r.id)):
+        st.caption("发放结束仍有户未签领时使用（如已搬走、长期外出、农产品不宜久放）：未领部分退回义田库存，"
+                   "这些户标记为“已退库”，本轮不能再签领。")
+        reason = st.text_input("结束原因（必填）", max_chars=200, key=f"dist_close_reason_{r.id}",
+                               placeholder="如：发放日已过，余下农产品退库另行处理")
+        if st.session_state.get(state.FIELD_CONFIRMING) != ("close", r.id):
+            if st.button("结束发放…", key="dist_close_start"):
+                st.session_state[state.FIELD_CONFIRMING] = ("close", r.id)
+                st.rerun()
+            return
+        st.warning(f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。此操作不能撤销。")
+        c1, c2 = st.columns(2)
+        if c1.button("确认结束并退库", key="dist_close_do", type="primary"):
+            grams = run_action(lambda: field_aid.close_round(db, actor, r.id, reason))
+            if grams is not None:
+                st.session_state.pop(state.FIELD_CONFIRMING, None)
+                flash(f"本轮已结束，{field.fmt_kg(grams)} 公斤{r.crop}已退回库存。")
+                st.rerun()
+        if c2.button("取消", key="dist_close_back"):
+            st.session_state.pop(state.FIELD_CONFIRMING, None)
+            st.rerun()
 
 
 def _history(actor) -> None:

@@ -345,10 +345,19 @@ def _report(actor) -> None:
     st.dataframe(rep.by_crop, hide_index=True, width="stretch")
     st.markdown("**按受助类别（已签领）**")
     st.dataframe(rep.by_category, hide_index=True, width="stretch")
+    fund = field.fund_frame(db, actor.village_id, d_from, d_to)
+    st.markdown("**村集体资金（义田余量出售）**")
+    if fund.empty:
+        st.caption("这段时间没有出售收入。")
+    else:
+        st.caption(f"{len(fund)} 笔，合计 {fund['金额（元）'].sum():,.2f} 元。")
+        st.dataframe(fund.drop(columns=["编号"]), hide_index=True, width="stretch",
+                     column_config={"金额（元）": st.column_config.NumberColumn(format="%.2f")})
     name = f"党员义田报告_{d_from:%Y%m%d}-{d_to:%Y%m%d}"
     with st.container(horizontal=True):  # both files are made only when clicked: the other tabs must not wait
         excel_download("下载 Excel", lambda: {"汇总": rep.summary_frame(), "按作物": rep.by_crop,
-                                             "按类别": rep.by_category}, f"{name}.xlsx", "field_rep_xlsx")
+                                             "按类别": rep.by_category, "村集体资金": fund},
+                       f"{name}.xlsx", "field_rep_xlsx")
         pdf_download("下载 PDF", lambda: report_pdf(rep), f"{name}.pdf", "field_rep_pdf",
                      text_of(rep.village, rep.by_crop, rep.by_category))
 

@@ -12,7 +12,7 @@ from core import publicity
 from core.review import STATUS_NAMES
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, pdf_download, run_action, text_of
 
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议不成立（已记账）", "overturned": "异议成立（已撤销）"}
 
@@ -50,16 +50,17 @@ def render() -> None:
 
 def _list(vid: int, grid_id: int | None, names: dict, rows: list[dict]) -> None:
     scope = "全村" if grid_id is None else names[grid_id]
-    st.download_button(f"打印公示单（{scope}，PDF）", lambda: _sheet(vid, grid_id),
-                       f"积分公示_{scope}_{dt.date.today():%Y%m%d}.pdf", mime="application/pdf",
-                       key=f"pb_pdf_{grid_id}", icon=":material/print:", on_click="ignore", type="primary")
-    if not rows:
-        st.info("目前没有公示中的事项。")
-        return
     df = pd.DataFrame([{"编号": r["id"], "网格": r["grid"] or "", "门牌号": r["door_no"], "户主": r["head_name"],
                         "当事人": r["resident"] or "", "事项": f"{r['code']} {r['rule']}", "分值": r["decided_points"],
                         "事由": r["note"] or "", "事项日期": r["act_date"], "公示至": r["publicity_until"],
                         "状态": STATUS_NAMES.get(r["status"], r["status"])} for r in rows])
+    # Built only when clicked; the names and reasons it prints are checked against the font now.
+    pdf_download(f"打印公示单（{scope}，PDF）", lambda: _sheet(vid, grid_id),
+                 f"积分公示_{scope}_{dt.date.today():%Y%m%d}.pdf", f"pb_pdf_{grid_id}", text_of(scope, df),
+                 type="primary")
+    if not rows:
+        st.info("目前没有公示中的事项。")
+        return
     st.dataframe(df, hide_index=True, width="stretch")
     downloads(df, f"积分公示_{scope}", "pb_list_dl")
 

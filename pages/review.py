@@ -19,7 +19,7 @@ from core import photos, publicity, review, settings
 from core.proposals import photos_of
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, text_of
 from ui.widgets import md_escape as _md
 
 GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
@@ -273,22 +273,17 @@ def _close(actor, rs) -> None:
 # ---------------------------------------------------------------- minutes of past sessions
 
 
-def _minutes_bytes(session_id: int, fmt: str) -> bytes:
+def _minutes_downloads(session_id: int, held_on: dt.date, key: str) -> None:
+    # The files are built only when a button is clicked; the names and reasons they will print
+    # are checked against the PDF font now, so a missing character shows here in Chinese.
     with runtime.db().read() as s:
         m = minutes_mod.minutes(s, session_id)
-    return minutes_mod.minutes_pdf(m) if fmt == "pdf" else minutes_mod.minutes_excel(m)
-
-
-def _minutes_downloads(session_id: int, held_on: dt.date, key: str) -> None:
-    # Deferred: the PDF is built only when the button is clicked, not on every rerun.
     with st.container(horizontal=True):
-        st.download_button("下载纪要 PDF", lambda: _minutes_bytes(session_id, "pdf"),
-                           f"评议会纪要_{held_on:%Y%m%d}.pdf", mime="application/pdf",
-                           key=f"{key}_pdf", icon=":material/picture_as_pdf:", on_click="ignore")
-        st.download_button("下载纪要 Excel", lambda: _minutes_bytes(session_id, "xlsx"),
-                           f"评议会纪要_{held_on:%Y%m%d}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
+        pdf_download("下载纪要 PDF", lambda: minutes_mod.minutes_pdf(m), f"评议会纪要_{held_on:%Y%m%d}.pdf",
+                     f"{key}_pdf", text_of(m.title, m.note, "".join(m.attendees), m.decisions),
+                     icon=":material/picture_as_pdf:")
+        st.download_button("下载纪要 Excel", lambda: minutes_mod.minutes_excel(m), f"评议会纪要_{held_on:%Y%m%d}.xlsx",
+                           mime=XLSX_MIME, key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
 
 
 def _past(actor) -> None:

@@ -126,3 +126,43 @@ def test_a_work_day_is_created_filled_by_picking_names_and_confirmed_as_voluntee
     with db.read() as s:
         minutes = dict(s.execute(select(VolunteerTotal.resident_id, VolunteerTotal.minutes)).all())
     assert minutes == {v.resident_ids[0]: 180, v.resident_ids[1]: 180}
+
+
+def test_a_round_is_ended_early_from_the_page_and_the_rest_returns_to_the_stock(field_app):
+    db, v, token = field_app
+    lead = v.actors["field_lead"]
+    rid = field_aid.create_round(db, lead, title="冬至土豆", crop="土豆", total_kg="9", rule="household")
+    field_aid.confirm_round(db, lead, rid)
+    field_aid.deliver_by_card(db, lead, rid, token)
+    assert _stock(db) == 91_000
+    at = app(lead.user_id)
+    at.switch_page("pages/distribution.py").run()
+    assert not at.exception
+    _button(at, "结束发放…").click().run()
+    assert "2 户未领的 6.0 公斤土豆退回库存" in texts(at)
+    _button(at, "确认结束并退库").click().run()  # no reason given: refused, nothing moves
+    assert "请填写结束原因" in texts(at)
+    assert _stock(db) == 91_000 and field_aid.round_info(db, v.id, rid).status == "confirmed"
+    at.text_input(key=f"dist_close_reason_{rid}").input("两户外出务工，土豆不宜久放")
+    _button(at, "确认结束并退库").click().run()
+    assert not at.exception
+    assert "6.0 公斤土豆已退回库存" in texts(at)
+    assert _stock(db) == 97_000 and field_aid.round_info(db, v.id, rid).status == "closed"
+    assert not any(b.label.startswith("结束发放") for b in at.button)  # a closed round cannot be ended again
+    assert not any(t.key == "dist_scan_input" for t in at.text_input)  # nor signed for
+
+
+def test_the_field_report_lists_the_village_fund_from_surplus_sales(field_app):
+    db, v, _ = field_app
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/field.py").run()
+    assert "这段时间没有出售收入" in texts(at)
+    field.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="20", amount_yuan="64.5", date=TODAY,
+                       buyer="镇农贸市场")
+    field.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="10", amount_yuan="30", date=TODAY)
+    at.run()
+    assert not at.exception
+    assert "2 笔，合计 94.50 元" in texts(at)
+    fund = next(d.value for d in at.dataframe if "金额（元）" in d.value.columns)
+    assert sorted(fund["金额（元）"].tolist()) == [30.0, 64.5]
+    assert "土豆 20.0 公斤，购买方：镇农贸市场" in fund["说明"].tolist()
