@@ -188,7 +188,9 @@ def machine(runs: list[dict]) -> str:
                    f"Python {m.get('python')}, SQLite {m.get('sqlite')}"
                    + (f", PostgreSQL {m['postgresql']}" if m.get("postgresql") else "")
                    + f", Streamlit {m.get('streamlit')}; load average at start {fmt(m['load_avg_start'][0], 2)}, "
-                   f"at end {fmt(m.get('load_avg_end', [float('nan')])[0], 2)}; started {r['started']}, "
+                   f"at end {fmt(m.get('load_avg_end', [float('nan')])[0], 2)}; CPU probe (a fixed Python loop) "
+                   f"{fmt(m.get('cpu_probe_ms_start'))} ms at start, {fmt(m.get('cpu_probe_ms_end'))} ms at end; "
+                   f"started {r['started']}, "
                    f"took {r.get('seconds')} s")
     return "\n".join(out)
 

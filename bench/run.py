@@ -24,9 +24,25 @@ TARGETS_MS = {  # per-call targets from issue 9 that one run can check on its ow
 }
 
 
+def cpu_probe_ms() -> float:
+    """How fast this machine runs Python right now: the median of 7 runs of a fixed loop.
+
+    Shared virtual machines differ from day to day (the same code measured 3× apart); results
+    of two runs compare only when their probes are close."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 2)
+
+
 def machine(db_kind: str, url: str) -> dict:
     info = {"nproc": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "load_avg_start": os.getloadavg()}
+            "load_avg_start": os.getloadavg(), "cpu_probe_ms_start": cpu_probe_ms()}
     try:
         with open("/proc/meminfo") as f:
             info["mem_total_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
@@ -181,6 +197,7 @@ def run(args) -> int:
         report["results"] = [r.as_dict() for r in results]
         report["seconds"] = round(time.perf_counter() - t_all, 1)
         report["machine"]["load_avg_end"] = os.getloadavg()
+        report["machine"]["cpu_probe_ms_end"] = cpu_probe_ms()
         print(render_report(report, results))
         if args.json:
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
@@ -197,7 +214,7 @@ def render_report(report: dict, results: list[Result]) -> str:
     out = [f"基准测试 scale={report['scale']} db={report['db']} quick={report['quick']}  "
            f"({m.get('nproc')} CPU {m.get('cpu', '')}, {m.get('mem_total_gb')} GB, Python {m.get('python')}, "
            f"SQLite {m.get('sqlite')}{', PostgreSQL ' + m['postgresql'] if m.get('postgresql') else ''}; "
-           f"load {m.get('load_avg_start')})",
+           f"load {m.get('load_avg_start')}; CPU probe {m.get('cpu_probe_ms_start')} ms)",
            "数据规模: " + ", ".join(f"{k}={v:,}" for k, v in sz.items())]
     if "seed" in report:
         sd = report["seed"]
