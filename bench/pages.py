@@ -55,28 +55,6 @@ def empty_page(n: int) -> Result:
     return Result("empty Streamlit page (AppTest)", n, statistics.median(times) * 1000, p95(times) * 1000)
 
 
-def lazy_downloads() -> None:
-    """EXPERIMENT (--lazy-downloads): make ui.widgets.downloads hand Streamlit callables, so
-    the Excel/CSV bytes are built when the button is clicked instead of on every render.
-    Must run before the pages are imported (they bind ``downloads`` at import).
-
-    Since issue 9 the app itself does this (ui.widgets.downloads / excel_download / pdf_download),
-    so the flag no longer changes what is measured; it is kept to reproduce the older JSON."""
-    import streamlit as st
-
-    import ui.widgets as w
-
-    def downloads(df, name: str, key: str) -> None:
-        with st.container(horizontal=True):
-            st.download_button("下载 Excel", lambda: w.excel_bytes({name: df}), f"{name}.xlsx",
-                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                               icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
-            st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
-                               mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
-
-    w.downloads = downloads
-
-
 def _switch(at, module: str) -> None:
     """Open a page registered by st.navigation as a callable: after the first run
     AppTest.switch_page only matches script paths, so select it by its url_path."""

@@ -166,9 +166,6 @@ def run(args) -> int:
             os.environ.update(env)
             from bench import pages
 
-            if args.lazy_downloads:
-                pages.lazy_downloads()
-                report["experiment"] = "lazy-downloads"
             n_pages = 2 if quick else 5
             empty = pages.empty_page(n_pages * 2)
             results.append(empty)
@@ -256,7 +253,5 @@ def add_arguments(p) -> None:
     p.add_argument("--verify", action="store_true", help="run core.verify after seeding (timed)")
     p.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
     p.add_argument("--no-memory", action="store_true", help="skip the streamlit-run memory measurement")
-    p.add_argument("--lazy-downloads", action="store_true",
-                   help="EXPERIMENT: page renders with ui.widgets.downloads building files on click (callables)")
     p.add_argument("--only", help="comma list of service measurements: card,balance,checkout,decide,direct,overview,"
                                   "rankings,resident,volunteer,compare")

@@ -15,7 +15,7 @@ from core.field_report import report_pdf, season_report
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, text_of
+from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of
 
 
 def _once(fingerprint: str, again: bool = False) -> bool:
@@ -365,19 +365,9 @@ def _report(actor) -> None:
 def render() -> None:
     actor = page_guard("field_lead", "admin")
     st.title("义田与收获")
-    tabs = st.tabs(["地块", "种植季", "义务劳动", "收获过秤", "库存与余量", "年度报告"])
-    with tabs[0]:
-        _plots(actor)
-    with tabs[1]:
-        _seasons(actor)
-    with tabs[2]:
-        _work_days(actor)
-    with tabs[3]:
-        _harvest(actor)
-    with tabs[4]:
-        _stock(actor)
-    with tabs[5]:
-        _report(actor)
+    run_open_tab({"地块": lambda: _plots(actor), "种植季": lambda: _seasons(actor),
+                  "义务劳动": lambda: _work_days(actor), "收获过秤": lambda: _harvest(actor),
+                  "库存与余量": lambda: _stock(actor), "年度报告": lambda: _report(actor)}, state.FIELD_TAB)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

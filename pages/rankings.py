@@ -10,9 +10,9 @@ import streamlit as st
 
 from core import rankings, settings
 from pages.overview import period_picker
-from ui import runtime
+from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads
+from ui.widgets import downloads, run_open_tab
 
 if TYPE_CHECKING:
     import altair as alt
@@ -47,48 +47,62 @@ def render() -> None:
     st.caption("排名按统计期内获得的积分（加分减扣分）计算，与可用积分无关：兑换不会降低名次。")
     today = dt.date.today()
     period = period_picker("rankings", today)
-    tab_hh, tab_res, tab_grid, tab_star, tab_honour = st.tabs(["户排行", "村民排行", "网格排行", "星级文明户", "光荣榜"])
+    run_open_tab({"户排行": lambda: _households(vid, period), "村民排行": lambda: _residents(vid, period),
+                  "网格排行": lambda: _grids(vid, period), "星级文明户": lambda: _stars(vid, today),
+                  "光荣榜": lambda: _honours(vid, period)}, state.RANKINGS_TAB)
+
+
+def _households(vid: int, period) -> None:
     with runtime.db().read() as s:
         hh = rankings.households(s, vid, period)
+    if not hh.empty:
+        st.altair_chart(_top_chart(hh.assign(户=hh["门牌号"] + " " + hh["户主"]), "户", f"{period.label}前15户"),
+                        width="stretch")
+    _table(hh, f"户积分排行_{period.label}", "rank_households", "本期还没有户获得积分。")
+
+
+def _residents(vid: int, period) -> None:
+    with runtime.db().read() as s:
         res = rankings.residents(s, vid, period)
+    st.caption("只统计记在具体村民名下的积分。")
+    _table(res, f"村民积分排行_{period.label}", "rank_residents", "本期还没有记在村民名下的积分。")
+
+
+def _grids(vid: int, period) -> None:
+    with runtime.db().read() as s:
         grid = rankings.grids(s, vid, period)
-    with tab_hh:
-        if not hh.empty:
-            st.altair_chart(_top_chart(hh.assign(户=hh["门牌号"] + " " + hh["户主"]), "户", f"{period.label}前15户"),
-                            width="stretch")
-        _table(hh, f"户积分排行_{period.label}", "rank_households", "本期还没有户获得积分。")
-    with tab_res:
-        st.caption("只统计记在具体村民名下的积分。")
-        _table(res, f"村民积分排行_{period.label}", "rank_residents", "本期还没有记在村民名下的积分。")
-    with tab_grid:
-        st.caption("网格按户均积分排名，大小不同的网格可以公平比较。")
-        if not grid.empty:
-            st.altair_chart(_top_chart(grid.rename(columns={"积分": "总积分", "户均积分": "积分"}), "网格",
-                                       f"{period.label}各网格户均积分"), width="stretch")
-        _table(grid, f"网格排行_{period.label}", "rank_grids", "本村还没有设置网格。")
-    with tab_star:
-        years = [today.year - i for i in range(5)]
-        year = st.selectbox("年度", years, format_func=lambda y: f"{y}年", key="rankings_star_year")
-        with runtime.db().read() as s:
-            stars = rankings.star_households(s, vid, year)
-            counts = rankings.star_counts(s, vid, year)
-            thresholds = settings.get(s, vid, "star_household_thresholds")
-        st.caption("按年度获得积分评定，门槛（一至五星）：" + " / ".join(f"{t} 分" for t in thresholds)
-                   + "。门槛可在系统设置中修改。")
-        cols = st.columns(5)
-        for col, (name, n) in zip(cols, counts.items(), strict=True):
-            col.metric(f"{name}文明户", f"{n} 户")
-        _table(stars, f"星级文明户_{year}年", "rank_stars", "这一年还没有达到星级的户。")
-    with tab_honour:
-        with runtime.db().read() as s:
-            h = rankings.honours(s, vid, period)
-        st.subheader(f"{period.label}光荣榜")
-        st.markdown("**积分先进户**")
-        _table(h.households, f"光荣榜_先进户_{period.label}", "honour_households", "本期暂无。")
-        st.markdown("**积分先进个人**")
-        _table(h.residents, f"光荣榜_先进个人_{period.label}", "honour_residents", "本期暂无。")
-        st.markdown("**星级志愿者**")
-        _table(h.volunteers, f"光荣榜_星级志愿者_{period.label}", "honour_volunteers", "本期没有新晋星级志愿者。")
+    st.caption("网格按户均积分排名，大小不同的网格可以公平比较。")
+    if not grid.empty:
+        st.altair_chart(_top_chart(grid.rename(columns={"积分": "总积分", "户均积分": "积分"}), "网格",
+                                   f"{period.label}各网格户均积分"), width="stretch")
+    _table(grid, f"网格排行_{period.label}", "rank_grids", "本村还没有设置网格。")
+
+
+def _stars(vid: int, today: dt.date) -> None:
+    years = [today.year - i for i in range(5)]
+    year = st.selectbox("年度", years, format_func=lambda y: f"{y}年", key="rankings_star_year")
+    with runtime.db().read() as s:
+        stars = rankings.star_households(s, vid, year)
+        counts = rankings.star_counts(s, vid, year)
+        thresholds = settings.get(s, vid, "star_household_thresholds")
+    st.caption("按年度获得积分评定，门槛（一至五星）：" + " / ".join(f"{t} 分" for t in thresholds)
+               + "。门槛可在系统设置中修改。")
+    cols = st.columns(5)
+    for col, (name, n) in zip(cols, counts.items(), strict=True):
+        col.metric(f"{name}文明户", f"{n} 户")
+    _table(stars, f"星级文明户_{year}年", "rank_stars", "这一年还没有达到星级的户。")
+
+
+def _honours(vid: int, period) -> None:
+    with runtime.db().read() as s:
+        h = rankings.honours(s, vid, period)
+    st.subheader(f"{period.label}光荣榜")
+    st.markdown("**积分先进户**")
+    _table(h.households, f"光荣榜_先进户_{period.label}", "honour_households", "本期暂无。")
+    st.markdown("**积分先进个人**")
+    _table(h.residents, f"光荣榜_先进个人_{period.label}", "honour_residents", "本期暂无。")
+    st.markdown("**星级志愿者**")
+    _table(h.volunteers, f"光荣榜_星级志愿者_{period.label}", "honour_volunteers", "本期没有新晋星级志愿者。")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

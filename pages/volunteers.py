@@ -12,7 +12,7 @@ from core import volunteer as vol
 from core import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, text_of
+from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of
 
 
 def _mins(value) -> str:
@@ -172,17 +172,9 @@ def _exports(actor) -> None:
 def render() -> None:
     actor = page_guard('volunteer_lead', 'admin')
     st.title("志愿者与证明")
-    tabs = st.tabs(["志愿者与星级", "排行榜", "时长更正", "志愿服务证明", "统计导出"])
-    with tabs[0]:
-        _totals(actor)
-    with tabs[1]:
-        _leaderboard(actor)
-    with tabs[2]:
-        _corrections(actor)
-    with tabs[3]:
-        _certificates(actor)
-    with tabs[4]:
-        _exports(actor)
+    run_open_tab({"志愿者与星级": lambda: _totals(actor), "排行榜": lambda: _leaderboard(actor),
+                  "时长更正": lambda: _corrections(actor), "志愿服务证明": lambda: _certificates(actor),
+                  "统计导出": lambda: _exports(actor)}, state.VOLUNTEERS_TAB)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -101,3 +101,24 @@ def test_every_page_renders_for_every_role_on_an_empty_village(empty_app_db, rol
     at = app(user_id(empty_app_db, username))
     at.switch_page(f"pages/{module}.py").run()
     assert not at.exception, f"{role} → {module}: {at.exception}"
+
+
+def test_the_frame_freezes_what_a_first_visit_loaded_and_nothing_on_later_reruns(demo_db, monkeypatch):
+    """gc.freeze() keeps full garbage collections short (BENCHMARKS.md); it must run when new
+    modules arrived, not on every rerun (each freeze would pin that moment's garbage)."""
+    import gc
+
+    import ui.frame as frame
+
+    calls = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (calls.append(1), real_freeze()))
+    gc.unfreeze()
+    frame._frozen_modules = 0
+    at = app(user_id(demo_db, DEMO_ROLES["admin"]))
+    at.run()
+    assert not at.exception
+    assert len(calls) == 1 and gc.get_freeze_count() > 10_000  # the modules, classes and metadata loaded so far
+    at.run()
+    at.run()
+    assert len(calls) == 1

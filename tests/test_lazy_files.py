@@ -85,6 +85,7 @@ def test_a_printed_certificate_and_a_receipt_are_offered_without_being_drawn(dem
     cid = certificates.issue(demo_db, lead, rid, dt.date.today(), dt.date.today())
     at = app(lead.user_id)
     at.session_state[state.CERTIFICATE_LAST] = cid
+    at.session_state[state.VOLUNTEERS_TAB] = "志愿服务证明"
     at.switch_page("pages/volunteers.py").run()
     assert not at.exception, at.exception
     assert "certificate_pdf" in _downloads(at)
@@ -116,6 +117,7 @@ def test_a_name_the_font_cannot_print_is_reported_before_the_click(demo_db):
     cid = certificates.issue(demo_db, lead, rid, dt.date.today(), dt.date.today())
     at = app(lead.user_id)
     at.session_state[state.CERTIFICATE_LAST] = cid
+    at.session_state[state.VOLUNTEERS_TAB] = "志愿服务证明"
     at.switch_page("pages/volunteers.py").run()
     assert not at.exception, at.exception
     assert "certificate_pdf" not in _downloads(at)

@@ -104,6 +104,21 @@ def pdf_download(label: str, build: Callable[[], bytes], file_name: str, key: st
     return True
 
 
+def lazy_tabs(labels: list[str], key: str) -> list:
+    """Tabs of which only the open one runs (``.open``): switching tabs reruns the page, so a
+    page with six tabs of tables does the work of one on every click and scan. The open tab
+    is kept in ``st.session_state[key]`` (its label), so it stays open across reruns."""
+    return list(st.tabs(labels, key=key, on_change="rerun"))
+
+
+def run_open_tab(labels_and_parts: dict[str, Callable[[], Any]], key: str) -> None:
+    """Lay out ``label → part`` as lazy tabs and run the part of the open tab only."""
+    for tab, part in zip(lazy_tabs(list(labels_and_parts), key), labels_and_parts.values(), strict=True):
+        if tab.open:
+            with tab:
+                part()
+
+
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """Excel and CSV download buttons for a table with Chinese headers.
 
