@@ -128,7 +128,8 @@ def _cmap() -> CodeRanges:
 
 def missing_glyphs(text: str) -> list[str]:
     cmap = _cmap()
-    return sorted({ch for ch in text if ch.isprintable() and not ch.isspace() and ord(ch) not in cmap})
+    # each distinct character once: a season's minutes are ~60,000 characters of a few hundred kinds
+    return sorted(ch for ch in set(text) if ch.isprintable() and not ch.isspace() and ord(ch) not in cmap)
 
 
 def check_text(text: str) -> str:

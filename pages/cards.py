@@ -42,7 +42,7 @@ def _confirm(actor, village_id: int) -> None:
 
 
 def _manage(actor, village_id: int, df) -> None:
-    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}　[{r['积分卡']}]" for _, r in df.iterrows()}
+    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}　[{r['积分卡']}]" for r in df.to_dict("records")}
     with st.form("cards_action"):
         hid = st.selectbox("户", list(labels), format_func=labels.get, index=None, placeholder="输入门牌号或户主搜索")
         action = st.segmented_control("操作", list(ACTIONS), format_func=ACTIONS.get, default="issue")
@@ -68,7 +68,7 @@ def _print(actor, village_id: int, df) -> None:
                 st.session_state[state.CARDS_SHEET] = [int(h) for h in without["户ID"]]
                 st.rerun()
     with_card = df[df["积分卡"] == "有效"]
-    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}" for _, r in with_card.iterrows()}
+    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}" for r in with_card.to_dict("records")}
     default = [h for h in (st.session_state.get(state.CARDS_SHEET) or []) if h in labels]
     chosen = st.multiselect("打印哪些户的卡（不选 = 全村有效卡）", list(labels), format_func=labels.get,
                             default=default, key="cards_print_pick")

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from core import rankings, reports
-from ui import runtime
+from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads
+from ui.widgets import downloads, run_open_tab
 
 if TYPE_CHECKING:
     import altair as alt
@@ -69,13 +69,9 @@ def render() -> None:
     grid_id = cols[2].selectbox("网格", [None, *grid_names], format_func=lambda g: "全村" if g is None else grid_names[g],
                            key="overview_grid")
     scope = grid_names.get(grid_id, "全村")
+    vid = actor.village_id
     with runtime.db().read() as s:
-        ov = reports.overview(s, actor.village_id, period, grid_id)
-        trend = reports.monthly_trend(s, actor.village_id, period.last_month, 12, grid_id)
-        cats = reports.by_category(s, actor.village_id, period, grid_id)
-        by_grid = reports.by_grid(s, actor.village_id, period)
-        feed = reports.recent_activity(s, actor.village_id, 20)
-        ranked = rankings.rankings_enabled(s, actor.village_id)
+        ov = reports.overview(s, vid, period, grid_id)
 
     st.caption(f"{period.label} · {scope}。加分、扣分已扣除冲正；兑换为兑换积分减去撤销；"
                "参与户指本期有加分的户；志愿时长按活动日期统计已确认的时长。")
@@ -95,33 +91,52 @@ def render() -> None:
                              "志愿者人数": ov.volunteers, "义田分配(公斤)": ov.produce_kg}])
     downloads(summary, f"村情总览_{period.label}_{scope}", "overview_summary")
 
-    tab_trend, tab_cat, tab_grid, tab_feed = st.tabs(["月度走势", "分类积分", "网格对比", "最近动态"])
-    with tab_trend:
-        st.altair_chart(_trend_chart(trend), width="stretch")
-        st.dataframe(trend, hide_index=True, width="stretch")
-        downloads(trend, f"月度积分走势_{scope}", "overview_trend")
-    with tab_cat:
-        if cats.empty:
-            st.info("本期还没有按类别记入的积分。")
-        else:
-            st.altair_chart(_bar_chart(cats, "类别", "积分", f"{period.label}各类别积分"), width="stretch")
-            st.dataframe(cats, hide_index=True, width="stretch")
-        downloads(cats, f"分类积分_{period.label}_{scope}", "overview_cats")
-    with tab_grid:
-        if by_grid.empty:
-            st.info("本村还没有设置网格。")
-        else:
-            st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
-                                       f"{period.label}各网格净积分", ranked), width="stretch")
-            st.dataframe(by_grid, hide_index=True, width="stretch")
-        downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
-    with tab_feed:
-        if feed.empty:
-            st.info("还没有积分流水或志愿活动。")
-        else:
-            st.dataframe(feed, hide_index=True, width="stretch",
-                         column_config={"时间": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
-        downloads(feed, "最近动态", "overview_feed")
+    run_open_tab({"月度走势": lambda: _trend(vid, period, grid_id, scope),
+                  "分类积分": lambda: _categories(vid, period, grid_id, scope),
+                  "网格对比": lambda: _grids(vid, period), "最近动态": lambda: _feed(vid)}, state.OVERVIEW_TAB)
+
+
+def _trend(vid: int, period, grid_id: int | None, scope: str) -> None:
+    with runtime.db().read() as s:
+        trend = reports.monthly_trend(s, vid, period.last_month, 12, grid_id)
+    st.altair_chart(_trend_chart(trend), width="stretch")
+    st.dataframe(trend, hide_index=True, width="stretch")
+    downloads(trend, f"月度积分走势_{scope}", "overview_trend")
+
+
+def _categories(vid: int, period, grid_id: int | None, scope: str) -> None:
+    with runtime.db().read() as s:
+        cats = reports.by_category(s, vid, period, grid_id)
+    if cats.empty:
+        st.info("本期还没有按类别记入的积分。")
+    else:
+        st.altair_chart(_bar_chart(cats, "类别", "积分", f"{period.label}各类别积分"), width="stretch")
+        st.dataframe(cats, hide_index=True, width="stretch")
+    downloads(cats, f"分类积分_{period.label}_{scope}", "overview_cats")
+
+
+def _grids(vid: int, period) -> None:
+    with runtime.db().read() as s:
+        by_grid = reports.by_grid(s, vid, period)
+        ranked = rankings.rankings_enabled(s, vid)
+    if by_grid.empty:
+        st.info("本村还没有设置网格。")
+    else:
+        st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
+                                   f"{period.label}各网格净积分", ranked), width="stretch")
+        st.dataframe(by_grid, hide_index=True, width="stretch")
+    downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
+
+
+def _feed(vid: int) -> None:
+    with runtime.db().read() as s:
+        feed = reports.recent_activity(s, vid, 20)
+    if feed.empty:
+        st.info("还没有积分流水或志愿活动。")
+    else:
+        st.dataframe(feed, hide_index=True, width="stretch",
+                     column_config={"时间": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
+    downloads(feed, "最近动态", "overview_feed")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

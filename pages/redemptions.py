@@ -60,7 +60,7 @@ def _list(actor, village_id: int) -> None:
     st.subheader("撤销一笔兑换")
     st.caption("收银员可撤销当天的兑换；更早的兑换需村管理员撤销。")
     options = {int(row["兑换ID"]): f"{row['凭证号']}　{row['门牌号']} {row['户主']}　{row['商品']}（{row['积分']} 分）"
-               for _, row in done.iterrows()}
+               for row in done[["兑换ID", "凭证号", "门牌号", "户主", "商品", "积分"]].to_dict("records")}
     cols = st.columns([4, 1], vertical_alignment="bottom")
     rid = cols[0].selectbox("选择兑换", list(options), format_func=options.get, index=None,
                             placeholder="选择要撤销的兑换", key="redemptions_void_pick")
@@ -78,7 +78,7 @@ def _deliveries(actor, village_id: int) -> None:
         st.dataframe(df, hide_index=True, width="stretch")
         downloads(df, "待送货名单", key="redemptions_delivery_dl")
         options = {int(row["兑换ID"]): f"{row['凭证号']}　{row['门牌号']} {row['户主']}　{row['商品']}"
-                   for _, row in df.iterrows()}
+                   for row in df.to_dict("records")}
         with st.form("redemptions_delivered"):
             rid = st.selectbox("已送达的兑换", list(options), format_func=options.get, index=None,
                                placeholder="选择已送到村民家的兑换")

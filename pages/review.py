@@ -104,7 +104,9 @@ def _session(actor, rs) -> None:
             st.dataframe(df, hide_index=True, width="stretch")
             downloads(df, f"评议决定_{rs.held_on:%Y%m%d}", "rv_done_dl")
     with tabs[3]:
-        _minutes_downloads(rs.id, rs.held_on, "rv_cur")
+        with db.read() as s:
+            minutes = minutes_mod.minutes(s, rs.id)
+        _minutes_downloads(minutes, rs.held_on, "rv_cur")
         _close(actor, rs)
 
 
@@ -273,11 +275,9 @@ def _close(actor, rs) -> None:
 # ---------------------------------------------------------------- minutes of past sessions
 
 
-def _minutes_downloads(session_id: int, held_on: dt.date, key: str) -> None:
+def _minutes_downloads(m: minutes_mod.Minutes, held_on: dt.date, key: str) -> None:
     # The files are built only when a button is clicked; the names and reasons they will print
     # are checked against the PDF font now, so a missing character shows here in Chinese.
-    with runtime.db().read() as s:
-        m = minutes_mod.minutes(s, session_id)
     with st.container(horizontal=True):
         pdf_download("下载纪要 PDF", lambda: minutes_mod.minutes_pdf(m), f"评议会纪要_{held_on:%Y%m%d}.pdf",
                      f"{key}_pdf", text_of(m.title, m.note, "".join(m.attendees), m.decisions),
@@ -291,7 +291,11 @@ def _past(actor) -> None:
         past = [p for p in review.sessions(s, actor.village_id) if p["closed"]]
     if not past:
         return
-    with st.expander("往期评议会与纪要"):
+    # Runs only while open: a past session's minutes can hold a thousand decisions.
+    past_box = st.expander("往期评议会与纪要", key=state.REVIEW_PAST_OPEN, on_change="rerun")
+    if not past_box.open:
+        return
+    with past_box:
         labels = {p["id"]: p["label"] for p in past}
         sid = st.selectbox("选择评议会", list(labels), format_func=labels.get, key="rv_past")
         with runtime.db().read() as s:
@@ -299,7 +303,7 @@ def _past(actor) -> None:
         st.caption("；".join(f"{k}：{_md(v)}" for k, v in minutes_mod.summary_rows(m)))
         st.dataframe(m.decisions, hide_index=True, width="stretch")
         m_date = dt.date.fromisoformat(m.held_on)
-        _minutes_downloads(sid, m_date, f"rv_past_{sid}")
+        _minutes_downloads(m, m_date, f"rv_past_{sid}")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -114,7 +114,7 @@ def _cards(actor) -> None:
         st.success("每户都已有有效的积分卡。")
 
     st.subheader("补办（按户批量）")
-    choices = {int(r["户ID"]): f"{r['门牌号']} {r['户主']}" for _, r in overview.iterrows() if r["积分卡"] == "有效"}
+    choices = {int(r["户ID"]): f"{r['门牌号']} {r['户主']}" for r in overview.to_dict("records") if r["积分卡"] == "有效"}
     with st.form("roster_reissue", border=True):
         picked = st.multiselect("选择要补办的户（旧卡立即作废）", list(choices), format_func=choices.get,
                                 placeholder="输入门牌号或户主姓名查找")

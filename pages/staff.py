@@ -53,7 +53,7 @@ def _edit(actor, df) -> None:
     if df.empty:
         st.info("还没有工作人员账号。")
         return
-    labels = {int(r["编号"]): f"{r['姓名']}（{r['用户名']}，{r['状态']}）" for _, r in df.iterrows()}
+    labels = {int(r["编号"]): f"{r['姓名']}（{r['用户名']}，{r['状态']}）" for r in df.to_dict("records")}
     ids = list(labels)
     current = st.session_state.get(state.STAFF_SELECTED)
     uid = st.selectbox("选择工作人员", ids, index=ids.index(current) if current in ids else 0,

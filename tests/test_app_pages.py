@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app_helpers import DEMO_ROLES, app, db_for_env, use_data_dir, user_id
+from ui import state
 from ui.nav import PAGES
 
 CASES = [(role, spec.module) for role in DEMO_ROLES for spec in PAGES if role in spec.roles]
@@ -122,3 +123,20 @@ def test_the_frame_freezes_what_a_first_visit_loaded_and_nothing_on_later_reruns
     at.run()
     at.run()
     assert len(calls) == 1
+
+
+LAZY_TABS = {"overview": state.OVERVIEW_TAB, "rankings": state.RANKINGS_TAB, "field": state.FIELD_TAB,
+             "volunteers": state.VOLUNTEERS_TAB}
+
+
+@pytest.mark.parametrize("module", LAZY_TABS)
+def test_every_lazy_tab_opens_and_only_the_open_tab_runs(demo_db, module):
+    at = app(user_id(demo_db, DEMO_ROLES["admin"])).switch_page(f"pages/{module}.py").run()
+    assert not at.exception
+    labels = [t.label for t in at.tabs]
+    assert len(labels) >= 4
+    for label in labels:
+        at.session_state[LAZY_TABS[module]] = label
+        at.run()
+        assert not at.exception, (label, at.exception)
+        assert [t.label for t in at.tabs if len(t.children)] == [label]

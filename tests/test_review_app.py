@@ -12,6 +12,7 @@ from core import proposals, review
 from db.models import Decision, LedgerEntry, Objection, Proposal, ReviewSession
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
+from ui import state
 
 
 @pytest.fixture
@@ -30,6 +31,11 @@ def _count(db, model, *where):
 def _propose(db, v, hh):
     return proposals.submit(db, v.actors["grid_worker"], household_id=v.household_ids[hh],
                             rule_item_id=v.rule_ids["HJ01"], act_date=dt.date.today())
+
+
+def _session_ids(db):
+    with db.read() as s:
+        return list(s.execute(select(ReviewSession.id)).scalars())
 
 
 def _button(at, prefix):
@@ -79,6 +85,15 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
     with db.read() as s:
         assert s.execute(select(ReviewSession.closed_at)).scalar_one() is not None
     assert not at.exception
+
+    # the minutes of the closed meeting: read only when the 往期 box is opened
+    assert not any((b.key or "").startswith("rv_past_") for b in at.get("download_button"))
+    at.session_state[state.REVIEW_PAST_OPEN] = True
+    at.run()
+    assert not at.exception
+    minutes = next(d.value for d in at.dataframe if "核定分值" in d.value.columns)
+    assert sorted(minutes["结果"].tolist()) == ["不通过", "通过", "通过", "通过"]
+    assert {b.key for b in at.get("download_button")} >= {f"rv_past_{sid}_pdf" for sid in _session_ids(db)}
 
 
 def test_staff_log_an_objection_and_the_next_session_resolves_it(small):
