@@ -191,7 +191,7 @@ def _close_round(actor, r, left) -> None:
     kg = left["分配（公斤）"].sum()
     with st.expander("结束发放（未领退库）", expanded=st.session_state.get(state.FIELD_CONFIRMING) == ("close", r.id)):
         st.caption("发放结束仍有户未签领时使用（如已搬走、长期外出、农产品不宜久放）：未领部分退回义田库存，"
-                   "这些户标记为“已退库”，本轮不能再签领。")
+                   "这些户标记为“未领退库”，本轮不能再签领。")
         reason = st.text_input("结束原因（必填）", max_chars=200, key=f"dist_close_reason_{r.id}",
                                placeholder="如：发放日已过，余下农产品退库另行处理")
         if st.session_state.get(state.FIELD_CONFIRMING) != ("close", r.id):
