@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import time
 import uuid
 
@@ -14,21 +15,21 @@ from core import cards, ledger
 from db.engine import Database
 
 
-def card_lookup(db: Database, sm: Sample, n: int) -> Result:
+def _card_call(db: Database, sm: Sample):
     def run(i: int) -> None:
         with db.read() as s:
             cards.resolve(s, sm.village_id, sm.tokens[i % len(sm.tokens)])
-    return measure("card look-up (cards.resolve)", run, n, warmup=3)
+    return run
 
 
-def balance_read(db: Database, sm: Sample, n: int) -> Result:
+def _balance_call(db: Database, sm: Sample):
     def run(i: int) -> None:
         with db.read() as s:
             _ = ledger.balance(s, sm.households[(i * 7) % len(sm.households)]).balance
-    return measure("balance read (ledger.balance)", run, n, warmup=3)
+    return run
 
 
-def checkout_commit(db: Database, sm: Sample, n: int) -> Result:
+def _checkout_call(db: Database, sm: Sample):
     from core import shop
 
     actor = sm.actors["cashier"]
@@ -37,7 +38,45 @@ def checkout_commit(db: Database, sm: Sample, n: int) -> Result:
         hid = sm.households[(i * 3) % len(sm.households)]
         shop.checkout(db, actor, household_id=hid, card_id=sm.cards[hid], cart={sm.product_id: 1},
                       cart_key=f"bench-{uuid.uuid4().hex}")
-    return measure("checkout commit (shop.checkout, 1 line)", run, n, warmup=2)
+    return run
+
+
+def card_lookup(db: Database, sm: Sample, n: int) -> Result:
+    return measure("card look-up (cards.resolve)", _card_call(db, sm), n, warmup=3)
+
+
+def balance_read(db: Database, sm: Sample, n: int) -> Result:
+    return measure("balance read (ledger.balance)", _balance_call(db, sm), n, warmup=3)
+
+
+def checkout_commit(db: Database, sm: Sample, n: int) -> Result:
+    return measure("checkout commit (shop.checkout, 1 line)", _checkout_call(db, sm), n, warmup=2)
+
+
+def growth(small: tuple[Database, Sample], big: tuple[Database, Sample], n_fast: int, n_write: int) -> dict:
+    """Card look-up, balance read and checkout on a small and on this (large) database, one call
+    on each in turn (the order swapped every round), so that the machine's speed — which drifted
+    2x within minutes on a shared virtual machine — weighs on both sides alike. Returns the
+    medians and big/small ratios."""
+    out: dict = {}
+    for key, make, n in (("card", _card_call, n_fast), ("balance", _balance_call, n_fast),
+                         ("checkout", _checkout_call, n_write)):
+        f_small, f_big = make(*small), make(*big)
+        for i in range(3):
+            f_small(-1 - i)
+            f_big(-1 - i)
+        t_small: list[float] = []
+        t_big: list[float] = []
+        for i in range(n):
+            pair = ((f_small, t_small), (f_big, t_big))
+            for fn, acc in (pair if i % 2 == 0 else pair[::-1]):
+                t = time.perf_counter()
+                fn(i)
+                acc.append(time.perf_counter() - t)
+        small_ms, big_ms = statistics.median(t_small) * 1000, statistics.median(t_big) * 1000
+        out[key] = {"n": n, "small_median_ms": round(small_ms, 3), "big_median_ms": round(big_ms, 3),
+                    "ratio": round(big_ms / small_ms, 3)}
+    return out
 
 
 # ---------------------------------------------------------------- review: 200 proposals

@@ -158,6 +158,10 @@ def run(args) -> int:
                     out.extra["rate_vs_raw"] = round(raw.median_ms / out.median_ms, 2)
                     out.note = f"{out.extra['rate_vs_raw']:.2f}× the raw-SQL rate"
 
+        ref_scale = args.growth_ref or ("village" if scale in ("township", "county") else None)
+        if ref_scale and (not args.only or {"card", "balance", "checkout"} & set(args.only.split(","))):
+            log(f"测量：查卡、余额、结账在 {ref_scale} 规模参照库与本库上交替进行 …")
+            report["growth"] = growth_against(args, kind, base, ref_scale, db, sm, n_fast, n_write)
         env = {"JIFEN_DATABASE_URL": bdb.url, "JIFEN_DATA_DIR": str(bdb.data_dir), "JIFEN_NO_DEMO": "1",
                "JIFEN_PUBLIC_URL": "http://127.0.0.1:8501"}
         modules = [p.module for p in PAGES if "admin" in p.roles]
@@ -205,6 +209,25 @@ def run(args) -> int:
     return 0
 
 
+def growth_against(args, kind: str, base: Path, ref_scale: str, db, sm, n_fast: int, n_write: int) -> dict:
+    """Seed a small reference database (``ref_scale``) beside the large one and time the three
+    look-ups on both in turn (``bench.ops.growth``): "does not grow with the ledger" compared
+    within one run, not across runs made at different moments on a drifting machine."""
+    from db.bulkseed import bulk_seed
+
+    ref = open_bench_db(kind, f"{ref_scale}-ref{args.tag or ''}", base, fresh=True, pg_url=args.pg_url)
+    try:
+        villages, households, entries = SCALES[ref_scale]
+        bulk_seed(ref.db, villages=villages, households=households, days=365, entries=entries, seed=args.seed,
+                  workers=1, log=lambda _m: None)
+        out = {"reference_scale": ref_scale, "reference_entries": sizes(ref.db)["ledger_entry"],
+               "entries": sizes(db)["ledger_entry"]}
+        out.update(ops.growth((ref.db, sample(ref.db)), (db, sm), n_fast, n_write))
+        return out
+    finally:
+        ref.drop()
+
+
 def render_report(report: dict, results: list[Result]) -> str:
     m = report["machine"]
     sz = report.get("sizes", {})
@@ -220,6 +243,11 @@ def render_report(report: dict, results: list[Result]) -> str:
                    + (f"; verify {sd.get('verify_problems')} 处问题 ({sd.get('verify_seconds')} 秒)"
                       if "verify_problems" in sd else ""))
     out.append(_fmt_table(results))
+    gr = report.get("growth")
+    if gr:
+        out.append(f"交替测量（{gr['reference_entries']:,} 条流水的参照库 vs 本库 {gr['entries']:,} 条）: " + "; ".join(
+            f"{k} {gr[k]['small_median_ms']:.2f} → {gr[k]['big_median_ms']:.2f} ms = {gr[k]['ratio']:.2f}×"
+            for k in ("card", "balance", "checkout")))
     mem = report.get("memory")
     if mem:
         if "error" in mem:
@@ -253,5 +281,8 @@ def add_arguments(p) -> None:
     p.add_argument("--verify", action="store_true", help="run core.verify after seeding (timed)")
     p.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
     p.add_argument("--no-memory", action="store_true", help="skip the streamlit-run memory measurement")
+    p.add_argument("--growth-ref", choices=list(SCALES),
+                   help="time card/balance/checkout in turn on a reference database of this scale and on this one "
+                        "(default: village for township and county runs)")
     p.add_argument("--only", help="comma list of service measurements: card,balance,checkout,decide,direct,overview,"
                                   "rankings,resident,volunteer,compare")

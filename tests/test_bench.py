@@ -37,6 +37,18 @@ def test_the_quick_benchmark_runs_every_measurement_on_sqlite(tmp_path, monkeypa
     assert not (tmp_path / "bench-tiny-sqlite").exists() or not any((tmp_path / "bench-tiny-sqlite").iterdir())
 
 
+def test_the_growth_measurement_times_both_databases_in_turn_and_drops_the_reference(tmp_path, monkeypatch):
+    for key in ("JIFEN_DATABASE_URL", "JIFEN_DATA_DIR", "JIFEN_NO_DEMO", "JIFEN_PUBLIC_URL"):
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    report = _run(tmp_path, "--no-pages", "--only", "card,balance,checkout", "--growth-ref", "tiny")
+    g = report["growth"]
+    assert g["reference_scale"] == "tiny" and g["reference_entries"] > 0 and g["entries"] > 0
+    for key in ("card", "balance", "checkout"):
+        assert g[key]["n"] > 0 and g[key]["small_median_ms"] > 0 and g[key]["big_median_ms"] > 0
+        assert g[key]["ratio"] == pytest.approx(g[key]["big_median_ms"] / g[key]["small_median_ms"], rel=0.01)
+    assert not [p for p in tmp_path.iterdir() if "ref" in p.name and any(p.iterdir())]
+
+
 def test_the_quick_benchmark_runs_on_postgresql(tmp_path):
     url = os.environ.get("JIFEN_TEST_DATABASE_URL")
     if not url:
