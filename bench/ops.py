@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import select, text
 
 from bench.data import Sample
-from bench.timing import Result, measure
+from bench.timing import Result, measure, p95
 from core import cards, ledger
 from db.engine import Database
 
@@ -55,24 +55,13 @@ def checkout_commit(db: Database, sm: Sample, n: int) -> Result:
 
 def growth(small: tuple[Database, Sample], big: tuple[Database, Sample], n_fast: int, n_write: int) -> dict:
     """Card look-up, balance read and checkout on a small and on this (large) database, one call
-    on each in turn (the order swapped every round), so that the machine's speed — which drifted
-    2x within minutes on a shared virtual machine — weighs on both sides alike. Returns the
-    medians and big/small ratios."""
+    on each in turn (``_in_turn``), so that the machine's speed — which drifted 2x within minutes
+    on a shared virtual machine — weighs on both sides alike. Returns the medians and big/small
+    ratios."""
     out: dict = {}
     for key, make, n in (("card", _card_call, n_fast), ("balance", _balance_call, n_fast),
                          ("checkout", _checkout_call, n_write)):
-        f_small, f_big = make(*small), make(*big)
-        for i in range(3):
-            f_small(-1 - i)
-            f_big(-1 - i)
-        t_small: list[float] = []
-        t_big: list[float] = []
-        for i in range(n):
-            pair = ((f_small, t_small), (f_big, t_big))
-            for fn, acc in (pair if i % 2 == 0 else pair[::-1]):
-                t = time.perf_counter()
-                fn(i)
-                acc.append(time.perf_counter() - t)
+        t_small, t_big = _in_turn(lambda i: None, make(*small), make(*big), n, warmup=3)
         small_ms, big_ms = statistics.median(t_small) * 1000, statistics.median(t_big) * 1000
         out[key] = {"n": n, "small_median_ms": round(small_ms, 3), "big_median_ms": round(big_ms, 3),
                     "ratio": round(big_ms / small_ms, 3)}
@@ -118,67 +107,98 @@ def _open_session(db: Database, sm: Sample) -> int:
     return review.open_session(db, actor, sm.village_id, held_on=sm.today, attendee_ids=members, note="基准测试")
 
 
-def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[Result, Result]:
-    """bulk_approve + post_due of ``size`` fresh proposals, vs the same writes in raw SQL."""
-    from core import publicity, review
+def _in_turn(setup, first, second, n: int, warmup: int = 1) -> tuple[list[float], list[float]]:
+    """Time ``first(i)`` and ``second(i)`` alternately (the order swapped every round), each after
+    an untimed ``setup(i)``: a drift of the machine's speed then weighs on both alike."""
+    t_first: list[float] = []
+    t_second: list[float] = []
+    for i in range(-warmup, n):
+        pair = ((first, t_first), (second, t_second))
+        for fn, acc in (pair if i % 2 == 0 else pair[::-1]):
+            setup(i)
+            t = time.perf_counter()
+            fn(i)
+            if i >= 0:
+                acc.append(time.perf_counter() - t)
+    return t_first, t_second
+
+
+def _result(name: str, times: list[float]) -> Result:
+    return Result(name, len(times), statistics.median(times) * 1000, p95(times) * 1000)
+
+
+def _against_raw(db: Database, sm: Sample, name: str, make_app_call, n: int, size: int) -> tuple[Result, Result]:
+    """The app's way (``make_app_call(session_id)(ids)``) on a fresh batch of ``size`` proposals and
+    the same writes in raw SQL on another fresh batch, timed in turn. The raw run writes into a
+    session of its own, opened first (opening the app's session closes it)."""
+    from core import review
 
     actor = sm.actors["admin"]
     rules = _positive_rules(db, sm.village_id)
-    batch: dict[str, list[int]] = {}
+    raw_sid = _open_session(db, sm)
     sid = _open_session(db, sm)
-    later = sm.today + dt.timedelta(days=60)
+    app_call = make_app_call(sid)
+    batch: dict[str, list[int]] = {}
 
     def setup(i: int) -> None:
         batch["ids"] = _submit_batch(db, sm, rules, size)
 
-    def run(i: int) -> None:
-        approved, skipped = review.bulk_approve(db, actor, sid, batch["ids"])
-        assert approved == size, (approved, skipped)
-        publicity.post_due(db, actor, sm.village_id, today=later)
+    try:
+        app_times, raw_times = _in_turn(
+            setup, lambda i: app_call(batch["ids"]),
+            lambda i: _raw_decide_post(db, raw_sid, actor.user_id, sm.village_id, batch["ids"]), n)
+    finally:
+        review.close_session(db, actor, sid)
+    app_res = _result(name, app_times)
+    raw_res = _result(f"the same {size} decisions + postings in raw SQL (executemany)", raw_times)
+    ratio = raw_res.median_ms / app_res.median_ms if app_res.median_ms else 0
+    app_res.extra["rate_vs_raw"] = round(ratio, 2)
+    app_res.note = f"{ratio:.2f}× the raw-SQL rate (timed in turn)"
+    return app_res, raw_res
 
-    core_res = measure(f"decide + post {size} proposals (review.bulk_approve + publicity.post_due)", run, n,
-                       warmup=1, setup=setup)
-    review.close_session(db, actor, sid)
 
-    raw_sid = _open_session(db, sm)
+def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[Result, Result]:
+    """bulk_approve + post_due of ``size`` fresh proposals, vs the same writes in raw SQL, in turn."""
+    from core import publicity, review
 
-    def raw_run(i: int) -> None:
-        _raw_decide_post(db, raw_sid, actor.user_id, sm.village_id, batch["ids"])
+    actor = sm.actors["admin"]
+    later = sm.today + dt.timedelta(days=60)
 
-    raw_res = measure(f"the same {size} decisions + postings in raw SQL (executemany)", raw_run, n, warmup=1,
-                      setup=setup)
-    review.close_session(db, actor, raw_sid)
-    ratio = raw_res.median_ms / core_res.median_ms if core_res.median_ms else 0
-    core_res.extra["rate_vs_raw"] = round(ratio, 2)
-    core_res.note = f"{ratio:.2f}× the raw-SQL rate"
-    return core_res, raw_res
+    def make(sid: int):
+        def call(ids: list[int]) -> None:
+            approved, skipped = review.bulk_approve(db, actor, sid, ids)
+            assert approved == size, (approved, skipped)
+            publicity.post_due(db, actor, sm.village_id, today=later)
+        return call
+
+    return _against_raw(db, sm, f"decide + post {size} proposals (review.bulk_approve + publicity.post_due)",
+                        make, n, size)
 
 
 def decide_and_post_direct(db: Database, sm: Sample, n: int, size: int = 200) -> Result:
     """The same batch in a village without a 公示 window (setting publicity_days = 0):
-    ``review.bulk_approve`` decides and posts in one transaction, like the raw-SQL run."""
+    ``review.bulk_approve`` decides and posts in one transaction, like the raw-SQL run; timed in
+    turn with raw SQL of its own, and its ratio is against that."""
     from core import review, settings
 
     actor = sm.actors["admin"]
-    rules = _positive_rules(db, sm.village_id)
-    batch: dict[str, list[int]] = {}
     with db.read() as s:
         days = settings.get(s, sm.village_id, "publicity_days")
     settings.change(db, actor, sm.village_id, "publicity_days", 0)
-    sid = _open_session(db, sm)
 
-    def setup(i: int) -> None:
-        batch["ids"] = _submit_batch(db, sm, rules, size)
-
-    def run(i: int) -> None:
-        assert review.bulk_approve(db, actor, sid, batch["ids"]) == (size, 0)
+    def make(sid: int):
+        def call(ids: list[int]) -> None:
+            assert review.bulk_approve(db, actor, sid, ids) == (size, 0)
+        return call
 
     try:
-        return measure(f"decide + post {size} proposals without a 公示 window (review.bulk_approve, one transaction)",
-                       run, n, warmup=1, setup=setup)
+        res, raw = _against_raw(
+            db, sm, f"decide + post {size} proposals without a 公示 window (review.bulk_approve, one transaction)",
+            make, n, size)
     finally:
-        review.close_session(db, actor, sid)
         settings.change(db, actor, sm.village_id, "publicity_days", days)
+    res.extra["raw_median_ms"] = round(raw.median_ms, 2)
+    return res
 
 
 def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: int, ids: list[int]) -> None:

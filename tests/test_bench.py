@@ -33,6 +33,14 @@ def test_the_quick_benchmark_runs_every_measurement_on_sqlite(tmp_path, monkeypa
     failed = [r for r in report["results"] if "FAILED" in r["note"] or "EXCEPTION" in r["note"]]
     assert failed == []
     assert report["sizes"]["ledger_entry"] > 0
+    by_name = {r["name"]: r for r in report["results"]}
+    decide = next(r for n, r in by_name.items() if n.startswith("decide + post 200 proposals ("))
+    direct = next(r for n, r in by_name.items() if n.startswith("decide + post 200 proposals without"))
+    raw = next(r for n, r in by_name.items() if n.startswith("the same 200"))
+    assert decide["n"] == raw["n"] == direct["n"] == 2  # app and raw batches timed in turn, as many of each
+    assert decide["extra"]["rate_vs_raw"] == pytest.approx(raw["median_ms"] / decide["median_ms"], abs=0.01)
+    assert direct["extra"]["rate_vs_raw"] == pytest.approx(direct["extra"]["raw_median_ms"] / direct["median_ms"],
+                                                           abs=0.01)
     assert report["seed"]["rows_per_second"] > 0 and report["seed"]["raw_rows_per_second"] > 0
     assert not (tmp_path / "bench-tiny-sqlite").exists() or not any((tmp_path / "bench-tiny-sqlite").iterdir())
 
