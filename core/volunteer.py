@@ -27,6 +27,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import settings, validate
@@ -552,11 +554,14 @@ def set_minutes(db, actor: Actor, activity_id: int, resident_id: int, minutes: i
 
 def _add_to_total(s: Session, resident: Resident, delta: int, day: dt.date, thresholds: list[int]) -> list[int]:
     """Change the resident's confirmed total; record newly reached star levels once. Returns new levels."""
+    # Create the row if missing without racing another transaction doing the same (FOR UPDATE
+    # on a row that does not exist yet locks nothing), then lock it.
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(insert(VolunteerTotal.__table__).values(resident_id=resident.id, village_id=resident.village_id,
+                                                      minutes=0, star_level=0)
+              .on_conflict_do_nothing(index_elements=["resident_id"]))
     total = s.execute(select(VolunteerTotal).where(VolunteerTotal.resident_id == resident.id)
-                      .with_for_update()).scalar_one_or_none()
-    if total is None:
-        total = VolunteerTotal(resident_id=resident.id, village_id=resident.village_id, minutes=0, star_level=0)
-        s.add(total)
+                      .with_for_update().execution_options(populate_existing=True)).scalar_one()
     total.minutes = (total.minutes or 0) + delta
     level = star_level(total.minutes, thresholds)
     total.star_level = level
