@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import settings
@@ -25,6 +25,7 @@ from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
 from core.proposals import LIVE_STATUSES, SOURCE_NAMES, check_points_for_rule
+from db.executemany import executemany
 from db.models import (
     Decision,
     Grid,
@@ -262,6 +263,12 @@ def decide_in(s: Session, actor: Actor, session_id: int, proposal_id: int, outco
     return p.status
 
 
+_INSERT_APPROVAL = ("INSERT INTO decision (session_id, proposal_id, outcome, points, reason, decided_by, decided_at) "
+                    "VALUES (:s, :p, 'approved', :pts, '', :u, :now)")
+_MARK_APPROVED = ("UPDATE proposal SET status = 'publicity', publicity_until = :until, decided_points = :pts, "
+                  "decision_reason = '', session_id = :s WHERE id = :p")
+
+
 def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
                  votes: dict[int, str] | None = None) -> tuple[int, int]:
     """Approve the selected proposals at their proposed points in one transaction.
@@ -294,9 +301,9 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
         points = {r.id: check_points_for_rule(r.points, r, r.source) for r in todo}
         if todo:
             now = dt.datetime.now().replace(microsecond=0)
-            s.execute(insert(Decision.__table__),
-                      [{"session_id": rs.id, "proposal_id": r.id, "outcome": "approved", "points": points[r.id],
-                        "reason": "", "decided_by": actor.user_id, "decided_at": now} for r in todo])
+            executemany(s, _INSERT_APPROVAL,
+                        [{"s": rs.id, "p": r.id, "pts": points[r.id], "u": actor.user_id, "now": now} for r in todo],
+                        {"now": Decision.decided_at.type})
             if clean:  # every new decision × every member who voted, in one INSERT … SELECT
                 vote = case(clean, value=SessionAttendee.user_id)
                 s.execute(insert(Vote.__table__).from_select(
@@ -306,11 +313,8 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
                     .where(Decision.session_id == rs.id, Decision.proposal_id.in_([r.id for r in todo]),
                            SessionAttendee.user_id.in_(list(clean)))))
             until = publicity_until(rs.held_on, settings.get(s, rs.village_id, "publicity_days"))
-            pt = Proposal.__table__
-            s.execute(update(pt).where(pt.c.id == bindparam("pid"))
-                      .values(status="publicity", publicity_until=until,
-                              decided_points=bindparam("pts"), decision_reason="", session_id=rs.id),
-                      [{"pid": r.id, "pts": points[r.id]} for r in todo])
+            executemany(s, _MARK_APPROVED, [{"p": r.id, "pts": points[r.id], "until": until, "s": rs.id} for r in todo],
+                        {"until": Proposal.publicity_until.type})
             if until is None:  # no 公示 window: post now, in this transaction
                 post_approved(s, actor, _approved_rows(s, [Proposal.id.in_([r.id for r in todo])]))
         record(s, actor, "review.bulk_approve", "review_session", rs.id,
