@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from core.access import Actor
 from db.models import AuditLog
 
+ACTOR_KEY = "_by"  # in ``detail``: who acted when it was not a staff user (shown as 操作人)
+
 
 def record(
     s: Session,
@@ -21,6 +23,9 @@ def record(
     reason: str = "",
     village_id: int | None = None,
 ) -> None:
+    detail = dict(detail or {})
+    if actor.user_id is None and not actor.system:  # a resident by card or self-report: no staff row to name
+        detail[ACTOR_KEY] = actor.name
     s.add(
         AuditLog(
             user_id=actor.user_id,
@@ -28,7 +33,7 @@ def record(
             action=action,
             target_type=target_type,
             target_id=str(target_id),
-            detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
             reason=reason,
         )
     )

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import or_, select
 
 from core.access import Actor, require
+from core.audit import ACTOR_KEY
 from core.errors import InvalidInput
 from db.models import AuditLog, StaffUser
 
@@ -90,24 +91,26 @@ def search(db, actor: Actor, village_id: int, *, date_from: dt.date | None = Non
                         AuditLog.action.in_(matched)))
     with db.read() as s:
         rows = s.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).all()
-    return pd.DataFrame(
-        [{"时间": at, "操作人": f"{name}（{un}）" if name else "系统", "操作": action_name(act), "对象": tt,
-          "对象编号": tid, "详情": _detail(detail), "原因": reason}
-         for at, name, un, act, tt, tid, detail, reason in rows],
-        columns=COLUMNS,
-    )
+    out = []
+    for at, name, un, act, tt, tid, detail, reason in rows:
+        who, text_ = _detail(detail)
+        out.append({"时间": at, "操作人": f"{name}（{un}）" if name else who or "系统", "操作": action_name(act),
+                    "对象": tt, "对象编号": tid, "详情": text_, "原因": reason})
+    return pd.DataFrame(out, columns=COLUMNS)
 
 
-def _detail(raw: str) -> str:
+def _detail(raw: str) -> tuple[str | None, str]:
+    """(who acted if not a staff user, the detail as text) of a stored detail."""
     try:
         data = json.loads(raw or "{}")
     except ValueError:
-        return raw or ""
+        return None, raw or ""
     if not isinstance(data, dict):
-        return str(data)
+        return None, str(data)
+    who = data.pop(ACTOR_KEY, None)
     if set(data) == {"old", "new"}:
-        return f"{data['old']} → {data['new']}"
-    return "；".join(f"{k}：{v}" for k, v in data.items())
+        return who, f"{data['old']} → {data['new']}"
+    return who, "；".join(f"{k}：{v}" for k, v in data.items())
 
 
 def filters(db, actor: Actor, village_id: int) -> tuple[dict[int, str], list[str]]:

@@ -30,13 +30,16 @@ class Minutes:
         return f"{self.village}积分评议会纪要（{self.held_on}）"
 
 
-def minutes(s: Session, session_id: int) -> Minutes:
+def minutes(s: Session, session_id: int, *, people: list | None = None, decisions: list[dict] | None = None
+            ) -> Minutes:
+    """The minutes of a session. ``people`` (its attendees) and ``decisions`` (its
+    :func:`session_decisions`) may be passed when the caller has just read them."""
     rs = s.get(ReviewSession, session_id) if isinstance(session_id, int) else None
     if rs is None:
         raise NotFound("找不到该评议会。")
     village = s.get(Village, rs.village_id)
-    names = [u.display_name for u in attendees(s, rs.id)]
-    df = pd.DataFrame(session_decisions(s, rs.id),
+    names = [u.display_name for u in (attendees(s, rs.id) if people is None else people)]
+    df = pd.DataFrame(session_decisions(s, rs.id) if decisions is None else decisions,
                       columns=["申报号", "门牌号", "户主", "事项", "申报分值", "结果", "核定分值", "理由", "同意", "反对", "弃权"])
     return Minutes(village.name, f"{rs.held_on:%Y-%m-%d}", "已结束" if rs.closed_at else "进行中", names,
                    rs.members_total, rs.quorum_required, rs.note, df)

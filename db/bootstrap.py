@@ -2,27 +2,64 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from core.config import Config
 from db.engine import Database
 from db.models import Village
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ROOT / "db" / "migrations" / "versions"
 
 
 def alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "db" / "migrations"))
     return cfg
 
 
+def head_revisions() -> set[str]:
+    """The head revision(s) of ``db/migrations/versions``, read from each file's ``revision`` and
+    ``down_revision`` assignments without importing Alembic: an app process whose database is
+    already current never loads it (about 14 MB it would keep for the process's life)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS.glob("*.py"):
+        found: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.target if isinstance(node, ast.AnnAssign) else (
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
+                found[target.id] = ast.literal_eval(node.value)
+        if "revision" not in found:
+            continue
+        revisions.add(str(found["revision"]))
+        down = found.get("down_revision")
+        parents.update([down] if isinstance(down, str) else list(down or ()))
+    return revisions - parents
+
+
+def current_revisions(db: Database) -> set[str]:
+    """The revision(s) recorded in the database (empty for a new database)."""
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Upgrade the schema in one transaction (PostgreSQL) or as far as SQLite allows."""
+    from alembic import command
+
     cfg = alembic_config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -34,7 +71,8 @@ def prepare(cfg: Config, create_demo: bool = True) -> Database:
     cfg.photo_dir.mkdir(parents=True, exist_ok=True)
     cfg.secret_key()
     db = Database.from_url(cfg.database_url)
-    upgrade(db)
+    if current_revisions(db) != head_revisions():
+        upgrade(db)
     from core.photos import recover
 
     recover(db, cfg.data_dir)  # finish or drop photo writes a crash interrupted

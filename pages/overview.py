@@ -30,6 +30,14 @@ def period_picker(key: str, today: dt.date, cols=None) -> reports.Period:
         return st.selectbox("时间", options, format_func=lambda p: p.label, key=f"{key}_period_{kind}")
 
 
+def _points_axis():
+    """Points are whole numbers: whole-number ticks, also when every value is 0 (Vega would
+    otherwise label a zero-width scale 0.000000)."""
+    import altair as alt
+
+    return alt.Axis(format="d", tickMinStep=1)
+
+
 def _trend_chart(df: pd.DataFrame) -> alt.Chart:
     import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
 
@@ -37,7 +45,7 @@ def _trend_chart(df: pd.DataFrame) -> alt.Chart:
     return (alt.Chart(long, title="月度积分走势")
             .mark_line(point=True)
             .encode(x=alt.X("月份:N", title="月份", sort=None, axis=alt.Axis(labelAngle=-45)),
-                    y=alt.Y("积分:Q", title="积分"),
+                    y=alt.Y("积分:Q", title="积分", axis=_points_axis()),
                     color=alt.Color("类型:N", title="类型",
                                     scale=alt.Scale(domain=["加分", "扣分", "兑换"],
                                                     range=["#2e7d32", "#c62828", "#1565c0"])),
@@ -51,7 +59,7 @@ def _bar_chart(df: pd.DataFrame, label: str, value: str, title: str, ranked: boo
     return (alt.Chart(df, title=title)
             .mark_bar()
             .encode(y=alt.Y(f"{label}:N", title=label, sort="-x" if ranked else None),
-                    x=alt.X(f"{value}:Q", title=value),
+                    x=alt.X(f"{value}:Q", title=value, axis=_points_axis()),
                     color=alt.condition(alt.datum[value] < 0, alt.value("#c62828"), alt.value("#2e7d32")),
                     tooltip=[alt.Tooltip(f"{c}:{'Q' if pd.api.types.is_numeric_dtype(df[c]) else 'N'}", title=c)
                              for c in df.columns]))

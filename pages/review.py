@@ -105,7 +105,7 @@ def _session(actor, rs) -> None:
             downloads(df, f"评议决定_{rs.held_on:%Y%m%d}", "rv_done_dl")
     with tabs[3]:
         with db.read() as s:
-            minutes = minutes_mod.minutes(s, rs.id)
+            minutes = minutes_mod.minutes(s, rs.id, people=people, decisions=done)
         _minutes_downloads(minutes, rs.held_on, "rv_cur")
         _close(actor, rs)
 

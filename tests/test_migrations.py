@@ -167,3 +167,39 @@ def test_upgrading_an_empty_database_to_head_builds_exactly_the_models(kind, tmp
             ledger.post(s, household_id=h.id, kind="earned", points=3, source_type="t", source_id="1")
         with pytest.raises((IntegrityError, DBAPIError)), database.engine.begin() as conn:
             conn.execute(update(LedgerEntry.__table__).values(delta_balance=300))
+
+
+def test_the_head_read_without_alembic_is_alembics_head():
+    from db.bootstrap import head_revisions
+
+    assert head_revisions() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+_PREPARE = """
+import sys
+from core import config
+from db.bootstrap import current_revisions, head_revisions, prepare
+db = prepare(config.load(), create_demo=False)
+print(sorted(current_revisions(db)) == sorted(head_revisions()), "alembic" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_starting_on_a_current_database_does_not_load_alembic(kind, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def start() -> str:
+        env = {**os.environ, "JIFEN_DATABASE_URL": database.engine.url.render_as_string(hide_password=False), "JIFEN_DATA_DIR": str(tmp_path / "data"),
+               "PYTHONPATH": str(root)}
+        out = subprocess.run([sys.executable, "-c", _PREPARE], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split("\n")[-2]
+
+    with empty_database(kind, tmp_path) as database:
+        assert start() == "True True"  # an empty database: Alembic builds the schema
+        assert start() == "True False"  # current: Alembic is not even imported

@@ -109,6 +109,8 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
         n_votes = s.execute(select(func.count()).select_from(Vote).join(Decision)
                             .where(Decision.proposal_id == pid)).scalar_one()
         m = minutes.minutes(s, sid)
+        given = minutes.minutes(s, sid, people=review.attendees(s, sid), decisions=review.session_decisions(s, sid))
+    assert given.attendees == m.attendees and given.decisions.equals(m.decisions)  # what the review page passes in
     assert (acc1.balance, acc1.earned_total) == (8, 8)
     assert acc2.earned_total == -5 and acc2.balance == 0
     assert entry.source_type == "proposal" and entry.rule_item_id == v.rule_ids["HJ01"]

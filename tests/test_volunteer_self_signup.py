@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from core import cards, ratelimit, resident, settings
+from core import auditlog, cards, ratelimit, resident, settings
 from core import volunteer as vol
 from core import volunteer_queries as vq
 from core.errors import AlreadyDone, DomainError, InvalidInput, NotAllowed, NotFound
@@ -66,7 +66,10 @@ def test_a_resident_signs_up_a_household_member_through_the_card_and_the_lead_se
         card_id = cards.resolve(s, village.id, card)[0].id
     assert row.user_id is None and row.reason == vol.VIA_CARD and row.village_id == village.id
     assert json.loads(row.detail) == {"resident_id": me, "status": "signed", "card_id": card_id,
-                                      "household_id": village.household_ids[0], "via": "card"}
+                                      "household_id": village.household_ids[0], "via": "card",
+                                      "_by": "村民本人（积分卡）"}
+    log = auditlog.search(db, village.admin, village.id, action="signup.self_add")
+    assert list(log["操作人"]) == ["村民本人（积分卡）"] and "村民本人" not in log["详情"][0]
 
 
 def test_a_resident_of_another_household_is_refused(db, village, card):
