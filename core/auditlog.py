@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from core.access import Actor, require
 from core.audit import ACTOR_KEY
 from core.errors import InvalidInput
+from core.proposals import SOURCE_NAMES
 from db.models import AuditLog, StaffUser
 
 ACTION_NAMES = {
@@ -51,6 +52,42 @@ ACTION_NAMES = {
     "round.create": "生成分配方案", "round.confirm": "确认分配出库", "round.cancel": "作废分配草稿",
     "round.close": "结束发放（未领退库）", "allocation.deliver": "签领发放",
 }
+# What an audited row is about (target_type), as the 对象 column shows it.
+TARGET_NAMES = {
+    "activity": "志愿活动", "allocation": "分配明细", "attendance": "签到记录", "beneficiary": "受助户", "card": "积分卡",
+    "certificate": "志愿服务证明", "distribution_round": "分配批次", "fund_entry": "村集体资金", "grid": "网格",
+    "harvest": "收获记录", "hours_correction": "时长更正", "household": "农户", "ledger_entry": "积分流水",
+    "objection": "异议", "period": "统计期", "plot": "义田地块", "produce_move": "农产品出入库", "product": "商品",
+    "proposal": "积分申报", "redemption": "兑换单", "review_session": "评议会", "rule_category": "积分类别",
+    "rule_item": "积分事项", "season": "种植季", "setting": "设置", "staff_user": "工作人员账号", "village": "村",
+    "year": "年度",
+}
+# The keys of the stored details, as the 详情 column shows them.
+FIELD_NAMES = {
+    "active": "启用", "activity_id": "活动编号", "adjusted": "调整户数", "admin": "管理员", "approved": "通过",
+    "area_mu": "面积（亩）", "attendance_id": "签到编号", "attendances": "签到条数", "attendees": "出席",
+    "barcode": "条码", "batch_from": "起始编号", "batch_size": "批量", "cap_minutes": "每人计时上限（分钟）",
+    "capacity": "招募人数", "card_id": "卡号", "cart": "兑换内容（商品编号：数量）", "category": "类别", "code": "编号",
+    "conversion": "折算", "count": "数量", "counted": "盘点数", "crop": "作物", "date": "日期", "decisions": "决定数",
+    "delivery": "送货上门", "donor": "捐赠人", "end_time": "结束时间", "expected": "应有", "failed": "失败",
+    "fen": "分", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
+    "household_id": "户号", "households": "户数", "ids": "编号", "kind": "类型", "low_stock": "低库存提醒",
+    "max": "最高", "members": "成员", "min": "最低", "minutes": "分钟", "monthly_limit": "每月限兑",
+    "move_id": "出入库编号", "name": "名称", "new": "新值", "new_households": "新增户", "new_residents": "新增村民",
+    "number": "编号", "old": "原值", "old_card_id": "原卡号", "old_points": "原分值", "old_version": "原版本",
+    "organiser": "组织单位", "over_cap": "超出次数上限", "place": "活动地点", "plot_id": "地块编号",
+    "points": "积分", "points_per_hour": "每小时积分", "policy": "规则", "posted": "记账条数", "price": "兑换积分",
+    "product_id": "商品编号", "promoted": "递补", "proposal_id": "申报号", "qty": "数量", "quorum": "法定人数",
+    "raised_by": "提出人", "resident_id": "村民编号", "returned_grams": "退库重量（克）", "reversal_id": "冲正流水号",
+    "roles": "角色", "round_id": "分配批次", "rows": "行数", "rule": "细则", "session_id": "评议会编号",
+    "sha256": "文件校验值", "skipped": "跳过", "source": "来源", "start_time": "开始时间", "status": "状态",
+    "stock_move_id": "库存变动编号", "tasks": "任务说明", "title": "名称", "today": "日期", "total": "合计积分",
+    "total_grams": "总重量（克）", "unit": "单位", "updated": "更新", "username": "用户名", "valid_until": "有效期至",
+    "via": "途径", "votes": "表决", "year": "年度",
+}
+# Stored codes shown in words, by the key they are stored under.
+VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"}}
+EDIT_ACTIONS = {"product.update", "activity.update"}  # details are {field: [before, after]}
 COLUMNS = ["时间", "操作人", "操作", "对象", "对象编号", "详情", "原因"]
 MAX_LIMIT = 5000
 
@@ -93,14 +130,15 @@ def search(db, actor: Actor, village_id: int, *, date_from: dt.date | None = Non
         rows = s.execute(q.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).all()
     out = []
     for at, name, un, act, tt, tid, detail, reason in rows:
-        who, text_ = _detail(detail)
+        who, text_ = _detail(detail, edits=act in EDIT_ACTIONS)
         out.append({"时间": at, "操作人": f"{name}（{un}）" if name else who or "系统", "操作": action_name(act),
-                    "对象": tt, "对象编号": tid, "详情": text_, "原因": reason})
+                    "对象": TARGET_NAMES.get(tt, tt), "对象编号": tid, "详情": text_, "原因": reason})
     return pd.DataFrame(out, columns=COLUMNS)
 
 
-def _detail(raw: str) -> tuple[str | None, str]:
-    """(who acted if not a staff user, the detail as text) of a stored detail."""
+def _detail(raw: str, edits: bool = False) -> tuple[str | None, str]:
+    """(who acted if not a staff user, the detail as text) of a stored detail. ``edits``: its
+    values are [before, after] pairs."""
     try:
         data = json.loads(raw or "{}")
     except ValueError:
@@ -109,8 +147,30 @@ def _detail(raw: str) -> tuple[str | None, str]:
         return None, str(data)
     who = data.pop(ACTOR_KEY, None)
     if set(data) == {"old", "new"}:
-        return who, f"{data['old']} → {data['new']}"
-    return who, "；".join(f"{k}：{v}" for k, v in data.items())
+        return who, f"{_value(data['old'])} → {_value(data['new'])}"
+    return who, "；".join(f"{FIELD_NAMES.get(k, k)}：{_edit(v) if edits else _value(_named(k, v))}"
+                         for k, v in data.items())
+
+
+def _named(key: str, v: object) -> object:
+    names = VALUE_NAMES.get(key)
+    return names.get(v, v) if names and isinstance(v, str) else v
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if v is None:
+        return "无"
+    if isinstance(v, list):
+        return "、".join(_value(x) for x in v)
+    if isinstance(v, dict):
+        return "，".join(f"{k}：{_value(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _edit(v: object) -> str:
+    return f"{_value(v[0])} → {_value(v[1])}" if isinstance(v, list) and len(v) == 2 else _value(v)
 
 
 def filters(db, actor: Actor, village_id: int) -> tuple[dict[int, str], list[str]]:

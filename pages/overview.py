@@ -130,8 +130,11 @@ def _grids(vid: int, period) -> None:
     if by_grid.empty:
         st.info("本村还没有设置网格。")
     else:
-        st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
-                                   f"{period.label}各网格净积分", ranked), width="stretch")
+        if not (by_grid["加分"].any() or by_grid["扣分"].any()):
+            st.info(f"{period.label}各网格还没有加分或扣分。")
+        else:
+            st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
+                                       f"{period.label}各网格净积分", ranked), width="stretch")
         st.dataframe(by_grid, hide_index=True, width="stretch")
     downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
-from core import auditlog, ledger, settings, setup, staff
+from core import auditlog, ledger, settings, setup, staff, stock
 from core.access import SYSTEM
 from core.errors import AlreadyDone, InvalidInput, NotAllowed
 from db.bootstrap import upgrade
@@ -41,7 +41,14 @@ def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
     assert len(auditlog.search(db, village.admin, village.id, date_from=tomorrow)) == 0
     assert len(auditlog.search(db, village.admin, village.id, date_to=dt.date.today())) == 3
     row = auditlog.search(db, village.admin, village.id, action="setting.change").iloc[0]
-    assert row["详情"] == " → http://192.168.1.10:8501"
+    assert row["详情"] == " → http://192.168.1.10:8501" and row["对象"] == "设置"
+    row = auditlog.search(db, village.admin, village.id, action="staff.create").iloc[0]
+    assert row["对象"] == "工作人员账号" and row["详情"].startswith("用户名：someone")
+    pid = stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=5))
+    stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=8), pid)
+    row = auditlog.search(db, village.admin, village.id, action="product.update").iloc[0]
+    assert (row["对象"], row["详情"]) == ("商品", "兑换积分：5 → 8")
+    assert "启用：是" in auditlog.search(db, village.admin, village.id, action="product.create").iloc[0]["详情"]
     with pytest.raises(InvalidInput):
         auditlog.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())
 
@@ -73,6 +80,30 @@ def _audited_actions() -> set[str]:
                 assert pattern in expand, f"new f-string action {pattern}: add its values here"
                 found |= set(expand[pattern])
     return found
+
+
+def test_every_audited_detail_key_and_target_has_a_chinese_name_on_the_audit_page():
+    import ast
+    import dataclasses
+    from pathlib import Path
+
+    keys, targets = set(), set()
+    for path in Path(__file__).parents[1].joinpath("core").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record" and len(node.args) > 3):
+                continue
+            targets.add(node.args[3].value)
+            for d in [a for a in node.args[4:] if isinstance(a, ast.Dict)] + [
+                    k.value for k in node.keywords if k.arg == "detail" and isinstance(k.value, ast.Dict)]:
+                keys |= {k.value for k in d.keys if isinstance(k, ast.Constant)}
+    from core import volunteer
+    # details built from a dataclass or a dict of cleaned fields rather than written out
+    keys |= {f.name for f in dataclasses.fields(stock.ProductInput)}
+    keys |= set(volunteer._clean_activity("活动", dt.date.today(), "", "", "", None, None, None, None, "")) | {
+        "points_per_hour"}
+    assert len(keys) > 70 and len(targets) > 25
+    assert sorted(keys - set(auditlog.FIELD_NAMES)) == []
+    assert sorted(targets - set(auditlog.TARGET_NAMES)) == []
 
 
 def test_every_audited_action_has_a_chinese_name_on_the_audit_page():

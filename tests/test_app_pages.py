@@ -140,3 +140,20 @@ def test_every_lazy_tab_opens_and_only_the_open_tab_runs(demo_db, module):
         at.run()
         assert not at.exception, (label, at.exception)
         assert [t.label for t in at.tabs if len(t.children)] == [label]
+
+
+def test_the_overview_of_a_village_without_points_says_so_instead_of_an_empty_chart(monkeypatch, tmp_path):
+    from tests.factories import give_points, make_village
+
+    use_data_dir(monkeypatch, tmp_path, demo=False)
+    db = db_for_env()
+    v = make_village(db)
+    at = app(v.actors["admin"].user_id).switch_page("pages/overview.py")
+    at.session_state[state.OVERVIEW_TAB] = "网格对比"
+    at.run()
+    assert not at.exception
+    assert any("各网格还没有加分或扣分" in i.value for i in at.info)
+    assert not at.get("vega_lite_chart")
+    give_points(db, v.household_ids[0], 5, "first")
+    at.run()
+    assert not at.info and len(at.get("vega_lite_chart")) == 1
