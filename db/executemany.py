@@ -46,6 +46,8 @@ def executemany(s: Session, sql: str, rows: Sequence[Mapping], types: Mapping[st
     session's transaction. ``types`` names the placeholders whose values need converting for
     the database (e.g. ``{"day": LedgerEntry.occurred_on.type}``); the rest go as they are.
     The result's ``rowcount`` is the total over all rows."""
+    if not rows:  # the driver would run the statement once, without parameters
+        raise ValueError("executemany needs at least one row")
     conn = s.connection()
     dialect = conn.dialect
     stmt, order = _compiled(sql, dialect)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import text
 
 from core import ledger
@@ -63,3 +64,8 @@ def test_a_batch_posted_through_it_reads_back_by_day(db):
     with db.read() as s:
         n = s.query(LedgerEntry).filter(LedgerEntry.occurred_on.between(DAY, DAY + dt.timedelta(days=1))).count()
     assert n == 2
+
+
+def test_an_empty_batch_is_refused_rather_than_run_once_without_parameters(db):
+    with pytest.raises(ValueError), db.write() as s:
+        executemany(s, "UPDATE account SET balance = balance + :d WHERE household_id = :h", [])
