@@ -165,12 +165,24 @@ def _summarise(s: Session, entry: LedgerEntry, bucket: str, grid_id: int | None,
 
 def lock_account(s: Session, household_id: int) -> Account:
     """Load the account row locked for this transaction (FOR UPDATE on PostgreSQL;
-    SQLite writers are already serialised by BEGIN IMMEDIATE)."""
+    SQLite writers are already serialised by BEGIN IMMEDIATE).
+
+    A second call in the same transaction (a checkout locks first, then posts) takes the row
+    from the session instead of asking again: the lock is held while the (sub)transaction that
+    took it is open, and the ledger expires its copy whenever it changes the row, so the
+    session's copy is current. A savepoint rolled back releases its locks: then it asks again."""
+    locked: dict = s.info.setdefault("locked_accounts", {})
+    tx = locked.get(household_id)
+    if tx is not None and tx.is_active:
+        acc = s.get(Account, household_id)
+        if acc is not None:
+            return acc
     acc = s.execute(
         select(Account).where(Account.household_id == household_id).with_for_update()
     ).scalar_one_or_none()
     if acc is None:
         raise NotFound("找不到该户的积分账户。")
+    locked[household_id] = s.get_nested_transaction() or s.get_transaction()
     return acc
 
 
@@ -258,7 +270,7 @@ def post(
         raise InsufficientPoints("可用积分不足。")
     s.flush()
     s.expire(acc)
-    grid_id = s.execute(select(Household.grid_id).where(Household.id == household_id)).scalar()
+    grid_id = s.get(Household, household_id).grid_id  # callers have usually loaded the household already
     if reverses is not None:
         _summarise(s, entry, reverses.kind, grid_id, -1)
     else:

@@ -148,11 +148,8 @@ def _check(s: Session, hh: Household, cart: dict[int, int], month: int) -> CartC
             raise NotFound("购物车里有不属于本村的商品。")
         lines.append(LineCheck(p.id, p.name, p.unit, p.price, qty, p.kind, p.stock, p.active, p.monthly_limit,
                                used.get(pid, 0)))
-    refused = refusals(
-        lines, balance=balance,
-        min_balance=settings.get(s, hh.village_id, "min_balance_to_redeem"),
-        window_open=settings.get(s, hh.village_id, "redemption_open"),
-    )
+    min_balance, window_open = settings.get_many(s, hh.village_id, "min_balance_to_redeem", "redemption_open")
+    refused = refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open)
     return CartCheck(lines=lines, total=sum(ln.amount for ln in lines), balance=balance,
                      problems=[msg for _, msg in refused], refused=refused)
 
@@ -306,7 +303,7 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
         s.add(red)
         s.flush()
         red.receipt_no = f"DH{when:%Y%m%d}-{red.id:06d}"
-        products = {p.id: p for p in s.execute(select(Product).where(Product.id.in_(list(cart)))).scalars()}
+        products = {pid: s.get(Product, pid) for pid in cart}  # loaded by _check, in this session
         for ln in sorted(check.lines, key=lambda x: x.product_id):  # one lock order for every till
             s.add(RedemptionLine(redemption_id=red.id, product_id=ln.product_id, qty=ln.qty, price=ln.price))
             if ln.kind == "goods":

@@ -219,3 +219,41 @@ def test_deltas_follow_the_two_numbers_rule(kind, points, balance, expected):
 def test_deltas_refuse_a_sign_that_contradicts_the_kind(kind, points):
     with pytest.raises(InvalidInput):
         ledger.deltas_for(kind, points, 10)
+
+
+def test_an_account_locked_once_in_a_transaction_is_not_asked_for_again_unless_a_savepoint_let_it_go(db, village):
+    from sqlalchemy import event
+
+    hid = village.household_ids[0]
+    give_points(db, hid, 10, "lock-start")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def asks(fn) -> int:
+        """How many times ``fn`` read the account table."""
+        n = len(statements)
+        fn()
+        return sum("FROM account" in st for st in statements[n:])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.write() as s:
+            first = ledger.lock_account(s, hid)
+            if db.engine.dialect.name == "postgresql":
+                assert "FOR UPDATE" in statements[-1].upper()
+            assert asks(lambda: ledger.lock_account(s, hid)) == 0  # no second round trip
+            assert ledger.lock_account(s, hid) is first
+            ledger.post(s, household_id=hid, kind="redeemed", points=-4, source_type="t", source_id="lock-1")
+            assert ledger.lock_account(s, hid).balance == 6  # the ledger's update expired the copy: re-read
+            other = village.household_ids[1]
+            sp = s.begin_nested()
+            ledger.lock_account(s, other)
+            sp.rollback()  # the savepoint's row lock went with it
+            assert asks(lambda: ledger.lock_account(s, other)) == 1
+        with db.write() as s:  # a new transaction locks afresh
+            assert asks(lambda: ledger.lock_account(s, hid)) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert verify(db) == []

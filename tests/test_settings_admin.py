@@ -84,3 +84,15 @@ def test_setting_year_end_policy_switches_between_carry_over_and_clearing(db, vi
     settings.change(db, village.admin, village.id, "year_end_policy", "clear")
     cycles.run_year_end(db, village.admin, village.id, 2026, "2026")
     assert _balance(db, hid) == 0
+
+
+def test_several_settings_read_in_one_query_match_reading_them_one_by_one(db, village):
+    keys = ("min_balance_to_redeem", "redemption_open", "quorum")
+    with db.read() as s:
+        assert settings.get_many(s, village.id, *keys) == tuple(settings.get(s, village.id, k) for k in keys)
+    settings.change(db, village.admin, village.id, "redemption_open", False)
+    settings.change(db, village.admin, village.id, "min_balance_to_redeem", 7)
+    with db.read() as s:
+        got = settings.get_many(s, village.id, *keys)
+        assert got == tuple(settings.get(s, village.id, k) for k in keys)
+    assert got[:2] == (7, False)
