@@ -729,7 +729,7 @@ def bulk_seed(db: Database, *, villages: int, households: int, days: int = 365, 
     pending = 0
     pool = None
     try:
-        if workers > 1:
+        if workers > 1 and villages > 1:  # a second process helps only while there is a next village to make
             import multiprocessing as mp
 
             pool = mp.get_context("fork").Pool(workers - 1)
