@@ -136,10 +136,17 @@ def month_used(s: Session, household_id: int, month: int, product_ids: list[int]
     return {pid: int(n) for pid, n in s.execute(q).all()}
 
 
-def _check(s: Session, hh: Household, cart: dict[int, int], month: int) -> CartCheck:
-    acc = s.get(Account, hh.id)
+def _products(s: Session, cart: dict[int, int]) -> dict[int, Product]:
+    return {p.id: p for p in s.execute(select(Product).where(Product.id.in_(list(cart)))).scalars()}
+
+
+def _check(s: Session, hh: Household, cart: dict[int, int], month: int, *, account: Account | None = None,
+           products: dict[int, Product] | None = None) -> CartCheck:
+    """``account`` and ``products``: already loaded in this session by the caller (checkout holds
+    them for the whole transaction; the session only keeps objects someone refers to)."""
+    acc = account if account is not None else s.get(Account, hh.id)
     balance = acc.balance if acc else 0
-    prods = {p.id: p for p in s.execute(select(Product).where(Product.id.in_(list(cart)))).scalars()}
+    prods = products if products is not None else _products(s, cart)
     used = month_used(s, hh.id, month, list(cart))
     lines = []
     for pid, qty in cart.items():
@@ -289,11 +296,14 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
                 raise NotFound("积分卡与该户不符，请重新扫卡。")
             if card.status != "active":
                 raise NotFound("此卡已挂失或作废，不能兑换；请使用新卡。")
-        ledger.lock_account(s, hh.id)  # serialise counters redeeming this household
+        # Serialise counters redeeming this household. ``acc`` is kept for the whole transaction:
+        # while the session holds it, the ledger's own lock_account below needs no second query.
+        acc = ledger.lock_account(s, hh.id)
         red = _existing(s, key)  # re-check under the lock: the other tab may have just committed
         if red is not None:
             return _same_cart(red, hh.id)
-        check = _check(s, hh, cart, ledger.month_of(when.date()))
+        products = _products(s, cart)
+        check = _check(s, hh, cart, ledger.month_of(when.date()), account=acc, products=products)
         if check.refused:
             error, message = check.refused[0]
             raise error(message)
@@ -303,7 +313,6 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
         s.add(red)
         s.flush()
         red.receipt_no = f"DH{when:%Y%m%d}-{red.id:06d}"
-        products = {pid: s.get(Product, pid) for pid in cart}  # loaded by _check, in this session
         for ln in sorted(check.lines, key=lambda x: x.product_id):  # one lock order for every till
             s.add(RedemptionLine(redemption_id=red.id, product_id=ln.product_id, qty=ln.qty, price=ln.price))
             if ln.kind == "goods":

@@ -60,6 +60,33 @@ def test_a_checkout_charges_points_and_takes_stock_in_one_go(db, village):
     assert verify(db) == []
 
 
+def test_a_checkout_reads_the_account_the_products_and_the_shop_settings_once_each(db, village):
+    from sqlalchemy import event
+
+    hid = village.household_ids[0]
+    give_points(db, hid, 100, "once")
+    pids = [_product(db, village, name=n, price=5) for n in ("盐", "醋")]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        _buy(db, village, hid, {pids[0]: 1, pids[1]: 2})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    selects = [st for st in statements if st.upper().startswith("SELECT")]
+
+    def reads(table: str) -> int:
+        return sum(f" FROM {table} " in st + " " for st in selects)
+
+    # the account is locked once (the ledger does not ask again), the products are read once,
+    # the two shop settings in one query, the household once
+    assert (reads("account"), reads("product"), reads("setting"), reads("household")) == (1, 1, 1, 1), selects
+    assert _balance(db, hid) == 85
+
+
 def test_a_double_confirm_charges_once(db, village):
     hid = village.household_ids[0]
     give_points(db, hid, 100, "a")
