@@ -185,7 +185,7 @@ print(sorted(current_revisions(db)) == sorted(head_revisions()), "alembic" in sy
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_starting_on_a_current_database_does_not_load_alembic(kind, tmp_path):
+def test_starting_on_a_current_database_does_not_load_alembic_and_an_older_one_is_upgraded(kind, tmp_path):
     import subprocess
     import sys
     from pathlib import Path
@@ -203,3 +203,9 @@ def test_starting_on_a_current_database_does_not_load_alembic(kind, tmp_path):
     with empty_database(kind, tmp_path) as database:
         assert start() == "True True"  # an empty database: Alembic builds the schema
         assert start() == "True False"  # current: Alembic is not even imported
+    (tmp_path / "older").mkdir()
+    with empty_database(kind, tmp_path / "older") as database:
+        upgrade_to(database, first_revision())  # a database left by an older version of the app
+        assert first_revision() not in ScriptDirectory.from_config(alembic_config()).get_heads()
+        assert start() == "True True"  # brought to head
+        assert start() == "True False"
