@@ -28,7 +28,7 @@ from core import ledger
 from core.access import Actor, require
 from core.audit import record
 from core.errors import InvalidInput
-from db.models import Grid, Household, ImportBatch, Resident
+from db.models import Grid, Household, ImportBatch, Resident, Village
 
 COLUMNS = ["门牌号", "网格", "姓名", "性别", "出生年份", "与户主关系", "党员", "电话"]
 REQUIRED = ["门牌号", "网格", "姓名", "与户主关系"]
@@ -341,6 +341,10 @@ def commit(db, actor: Actor, village_id: int, filename: str, data: bytes) -> Pla
 def _commit(db, actor: Actor, village_id: int, filename: str, data: bytes) -> Plan:
     with db.write() as s:
         require(actor, "admin", village_id)
+        # One import per village at a time (PostgreSQL; SQLite writers are already serialised):
+        # a second admin's import then plans against what the first one committed and finds
+        # nothing left to do, instead of recording a second batch of the same changes.
+        s.execute(select(Village.id).where(Village.id == village_id).with_for_update(key_share=True))
         plan = _plan(s, village_id, filename, data)
         if plan.errors:
             shown = "；".join(plan.errors[:5])
