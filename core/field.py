@@ -19,14 +19,13 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import InvalidInput, NotAllowed, NotFound, OutOfStock
+from db.engine import upsert_insert
 from db.models import (
     Activity,
     Attendance,
@@ -296,10 +295,6 @@ def work_days_frame(db, village_id: int, date_from: dt.date | None = None, date_
 # ---------------------------------------------------------------- produce stock
 
 
-def _insert(s: Session):
-    return pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def move_produce(s: Session, actor: Actor | None, village_id: int, crop: str, grams: int, kind: str, *,
                  ref_type: str = "", ref_id: object = "", note: str = "", at: dt.datetime | None = None
                  ) -> ProduceMove:
@@ -312,7 +307,7 @@ def move_produce(s: Session, actor: Actor | None, village_id: int, crop: str, gr
     if grams == 0:
         raise InvalidInput("数量不能为 0。")
     if grams > 0:
-        ins = _insert(s)(ProduceStock.__table__).values(village_id=village_id, crop=crop, grams=grams)
+        ins = upsert_insert(s)(ProduceStock.__table__).values(village_id=village_id, crop=crop, grams=grams)
         s.execute(ins.on_conflict_do_update(index_elements=["village_id", "crop"],
                                             set_={"grams": ProduceStock.__table__.c.grams + grams}))
     else:

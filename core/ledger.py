@@ -24,13 +24,12 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
+from db.engine import upsert_insert
 from db.executemany import executemany
 from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry
 
@@ -116,7 +115,7 @@ def check_points(points: object) -> int:
 def _upsert(s: Session, model, keys: dict, increments: dict, inserts: dict | None = None) -> None:
     table = model.__table__
     values = {**keys, **(inserts or {}), **increments}
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(s)
     stmt = insert(table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),

@@ -12,10 +12,9 @@ import datetime as dt
 import hashlib
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.errors import DomainError
+from db.engine import upsert_insert
 from db.models import RateLimit
 
 CARD_LOOKUP_LIMIT = 20  # failed look-ups ...
@@ -55,7 +54,7 @@ def hit(db, key: str, window: int, now: dt.datetime | None = None) -> None:
     now = now or _now()
     cutoff = now - dt.timedelta(seconds=window)
     with db.write() as s:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = upsert_insert(s)
         t = RateLimit.__table__
         expired = t.c.window_start <= cutoff
         stmt = insert(t).values(key=key, window_start=now, count=1)

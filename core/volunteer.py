@@ -27,14 +27,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import settings, validate
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from db.engine import upsert_insert
 from db.models import (
     Activity,
     Attendance,
@@ -556,7 +555,7 @@ def _add_to_total(s: Session, resident: Resident, delta: int, day: dt.date, thre
     """Change the resident's confirmed total; record newly reached star levels once. Returns new levels."""
     # Create the row if missing without racing another transaction doing the same (FOR UPDATE
     # on a row that does not exist yet locks nothing), then lock it.
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(s)
     s.execute(insert(VolunteerTotal.__table__).values(resident_id=resident.id, village_id=resident.village_id,
                                                       minutes=0, star_level=0)
               .on_conflict_do_nothing(index_elements=["resident_id"]))

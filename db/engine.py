@@ -17,6 +17,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def upsert_insert(s: Session):
+    """``insert`` of the session's database dialect, the one with ``on_conflict_do_update`` /
+    ``on_conflict_do_nothing`` (SQLite and PostgreSQL spell ON CONFLICT alike)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def make_engine(url: str, **kw) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
