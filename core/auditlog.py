@@ -70,8 +70,8 @@ FIELD_NAMES = {
     "capacity": "招募人数", "card_id": "卡号", "cart": "兑换内容（商品编号：数量）", "category": "类别", "code": "编号",
     "conversion": "折算", "count": "数量", "counted": "盘点数", "crop": "作物", "date": "日期", "decisions": "决定数",
     "delivery": "送货上门", "donor": "捐赠人", "end_time": "结束时间", "expected": "应有", "failed": "失败",
-    "fen": "分", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
-    "household_id": "户号", "households": "户数", "ids": "编号", "kind": "类型", "low_stock": "低库存提醒",
+    "fen": "金额（分）", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
+    "household_id": "户编号", "households": "户数", "ids": "编号", "kind": "类型", "low_stock": "低库存提醒",
     "max": "最高", "members": "成员", "min": "最低", "minutes": "分钟", "monthly_limit": "每月限兑",
     "move_id": "出入库编号", "name": "名称", "new": "新值", "new_households": "新增户", "new_residents": "新增村民",
     "number": "编号", "old": "原值", "old_card_id": "原卡号", "old_points": "原分值", "old_version": "原版本",
@@ -149,7 +149,7 @@ def _detail(raw: str, edits: bool = False) -> tuple[str | None, str]:
     if set(data) == {"old", "new"}:
         return who, f"{_value(data['old'])} → {_value(data['new'])}"
     return who, "；".join(f"{FIELD_NAMES.get(k, k)}：{_edit(v) if edits else _value(_named(k, v))}"
-                         for k, v in data.items())
+                         for k, v in data.items() if edits or v not in ("", None))  # blanks say nothing
 
 
 def _named(key: str, v: object) -> object:
