@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 
 from core import field, field_aid
 from core.errors import DomainError
-from db.models import Allocation, Card, DistributionRound, Household, ProduceMove, Resident
+from db import clock
+from db.models import Allocation, Card, DistributionRound, Household, Resident
 
 # (name, 亩, location, party group)
 PLOTS = [
@@ -85,11 +86,9 @@ def populate(ctx) -> None:
 
     for plot_i, crop, sown_ago, weighings in SEASONS:
         sid = field.add_season(db, lead, plot_ids[plot_i], crop=crop, sown_on=day(sown_ago))
-        for ago, kg in weighings:
-            hid = field.record_harvest(db, lead, season_id=sid, date=day(ago), kg=kg, note="过秤入库，两人复核")
-            with db.write() as s:
-                s.execute(update(ProduceMove).where(ProduceMove.ref_type == "harvest", ProduceMove.ref_id == str(hid))
-                          .values(created_at=dt.datetime.combine(day(ago), dt.time(17))))
+        for ago, kg in weighings:  # weighed on the day, in the evening
+            with clock.at(dt.datetime.combine(day(ago), dt.time(17))):
+                field.record_harvest(db, lead, season_id=sid, date=day(ago), kg=kg, note="过秤入库，两人复核")
 
     _register(ctx, lead, day)
     _rounds(ctx, lead, day)
@@ -175,38 +174,35 @@ def _rounds(ctx, lead, day) -> None:
         kids = dict(s.execute(select(Resident.household_id, Resident.name).where(
             Resident.village_id == vid, Resident.relation == "子女")).all())
     for title, crop, kg, rule, lo, hi, cats, ago, share in ROUNDS:
-        rid = field_aid.create_round(db, lead, title=title, crop=crop, total_kg=kg, rule=rule, min_kg=lo, max_kg=hi,
-                                     categories=cats, on=day(ago))
-        field_aid.confirm_round(db, lead, rid)
         when = dt.datetime.combine(day(ago), dt.time(8, 30))
-        with db.write() as s:
-            s.execute(update(DistributionRound).where(DistributionRound.id == rid).values(created_at=when))
-            s.execute(update(ProduceMove).where(ProduceMove.ref_type == "distribution_round",
-                                                ProduceMove.ref_id == str(rid)).values(created_at=when))
+        with clock.at(when):  # the round as it was made and confirmed that morning
+            rid = field_aid.create_round(db, lead, title=title, crop=crop, total_kg=kg, rule=rule, min_kg=lo,
+                                         max_kg=hi, categories=cats, on=day(ago))
+            field_aid.confirm_round(db, lead, rid)
+        signed = when + dt.timedelta(hours=1)
         with db.read() as s:
             allocs = s.execute(select(Allocation.id, Allocation.household_id).where(
                 Allocation.round_id == rid, Allocation.grams > 0).order_by(Allocation.id)).all()
         # Older, fully delivered rounds: a sample is signed for through core, the rest replayed
         # in one statement as card deliveries (keeps the demo step fast); the recent ones all through core.
         older = share == 1.0 and ago > 30
-        for n, (aid, hid) in enumerate(allocs):
-            if rng.random() > share or (older and n >= 25):
-                continue
-            if hid in tokens and rng.random() < 0.8:
-                field_aid.deliver_by_card(db, lead, rid, tokens[hid])
-            elif hid in kids:
-                field_aid.deliver_by_proxy(db, lead, aid, f"{kids[hid]}（子女代领）", "签领表签字")
-            else:
-                field_aid.deliver_by_proxy(db, lead, aid, heads.get(hid, "本人"), "送货上门，本人签字")
-        with db.write() as s:
-            if older:
-                for aid, hid in allocs[25:]:
+        with clock.at(signed):
+            for n, (aid, hid) in enumerate(allocs):
+                if rng.random() > share or (older and n >= 25):
+                    continue
+                if hid in tokens and rng.random() < 0.8:
+                    field_aid.deliver_by_card(db, lead, rid, tokens[hid])
+                elif hid in kids:
+                    field_aid.deliver_by_proxy(db, lead, aid, f"{kids[hid]}（子女代领）", "签领表签字")
+                else:
+                    field_aid.deliver_by_proxy(db, lead, aid, heads.get(hid, "本人"), "送货上门，本人签字")
+        if older:
+            with db.write() as s:
+                for aid, hid in allocs[25:]:  # signing for an allocation sets it once (db.history allows that)
                     s.execute(update(Allocation).where(Allocation.id == aid, Allocation.delivered_at.is_(None))
-                              .values(delivered_at=when, delivered_by=lead.user_id, via="card",
+                              .values(delivered_at=signed, delivered_by=lead.user_id, via="card",
                                       signed_by=heads.get(hid, "")))
                 s.execute(update(DistributionRound).where(DistributionRound.id == rid).values(status="closed"))
-            s.execute(update(Allocation).where(Allocation.round_id == rid, Allocation.delivered_at.is_not(None))
-                      .values(delivered_at=when + dt.timedelta(hours=1)))
 
 
 def _surplus(ctx, lead, admin, day) -> None:
@@ -215,11 +211,8 @@ def _surplus(ctx, lead, admin, day) -> None:
     db = ctx.db
     pid = stock.save_product(db, admin, ctx.village.id, stock.ProductInput(
         name="义田土豆 5斤装", price=8, category="义田农产品", unit="袋", low_stock=10, monthly_limit=2))
-    field.transfer_to_shop(db, lead, crop="土豆", kg="500", product_id=pid, qty=200,
-                           note="余量转入积分超市，每袋 2.5 公斤")
-    field.sell_surplus(db, lead, crop="玉米", kg="700", amount_yuan="1260", date=day(15), buyer="镇粮站",
-                       note="余粮出售，款项入村集体资金")
-    with db.write() as s:
-        s.execute(update(ProduceMove).where(ProduceMove.village_id == ctx.village.id,
-                                            ProduceMove.kind.in_(("to_shop", "sale")))
-                  .values(created_at=dt.datetime.combine(day(15), dt.time(10))))
+    with clock.at(dt.datetime.combine(day(15), dt.time(10))):
+        field.transfer_to_shop(db, lead, crop="土豆", kg="500", product_id=pid, qty=200,
+                               note="余量转入积分超市，每袋 2.5 公斤")
+        field.sell_surplus(db, lead, crop="玉米", kg="700", amount_yuan="1260", date=day(15), buyer="镇粮站",
+                           note="余粮出售，款项入村集体资金")
