@@ -49,7 +49,7 @@ def _stamp(database: Database) -> None:
 
     from db.bootstrap import alembic_config
 
-    importlib.import_module("db.guards")  # the append-only triggers are created with the tables
+    importlib.import_module("db.models")  # the history guards are created with the tables
     Base.metadata.create_all(database.engine)
     cfg = alembic_config()
     with database.engine.begin() as conn:

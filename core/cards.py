@@ -10,7 +10,6 @@ apart from a revoked card without a database round trip.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 import secrets
@@ -24,6 +23,7 @@ from core import config, settings
 from core.access import require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
+from db import clock
 from db.models import Card, Household
 
 RANDOM_DIGITS = 25
@@ -153,7 +153,7 @@ def _new_card(s, actor, hh):
 def _revoke(s, card, reason: str) -> None:
     res = s.execute(
         update(Card).where(Card.id == card.id, Card.status == "active")
-        .values(status="revoked", revoked_at=dt.datetime.now().replace(microsecond=0), revoke_reason=reason)
+        .values(status="revoked", revoked_at=clock.now(), revoke_reason=reason)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:

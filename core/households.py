@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import NotFound
-from core.ledger import KIND_NAMES
+from core.ledger import KIND_NAMES, held_points
 from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
 
 
@@ -28,6 +28,8 @@ class HouseholdView:
     balance: int
     earned_total: int
     entries: int
+    outstanding: int = 0  # 待扣
+    held: int = 0  # held for deductions in 公示
 
 
 def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
@@ -37,7 +39,7 @@ def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
         raise NotFound("找不到该户。")
     hh, acc, grid = row
     return HouseholdView(hh.id, hh.village_id, hh.door_no, hh.head_name, grid or "", hh.phone, acc.balance,
-                         acc.earned_total, acc.entries)
+                         acc.earned_total, acc.entries, acc.outstanding, held_points(s, [hh.id]).get(hh.id, 0))
 
 
 def members_frame(s: Session, household_id: int) -> pd.DataFrame:
@@ -68,9 +70,10 @@ def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFra
         else:
             link = ""
         out.append({"流水号": e.id, "日期": e.occurred_on, "类型": KIND_NAMES.get(e.kind, e.kind),
-                    "累计积分变化": e.delta_earned, "可用积分变化": e.delta_balance, "当事人": person or "",
+                    "累计积分变化": e.delta_earned, "可用积分变化": e.delta_balance,
+                    "待扣变化": e.delta_outstanding, "当事人": person or "",
                     "事由": e.reason, "冲正": link, "经办人": by or "系统", "记账时间": e.created_at})
-    return pd.DataFrame(out, columns=["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "当事人", "事由", "冲正",
+    return pd.DataFrame(out, columns=["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正",
                                       "经办人", "记账时间"])
 
 
@@ -95,8 +98,41 @@ def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
     rows = s.execute(select(LedgerEntry.id, LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_earned,
                             LedgerEntry.delta_balance, LedgerEntry.reason)
                      .outerjoin(rev, rev.reverses_id == LedgerEntry.id)
-                     .where(LedgerEntry.household_id == household_id, LedgerEntry.kind != "reversal",
-                            rev.id.is_(None))
+                     .where(LedgerEntry.household_id == household_id,
+                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill")), rev.id.is_(None))
                      .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     return [{"id": r.id, "label": f"#{r.id} {r.occurred_on} {KIND_NAMES.get(r.kind, r.kind)} "
              f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """One household's points as the counter sees them (全村积分余额表)."""
+
+    household_id: int
+    door_no: str
+    head_name: str
+    grid: str
+    balance: int  # 可用积分 (spendable balance before holds)
+    held: int  # held for deductions in 公示
+    outstanding: int  # 待扣
+    earned_total: int  # 累计积分
+
+    @property
+    def spendable(self) -> int:
+        return max(0, self.balance - self.held)
+
+
+def balances(s: Session, village_id: int) -> list[BalanceRow]:
+    """Every active household of the village with its balance, held and outstanding points and
+    earned total, in grid and door-number order: two queries, whatever the village's size."""
+    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Grid.name, Account.balance,
+                            Account.outstanding, Account.earned_total)
+                     .join(Account, Account.household_id == Household.id)
+                     .outerjoin(Grid, Grid.id == Household.grid_id)
+                     .where(Household.village_id == village_id, Household.active.is_(True))
+                     .order_by(Grid.name, Household.door_no)).all()
+    held = held_points(s, village_id=village_id)
+    return [BalanceRow(hid, door, head, grid or "", bal, held.get(hid, 0), owed, earned)
+            for hid, door, head, grid, bal, owed, earned in rows]
+

@@ -1,20 +1,24 @@
 """The points ledger (积分流水): append-only entries and the balances they add up to.
 
 Invariants (checked by core.verify and the tests):
-- an entry is never updated or deleted; a correction is a ``reversal`` entry naming
-  the original (at most one reversal per entry);
+- an entry is never updated or deleted (db.history guards the table); a correction is a
+  ``reversal`` entry naming the original (at most one reversal per entry);
 - ``(source_type, source_id)`` is unique: one cause posts at most once;
-- ``account.balance`` == sum of delta_balance and ``account.earned_total`` == sum of
-  delta_earned over the household's entries, changed in the same transaction;
-- ``account.balance`` never goes below zero (checked here, backed by a CHECK constraint).
+- ``account.balance`` / ``earned_total`` / ``outstanding`` == the sums of delta_balance /
+  delta_earned / delta_outstanding over the household's entries, changed in the same transaction;
+- ``account.balance`` never goes below zero (checked here, backed by a CHECK constraint);
+- a deduction is never lost: what the balance cannot cover is outstanding (待扣), and while
+  anything is outstanding the balance is 0 — every point the household gets afterwards settles
+  the outstanding first, by a ``settlement`` entry (待扣抵扣) posted with it.
 
 Spendable balance vs earned total: redemptions spend the balance but never reduce the
 earned total, so redeeming does not push a family down the rankings. A deduction lowers
-the earned total by its full amount and the balance by as much as there is (it never
-overdraws), and the entry records exactly what changed.
+the earned total by its full amount; the balance by as much as there is, and the rest
+becomes outstanding. Like an authorisation hold on a card, a deduction approved but still in
+公示 *holds* that many points (:func:`held_points`): the counter shows them and cannot spend them.
 
-:func:`post` runs inside the caller's transaction so that, for example, a review decision
-and the entry it causes commit together.
+:func:`post` and :func:`post_many` run inside the caller's transaction so that, for example,
+a review decision and the entry it causes commit together.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from sqlalchemy.orm import Session
 from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
+from db import clock
 from db.engine import upsert_insert
 from db.executemany import executemany
-from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry
+from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry, Proposal
 
 KIND_NAMES: dict[str, str] = {
     "earned": "加分",
@@ -44,6 +49,8 @@ KIND_NAMES: dict[str, str] = {
     "clearing": "清零",
     "adjustment": "管理员调整",
     "volunteer": "志愿服务",
+    "settlement": "待扣抵扣",
+    "backfill": "待扣补记",
 }
 KINDS = tuple(KIND_NAMES)
 MAX_POINTS = 100_000  # one entry; anything larger is a typo, not a deed
@@ -57,13 +64,22 @@ def month_of(day: dt.date) -> int:
 class Deltas:
     balance: int
     earned: int
+    outstanding: int = 0
+
+
+def take(amount: int, balance: int) -> tuple[int, int]:
+    """(taken from the balance, left outstanding) when ``amount`` points are taken from a household
+    holding ``balance``: the balance never goes below zero and nothing is lost."""
+    covered = min(amount, max(balance, 0))
+    return covered, amount - covered
 
 
 def deltas_for(kind: str, points: int, balance: int) -> Deltas:
     """What an entry of ``kind`` for ``points`` changes, given the current balance.
 
     ``points`` is the signed amount the user means: +5 earned, -3 deducted, -20 redeemed.
-    Pure function: the rules of the two numbers in one place.
+    Pure function: the rules of the three numbers in one place. A deduction takes what the
+    balance holds and leaves the rest outstanding (待扣).
     """
     if kind in ("earned", "volunteer", "base"):
         if points <= 0:
@@ -78,7 +94,8 @@ def deltas_for(kind: str, points: int, balance: int) -> Deltas:
     if kind == "deducted":
         if points >= 0:
             raise InvalidInput("扣分必须是负数。")
-        return Deltas(-min(-points, balance), points)
+        covered, left = take(-points, balance)
+        return Deltas(-covered, points, left)
     if kind == "redeemed":
         if points >= 0:
             raise InvalidInput("兑换必须扣减积分。")
@@ -93,9 +110,29 @@ def deltas_for(kind: str, points: int, balance: int) -> Deltas:
         if points == 0:
             raise InvalidInput("调整分值不能为 0。")
         if points < 0:
-            return Deltas(-min(-points, balance), points)
+            covered, left = take(-points, balance)
+            return Deltas(-covered, points, left)
         return Deltas(points, points)
     raise InvalidInput(f"未知的流水类型：{kind}")
+
+
+def reversal_deltas(original: LedgerEntry, balance: int, outstanding: int) -> Deltas:
+    """The entry that undoes ``original``: the earned total back by exactly its amount, and the
+    points it moved back too — what it took from the balance is returned, what it left outstanding
+    is cancelled (as far as it is still outstanding; what later points already settled of it is
+    returned to the balance); points it gave are taken back, the part the balance no longer holds
+    left outstanding."""
+    net = -(original.delta_balance - original.delta_outstanding)  # the points the reversal moves
+    if net < 0:
+        covered, left = take(-net, balance)
+        return Deltas(-covered, -original.delta_earned, left)
+    cancel = min(max(original.delta_outstanding, 0), outstanding)
+    return Deltas(net - cancel, -original.delta_earned, -cancel)
+
+
+def settlement_for(balance: int, outstanding: int) -> int:
+    """Points to move from the balance to settle the outstanding (待扣抵扣): as many as both allow."""
+    return max(0, min(balance, outstanding))
 
 
 def check_points(points: object) -> int:
@@ -202,10 +239,11 @@ def post(
     reverses: LedgerEntry | None = None,
     allow_zero: bool = False,
 ) -> LedgerEntry:
-    """Append one entry and change the account in the caller's transaction.
+    """Append one entry and change the account in the caller's transaction; when the entry
+    brings points and something is outstanding, a settlement entry (待扣抵扣) follows it.
 
     Raises AlreadyDone if the cause was posted before, InsufficientPoints if it would
-    overdraw the spendable balance.
+    overdraw the spendable balance (a redemption; a deduction never does: see ``deltas_for``).
     """
     source_id = str(source_id)
     # Lock first, then look: two transactions posting the same cause (to the same household)
@@ -220,61 +258,95 @@ def post(
     if existing is not None:
         raise AlreadyDone("该事项已经记账，不会重复记账。")
     if reverses is not None:
-        d = Deltas(-reverses.delta_balance, -reverses.delta_earned)
-        if acc.balance + d.balance < 0:
-            raise InsufficientPoints(
-                f"该户可用积分只有 {acc.balance} 分，冲正需要扣回 {-d.balance} 分，余额不足。"
-            )
+        d = reversal_deltas(reverses, acc.balance, acc.outstanding)
     elif kind == "clearing":
         d = Deltas(points, 0)
     else:
         d = deltas_for(kind, points, acc.balance)
     if acc.balance + d.balance < 0:
         raise InsufficientPoints(f"可用积分不足：余额 {acc.balance} 分，需要 {-d.balance} 分。")
-    if d.balance == 0 and d.earned == 0 and not allow_zero:
+    if d.balance == 0 and d.earned == 0 and d.outstanding == 0 and not allow_zero:
         raise InvalidInput("这笔记账不改变任何积分。")
     day = occurred_on or dt.date.today()
+    village_id, balance, outstanding = acc.village_id, acc.balance + d.balance, acc.outstanding + d.outstanding
+    grid_id = s.get(Household, household_id).grid_id  # callers have usually loaded the household already
+    entry = _append(s, village_id=village_id, household_id=household_id, resident_id=resident_id, kind=kind,
+                    deltas=d, source_type=source_type, source_id=source_id, rule_item_id=rule_item_id,
+                    category_id=category_id, reverses_id=reverses.id if reverses is not None else None,
+                    occurred_on=day, reason=reason, actor=actor)
+    if reverses is not None:
+        _summarise(s, entry, reverses.kind, grid_id, -1)
+    else:
+        _summarise(s, entry, kind, grid_id, 1)
+    settle = settlement_for(balance, outstanding) if d.balance > 0 else 0
+    if settle:
+        settlement = _append(s, village_id=village_id, household_id=household_id, resident_id=None,
+                             kind="settlement", deltas=Deltas(-settle, 0, -settle), source_type="settlement",
+                             source_id=f"{source_type}:{source_id}", rule_item_id=None, category_id=None,
+                             reverses_id=None, occurred_on=dt.date.today(), actor=actor,
+                             reason=settlement_reason(settle, outstanding - settle))
+        _summarise(s, settlement, "settlement", grid_id, 1)
+    s.expire(acc)
+    return entry
+
+
+def settlement_reason(settled: int, left: int) -> str:
+    return f"以新得积分抵扣待扣 {settled} 分" + (f"，仍待扣 {left} 分" if left else "，待扣已清")
+
+
+def _append(s: Session, *, village_id: int, household_id: int, resident_id: int | None, kind: str, deltas: Deltas,
+            source_type: str, source_id: str, rule_item_id: int | None, category_id: int | None,
+            reverses_id: int | None, occurred_on: dt.date, reason: str, actor: Actor | None) -> LedgerEntry:
+    """One entry and its account change. The conditional UPDATE is the backstop: even if the
+    balance read before were stale, its WHERE clause (and the CHECK constraints) refuse an overdraft."""
     entry = LedgerEntry(
-        village_id=acc.village_id,
-        household_id=household_id,
-        resident_id=resident_id,
-        kind=kind,
-        delta_balance=d.balance,
-        delta_earned=d.earned,
-        source_type=source_type,
-        source_id=source_id,
-        rule_item_id=rule_item_id,
-        category_id=category_id,
-        reverses_id=reverses.id if reverses is not None else None,
-        occurred_on=day,
-        month=month_of(day),
-        reason=reason,
+        village_id=village_id, household_id=household_id, resident_id=resident_id, kind=kind,
+        delta_balance=deltas.balance, delta_earned=deltas.earned, delta_outstanding=deltas.outstanding,
+        source_type=source_type, source_id=source_id, rule_item_id=rule_item_id, category_id=category_id,
+        reverses_id=reverses_id, occurred_on=occurred_on, month=month_of(occurred_on), reason=reason,
         created_by=actor.user_id if actor else None,
     )
     s.add(entry)
-    # The conditional UPDATE is the backstop: even if the read above were stale,
-    # the WHERE clause (and the CHECK constraint) refuse an overdraft.
     res = s.execute(
         update(Account)
-        .where(Account.household_id == household_id, Account.balance + d.balance >= 0)
+        .where(Account.household_id == household_id, Account.balance + deltas.balance >= 0,
+               Account.outstanding + deltas.outstanding >= 0)
         .values(
-            balance=Account.balance + d.balance,
-            earned_total=Account.earned_total + d.earned,
+            balance=Account.balance + deltas.balance,
+            earned_total=Account.earned_total + deltas.earned,
+            outstanding=Account.outstanding + deltas.outstanding,
             entries=Account.entries + 1,
-            updated_at=dt.datetime.now().replace(microsecond=0),
+            updated_at=clock.now(),
         )
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
         raise InsufficientPoints("可用积分不足。")
     s.flush()
-    s.expire(acc)
-    grid_id = s.get(Household, household_id).grid_id  # callers have usually loaded the household already
-    if reverses is not None:
-        _summarise(s, entry, reverses.kind, grid_id, -1)
-    else:
-        _summarise(s, entry, kind, grid_id, 1)
     return entry
+
+
+def held_points(s: Session, household_ids: list[int] | None = None, *, village_id: int | None = None
+                ) -> dict[int, int]:
+    """Points each household holds for deductions approved but still in 公示 (or held by an
+    objection): shown at the counter, not spendable, taken when the deduction posts. For the
+    given households, or every household of ``village_id`` that holds any."""
+    if household_ids is not None:
+        if not household_ids:
+            return {}
+        which = Proposal.household_id.in_(household_ids)
+    else:
+        which = Proposal.village_id == village_id
+    rows = s.execute(
+        select(Proposal.household_id, func.sum(-Proposal.decided_points))
+        .where(which, Proposal.status.in_(("publicity", "objected")), Proposal.decided_points < 0)
+        .group_by(Proposal.household_id)).all()
+    return {hid: int(n) for hid, n in rows}
+
+
+def spendable(balance: int, held: int) -> int:
+    """What a household can spend now: the balance less the points held for deductions in 公示."""
+    return max(0, balance - held)
 
 
 @dataclass(frozen=True)
@@ -308,14 +380,15 @@ def posted_causes(s: Session, source_type: str, source_ids: list) -> dict[str, i
 
 
 _ENTRY_COLUMNS = ("village_id", "household_id", "resident_id", "kind", "delta_balance", "delta_earned",
-                  "source_type", "source_id", "rule_item_id", "category_id", "reverses_id", "occurred_on", "month",
+                  "delta_outstanding", "source_type", "source_id", "rule_item_id", "category_id", "reverses_id", "occurred_on", "month",
                   "reason", "created_by", "created_at")
 _INSERT_ENTRY = (f"INSERT INTO ledger_entry ({', '.join(_ENTRY_COLUMNS)}) "
                  f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})")
 _ENTRY_TYPES = {"occurred_on": LedgerEntry.occurred_on.type, "created_at": LedgerEntry.created_at.type}
 # The conditional UPDATE is the overdraft backstop: a row it skips makes the rowcount short.
 _UPDATE_ACCOUNT = ("UPDATE account SET balance = balance + :db, earned_total = earned_total + :de, "
-                   "entries = entries + :n, updated_at = :now WHERE household_id = :h AND balance + :db >= 0")
+                   "outstanding = outstanding + :do, entries = entries + :n, updated_at = :now "
+                   "WHERE household_id = :h AND balance + :db >= 0 AND outstanding + :do >= 0")
 _UPSERT_HOUSEHOLD_MONTH = (
     "INSERT INTO household_month (household_id, month, village_id, grid_id, earned, deducted, redeemed, other) "
     "VALUES (:household_id, :month, :village_id, :grid_id, :earned, :deducted, :redeemed, :other) "
@@ -355,23 +428,48 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
         if not causes_checked and posted_causes(s, st, sids):
             raise AlreadyDone("该事项已经记账，不会重复记账。")
     hids = sorted({p.household_id for p in postings})
-    accounts: dict[int, tuple[int, int, int | None]] = {}  # household -> (village, balance, grid)
+    accounts: dict[int, tuple[int, int, int | None, int]] = {}  # household -> (village, balance, grid, outstanding)
     for chunk in _chunks(hids):
-        for hid, vid, bal, grid in s.execute(
-            select(Account.household_id, Account.village_id, Account.balance, Household.grid_id)
+        for hid, vid, bal, grid, owed in s.execute(
+            select(Account.household_id, Account.village_id, Account.balance, Household.grid_id, Account.outstanding)
             .join(Household, Household.id == Account.household_id)
             .where(Account.household_id.in_(chunk)).order_by(Account.household_id).with_for_update(of=Account)
         ):
-            accounts[hid] = (vid, bal, grid)
+            accounts[hid] = (vid, bal, grid, owed)
     if len(accounts) != len(hids):
         raise NotFound("找不到该户的积分账户。")
     balance = {h: a[1] for h, a in accounts.items()}
-    now = dt.datetime.now().replace(microsecond=0)
+    outstanding = {h: a[3] for h, a in accounts.items()}
+    now = clock.now()
     today = dt.date.today()
     rows: list[dict] = []
     per_account: dict[int, list[int]] = {}
     per_month: dict[tuple[int, int], dict[str, int]] = {}
     per_category: dict[tuple[int, int, int], list[int]] = {}
+    actor_id = actor.user_id if actor else None
+
+    def add(h: int, kind: str, d: Deltas, source_type: str, source_id: str, day: dt.date, resident_id, rule_item_id,
+            category_id, reason: str) -> None:
+        month = month_of(day)
+        village = accounts[h][0]
+        rows.append({"village_id": village, "household_id": h, "resident_id": resident_id, "kind": kind,
+                     "delta_balance": d.balance, "delta_earned": d.earned, "delta_outstanding": d.outstanding,
+                     "source_type": source_type, "source_id": source_id, "rule_item_id": rule_item_id,
+                     "category_id": category_id, "reverses_id": None, "occurred_on": day, "month": month,
+                     "reason": reason, "created_by": actor_id, "created_at": now})
+        acc = per_account.setdefault(h, [0, 0, 0, 0])
+        acc[0] += d.balance
+        acc[1] += d.earned
+        acc[2] += d.outstanding
+        acc[3] += 1
+        bucket = per_month.setdefault((h, month), {"earned": 0, "deducted": 0, "redeemed": 0, "other": 0})
+        for k, v in _increments(kind, d.balance, d.earned).items():
+            bucket[k] += v
+        if category_id is not None:
+            c = per_category.setdefault((village, month, category_id), [0, 0])
+            c[0] += d.earned
+            c[1] += 1
+
     for p in postings:
         if p.kind == "reversal":
             raise InvalidInput("冲正请逐笔办理。")
@@ -379,28 +477,18 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
         d = Deltas(p.points, 0) if p.kind == "clearing" else deltas_for(p.kind, p.points, balance[h])
         if balance[h] + d.balance < 0:
             raise InsufficientPoints(f"可用积分不足：余额 {balance[h]} 分，需要 {-d.balance} 分。")
-        if d.balance == 0 and d.earned == 0:
+        if d.balance == 0 and d.earned == 0 and d.outstanding == 0:
             raise InvalidInput("这笔记账不改变任何积分。")
         balance[h] += d.balance
-        day = p.occurred_on or today
-        month = month_of(day)
-        village = accounts[h][0]
-        rows.append({"village_id": village, "household_id": h, "resident_id": p.resident_id, "kind": p.kind,
-                     "delta_balance": d.balance, "delta_earned": d.earned, "source_type": p.source_type,
-                     "source_id": str(p.source_id), "rule_item_id": p.rule_item_id, "category_id": p.category_id,
-                     "reverses_id": None, "occurred_on": day, "month": month, "reason": p.reason,
-                     "created_by": actor.user_id if actor else None, "created_at": now})
-        acc = per_account.setdefault(h, [0, 0, 0])
-        acc[0] += d.balance
-        acc[1] += d.earned
-        acc[2] += 1
-        bucket = per_month.setdefault((h, month), {"earned": 0, "deducted": 0, "redeemed": 0, "other": 0})
-        for k, v in _increments(p.kind, d.balance, d.earned).items():
-            bucket[k] += v
-        if p.category_id is not None:
-            c = per_category.setdefault((village, month, p.category_id), [0, 0])
-            c[0] += d.earned
-            c[1] += 1
+        outstanding[h] += d.outstanding
+        add(h, p.kind, d, p.source_type, str(p.source_id), p.occurred_on or today, p.resident_id, p.rule_item_id,
+            p.category_id, p.reason)
+        settle = settlement_for(balance[h], outstanding[h]) if d.balance > 0 else 0
+        if settle:
+            balance[h] -= settle
+            outstanding[h] -= settle
+            add(h, "settlement", Deltas(-settle, 0, -settle), "settlement", f"{p.source_type}:{p.source_id}", today,
+                None, None, None, settlement_reason(settle, outstanding[h]))
     # A plain executemany (no RETURNING: in parameter order SQLAlchemy would run one
     # statement per row on SQLite), then the ids by the unique cause. The batch writes go
     # through db.executemany: SQLAlchemy's per-row parameter building was half the time.
@@ -411,7 +499,7 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
         for st, sids in by_type.items():
             ids_by_cause.update({(st, sid): i for sid, i in posted_causes(s, st, sids).items()})
         ids = [ids_by_cause[c] for c in causes]
-    res = executemany(s, _UPDATE_ACCOUNT, [{"h": h, "db": v[0], "de": v[1], "n": v[2], "now": now}
+    res = executemany(s, _UPDATE_ACCOUNT, [{"h": h, "db": v[0], "de": v[1], "do": v[2], "n": v[3], "now": now}
                                            for h, v in per_account.items()], {"now": Account.updated_at.type})
     if res.rowcount != len(per_account):  # a balance would have gone below zero (the batch rolls back)
         raise InsufficientPoints("可用积分不足。")
@@ -442,6 +530,8 @@ def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
             raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
         if original.kind in ("redeemed", "redeem_void"):
             raise InvalidInput("兑换流水不能冲正：请在“兑换记录”中撤销这笔兑换。")
+        if original.kind in ("settlement", "backfill"):
+            raise InvalidInput("待扣抵扣、待扣补记由系统随其他流水自动记账，不能单独冲正；请冲正引起它的那笔流水。")
         done = s.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)).scalar()
         if done is not None:
             raise AlreadyDone("这条流水已经冲正过。")

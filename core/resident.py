@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from core import ratelimit, settings, volunteer
 from core.cards import extract_token
 from core.errors import InvalidInput, NotFound
-from core.ledger import KIND_NAMES
+from core.ledger import KIND_NAMES, held_points, spendable
 from db.models import (
     Account,
     Activity,
@@ -47,8 +47,9 @@ FRIENDLY_SLOWDOWN = "查询失败次数过多，请 10 分钟后再试。如有�
 class HistoryRow:
     day: dt.date
     kind: str
-    points: int
+    points: int  # what the entry did to the spendable balance
     reason: str
+    outstanding: int = 0  # what it added to (+) or settled of (-) the household's 待扣
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ class ResidentView:
     rank: int | None  # None when the village has rankings switched off
     households_ranked: int | None
     self_signup: bool = False  # the village lets residents sign up for activities here
+    held: int = 0  # points held for deductions still in 公示
+    outstanding: int = 0  # 待扣: deducted points not yet covered, settled from the next points
+
+    @property
+    def spendable(self) -> int:
+        return max(0, self.balance - self.held)
 
 
 def view(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentView:
@@ -149,16 +156,18 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
         acc = s.get(Account, hid)
         balance = acc.balance if acc else 0
         earned = acc.earned_total if acc else 0
+        outstanding = acc.outstanding if acc else 0
+        held = held_points(s, [hid]).get(hid, 0)
         people = s.execute(
             select(Resident.id, Resident.name, Resident.relation)
             .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
         ).all()
         members = [f"{n}（{r}）" if r else n for _, n, r in people]
         history = [
-            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""))
-            for day, kind, delta, reason, item in s.execute(
+            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
+            for day, kind, delta, reason, item, owed in s.execute(
                 select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
-                       RuleItem.name)
+                       RuleItem.name, LedgerEntry.delta_outstanding)
                 .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
                 .where(LedgerEntry.household_id == hid)
                 .order_by(LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
@@ -177,7 +186,8 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
         affordable = [
             Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
                 select(Product.name, Product.category, Product.price, Product.unit)
-                .where(Product.village_id == vid, Product.active.is_(True), Product.price <= balance,
+                .where(Product.village_id == vid, Product.active.is_(True),
+                       Product.price <= spendable(balance, held),
                        (Product.kind == "service") | (Product.stock > 0))
                 .order_by(Product.price.desc(), Product.name).limit(50)
             ).all()
@@ -193,7 +203,7 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
         self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
     return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
                         [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
-                        self_signup)
+                        self_signup, held, outstanding)
 
 
 def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:

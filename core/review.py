@@ -25,6 +25,7 @@ from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
 from core.proposals import LIVE_STATUSES, SOURCE_NAMES, check_points_for_rule
+from db import clock
 from db.executemany import executemany
 from db.models import (
     Decision,
@@ -151,7 +152,7 @@ def close_session(db, actor: Actor, session_id: int) -> None:
 
 def close_session_in(s: Session, actor: Actor, session_id: int, at: dt.datetime | None = None) -> None:
     rs = _session_for_update(s, actor, session_id)
-    rs.closed_at = at or dt.datetime.now().replace(microsecond=0)
+    rs.closed_at = at or clock.now()
     n = s.execute(select(func.count()).select_from(Decision).where(Decision.session_id == rs.id)).scalar_one()
     record(s, actor, "review.close", "review_session", rs.id, {"decisions": n}, village_id=rs.village_id)
 
@@ -300,7 +301,7 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
         todo = [r for r in rows if r.id not in decided and r.status in QUEUE_STATUSES]
         points = {r.id: check_points_for_rule(r.points, r, r.source) for r in todo}
         if todo:
-            now = dt.datetime.now().replace(microsecond=0)
+            now = clock.now()
             executemany(s, _INSERT_APPROVAL,
                         [{"s": rs.id, "p": r.id, "pts": points[r.id], "u": actor.user_id, "now": now} for r in todo],
                         {"now": Decision.decided_at.type})

@@ -26,6 +26,7 @@ from core.access import Actor, require
 from core.audit import record
 from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
 from core.stock import change_stock
+from db import clock
 from db.models import Account, Card, Household, Product, Redemption, RedemptionLine, Resident
 
 SHOP_ROLES = ("cashier", "admin")
@@ -62,10 +63,15 @@ class CartCheck:
     balance: int
     problems: list[str] = field(default_factory=list)
     refused: list[tuple[type[Exception], str]] = field(default_factory=list, repr=False)
+    held: int = 0  # points held for deductions in 公示: part of the balance, not spendable
 
     @property
     def ok(self) -> bool:
         return not self.problems and bool(self.lines)
+
+    @property
+    def spendable(self) -> int:
+        return ledger.spendable(self.balance, self.held)
 
     @property
     def balance_after(self) -> int:
@@ -92,14 +98,18 @@ def clean_cart(cart: object) -> dict[int, int]:
     return out
 
 
-def refusals(lines: list[LineCheck], *, balance: int, min_balance: int,
-             window_open: bool) -> list[tuple[type[Exception], str]]:
-    """Every reason this cart cannot be redeemed now: (error class, Chinese message)."""
+def refusals(lines: list[LineCheck], *, balance: int, min_balance: int, window_open: bool,
+             held: int = 0) -> list[tuple[type[Exception], str]]:
+    """Every reason this cart cannot be redeemed now: (error class, Chinese message). ``held``:
+    points of the balance held for deductions still in 公示, which cannot be spent."""
     out: list[tuple[type[Exception], str]] = []
+    can_spend = ledger.spendable(balance, held)
+    held_note = f"（余额 {balance} 分，其中 {min(held, balance)} 分因公示中的扣分暂不能使用）" if held else ""
     if not window_open:
         out.append((NotAllowed, "积分超市目前未开放兑换（兑换窗口已关闭）。"))
-    if balance < min_balance:
-        out.append((InsufficientPoints, f"可用积分 {balance} 分，低于兑换最低积分 {min_balance} 分，暂不能兑换。"))
+    if can_spend < min_balance:
+        out.append((InsufficientPoints, f"可兑换积分 {can_spend} 分{held_note}，低于兑换最低积分 {min_balance} 分，"
+                                        "暂不能兑换。"))
     for ln in lines:
         if not ln.active:
             out.append((InvalidInput, f"“{ln.name}”已下架。"))
@@ -110,14 +120,19 @@ def refusals(lines: list[LineCheck], *, balance: int, min_balance: int,
             out.append((InvalidInput, f"“{ln.name}”每户每月限兑 {ln.monthly_limit}{ln.unit}，本月已兑 "
                                       f"{ln.used_this_month}{ln.unit}，还可兑 {left}{ln.unit}。"))
     total = sum(ln.amount for ln in lines)
-    if total > balance:
-        out.append((InsufficientPoints, f"可用积分不足：余额 {balance} 分，本次需要 {total} 分。"))
+    if total > can_spend:
+        if held:
+            out.append((InsufficientPoints, f"可兑换积分不足：可兑换 {can_spend} 分{held_note}，本次需要 {total} 分。"))
+        else:
+            out.append((InsufficientPoints, f"可用积分不足：余额 {balance} 分，本次需要 {total} 分。"))
     return out
 
 
-def cart_problems(lines: list[LineCheck], *, balance: int, min_balance: int, window_open: bool) -> list[str]:
+def cart_problems(lines: list[LineCheck], *, balance: int, min_balance: int, window_open: bool,
+                  held: int = 0) -> list[str]:
     """Every reason this cart cannot be redeemed now, in Chinese (empty = allowed)."""
-    return [msg for _, msg in refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open)]
+    return [msg for _, msg in refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open,
+                                       held=held)]
 
 
 # ---------------------------------------------------------------- reads
@@ -156,9 +171,10 @@ def _check(s: Session, hh: Household, cart: dict[int, int], month: int, *, accou
         lines.append(LineCheck(p.id, p.name, p.unit, p.price, qty, p.kind, p.stock, p.active, p.monthly_limit,
                                used.get(pid, 0)))
     min_balance, window_open = settings.get_many(s, hh.village_id, "min_balance_to_redeem", "redemption_open")
-    refused = refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open)
+    held = ledger.held_points(s, [hh.id]).get(hh.id, 0)
+    refused = refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open, held=held)
     return CartCheck(lines=lines, total=sum(ln.amount for ln in lines), balance=balance,
-                     problems=[msg for _, msg in refused], refused=refused)
+                     problems=[msg for _, msg in refused], refused=refused, held=held)
 
 
 def check_cart(db, village_id: int, household_id: int, cart: dict[int, int]) -> CartCheck:
@@ -194,14 +210,20 @@ class Counter:
     window_open: bool
     limits: list[LimitRow]
     recent: list[str]  # this household's redemptions in the last RECENT_MINUTES (spot a duplicate from another tab)
+    held: int = 0  # held for deductions in 公示: part of the balance, not spendable
+    outstanding: int = 0  # 待扣: deducted points the balance could not cover, settled from the next points
+
+    @property
+    def spendable(self) -> int:
+        return ledger.spendable(self.balance, self.held)
 
     @property
     def eligibility(self) -> list[str]:
         out = []
         if not self.window_open:
             out.append("积分超市目前未开放兑换。")
-        if self.balance < self.min_balance:
-            out.append(f"可用积分低于兑换最低积分 {self.min_balance} 分。")
+        if self.spendable < self.min_balance:
+            out.append(f"可兑换积分低于兑换最低积分 {self.min_balance} 分。")
         return out
 
 
@@ -231,6 +253,7 @@ def counter_view(db, village_id: int, household_id: int) -> Counter:
             household_id=hh.id, door_no=hh.door_no, head_name=hh.head_name, needs_delivery=hh.needs_delivery,
             members=[f"{n}（{r}）" if r else n for n, r in members],
             balance=acc.balance if acc else 0, earned_total=acc.earned_total if acc else 0,
+            held=ledger.held_points(s, [hh.id]).get(hh.id, 0), outstanding=acc.outstanding if acc else 0,
             min_balance=settings.get(s, village_id, "min_balance_to_redeem"),
             window_open=settings.get(s, village_id, "redemption_open"),
             limits=[LimitRow(p.name, p.unit, p.monthly_limit, used.get(p.id, 0)) for p in limited],
@@ -282,7 +305,7 @@ def checkout(db, actor: Actor, *, household_id: int, card_id: int | None, cart: 
 
 
 def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
-    when = (at or dt.datetime.now()).replace(microsecond=0)
+    when = (at or clock.now()).replace(microsecond=0)
     with db.write() as s:
         hh = s.get(Household, household_id) if isinstance(household_id, int) else None
         if hh is None:
@@ -345,7 +368,7 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         ledger.lock_account(s, red.household_id)  # account first, like checkout
         if red.created_at.date() != dt.date.today() and not actor.has("admin"):
             raise NotAllowed("只能撤销当天的兑换；更早的兑换请村管理员撤销。")
-        now = dt.datetime.now().replace(microsecond=0)
+        now = clock.now()
         res = s.execute(
             update(Redemption).where(Redemption.id == red.id, Redemption.status == "done")
             .values(status="voided", voided_by=actor.user_id, voided_at=now, void_reason=reason)
@@ -378,7 +401,7 @@ def mark_delivered(db, actor: Actor, redemption_id: int) -> None:
             raise InvalidInput("这笔兑换已撤销，无需送货。")
         res = s.execute(
             update(Redemption).where(Redemption.id == red.id, Redemption.delivery == "pending")
-            .values(delivery="delivered", delivered_at=dt.datetime.now().replace(microsecond=0),
+            .values(delivery="delivered", delivered_at=clock.now(),
                     delivered_by=actor.user_id)
             .execution_options(synchronize_session=False)
         )

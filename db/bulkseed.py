@@ -86,7 +86,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "review_session": ("id", "village_id", "held_on", "opened_by", "opened_at", "closed_at", "quorum_required",
                        "members_total", "note"),
     "ledger_entry": ("id", "village_id", "household_id", "resident_id", "kind", "delta_balance", "delta_earned",
-                     "source_type", "source_id", "rule_item_id", "category_id", "occurred_on", "month", "reason",
+                     "delta_outstanding", "source_type", "source_id", "rule_item_id", "category_id", "occurred_on", "month", "reason",
                      "created_by", "created_at"),
     "proposal": ("id", "village_id", "household_id", "resident_id", "rule_item_id", "points", "act_date", "note",
                  "source", "submitted_by", "submitted_at", "status", "over_cap", "decided_points",
@@ -98,7 +98,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "redemption_line": ("id", "redemption_id", "product_id", "qty", "price"),
     "stock_move": ("id", "village_id", "product_id", "kind", "qty", "donor", "funding", "reason", "ref_type",
                    "ref_id", "created_by", "created_at"),
-    "account": ("household_id", "village_id", "balance", "earned_total", "entries", "updated_at"),
+    "account": ("household_id", "village_id", "balance", "earned_total", "outstanding", "entries", "updated_at"),
     "household_month": ("household_id", "month", "village_id", "grid_id", "earned", "deducted", "redeemed", "other"),
     "category_month": ("village_id", "month", "category_id", "points", "entries"),
     "volunteer_total": ("resident_id", "village_id", "minutes", "star_level"),
@@ -339,7 +339,7 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
         n = max(1, int(rng.gauss(plan.entries, plan.entries * 0.25)))
         ds = sorted(int(rand() * days) for _ in range(n))
         kinds = rng.choices(kinds_pop, weights=kinds_w, k=n)
-        bal = earned_total = count = 0
+        bal = earned_total = count = owed = 0
         used_att: set[tuple[int, int]] = set()
         used_limit: dict[tuple[int, int], int] = {}
         n_res = len(res)
@@ -375,7 +375,7 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                         SM.append((take("stock_move"), vid, pid, "redeem", -1, "", "", "", "redemption", str(red_id),
                                    cashier, at))
                         redeemed_qty[pid] = redeemed_qty.get(pid, 0) + 1
-                E.append((eid, vid, hid, None, "redeemed", -total, 0, "redemption", str(red_id), None, None,
+                E.append((eid, vid, hid, None, "redeemed", -total, 0, 0, "redemption", str(red_id), None, None,
                           day_str[d], month, "", cashier, at))
                 bal -= total
                 count += 1
@@ -403,7 +403,7 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                     aday = dates[ad]
                     A.append((att_id, vid, aid, res[r_i], hid, ts[8][ad], _tstr(aday, 8 + mins // 60, mins % 60),
                               mins, ts[18][ad], vlead))
-                    E.append((eid, vid, hid, res[r_i], "volunteer", pts, pts, "attendance", str(att_id), zy01[0],
+                    E.append((eid, vid, hid, res[r_i], "volunteer", pts, pts, 0, "attendance", str(att_id), zy01[0],
                               zy01[1], day_str[ad], months[ad], "", vlead, ts[18][ad]))
                     vol_total[res[r_i]] = vol_total.get(res[r_i], 0) + mins
                     bal += pts
@@ -413,6 +413,14 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                     if b is None:
                         b = hm[(hid, months[ad])] = [0, 0, 0, 0]
                     b[0] += pts
+                    if owed:  # new points settle the outstanding first (ledger.post does the same)
+                        x = min(bal, owed)
+                        E.append((take("ledger_entry"), vid, hid, None, "settlement", -x, 0, -x, "settlement",
+                                  f"attendance:{att_id}", None, None, day_str[ad], months[ad], "", vlead, ts[18][ad]))
+                        bal -= x
+                        owed -= x
+                        count += 1
+                        b[3] -= x
                     c = cm.get((months[ad], zy01[1]))
                     if c is None:
                         c = cm[(months[ad], zy01[1])] = [0, 0]
@@ -421,29 +429,40 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                     continue
                 kind = "earned"
             # a posted proposal: earned or deducted
-            if kind == "deducted":
+            if kind == "deducted":  # takes what the balance holds; the rest is outstanding (待扣)
                 rid_, cat, pts, lo, hi = neg_items[int(rand() * n_neg)]
                 db_ = -min(-pts, bal)
                 de = pts
+                do_ = -pts + db_
             else:
                 rid_, cat, pts, lo, hi = pos_items[int(rand() * n_pos)]
                 db_ = de = pts
+                do_ = 0
             prop_id = take("proposal")
             eid = take("ledger_entry")
             dd = min(days, d + 7)
             resident = res[int(rand() * n_res)]
             P.append((prop_id, vid, hid, resident, rid_, pts, day_str[d], "", "grid", grid_worker, ts[17][d],
                       "posted", 0, pts, "", sessions[min(len(sessions) - 1, d // 7)], day_str[dd], eid))
-            E.append((eid, vid, hid, resident, kind, db_, de, "proposal", str(prop_id), rid_, cat, day_str[d], month,
-                      "", committee, ts[9][dd]))
+            E.append((eid, vid, hid, resident, kind, db_, de, do_, "proposal", str(prop_id), rid_, cat, day_str[d],
+                      month, "", committee, ts[9][dd]))
             bal += db_
             earned_total += de
+            owed += do_
             count += 1
             b = hm.get((hid, month))
             if b is None:
                 b = hm[(hid, month)] = [0, 0, 0, 0]
             if de > 0:
                 b[0] += de
+                if owed:
+                    x = min(bal, owed)
+                    E.append((take("ledger_entry"), vid, hid, None, "settlement", -x, 0, -x, "settlement",
+                              f"proposal:{prop_id}", None, None, day_str[d], month, "", committee, ts[9][dd]))
+                    bal -= x
+                    owed -= x
+                    count += 1
+                    b[3] -= x
             else:
                 b[1] -= de
             c = cm.get((month, cat))
@@ -451,7 +470,7 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                 c = cm[(month, cat)] = [0, 0]
             c[0] += de
             c[1] += 1
-        out["account"].append((hid, vid, bal, earned_total, count, _tstr(plan.today, 7)))
+        out["account"].append((hid, vid, bal, earned_total, owed, count, _tstr(plan.today, 7)))
 
     grid_of = {row[0]: row[2] for row in out["household"]}
     out["household_month"] = [(hid, m, vid, grid_of[hid], v[0], v[1], v[2], v[3]) for (hid, m), v in hm.items()]
@@ -794,7 +813,7 @@ def raw_insert_rate(db: Database, rows: int = 200_000) -> float:
     md.create_all(db.engine, tables=[scratch])
     cols = COLUMNS["ledger_entry"]
     day = "2026-01-15"
-    data = [(i + 1, 1, 1 + i % 500, None, "earned", 5, 5, "proposal", str(i + 1), 1, 1, day, 202601, "", 1,
+    data = [(i + 1, 1, 1 + i % 500, None, "earned", 5, 5, 0, "proposal", str(i + 1), 1, 1, day, 202601, "", 1,
              "2026-01-15 09:00:00.000000") for i in range(rows)]
     try:
         raw = db.engine.raw_connection()

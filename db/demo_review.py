@@ -48,7 +48,8 @@ def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) ->
     return pid
 
 
-def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int], pending_objection: list[int]):
+def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int], pending_objection: list[int],
+             before_close=None):
     """One session day: yesterday's proposals come in, the committee decides, closes."""
     yesterday = held_on - dt.timedelta(days=1)
     for _ in range(rng.randint(6, 16)):
@@ -80,8 +81,28 @@ def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int],
                 pts = rng.randint(item.min_points, item.max_points)
             review.decide_in(s, chair, sid, item.id, "approved", points=pts, votes=votes,
                              reason="根据实际情况调整分值" if pts is not None else "")
+    if before_close is not None:
+        before_close(ctx, s, chair, sid, held_on)
     review.close_session_in(s, chair, sid, at=dt.datetime.combine(held_on, dt.time(9, rng.randint(0, 5))))
     return sid
+
+
+def _held_deductions(ctx, s, chair, sid: int, held_on: dt.date) -> None:
+    """Yesterday's session approves three deductions for households that have points: they are
+    in 公示 now, so the counter shows their points as held (冻结) until the window ends."""
+    from sqlalchemy import select
+
+    from db.models import Account
+
+    rich = list(s.execute(select(Account.household_id).where(Account.village_id == ctx.village.id,
+                                                             Account.balance >= 30)
+                          .order_by(Account.balance.desc()).limit(3)).scalars())
+    rule = next(r for r in ctx.rule_items if r.points < 0 and r.code != "ZY01")
+    for i, hid in enumerate(rich):
+        pid = submit_in(s, ctx.actors["wangge1"], household_id=hid, rule_item_id=rule.id,
+                        act_date=held_on - dt.timedelta(days=1), note=NOTES_MINUS[i % len(NOTES_MINUS)],
+                        source="grid")
+        review.decide_in(s, chair, sid, pid, "approved")
 
 
 def populate(ctx) -> None:
@@ -93,7 +114,8 @@ def populate(ctx) -> None:
     for back in range(days - 1, 0, -1):
         held_on = ctx.today - dt.timedelta(days=back)
         with db.write() as s:
-            _morning(ctx, s, rng, held_on, committee, pending_objection)
+            _morning(ctx, s, rng, held_on, committee, pending_objection,
+                     before_close=_held_deductions if back == 1 else None)
             # an objection now and then during 公示, resolved at the next session
             if back > 3 and rng.random() < 0.08:
                 target = s.query(Proposal).filter(Proposal.village_id == ctx.village.id,

@@ -1,5 +1,10 @@
 """SQLAlchemy 2 models for the whole points system.
 
+History tables (``__history__``: ledger entries, stock and produce moves, the audit log,
+decisions, votes, objections, cards, redemptions …) refuse changes beyond what their guard
+allows, in the database (triggers) and in the ORM (listeners registered at the end of this
+module, so in every process that uses the models): see ``db.history``.
+
 Money-like quantities are integers: points are whole points, volunteer time is in
 minutes, produce weights are in grams (shown as kg to 0.1), fund amounts in fen.
 Balances and stock that must never go negative carry CHECK constraints, so a bug in
@@ -26,9 +31,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db import clock, history
+from db.history import Guard, Prefix
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -43,7 +53,9 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+    """Column default for timestamps: the app's clock (db.clock), so demo data and imports of a
+    village's past record history as it happened."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):
@@ -162,6 +174,7 @@ class RateLimit(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
@@ -217,23 +230,29 @@ class RuleItem(Base):
 
 class Account(Base):
     """Per-household points account. balance = spendable (可用积分);
-    earned_total = earned minus deducted (累计积分), never reduced by redemptions."""
+    earned_total = earned minus deducted (累计积分), never reduced by redemptions;
+    outstanding = deducted points the balance could not cover yet (待扣), settled first from
+    the household's next points. While outstanding > 0 the balance is 0."""
 
     __tablename__ = "account"
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     balance: Mapped[int] = mapped_column(Integer, default=0)
     earned_total: Mapped[int] = mapped_column(Integer, default=0)
+    outstanding: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     entries: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),
+                      CheckConstraint("outstanding >= 0", name="outstanding_not_negative"))
 
 
 class LedgerEntry(Base):
-    """Append-only. Never updated or deleted (guarded in db.guards and by tests).
-    (source_type, source_id) names the cause and is unique: one cause posts once."""
+    """Append-only (``db.history``). (source_type, source_id) names the cause and is unique:
+    one cause posts once. delta_outstanding is what the entry adds to (or settles of) the
+    household's 待扣: a deduction's uncovered part, or minus a settlement."""
 
     __tablename__ = "ledger_entry"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
@@ -241,6 +260,7 @@ class LedgerEntry(Base):
     kind: Mapped[str] = mapped_column(String(20))
     delta_balance: Mapped[int] = mapped_column(Integer)
     delta_earned: Mapped[int] = mapped_column(Integer)
+    delta_outstanding: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source_type: Mapped[str] = mapped_column(String(20))
     source_id: Mapped[str] = mapped_column(String(60))
     rule_item_id: Mapped[int | None] = mapped_column(ForeignKey("rule_item.id"))
@@ -329,6 +349,7 @@ class Proposal(Base):
 
 class ProposalPhoto(Base):
     __tablename__ = "proposal_photo"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
     path: Mapped[str] = mapped_column(String(200))  # relative to the data dir
@@ -339,6 +360,7 @@ class ProposalPhoto(Base):
 
 class ReviewSession(Base):
     __tablename__ = "review_session"
+    __history__ = Guard.until("closed_at")
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     held_on: Mapped[dt.date] = mapped_column(Date)
@@ -352,12 +374,14 @@ class ReviewSession(Base):
 
 class SessionAttendee(Base):
     __tablename__ = "session_attendee"
+    __history__ = Guard.append_only()
     session_id: Mapped[int] = mapped_column(ForeignKey("review_session.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
 
 
 class Decision(Base):
     __tablename__ = "decision"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("review_session.id"), index=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
@@ -371,6 +395,7 @@ class Decision(Base):
 
 class Vote(Base):
     __tablename__ = "vote"
+    __history__ = Guard.append_only()
     decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
     vote: Mapped[str] = mapped_column(String(10))  # agree / disagree / abstain
@@ -378,6 +403,7 @@ class Vote(Base):
 
 class Objection(Base):
     __tablename__ = "objection"
+    __history__ = Guard.set_once(status=("open",), resolved_session_id=(), resolution=("",))
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
     raised_by: Mapped[str] = mapped_column(String(40))
@@ -394,6 +420,7 @@ class Objection(Base):
 
 class Card(Base):
     __tablename__ = "card"
+    __history__ = Guard.set_once(status=("active",), revoked_at=(), revoke_reason=("",))
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
@@ -439,6 +466,7 @@ class StockMove(Base):
     """Append-only stock ledger; product.stock is kept equal to the sum of qty."""
 
     __tablename__ = "stock_move"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
@@ -456,6 +484,8 @@ class StockMove(Base):
 
 class Redemption(Base):
     __tablename__ = "redemption"
+    __history__ = Guard.set_once(receipt_no=Prefix("tmp-"), status=("done",), voided_by=(), voided_at=(), void_reason=("",),
+                                  delivery=("pending",), delivered_at=(), delivered_by=())
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
@@ -478,6 +508,7 @@ class Redemption(Base):
 
 class RedemptionLine(Base):
     __tablename__ = "redemption_line"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     redemption_id: Mapped[int] = mapped_column(ForeignKey("redemption.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
@@ -542,6 +573,7 @@ class Attendance(Base):
 
 class HoursCorrection(Base):
     __tablename__ = "hours_correction"
+    __history__ = Guard.set_once(status=("open",), decided_by=(), decided_at=(), decision_note=("",))
     id: Mapped[int] = mapped_column(primary_key=True)
     attendance_id: Mapped[int] = mapped_column(ForeignKey("attendance.id"), index=True)
     requested_by: Mapped[str] = mapped_column(String(40))
@@ -567,6 +599,7 @@ class VolunteerTotal(Base):
 
 class StarLevelEvent(Base):
     __tablename__ = "star_level_event"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
     level: Mapped[int] = mapped_column(Integer)
@@ -577,6 +610,7 @@ class StarLevelEvent(Base):
 
 class Certificate(Base):
     __tablename__ = "certificate"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
@@ -620,6 +654,7 @@ class Season(Base):
 
 class Harvest(Base):
     __tablename__ = "harvest"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     season_id: Mapped[int] = mapped_column(ForeignKey("season.id"))
@@ -643,6 +678,7 @@ class ProduceMove(Base):
     """Append-only produce ledger; produce_stock is kept equal to the sum of grams."""
 
     __tablename__ = "produce_move"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     crop: Mapped[str] = mapped_column(String(20))
@@ -685,6 +721,7 @@ class DistributionRound(Base):
 
 class Allocation(Base):
     __tablename__ = "allocation"
+    __history__ = Guard.until("delivered_at", via="returned")
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("distribution_round.id"), index=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
@@ -704,6 +741,7 @@ class Allocation(Base):
 
 class FundEntry(Base):
     __tablename__ = "fund_entry"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     date: Mapped[dt.date] = mapped_column(Date)
@@ -719,6 +757,7 @@ class FundEntry(Base):
 
 class ImportBatch(Base):
     __tablename__ = "import_batch"
+    __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     filename: Mapped[str] = mapped_column(String(200))
@@ -726,3 +765,18 @@ class ImportBatch(Base):
     rows: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+# ---------------------------------------------------------------- history guards
+
+HISTORY: dict[str, Guard] = {
+    m.local_table.name: m.class_.__history__ for m in Base.registry.mappers if "__history__" in m.class_.__dict__
+}
+"""Every history table and its guard (what the triggers and the ORM listeners enforce)."""
+
+history.register(Base.registry.mappers, HISTORY)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_history_triggers(_metadata, connection, **_kw) -> None:
+    history.install(connection, {t: g for t, g in HISTORY.items() if inspect(connection).has_table(t)})

@@ -109,8 +109,14 @@ def _household_panel(village_id: int, household_id: int) -> shop.Counter | None:
         top = st.columns([3, 1, 1])
         top[0].subheader(f"{c.door_no}　{c.head_name}")
         top[0].text("家庭成员：" + "、".join(c.members) if c.members else "家庭成员：（无登记）")
-        top[1].metric("可用积分", c.balance)
+        top[1].metric("可兑换积分", c.spendable)
         top[2].metric("累计积分", c.earned_total)
+        if c.held:
+            st.warning(f"余额 {c.balance} 分，其中 {min(c.held, c.balance)} 分因公示中的扣分（共 {c.held} 分）暂不能兑换。",
+                       icon=":material/lock_clock:")
+        if c.outstanding:
+            st.warning(f"该户有待扣积分 {c.outstanding} 分（扣分时余额不足），以后得到的积分先用于抵扣。",
+                       icon=":material/pending:")
         if st.session_state.get(state.CHECKOUT_CARD) is None:
             st.caption("未刷卡：按门牌号选择的户，请核对身份。")
         for problem in c.eligibility:
@@ -168,7 +174,7 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
             st.rerun()
     m = st.columns(3)
     m[0].metric("本次合计", f"{check.total} 分")
-    m[1].metric("可用积分", f"{check.balance} 分")
+    m[1].metric("可兑换积分", f"{check.spendable} 分")
     m[2].metric("兑换后余额", f"{check.balance_after} 分")
     for problem in check.problems:
         st.error(problem, icon=":material/error:")

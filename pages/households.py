@@ -4,6 +4,7 @@ reason and a confirmation step."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import households, ledger, proposals, publicity
@@ -36,6 +37,7 @@ def render() -> None:
     hid = st.session_state.get(state.HOUSEHOLD_VIEW)
     if hid is None:
         st.info("输入姓名、门牌号或卡号查找一户。")
+        _balance_list(actor)
         return
     with db.read() as s:
         view = run_action(lambda: households.household(s, actor.village_id, hid))
@@ -45,10 +47,12 @@ def render() -> None:
         people = households.members_frame(s, hid)
         hist = households.history_frame(s, hid)
     st.subheader(_md(f"{view.door_no} {view.head_name}（{view.grid}）"))
-    c = st.columns(3)
+    c = st.columns(5)
     c[0].metric("可用积分", view.balance)
-    c[1].metric("累计积分", view.earned_total)
-    c[2].metric("流水笔数", view.entries)
+    c[1].metric("公示中扣分冻结", view.held, help="评议通过、仍在公示中的扣分：这些积分暂不能兑换，公示期满后扣除。")
+    c[2].metric("待扣积分", view.outstanding, help="扣分时余额不足、尚未扣除的积分；以后得到的积分先用于抵扣。")
+    c[3].metric("累计积分", view.earned_total)
+    c[4].metric("流水笔数", view.entries)
     tabs = ["积分流水", "家庭成员"] + (["冲正与调整"] if actor.has("admin") else [])
     t = st.tabs(tabs)
     with t[0]:
@@ -114,6 +118,21 @@ def _corrections(actor, view) -> None:
         else:
             st.session_state[state.HOUSEHOLD_PENDING] = ("adjust", int(pts), reason.strip())
             st.rerun()
+
+
+
+def _balance_list(actor) -> None:
+    """全村积分余额表: every household's spendable, held and outstanding points, to download."""
+    with runtime.db().read() as s:
+        rows = households.balances(s, actor.village_id)
+    frame = pd.DataFrame([{"门牌号": r.door_no, "户主": r.head_name, "网格": r.grid, "可用积分": r.balance,
+                          "公示中扣分冻结": r.held, "可兑换积分": r.spendable, "待扣积分": r.outstanding,
+                          "累计积分": r.earned_total} for r in rows],
+                         columns=["门牌号", "户主", "网格", "可用积分", "公示中扣分冻结", "可兑换积分", "待扣积分",
+                                  "累计积分"])
+
+    st.caption("全村积分余额表：每户的可用、冻结、待扣和累计积分。")
+    downloads(frame, "全村积分余额表", "hh_balances_dl")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

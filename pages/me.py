@@ -51,10 +51,14 @@ def _overview(v: resident.ResidentView) -> None:
     st.title(f"{md_escape(v.head_name)}家的积分")
     st.caption(f"{md_escape(v.village)} · 门牌号 {md_escape(v.door_no)}")
     with st.container(horizontal=True, gap="medium"):  # stays side by side on a phone
-        st.metric("可用积分", v.balance, help="可以在积分超市兑换的积分。")
+        st.metric("可用积分", v.spendable, help="现在可以在积分超市兑换的积分。")
         st.metric("累计积分", v.earned_total, help="历年挣得的积分（扣分已减去），兑换不会减少。")
         if v.rank is not None:
             st.metric("全村排名", f"第{v.rank}名", help=f"全村共 {v.households_ranked} 户，按累计积分排名。")
+    if v.held:
+        st.text(f"另有 {min(v.held, v.balance)} 分因公示中的扣分暂不能使用（公示期满后扣除）。")
+    if v.outstanding:
+        st.text(f"待扣积分 {v.outstanding} 分：扣分时积分不够，以后得到的积分会先用来抵扣。")
     st.text("家庭成员：" + "、".join(v.members))
 
 
@@ -64,7 +68,8 @@ def _history(v: resident.ResidentView) -> None:
         return
     for h in v.history:  # a list, not a table: reasons stay readable on a narrow phone
         with st.container(border=True):
-            st.text(f"{h.day:%Y-%m-%d}　{h.kind}　{h.points:+d} 分")
+            owed = f"（待扣 {h.outstanding:+d} 分）" if h.outstanding else ""
+            st.text(f"{h.day:%Y-%m-%d}　{h.kind}　{h.points:+d} 分{owed}")
             if h.reason:
                 st.text(h.reason)
     st.caption(f"显示最近 {len(v.history)} 条。")

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import db.guards
 from db.engine import Database
 from db.models import Base
 

@@ -12,51 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
-from contextlib import contextmanager
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, create_engine, func, insert, select, text, update
+from sqlalchemy import MetaData, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-import db.guards  # noqa: F401  (the triggers are part of the schema)
 from core import ledger
 from core.verify import verify
 from db.bootstrap import alembic_config
 from db.engine import Database
 from db.models import Account, Base, LedgerEntry, Village
+from tests.dbs import empty_database
 
 PG_URL = os.environ.get("JIFEN_TEST_DATABASE_URL", "")
-
-
-@contextmanager
-def empty_database(kind: str, tmp_path):
-    """A database with no tables at all."""
-    if kind == "sqlite":
-        database = Database.from_url(f"sqlite:///{tmp_path / 'upgrade.db'}")
-        yield database
-        database.dispose()
-        return
-    if not PG_URL:
-        if os.environ.get("JIFEN_REQUIRE_POSTGRES") == "1":
-            pytest.fail("JIFEN_REQUIRE_POSTGRES=1 but JIFEN_TEST_DATABASE_URL is not set")
-        pytest.skip("PostgreSQL tests need JIFEN_TEST_DATABASE_URL")
-    name = f"jifen_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database = Database.from_url(PG_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def upgrade_to(database: Database, revision: str) -> None:
@@ -123,9 +95,9 @@ def test_data_written_at_the_first_revision_survives_the_upgrade_to_head(kind, t
         base = first_revision()
         upgrade_to(database, base)
         filled = _fill_at_base(database)
-        with database.read() as s:
-            before = {h: (a.balance, a.earned_total) for h, a in (
-                (a.household_id, a) for a in s.execute(select(Account)).scalars())}
+        with database.read() as s:  # only the columns the first revision has
+            before = {h: (b, e) for h, b, e in s.execute(
+                select(Account.household_id, Account.balance, Account.earned_total)).all()}
         upgrade_to(database, "head")
 
         with database.engine.connect() as conn:
@@ -144,6 +116,59 @@ def test_data_written_at_the_first_revision_survives_the_upgrade_to_head(kind, t
         assert verify(database) == []
         print(f"\nRELIABILITY migrations [{kind}]: {len(revisions())} revision(s), base {base}: "
               f"5 households and 20 entries kept across the upgrade")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_deductions_that_lost_points_before_the_upgrade_are_recorded_as_outstanding(kind, tmp_path):
+    """Before revision 0003 a deduction larger than the balance took only what was there and
+    the rest was never taken. The upgrade records each such rest as 待扣 (a new entry naming
+    the deduction) and settles it at once from points the household has again."""
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0002")
+        filled = _fill_at_base(database)
+        poor, recovered = filled["households"][:2]
+        meta = MetaData()
+        meta.reflect(database.engine)
+        le, acc = meta.tables["ledger_entry"], meta.tables["account"]
+        today = dt.date.today()
+        month = today.year * 100 + today.month
+        # poor: 5+6+7+8 = 26 points, then a 40-point deduction took 26 (14 lost)
+        # recovered: 6+7+8+9 = 30 points, a 50-point deduction took 30 (20 lost), then earned 12
+        with database.engine.begin() as conn:
+            for hid, took, deduct, later in ((poor, 26, 40, 0), (recovered, 30, 50, 12)):
+                conn.execute(insert(le).values(
+                    village_id=filled["village_id"], household_id=hid, kind="deducted", delta_balance=-took,
+                    delta_earned=-deduct, source_type="legacy", source_id=f"{hid}:d", occurred_on=today, month=month,
+                    reason="旧扣分", created_at=dt.datetime.now()))
+                if later:
+                    conn.execute(insert(le).values(
+                        village_id=filled["village_id"], household_id=hid, kind="earned", delta_balance=later,
+                        delta_earned=later, source_type="legacy", source_id=f"{hid}:e", occurred_on=today, month=month,
+                        reason="后来的加分", created_at=dt.datetime.now()))
+                conn.execute(update(acc).where(acc.c.household_id == hid).values(
+                    balance=later, earned_total=acc.c.earned_total - deduct + later,
+                    entries=acc.c.entries + (2 if later else 1)))
+                conn.execute(update(meta.tables["household_month"]).where(
+                    meta.tables["household_month"].c.household_id == hid).values(
+                    earned=meta.tables["household_month"].c.earned + later, deducted=deduct))
+        upgrade_to(database, "head")
+        assert verify(database) == []
+        with database.read() as s:
+            a_poor, a_rec = s.get(Account, poor), s.get(Account, recovered)
+            assert (a_poor.balance, a_poor.outstanding) == (0, 14)
+            assert (a_rec.balance, a_rec.outstanding) == (0, 8)  # 12 settled 12 of the 20
+            kinds = s.execute(select(LedgerEntry.kind, LedgerEntry.delta_outstanding, LedgerEntry.source_id)
+                              .where(LedgerEntry.household_id == recovered, LedgerEntry.id > 0)
+                              .order_by(LedgerEntry.id)).all()
+            assert [k for k, _, _ in kinds][-2:] == ["backfill", "settlement"]
+            assert kinds[-2].delta_outstanding == 20 and kinds[-1].delta_outstanding == -12
+        # from now on the next points settle what is left
+        with database.write() as s:
+            ledger.post(s, household_id=recovered, kind="earned", points=10, source_type="after", source_id="1")
+        with database.read() as s:
+            a_rec = s.get(Account, recovered)
+            assert (a_rec.balance, a_rec.outstanding) == (2, 0)
+        assert verify(database) == []
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -367,6 +367,6 @@ def test_the_counter_shows_balance_limits_used_and_a_recent_redemption(db, villa
     c = shop.counter_view(db, village.id, hid)
     assert [(lim.name, lim.used, lim.limit) for lim in c.limits] == [("食用油", 1, 2)]
     assert len(c.recent) == 1 and "10 分" in c.recent[0]
-    assert c.eligibility == ["可用积分低于兑换最低积分 95 分。"]
+    assert c.eligibility == ["可兑换积分低于兑换最低积分 95 分。"]
     check = shop.check_cart(db, village.id, hid, {pid: 2})
     assert not check.ok and any("每户每月限兑" in p for p in check.problems)

@@ -62,6 +62,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.admin, self.cashier = self.v.admin, self.v.actors["cashier"]
         self.bal = [0] * HOUSEHOLDS
         self.earned = [0] * HOUSEHOLDS
+        self.owed = [0] * HOUSEHOLDS  # 待扣
         self.pids = [stock.save_product(self.db, self.admin, self.v.id, stock.ProductInput(name=f"品{i}", price=p))
                      for i, p in enumerate(PRICES)]
         self.stock = [0] * len(PRICES)
@@ -75,7 +76,21 @@ class LedgerMachine(RuleBasedStateMachine):
         with self.db.write() as s:
             e = ledger.post(s, household_id=self.hid(i), kind=kind, points=pts, source_type="walk", source_id=cause,
                             actor=self.admin)
-            return e.id, e.delta_balance, e.delta_earned
+            return e.id, e.delta_balance, e.delta_earned, e.delta_outstanding
+
+    # The model's rules: points in settle the outstanding first; points out take what the
+    # balance holds and leave the rest outstanding.
+    def _gain(self, i: int, pts: int) -> None:
+        self.bal[i] += pts
+        settle = min(self.bal[i], self.owed[i])
+        self.bal[i] -= settle
+        self.owed[i] -= settle
+
+    def _take(self, i: int, pts: int) -> tuple[int, int]:
+        taken = min(pts, self.bal[i])
+        self.bal[i] -= taken
+        self.owed[i] += pts - taken
+        return taken, pts - taken
 
     def _step(self) -> None:
         type(self).steps_run += 1
@@ -88,38 +103,40 @@ class LedgerMachine(RuleBasedStateMachine):
     def earn(self, i, pts):
         self._step()
         cause = uuid.uuid4().hex
-        eid, db_, de = self._post(i, "earned", pts, cause)
-        assert (db_, de) == (pts, pts)
-        self.bal[i] += pts
+        eid, db_, de, do_ = self._post(i, "earned", pts, cause)
+        assert (db_, de, do_) == (pts, pts, 0)
+        self._gain(i, pts)
         self.earned[i] += pts
-        return (eid, i, db_, de)
+        return (eid, i, db_, de, do_)
 
     @rule(target=entries, i=hh_index, pts=points)
     def deduct(self, i, pts):
         self._step()
-        eid, db_, de = self._post(i, "deducted", -pts, uuid.uuid4().hex)
-        taken = min(pts, self.bal[i])
-        assert (db_, de) == (-taken, -pts)
-        self.bal[i] -= taken
+        eid, db_, de, do_ = self._post(i, "deducted", -pts, uuid.uuid4().hex)
+        taken, left = self._take(i, pts)
+        assert (db_, de, do_) == (-taken, -pts, left)
         self.earned[i] -= pts
-        return (eid, i, db_, de)
+        return (eid, i, db_, de, do_)
 
     @rule(target=entries, i=hh_index, pts=st.integers(-60, 60).filter(bool))
     def adjust(self, i, pts):
         self._step()
         e = ledger.adjust(self.db, self.admin, self.hid(i), pts, "随机调整")
-        taken = pts if pts > 0 else -min(-pts, self.bal[i])
-        assert (e.delta_balance, e.delta_earned) == (taken, pts)
-        self.bal[i] += taken
+        if pts > 0:
+            assert (e.delta_balance, e.delta_earned, e.delta_outstanding) == (pts, pts, 0)
+            self._gain(i, pts)
+        else:
+            taken, left = self._take(i, -pts)
+            assert (e.delta_balance, e.delta_earned, e.delta_outstanding) == (-taken, pts, left)
         self.earned[i] += pts
-        return (e.id, i, e.delta_balance, e.delta_earned)
+        return (e.id, i, e.delta_balance, e.delta_earned, e.delta_outstanding)
 
     @rule(target=causes, i=hh_index, pts=points)
     def earn_with_a_named_cause(self, i, pts):
         self._step()
         cause = uuid.uuid4().hex
         self._post(i, "earned", pts, cause)
-        self.bal[i] += pts
+        self._gain(i, pts)
         self.earned[i] += pts
         return (cause, i)
 
@@ -134,15 +151,18 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=entries, e=consumes(entries))
     def reverse(self, e):
         self._step()
-        eid, i, db_, de = e
-        if self.bal[i] - db_ < 0:
-            with pytest.raises(InsufficientPoints):
-                ledger.reverse(self.db, self.admin, eid, "随机冲正")
-            self._refused()
-            return multiple(e)  # still reversible later
-        r = ledger.reverse(self.db, self.admin, eid, "随机冲正")
-        assert (r.delta_balance, r.delta_earned) == (-db_, -de)
-        self.bal[i] -= db_
+        eid, i, db_, de, do_ = e
+        r = ledger.reverse(self.db, self.admin, eid, "随机冲正")  # never refused for want of points
+        net = -(db_ - do_)  # the points the reversal moves back
+        if net < 0:
+            taken, left = self._take(i, -net)
+            assert (r.delta_balance, r.delta_outstanding) == (-taken, left)
+        else:
+            cancel = min(do_, self.owed[i])
+            self.owed[i] -= cancel
+            assert (r.delta_balance, r.delta_outstanding) == (net - cancel, -cancel)
+            self._gain(i, net - cancel)
+        assert r.delta_earned == -de
         self.earned[i] -= de
         self.reversed.add(eid)
         with pytest.raises(AlreadyDone):
@@ -200,7 +220,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         shop.void(self.db, self.cashier, rid, "顾客退货")
         self.voided.add(rid)
-        self.bal[i] += total
+        self._gain(i, total)
         for p, q in cart.items():
             self.stock[p] += q
 
@@ -208,11 +228,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def model_matches_the_database(self):
         with self.db.read() as s:
-            rows = {h: (b, e) for h, b, e in s.execute(
-                select(Account.household_id, Account.balance, Account.earned_total)
+            rows = {h: (b, e, o) for h, b, e, o in s.execute(
+                select(Account.household_id, Account.balance, Account.earned_total, Account.outstanding)
                 .where(Account.village_id == self.v.id))}
             levels = dict(s.execute(select(Product.id, Product.stock).where(Product.village_id == self.v.id)).all())
-        assert [rows[self.hid(i)] for i in range(HOUSEHOLDS)] == list(zip(self.bal, self.earned, strict=True))
+        assert [rows[self.hid(i)] for i in range(HOUSEHOLDS)] == list(zip(self.bal, self.earned, self.owed,
+                                                                          strict=True))
+        assert all(b == 0 or o == 0 for b, o in zip(self.bal, self.owed, strict=True))  # 待扣 settled first
         assert [levels[p] for p in self.pids] == self.stock
         assert min(self.bal) >= 0 and min(self.stock) >= 0
 

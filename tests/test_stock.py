@@ -94,7 +94,7 @@ def test_stock_never_goes_negative_even_past_the_python_checks(db, village):
 
 
 def test_stock_moves_are_append_only(db, village):
-    from db.guards import AppendOnlyViolation
+    from db.history import HistoryViolation as AppendOnlyViolation
 
     pid = _new(db, village)
     stock.receive_stock(db, village.admin, pid, 2)

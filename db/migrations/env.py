@@ -2,7 +2,6 @@
 
 from alembic import context
 
-import db.guards  # noqa: F401  (registers append-only triggers on the metadata)
 from core import config as config_mod
 from db.engine import make_engine
 from db.models import Base

@@ -166,7 +166,7 @@ def _buy_one(page, server, scan_right_after: str | None = None) -> int:
     name, barcode, price = q(server, "select name, barcode, price from product where kind = 'goods' "
                                      "and active = 1 and stock > 5 and barcode is not null and barcode != '' "
                                      "order by price limit 1")[0]
-    before = number(metric(page, "可用积分"))
+    before = number(metric(page, "可兑换积分"))
     scan(page, "checkout_scan", barcode)
     page.get_by_text(f"已加入：{name} ×1").wait_for(timeout=WAIT)
     wait_idle(page)
@@ -178,7 +178,7 @@ def _buy_one(page, server, scan_right_after: str | None = None) -> int:
     expect(page.locator(".st-key-checkout_confirm")).to_have_count(0, timeout=WAIT)
     wait_idle(page)
     after = before - price
-    expect(metric_value(page, "可用积分")).to_have_text(str(after), timeout=WAIT)
+    expect(metric_value(page, "可兑换积分")).to_have_text(str(after), timeout=WAIT)
     return after
 
 
@@ -213,14 +213,14 @@ def test_a_cashier_scans_cards_confirms_once_and_a_stray_enter_does_not_charge_a
     # And a stray Enter in the scan box after the receipt confirms nothing either.
     page.locator(".st-key-checkout_scan_input input").press("Enter")
     wait_idle(page)
-    expect(metric_value(page, "可用积分")).to_have_text(str(after), timeout=WAIT)
+    expect(metric_value(page, "可兑换积分")).to_have_text(str(after), timeout=WAIT)
     no_exception(page)
     page.reload()
     wait_idle(page)
     scan(page, "checkout_scan", tok_b)
     page.get_by_text(f"已读卡：{head_b}").wait_for(timeout=WAIT)
     wait_idle(page)
-    assert number(metric(page, "可用积分")) == after
+    assert number(metric(page, "可兑换积分")) == after
     assert q(server, count, tok_b)[0][0] == n + 1
 
 

@@ -10,7 +10,25 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from db.guards import trigger_statements
+# The ledger's append-only triggers as this revision made them (frozen here; revision 0003
+# replaces them with the guards of every history table, see db.history).
+SQLITE_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS ledger_entry_no_update BEFORE UPDATE ON ledger_entry
+       BEGIN SELECT RAISE(ABORT, 'ledger_entry is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS ledger_entry_no_delete BEFORE DELETE ON ledger_entry
+       BEGIN SELECT RAISE(ABORT, 'ledger_entry is append-only'); END""",
+]
+PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION jifen_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql""",
+    """DROP TRIGGER IF EXISTS ledger_entry_append_only ON ledger_entry""",
+    """CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OR DELETE ON ledger_entry
+       FOR EACH ROW EXECUTE FUNCTION jifen_append_only()""",
+]
+
+
+def trigger_statements(dialect: str) -> list[str]:
+    return SQLITE_TRIGGERS if dialect == "sqlite" else PG_TRIGGERS if dialect == "postgresql" else []
 
 
 revision: str = '0001'
