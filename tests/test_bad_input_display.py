@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from core import ledger, proposals, review, stock, volunteer
 from db.models import Household, Resident, RuleItem, StaffUser
 from tests.app_helpers import DEMO_ROLES, app, use_data_dir, user_id
+from tests.factories import all_agree
 from tests.load import figures
 from ui import state
 from ui.nav import PAGES
@@ -79,7 +80,7 @@ def payload_dir(tmp_path_factory):
         sid = review.open_session(db, committee, vid, held_on=dt.date.today(), attendee_ids=members)
     else:
         sid = open_session.id
-    review.decide(db, users["admin"], sid, pid, "approved", reason=NOTE)
+    review.decide(db, users["admin"], sid, pid, "approved", reason=NOTE, votes=all_agree(db, sid))
     db.dispose()
     mp.undo()
     return {"dir": d, "village_id": vid, "households": hids, "token": token, "redemption": red, "session": sid,
