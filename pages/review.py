@@ -94,7 +94,7 @@ def _session(actor, rs) -> None:
     guests = [a for a in people if not a.member]
     cols = st.columns(4)
     cols[0].metric("评议日期", f"{rs.held_on:%Y-%m-%d}")
-    cols[1].metric("出席", f"{len(members)} / {rs.members_total} 人" + (f" + 列席 {len(guests)}" if guests else ""))
+    cols[1].metric("出席" + (f"（另有列席 {len(guests)} 人）" if guests else ""), f"{len(members)} / {rs.members_total} 人")
     cols[2].metric("待议", len(items))
     cols[3].metric("已决定", len(done))
     st.caption("出席：" + _md("、".join(a.name for a in members) or "无") + f"（法定人数 {rs.quorum_required} 人）"
