@@ -70,7 +70,7 @@ def _open_form(actor) -> None:
                     "（迟到的成员、村民代表等列席人员可在开始后登记）。")
         cols = st.columns(min(len(members), 5))
         present = [u.id for i, u in enumerate(members)
-                   if cols[i % len(cols)].checkbox(u.display_name, value=False, key=f"rv_open_member_{u.id}")]
+                   if cols[i % len(cols)].checkbox(_md(u.display_name), value=False, key=f"rv_open_member_{u.id}")]
         note = st.text_input("备注（可不填）", key="rv_open_note")
         ok = st.form_submit_button("开始评议", type="primary")
     if ok and run_action(lambda: review.open_session(db, actor, actor.village_id, held_on=held_on,
@@ -146,7 +146,7 @@ def _attendance(actor, rs, everyone) -> None:
                                    placeholder="选择到会的成员")
                 if st.button("登记到会", key=f"rv_late_add_{rnd}", icon=":material/login:", disabled=uid is None) and run_action(
                         lambda: review.add_member(db, actor, rs.id, uid)):
-                    flash(f"已登记{absent[uid]}到会。")
+                    flash(f"已登记{_md(absent[uid])}到会。")
                     st.rerun()
             else:
                 st.caption("成员都已登记出席。")
@@ -161,7 +161,7 @@ def _attendance(actor, rs, everyone) -> None:
                                     format_func=lambda r: "不关联" if r is None else found[r]) if found else None
             if st.button("登记列席", key=f"rv_guest_add_{rnd}", icon=":material/person_add:") and run_action(
                     lambda: review.add_guest(db, actor, rs.id, name=name, capacity=cap, resident_id=resident)):
-                flash(f"已登记列席：{attendance.CAPACITY_NAMES[cap]} {name.strip() or found.get(resident, '')}。")
+                flash(f"已登记列席：{attendance.CAPACITY_NAMES[cap]} {_md(name.strip() or found.get(resident, ''))}。")
                 st.rerun()
         with c[2]:
             st.markdown("**离席或登记有误**")
@@ -173,7 +173,7 @@ def _attendance(actor, rs, everyone) -> None:
             if st.button("登记", key=f"rv_leave_add_{rnd}", icon=":material/logout:",
                          disabled=aid is None or kind is None) and run_action(
                     lambda: review.record_departure(db, actor, rs.id, aid, kind)):
-                flash(f"已登记{names[aid]}{attendance.DEPARTURE_NAMES[kind]}。")
+                flash(f"已登记{_md(names[aid])}{attendance.DEPARTURE_NAMES[kind]}。")
                 st.rerun()
 
 
@@ -194,7 +194,7 @@ def _votes_grid(people, key: str, shortcut: str | None = None) -> dict[int, str]
         cols = st.columns(3)
         for i, a in enumerate(voters):
             with cols[i % 3]:
-                st.segmented_control(a.name if a.member else f"{a.name}（{a.capacity_name}）",
+                st.segmented_control(_md(a.name if a.member else f"{a.name}（{a.capacity_name}）"),
                                      list(attendance.VOTE_NAMES), format_func=attendance.VOTE_NAMES.get,
                                      default=None, key=f"{key}_{a.id}")
     votes = {a.id: st.session_state[f"{key}_{a.id}"] for a in voters if st.session_state.get(f"{key}_{a.id}")}
