@@ -107,6 +107,14 @@ def _open_session(db: Database, sm: Sample) -> int:
     return review.open_session(db, actor, sm.village_id, held_on=sm.today, attendee_ids=members, note="基准测试")
 
 
+def _all_agree(db: Database, session_id: int) -> dict[int, str]:
+    """The votes of a 全体同意 click: an agree entered for each voting attendee present."""
+    from core import attendance
+
+    with db.read() as s:
+        return attendance.unanimous(attendance.present(s, session_id))
+
+
 def _in_turn(setup, first, second, n: int, warmup: int = 1) -> tuple[list[float], list[float]]:
     """Time ``first(i)`` and ``second(i)`` alternately (the order swapped every round), each after
     an untimed ``setup(i)``: a drift of the machine's speed then weighs on both alike."""
@@ -165,9 +173,11 @@ def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[
     later = sm.today + dt.timedelta(days=60)
 
     def make(sid: int):
+        votes = _all_agree(db, sid)
+
         def call(ids: list[int]) -> None:
-            approved, skipped = review.bulk_approve(db, actor, sid, ids)
-            assert approved == size, (approved, skipped)
+            done = review.bulk_approve(db, actor, sid, ids, votes=votes)
+            assert done.approved == size, (done.approved, done.skipped)
             publicity.post_due(db, actor, sm.village_id, today=later)
         return call
 
@@ -187,8 +197,10 @@ def decide_and_post_direct(db: Database, sm: Sample, n: int, size: int = 200) ->
     settings.change(db, actor, sm.village_id, "publicity_days", 0)
 
     def make(sid: int):
+        votes = _all_agree(db, sid)
+
         def call(ids: list[int]) -> None:
-            assert review.bulk_approve(db, actor, sid, ids) == (size, 0)
+            assert review.bulk_approve(db, actor, sid, ids, votes=votes).approved == size
         return call
 
     try:
@@ -214,7 +226,7 @@ def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: in
         s.execute(text("INSERT INTO decision (session_id, proposal_id, outcome, points, reason, decided_by, "
                        "decided_at) VALUES (:s, :p, 'approved', :pts, '', :u, :now)"),
                   [{"s": session_id, "p": r[0], "pts": r[3], "u": user_id, "now": now} for r in rows])
-        s.execute(text("INSERT INTO vote (decision_id, user_id, vote) SELECT d.id, a.user_id, 'agree' FROM decision d "
+        s.execute(text("INSERT INTO vote (decision_id, attendee_id, vote) SELECT d.id, a.id, 'agree' FROM decision d "
                        "JOIN session_attendee a ON a.session_id = d.session_id WHERE d.session_id = :s AND "
                        "d.proposal_id IN (" + ",".join(str(int(r[0])) for r in rows) + ")"), {"s": session_id})
         entries = []

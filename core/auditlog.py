@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import or_, select
 
 from core.access import Actor, require
+from core.attendance import CAPACITY_NAMES, DEPARTURE_NAMES
 from core.audit import ACTOR_KEY
 from core.errors import InvalidInput
 from core.proposals import SOURCE_NAMES
@@ -31,7 +32,7 @@ ACTION_NAMES = {
     # review and 公示
     "proposal.submit": "提交申报", "review.open": "召开评议会", "review.close": "结束评议会",
     "review.approved": "评议通过", "review.rejected": "评议不通过", "review.deferred": "评议暂缓",
-    "review.bulk_approve": "批量通过", "objection.log": "登记异议", "objection.upheld": "异议不成立（维持）",
+    "review.bulk_approve": "批量通过", "review.attend": "登记出席", "review.depart": "登记离席或登记有误", "objection.log": "登记异议", "objection.upheld": "异议不成立（维持）",
     "objection.overturned": "异议成立（撤销）", "publicity.post_due": "公示期满记账",
     # cards and the supermarket
     "card.issue": "发卡", "card.issue_bulk": "批量发卡", "card.reissue": "补办积分卡", "card.revoke": "挂失积分卡",
@@ -65,12 +66,13 @@ TARGET_NAMES = {
 # The keys of the stored details, as the 详情 column shows them.
 FIELD_NAMES = {
     "active": "启用", "activity_id": "活动编号", "adjusted": "调整户数", "admin": "管理员", "approved": "通过",
-    "area_mu": "面积（亩）", "attendance_id": "签到编号", "attendances": "签到条数", "attendees": "出席",
+    "area_mu": "面积（亩）", "attendance_id": "签到编号", "attendee_capacity": "身份", "attendee_id": "出席人员编号", "attendances": "签到条数", "attendees": "出席",
     "barcode": "条码", "batch_from": "起始编号", "batch_size": "批量", "cap_minutes": "每人计时上限（分钟）",
     "capacity": "招募人数", "card_id": "卡号", "cart": "兑换内容（商品编号：数量）", "category": "类别", "code": "编号",
     "conversion": "折算", "count": "数量", "counted": "盘点数", "crop": "作物", "date": "日期", "decisions": "决定数",
-    "delivery": "送货上门", "donor": "捐赠人", "end_time": "结束时间", "expected": "应有", "failed": "失败",
+    "delivery": "送货上门", "departure": "离开情况", "donor": "捐赠人", "end_time": "结束时间", "expected": "应有", "failed": "失败",
     "fen": "金额（分）", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
+    "guests": "列席人员",
     "household_id": "户编号", "households": "户数", "ids": "编号", "kind": "类型", "low_stock": "低库存提醒",
     "max": "最高", "members": "成员", "min": "最低", "minutes": "分钟", "monthly_limit": "每月限兑",
     "move_id": "出入库编号", "name": "名称", "new": "新值", "new_households": "新增户", "new_residents": "新增村民",
@@ -83,10 +85,11 @@ FIELD_NAMES = {
     "sha256": "文件校验值", "skipped": "跳过", "source": "来源", "start_time": "开始时间", "status": "状态",
     "stock_move_id": "库存变动编号", "tasks": "任务说明", "title": "名称", "today": "日期", "total": "合计积分",
     "total_grams": "总重量（克）", "unit": "单位", "updated": "更新", "username": "用户名", "valid_until": "有效期至",
-    "via": "途径", "votes": "表决", "year": "年度",
+    "via": "途径", "votes": "表决", "voting": "有表决权", "year": "年度",
 }
 # Stored codes shown in words, by the key they are stored under.
-VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"}}
+VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"},
+               "attendee_capacity": CAPACITY_NAMES, "departure": DEPARTURE_NAMES}
 EDIT_ACTIONS = {"product.update", "activity.update"}  # details are {field: [before, after]}
 COLUMNS = ["时间", "操作人", "操作", "对象", "对象编号", "详情", "原因"]
 MAX_LIMIT = 5000

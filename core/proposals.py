@@ -66,20 +66,21 @@ def count_in_window(s: Session, household_id: int, rule: RuleItem, day: dt.date,
     return s.execute(q).scalar_one()
 
 
-def check_points_for_rule(points: object, rule: RuleItem, source: str = "grid") -> int:
+def check_points_for_rule(points: object, rule: RuleItem, source: str = "grid", what: str = "分值") -> int:
     """Points must be a whole number inside the rule's range (volunteer conversion may exceed
-    the max: the volunteer rate and cap govern it, but never change the sign)."""
+    the max: the volunteer rate and cap govern it, but never change the sign). Refused, never
+    replaced: the message names the range; ``what`` names the number (分值, 核定分值)."""
     if isinstance(points, bool) or not isinstance(points, int):
         if isinstance(points, float) and points.is_integer():
             points = int(points)
         else:
-            raise InvalidInput("积分必须是整数。")
+            raise InvalidInput(f"{what}必须是整数。")
     if source == "volunteer":
         if not 0 < points <= MAX_POINTS:
             raise InvalidInput("志愿服务折算积分必须是正数。")
         return points
     if not rule.min_points <= points <= rule.max_points:
-        raise InvalidInput(f"分值 {points} 超出该事项的范围（{rule.min_points} 至 {rule.max_points} 分）。")
+        raise InvalidInput(f"{what} {points} 超出该细则的范围 {rule.min_points}～{rule.max_points} 分。")
     return points
 
 

@@ -8,20 +8,28 @@ Invariants:
 - a decision belongs to an open session; closing the session freezes its decisions
   (later changes go through the ledger's reversal path only);
 - a proposal is decided at most once per session, and only while it waits in the queue;
-- approved points stay within the rule version's min–max (volunteer conversion excepted);
-- each decision records the attendees' votes; without explicit votes every attendee agrees.
+- the approved score is the one the committee gave, inside the rule version's min–max
+  (volunteer conversion excepted): a score outside it is refused, never replaced;
+- attendance and votes are what was recorded, nothing by default (:mod:`core.attendance`):
+  nobody is present until recorded, every decision passes ``attendance.check_votes``, and a
+  vote is inserted with its decision. Attendance rows are only inserted: a late arrival is a
+  new row, leaving or a mistaken entry is a departure row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from core import settings
+from core import attendance, settings
 from core.access import Actor, require
+from core.attendance import DEPARTURE_NAMES, GUEST_CAPACITIES, Guest
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
 from core.proposals import LIVE_STATUSES, SOURCE_NAMES, check_points_for_rule
@@ -40,6 +48,7 @@ from db.models import (
     RuleCategory,
     RuleItem,
     SessionAttendee,
+    SessionDeparture,
     StaffUser,
     Vote,
 )
@@ -48,7 +57,6 @@ REVIEW_ROLES = ("committee", "admin")
 QUEUE_STATUSES = ("submitted", "deferred")
 OUTCOME_NAMES = {"approved": "通过", "rejected": "不通过", "deferred": "暂缓", "upheld": "维持（异议不成立）",
                  "overturned": "撤销（异议成立）"}
-VOTE_NAMES = {"agree": "同意", "disagree": "反对", "abstain": "弃权"}
 STATUS_NAMES = {"submitted": "待评议", "deferred": "暂缓待议", "rejected": "未通过", "publicity": "公示中",
                 "objected": "有异议", "posted": "已记账", "overturned": "已撤销"}
 CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
@@ -71,13 +79,6 @@ def publicity_until(held_on: dt.date, days: int) -> dt.date | None:
     return held_on + dt.timedelta(days=days - 1)
 
 
-def tally(votes: dict[int, str]) -> dict[str, int]:
-    out = {k: 0 for k in VOTE_NAMES}
-    for v in votes.values():
-        out[v] += 1
-    return out
-
-
 def next_session_due(cadence: str, last_held: dt.date | None, today: dt.date) -> dt.date:
     """When the next session is due under the cadence setting."""
     if last_held is None:
@@ -85,6 +86,19 @@ def next_session_due(cadence: str, last_held: dt.date | None, today: dt.date) ->
     if cadence == "monthly":
         return (last_held.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     return last_held + dt.timedelta(days=CADENCE_DAYS.get(cadence, 1))
+
+
+def amended_points(typed: object, rule, source: str = "grid") -> int:
+    """The score the committee gave, as typed in the box (text) or passed as a number: a whole
+    number inside the rule's range, or InvalidInput naming the range — never another value."""
+    if isinstance(typed, str):
+        text = unicodedata.normalize("NFKC", typed).replace("−", "-").strip()
+        if not text:
+            raise InvalidInput("请填写核定分值。")
+        if not re.fullmatch(r"[+-]?\d{1,6}", text):
+            raise InvalidInput(f"核定分值必须是整数（现在填的是“{typed.strip()[:20]}”）。")
+        typed = int(text)
+    return check_points_for_rule(typed, rule, source, what="核定分值")
 
 
 # ---------------------------------------------------------------- members & sessions
@@ -97,15 +111,18 @@ def committee_members(s: Session, village_id: int) -> list[StaffUser]:
 
 
 def open_session(db, actor: Actor, village_id: int, *, held_on: dt.date, attendee_ids: list[int],
-                 note: str = "") -> int:
-    """Open a session with the members present; refuses without a quorum."""
+                 guests: list[Guest] | None = None, note: str = "") -> int:
+    """Open a session with the committee members recorded as present (and any guests); refuses
+    without a quorum. Nobody is taken as present who was not named."""
     with db.write() as s:
-        return open_session_in(s, actor, village_id, held_on=held_on, attendee_ids=attendee_ids, note=note)
+        return open_session_in(s, actor, village_id, held_on=held_on, attendee_ids=attendee_ids, guests=guests,
+                               note=note)
 
 
 def open_session_in(s: Session, actor: Actor, village_id: int, *, held_on: dt.date, attendee_ids: list[int],
-                    note: str = "") -> int:
-    """:func:`open_session` in the caller's transaction (the demo builds history this way)."""
+                    guests: list[Guest] | None = None, note: str = "", at: dt.datetime | None = None) -> int:
+    """:func:`open_session` in the caller's transaction (the demo builds history this way, ``at``
+    being when the session opened and those named arrived)."""
     if not isinstance(held_on, dt.date):
         raise InvalidInput("请选择评议会日期。")
     if held_on > dt.date.today():
@@ -122,13 +139,16 @@ def open_session_in(s: Session, actor: Actor, village_id: int, *, held_on: dt.da
     need = quorum_for(len(members), settings.get(s, village_id, "quorum"))
     if len(present) < need:
         raise InvalidInput(f"未达到法定人数：评议小组共 {len(members)} 人，至少需要 {need} 人出席，"
-                           f"现只有 {len(present)} 人。")
-    rs = ReviewSession(village_id=village_id, held_on=held_on, opened_by=actor.user_id,
+                           f"现只登记了 {len(present)} 人。请勾选实际出席的成员。")
+    at = at or clock.now()
+    rs = ReviewSession(village_id=village_id, held_on=held_on, opened_by=actor.user_id, opened_at=at,
                        quorum_required=need, members_total=len(members), note=(note or "").strip()[:500])
     s.add(rs)
     s.flush()
-    s.add_all(SessionAttendee(session_id=rs.id, user_id=uid) for uid in present)
-    record(s, actor, "review.open", "review_session", rs.id, {"attendees": present, "quorum": need},
+    for uid in present:
+        _add_member(s, actor, rs, members[uid], at)
+    named = [s.get(SessionAttendee, _add_guest(s, actor, rs, g, at)).name for g in guests or []]
+    record(s, actor, "review.open", "review_session", rs.id, {"attendees": present, "guests": named, "quorum": need},
            village_id=village_id)
     return rs.id
 
@@ -142,6 +162,112 @@ def _session_for_update(s: Session, actor: Actor, session_id: int) -> ReviewSess
     if rs.closed_at is not None:
         raise AlreadyDone("该评议会已经结束，决定已冻结；如需更正请走冲正流程。")
     return rs
+
+
+def _here(s: Session, rs: ReviewSession, user_id: int | None = None, name: str | None = None) -> None:
+    """Refuses recording someone already present (a member by account, a guest by name)."""
+    for a in attendance.present(s, rs.id):
+        if (user_id is not None and a.user_id == user_id) or (name is not None and a.name == name):
+            raise AlreadyDone(f"{a.name}已在出席名单中。")
+
+
+def _add_member(s: Session, actor: Actor, rs: ReviewSession, user: StaffUser, at: dt.datetime | None) -> int:
+    _here(s, rs, user_id=user.id)
+    row = SessionAttendee(session_id=rs.id, user_id=user.id, name=user.display_name[:40], capacity="committee",
+                          voting=True, arrived_at=at or clock.now(),
+                          recorded_by=actor.user_id)
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def _add_guest(s: Session, actor: Actor, rs: ReviewSession, guest: Guest, at: dt.datetime | None) -> int:
+    if not isinstance(guest, Guest):
+        raise InvalidInput("请填写列席人员的姓名和身份。")
+    name = (guest.name or "").strip() if isinstance(guest.name, str) else ""
+    if guest.resident_id is not None:
+        res = s.get(Resident, guest.resident_id) if isinstance(guest.resident_id, int) else None
+        if res is None or res.village_id != rs.village_id:
+            raise InvalidInput("找不到该村民。")
+        name = name or res.name
+    if not name:
+        raise InvalidInput("请填写列席人员的姓名。")
+    if len(name) > 40:
+        raise InvalidInput("姓名不能超过 40 个字。")
+    if guest.capacity not in GUEST_CAPACITIES:
+        raise InvalidInput("请选择列席人员的身份：村民代表、党员代表、村民或其他列席人员。")
+    _here(s, rs, name=name)
+    row = SessionAttendee(session_id=rs.id, resident_id=guest.resident_id, name=name, capacity=guest.capacity,
+                          voting=bool(settings.get(s, rs.village_id, "guests_vote")),
+                          arrived_at=at or clock.now(), recorded_by=actor.user_id)
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def add_member(db, actor: Actor, session_id: int, user_id: int) -> int:
+    """Record a committee member as present in an open session (a late arrival, or back after
+    leaving: a new attendee row either way). Returns the attendee id."""
+    with db.write() as s:
+        return add_member_in(s, actor, session_id, user_id)
+
+
+def add_member_in(s: Session, actor: Actor, session_id: int, user_id: int, at: dt.datetime | None = None) -> int:
+    """:func:`add_member` in the caller's transaction."""
+    rs = _session_for_update(s, actor, session_id)
+    members = {u.id: u for u in committee_members(s, rs.village_id)}
+    if not isinstance(user_id, int) or user_id not in members:
+        raise InvalidInput("出席人员必须是本村评议小组成员。")
+    aid = _add_member(s, actor, rs, members[user_id], at)
+    record(s, actor, "review.attend", "review_session", rs.id,
+           {"attendee_id": aid, "name": members[user_id].display_name}, village_id=rs.village_id)
+    return aid
+
+
+def add_guest(db, actor: Actor, session_id: int, *, name: str, capacity: str, resident_id: int | None = None) -> int:
+    """Record a guest as present (村民代表, 党员代表, a resident …): a name and a capacity,
+    optionally the resident it is. Whether the guest votes follows setting ``guests_vote`` now."""
+    with db.write() as s:
+        return add_guest_in(s, actor, session_id, Guest(name, capacity, resident_id))
+
+
+def add_guest_in(s: Session, actor: Actor, session_id: int, guest: Guest, at: dt.datetime | None = None) -> int:
+    """:func:`add_guest` in the caller's transaction."""
+    rs = _session_for_update(s, actor, session_id)
+    aid = _add_guest(s, actor, rs, guest, at)
+    row = s.get(SessionAttendee, aid)
+    record(s, actor, "review.attend", "review_session", rs.id,
+           {"attendee_id": aid, "name": row.name, "attendee_capacity": row.capacity, "voting": row.voting},
+           village_id=rs.village_id)
+    return aid
+
+
+def record_departure(db, actor: Actor, session_id: int, attendee_id: int, kind: str = "left") -> int:
+    """An attendee left (``left``, 中途离席) or was recorded by mistake (``mistake``, 登记有误,
+    only while they have not voted): from now on not present. Recorded, never deleted.
+    Returns the attendee id."""
+    with db.write() as s:
+        return record_departure_in(s, actor, session_id, attendee_id, kind)
+
+
+def record_departure_in(s: Session, actor: Actor, session_id: int, attendee_id: int, kind: str = "left",
+                        at: dt.datetime | None = None) -> int:
+    """:func:`record_departure` in the caller's transaction."""
+    if kind not in DEPARTURE_NAMES:
+        raise InvalidInput("请选择中途离席或登记有误。")
+    rs = _session_for_update(s, actor, session_id)
+    who = next((a for a in attendance.attendance(s, rs.id) if a.id == attendee_id), None)
+    if who is None:
+        raise NotFound("找不到该出席人员。")
+    if not who.present:
+        raise AlreadyDone(f"{who.name}已登记为{DEPARTURE_NAMES[who.left_kind]}。")
+    if kind == "mistake" and s.execute(select(Vote.decision_id).where(Vote.attendee_id == who.id)).first():
+        raise InvalidInput(f"{who.name}已参与表决，不能作为登记有误撤销；如已离开，请登记为中途离席。")
+    s.add(SessionDeparture(attendee_id=who.id, kind=kind, at=at or clock.now(),
+                           recorded_by=actor.user_id))
+    record(s, actor, "review.depart", "review_session", rs.id,
+           {"attendee_id": who.id, "name": who.name, "departure": kind}, village_id=rs.village_id)
+    return who.id
 
 
 def close_session(db, actor: Actor, session_id: int) -> None:
@@ -174,27 +300,116 @@ def sessions(s: Session, village_id: int, limit: int = 60) -> list[dict]:
             for rs, n in rows]
 
 
-def attendees(s: Session, session_id: int) -> list[StaffUser]:
-    return list(s.execute(select(StaffUser).join(SessionAttendee, SessionAttendee.user_id == StaffUser.id)
-                          .where(SessionAttendee.session_id == session_id).order_by(StaffUser.id)).scalars())
-
-
 # ---------------------------------------------------------------- deciding
 
 
-def _clean_votes(s: Session, rs: ReviewSession, votes: dict[int, str] | None) -> dict[int, str]:
-    present = [a for a in s.execute(select(SessionAttendee.user_id)
-                                    .where(SessionAttendee.session_id == rs.id)).scalars()]
-    if not votes:
-        return {uid: "agree" for uid in present}
-    if any(uid not in present for uid in votes):
-        raise InvalidInput("只有出席本次评议会的成员可以表决。")
-    if any(v not in VOTE_NAMES for v in votes.values()):
-        raise InvalidInput("表决只能是同意、反对或弃权。")
-    t = tally(votes)
-    if t["agree"] <= t["disagree"]:
-        raise InvalidInput(f"表决未通过：同意 {t['agree']} 票，反对 {t['disagree']} 票；同意票须多于反对票。")
-    return dict(votes)
+@dataclass(frozen=True)
+class Decided:
+    """What one decision recorded, and the sentence that tells the room."""
+
+    proposal_id: int
+    outcome: str
+    status: str
+    points: int | None = None
+    publicity_until: dt.date | None = None
+
+    @property
+    def message(self) -> str:
+        n = f"#{self.proposal_id}"
+        if self.outcome == "approved" and self.status == "posted":
+            return f"{n} 通过，已记账 {self.points:+d} 分。"
+        if self.outcome == "approved":
+            return f"{n} 通过，核定 {self.points:+d} 分（公示至 {self.publicity_until:%m月%d日}）。"
+        if self.outcome == "upheld":
+            return f"{n} 异议不成立，维持原决定，已记账 {self.points:+d} 分。"
+        if self.outcome == "overturned":
+            return f"{n} 异议成立，已撤销，不记分。"
+        if self.outcome == "rejected":
+            return f"{n} 不通过，不记分。"
+        return f"{n} 暂缓，下次评议会再议。"
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What a (bulk) approval recorded: each proposal's points, how many were skipped as
+    already decided, and the 公示 window (None: posted at once)."""
+
+    points: dict[int, int] = field(default_factory=dict)
+    skipped: int = 0
+    publicity_until: dt.date | None = None
+
+    @property
+    def approved(self) -> int:
+        return len(self.points)
+
+    @property
+    def message(self) -> str:
+        if not self.points:
+            return f"没有新通过的事项：{self.skipped} 项此前已决定、已跳过。"
+        each = "、".join(f"#{i} {p:+d} 分" for i, p in list(self.points.items())[:12])
+        more = f" 等（合计 {sum(self.points.values()):+d} 分）" if len(self.points) > 12 else ""
+        where = ("，已记账" if self.publicity_until is None
+                 else f"，公示至 {self.publicity_until:%m月%d日}")
+        skipped = f"；{self.skipped} 项此前已决定、已跳过" if self.skipped else ""
+        return f"已通过 {self.approved} 项：{each}{more}{where}{skipped}。"
+
+
+_INSERT_APPROVAL = ("INSERT INTO decision (session_id, proposal_id, outcome, points, reason, decided_by, decided_at) "
+                    "VALUES (:s, :p, 'approved', :pts, :r, :u, :now)")
+_MARK_APPROVED = ("UPDATE proposal SET status = 'publicity', publicity_until = :until, decided_points = :pts, "
+                  "decision_reason = :r, session_id = :s WHERE id = :p")
+
+
+def _approve(s: Session, actor: Actor, rs: ReviewSession, wanted: dict[int, object], reason: str, votes: object,
+             *, skip_decided: bool) -> tuple[Approved, dict[int, str]]:
+    """Approve proposals at the given scores (None: as proposed) with one set of votes — the
+    single path of :func:`decide` and :func:`bulk_approve`. Checks first (each proposal in this
+    village and waiting; each score in its rule's range; the votes), then writes set-based:
+    one statement per kind of write, whatever the number."""
+    from core.publicity import _approved_rows, post_approved
+
+    ids = sorted(wanted)
+    rows = []
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        rows += s.execute(
+            select(Proposal.id, Proposal.village_id, Proposal.status, Proposal.points, Proposal.source,
+                   RuleItem.min_points, RuleItem.max_points)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.id.in_(chunk)).order_by(Proposal.id).with_for_update(of=Proposal)).all()
+    if len(rows) != len(ids) or any(r.village_id != rs.village_id for r in rows):
+        raise NotFound("找不到该申报。")
+    decided = set(s.execute(select(Decision.proposal_id).where(Decision.session_id == rs.id,
+                                                               Decision.proposal_id.in_(ids))).scalars())
+    todo = []
+    for r in rows:
+        if r.id in decided or r.status not in QUEUE_STATUSES:
+            if not skip_decided:
+                raise AlreadyDone(f"第 {r.id} 号申报已经作出决定（{STATUS_NAMES.get(r.status, r.status)}），不能重复决定。")
+            continue
+        todo.append(r)
+    points = {r.id: amended_points(r.points if wanted[r.id] is None else wanted[r.id], r, r.source) for r in todo}
+    clean = attendance.check_votes(s, rs, votes)
+    until = publicity_until(rs.held_on, settings.get(s, rs.village_id, "publicity_days"))
+    if todo:
+        now = clock.now()
+        executemany(s, _INSERT_APPROVAL, [{"s": rs.id, "p": i, "pts": p, "r": reason, "u": actor.user_id, "now": now}
+                                          for i, p in points.items()], {"now": Decision.decided_at.type})
+        if clean:  # every new decision × every vote entered, in one INSERT … SELECT
+            s.execute(insert(Vote.__table__).from_select(
+                ["decision_id", "attendee_id", "vote"],
+                select(Decision.id, SessionAttendee.id, case(clean, value=SessionAttendee.id))
+                .join(SessionAttendee, SessionAttendee.session_id == Decision.session_id)
+                .where(Decision.session_id == rs.id, Decision.outcome == "approved",
+                       Decision.proposal_id.in_(list(points)), SessionAttendee.id.in_(list(clean)))))
+        executemany(s, _MARK_APPROVED, [{"p": i, "pts": p, "r": reason, "until": until, "s": rs.id}
+                                        for i, p in points.items()], {"until": Proposal.publicity_until.type})
+        if until is None:  # no 公示 window: post now, in this transaction
+            post_approved(s, actor, _approved_rows(s, [Proposal.id.in_(list(points))]))
+        for pid in points:  # ORM copies of these proposals are stale now
+            obj = s.identity_map.get(identity_key(Proposal, pid))
+            if obj is not None:
+                s.expire(obj)
+    return Approved(points, len(ids) - len(todo), until), clean
 
 
 def _record_decision(s: Session, actor: Actor, rs: ReviewSession, p: Proposal, outcome: str,
@@ -203,7 +418,7 @@ def _record_decision(s: Session, actor: Actor, rs: ReviewSession, p: Proposal, o
                  decided_by=actor.user_id)
     s.add(d)
     s.flush()
-    s.add_all(Vote(decision_id=d.id, user_id=uid, vote=v) for uid, v in votes.items())
+    s.add_all(Vote(decision_id=d.id, attendee_id=aid, vote=v) for aid, v in votes.items())
     return d
 
 
@@ -215,125 +430,73 @@ def _lock_proposal(s: Session, proposal_id: int, village_id: int) -> Proposal:
     return p
 
 
-def _decide_one(s: Session, actor: Actor, rs: ReviewSession, proposal_id: int, outcome: str,
-                points: object, reason: str, votes: dict[int, str]) -> Proposal:
-    from core.publicity import enter_publicity
-
-    p = _lock_proposal(s, proposal_id, rs.village_id)
-    done = s.execute(select(Decision.id).where(Decision.session_id == rs.id, Decision.proposal_id == p.id)).first()
-    if done is not None or p.status not in QUEUE_STATUSES:
-        raise AlreadyDone(f"第 {p.id} 号申报已经作出决定（{STATUS_NAMES.get(p.status, p.status)}），不能重复决定。")
-    if outcome == "approved":
-        rule = s.get(RuleItem, p.rule_item_id)
-        pts = check_points_for_rule(p.points if points is None else points, rule, p.source)
-        p.decided_points = pts
-        p.decision_reason = reason
-        p.session_id = rs.id
-        _record_decision(s, actor, rs, p, "approved", pts, reason, votes)
-        enter_publicity(s, actor, p, rs.held_on)
-    elif outcome == "rejected":
-        if not reason:
-            raise InvalidInput("不通过必须填写理由。")
-        p.status, p.decision_reason, p.session_id = "rejected", reason, rs.id
-        _record_decision(s, actor, rs, p, "rejected", None, reason, votes)
-    elif outcome == "deferred":
-        p.status, p.decision_reason, p.session_id = "deferred", reason, rs.id
-        _record_decision(s, actor, rs, p, "deferred", None, reason, votes)
-    else:
-        raise InvalidInput("未知的评议结果。")
-    return p
-
-
 def decide(db, actor: Actor, session_id: int, proposal_id: int, outcome: str, *, points: object = None,
-           reason: str = "", votes: dict[int, str] | None = None) -> str:
-    """Approve (points within range), reject (reason required) or defer one proposal.
-    Returns the proposal's new status."""
+           reason: str = "", votes: dict[int, str] | None = None) -> Decided:
+    """Approve (at ``points`` as typed, inside the rule's range; None: as proposed), reject
+    (reason required) or defer one proposal, with the votes entered (attendee id → vote)."""
     with db.write() as s:
         return decide_in(s, actor, session_id, proposal_id, outcome, points=points, reason=reason, votes=votes)
 
 
 def decide_in(s: Session, actor: Actor, session_id: int, proposal_id: int, outcome: str, *, points: object = None,
-              reason: str = "", votes: dict[int, str] | None = None) -> str:
+              reason: str = "", votes: dict[int, str] | None = None) -> Decided:
     """:func:`decide` in the caller's transaction."""
     reason = (reason or "").strip()[:500]
     rs = _session_for_update(s, actor, session_id)
-    clean = _clean_votes(s, rs, votes)
-    p = _decide_one(s, actor, rs, proposal_id, outcome, points, reason, clean)
-    record(s, actor, f"review.{outcome}", "proposal", p.id,
-           {"session_id": rs.id, "points": p.decided_points, "votes": clean}, reason, village_id=rs.village_id)
-    return p.status
-
-
-_INSERT_APPROVAL = ("INSERT INTO decision (session_id, proposal_id, outcome, points, reason, decided_by, decided_at) "
-                    "VALUES (:s, :p, 'approved', :pts, '', :u, :now)")
-_MARK_APPROVED = ("UPDATE proposal SET status = 'publicity', publicity_until = :until, decided_points = :pts, "
-                  "decision_reason = '', session_id = :s WHERE id = :p")
+    if outcome == "approved":
+        if not isinstance(proposal_id, int) or isinstance(proposal_id, bool):
+            raise NotFound("找不到该申报。")
+        done, clean = _approve(s, actor, rs, {proposal_id: points}, reason, votes, skip_decided=False)
+        pts = done.points[proposal_id]
+        out = Decided(proposal_id, outcome, "publicity" if done.publicity_until else "posted", pts,
+                      done.publicity_until)
+    elif outcome in ("rejected", "deferred"):
+        p = _lock_proposal(s, proposal_id, rs.village_id)
+        already = s.execute(select(Decision.id).where(Decision.session_id == rs.id,
+                                                      Decision.proposal_id == p.id)).first()
+        if already is not None or p.status not in QUEUE_STATUSES:
+            raise AlreadyDone(f"第 {p.id} 号申报已经作出决定（{STATUS_NAMES.get(p.status, p.status)}），不能重复决定。")
+        if outcome == "rejected" and not reason:
+            raise InvalidInput("不通过必须填写理由。")
+        clean = attendance.check_votes(s, rs, votes)
+        p.status, p.decision_reason, p.session_id = outcome, reason, rs.id
+        _record_decision(s, actor, rs, p, outcome, None, reason, clean)
+        out = Decided(p.id, outcome, p.status)
+    else:
+        raise InvalidInput("未知的评议结果。")
+    record(s, actor, f"review.{outcome}", "proposal", proposal_id,
+           {"session_id": rs.id, "points": out.points, "votes": clean}, reason, village_id=rs.village_id)
+    return out
 
 
 def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
-                 votes: dict[int, str] | None = None) -> tuple[int, int]:
-    """Approve the selected proposals at their proposed points in one transaction.
-    Ones already decided are skipped (a double click approves nothing twice).
-    Returns (approved, skipped).
-
-    Set-based (one statement per kind of write for the whole selection) but with the rules
-    of :func:`decide`: each proposal must belong to the session's village and wait in the
-    queue, its points must lie in its rule's range, and every attendee's vote is recorded."""
-    from core.publicity import _approved_rows, post_approved
-
+                 votes: dict[int, str] | None = None) -> Approved:
+    """Approve the selected proposals at their proposed points in one transaction, each with
+    the one set of votes entered for the batch — the same checks as a single approval, by the
+    same code. Ones already decided are skipped (a double click approves nothing twice)."""
     ids = sorted({i for i in proposal_ids or [] if isinstance(i, int) and not isinstance(i, bool)})
     if not ids:
         raise InvalidInput("请先勾选要批量通过的申报。")
     with db.write() as s:
         rs = _session_for_update(s, actor, session_id)
-        clean = _clean_votes(s, rs, votes)
-        rows = []
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            rows += s.execute(
-                select(Proposal.id, Proposal.village_id, Proposal.status, Proposal.points, Proposal.source,
-                       RuleItem.min_points, RuleItem.max_points)
-                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.id.in_(chunk)).order_by(Proposal.id).with_for_update(of=Proposal)).all()
-        if len(rows) != len(ids) or any(r.village_id != rs.village_id for r in rows):
-            raise NotFound("找不到该申报。")
-        decided = set(s.execute(select(Decision.proposal_id).where(Decision.session_id == rs.id,
-                                                                   Decision.proposal_id.in_(ids))).scalars())
-        todo = [r for r in rows if r.id not in decided and r.status in QUEUE_STATUSES]
-        points = {r.id: check_points_for_rule(r.points, r, r.source) for r in todo}
-        if todo:
-            now = clock.now()
-            executemany(s, _INSERT_APPROVAL,
-                        [{"s": rs.id, "p": r.id, "pts": points[r.id], "u": actor.user_id, "now": now} for r in todo],
-                        {"now": Decision.decided_at.type})
-            if clean:  # every new decision × every member who voted, in one INSERT … SELECT
-                vote = case(clean, value=SessionAttendee.user_id)
-                s.execute(insert(Vote.__table__).from_select(
-                    ["decision_id", "user_id", "vote"],
-                    select(Decision.id, SessionAttendee.user_id, vote)
-                    .join(SessionAttendee, SessionAttendee.session_id == Decision.session_id)
-                    .where(Decision.session_id == rs.id, Decision.proposal_id.in_([r.id for r in todo]),
-                           SessionAttendee.user_id.in_(list(clean)))))
-            until = publicity_until(rs.held_on, settings.get(s, rs.village_id, "publicity_days"))
-            executemany(s, _MARK_APPROVED, [{"p": r.id, "pts": points[r.id], "until": until, "s": rs.id} for r in todo],
-                        {"until": Proposal.publicity_until.type})
-            if until is None:  # no 公示 window: post now, in this transaction
-                post_approved(s, actor, _approved_rows(s, [Proposal.id.in_([r.id for r in todo])]))
+        done, clean = _approve(s, actor, rs, dict.fromkeys(ids), "", votes, skip_decided=True)
         record(s, actor, "review.bulk_approve", "review_session", rs.id,
-               {"approved": len(todo), "skipped": len(ids) - len(todo), "ids": ids}, village_id=rs.village_id)
-        return len(todo), len(ids) - len(todo)
+               {"approved": done.approved, "skipped": done.skipped, "ids": ids, "votes": clean},
+               village_id=rs.village_id)
+        return done
 
 
 def resolve_objection(db, actor: Actor, session_id: int, objection_id: int, outcome: str, reason: str,
-                      votes: dict[int, str] | None = None) -> str:
-    """Resolve an open objection in a session: ``upheld`` (the item stands and posts) or
-    ``overturned`` (the item is withdrawn). A reason is required either way: the resident
-    who objected is owed an answer."""
+                      votes: dict[int, str] | None = None) -> Decided:
+    """Resolve an open objection in a session, with the votes entered: ``upheld`` (the item
+    stands and posts) or ``overturned`` (the item is withdrawn). A reason is required either
+    way: the resident who objected is owed an answer."""
     with db.write() as s:
         return resolve_objection_in(s, actor, session_id, objection_id, outcome, reason, votes)
 
 
 def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id: int, outcome: str, reason: str,
-                         votes: dict[int, str] | None = None) -> str:
+                         votes: dict[int, str] | None = None) -> Decided:
     """:func:`resolve_objection` in the caller's transaction."""
     from core.publicity import post_proposal
 
@@ -349,8 +512,9 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
     p = _lock_proposal(s, ob.proposal_id, rs.village_id)
     if ob.status != "open" or p.status != "objected":
         raise AlreadyDone("该异议已经处理过。")
-    clean = _clean_votes(s, rs, votes)
-    _record_decision(s, actor, rs, p, outcome, p.decided_points if outcome == "upheld" else None, reason, clean)
+    clean = attendance.check_votes(s, rs, votes)
+    points = p.decided_points if outcome == "upheld" else None
+    _record_decision(s, actor, rs, p, outcome, points, reason, clean)
     ob.status, ob.resolved_session_id, ob.resolution = outcome, rs.id, reason
     if outcome == "upheld":
         post_proposal(s, actor, p)
@@ -358,7 +522,7 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
         p.status, p.decision_reason = "overturned", reason
     record(s, actor, f"objection.{outcome}", "objection", ob.id,
            {"proposal_id": p.id, "session_id": rs.id, "votes": clean}, reason, village_id=rs.village_id)
-    return p.status
+    return Decided(p.id, outcome, p.status, points)
 
 
 # ---------------------------------------------------------------- the queue
@@ -468,24 +632,46 @@ def household_recent(s: Session, household_id: int, limit: int = 6) -> list[dict
              "事由": r.reason} for r in rows]
 
 
+
 def session_decisions(s: Session, session_id: int) -> list[dict]:
-    """Decisions of a session with their votes, in order (for the screen and the minutes)."""
+    """Decisions of a session in order, each with the votes recorded for it: the counts and
+    who voted against or abstained, or 未逐人表决 (counts left empty) when none were recorded."""
     rows = s.execute(
         select(Decision, Household.door_no, Household.head_name, RuleItem.code, RuleItem.name, Proposal.points)
         .join(Proposal, Proposal.id == Decision.proposal_id)
         .join(Household, Household.id == Proposal.household_id)
         .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
         .where(Decision.session_id == session_id).order_by(Decision.id)).all()
-    ids = [r[0].id for r in rows]
-    tallies: dict[int, dict[str, int]] = {}
-    for did, v, n in s.execute(select(Vote.decision_id, Vote.vote, func.count()).where(Vote.decision_id.in_(ids))
-                               .group_by(Vote.decision_id, Vote.vote)).all() if ids else []:
-        tallies.setdefault(did, {k: 0 for k in VOTE_NAMES})[v] = n
+    counts: dict[int, dict[str, int]] = {}
+    dissent: dict[int, dict[str, list[str]]] = {}
+    for did, v, name in s.execute(select(Vote.decision_id, Vote.vote, SessionAttendee.name)
+                                  .join(Decision, Decision.id == Vote.decision_id)
+                                  .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
+                                  .where(Decision.session_id == session_id)
+                                  .order_by(Vote.decision_id, SessionAttendee.id)).all():
+        c = counts.setdefault(did, dict.fromkeys(attendance.VOTE_NAMES, 0))
+        c[v] += 1
+        if v != "agree":
+            dissent.setdefault(did, {}).setdefault(v, []).append(name)
     out = []
     for d, door, head, code, rname, proposed in rows:
-        t = tallies.get(d.id, {k: 0 for k in VOTE_NAMES})
+        c = counts.get(d.id)
         out.append({"申报号": d.proposal_id, "门牌号": door, "户主": head, "事项": f"{code} {rname}",
                     "申报分值": proposed, "结果": OUTCOME_NAMES.get(d.outcome, d.outcome),
                     "核定分值": d.points if d.points is not None else "", "理由": d.reason,
-                    "同意": t["agree"], "反对": t["disagree"], "弃权": t["abstain"]})
+                    "表决": attendance.recorded_summary(c, dissent.get(d.id)),
+                    "同意": c["agree"] if c else None, "反对": c["disagree"] if c else None,
+                    "弃权": c["abstain"] if c else None})
     return out
+
+
+def session_votes(s: Session, session_id: int) -> list[dict]:
+    """Every vote recorded in a session, one row each (the minutes' 表决明细)."""
+    rows = s.execute(select(Decision.proposal_id, Decision.outcome, SessionAttendee.name, SessionAttendee.capacity,
+                            Vote.vote)
+                     .join(Vote, Vote.decision_id == Decision.id)
+                     .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
+                     .where(Decision.session_id == session_id).order_by(Decision.id, SessionAttendee.id)).all()
+    return [{"申报号": pid, "结果": OUTCOME_NAMES.get(o, o), "姓名": name,
+             "身份": attendance.CAPACITY_NAMES.get(cap, cap), "表决": attendance.VOTE_NAMES[v]}
+            for pid, o, name, cap, v in rows]

@@ -1,7 +1,8 @@
 """Demo history of the morning review: a session every morning over ``ctx.days`` days
-(one transaction per session day, through the real review and posting functions), items
-still in 公示, one open objection, and this morning's queue of ~50 proposals from grid
-workers, self-reports and proxy entries (a few with photos)."""
+(one transaction per session day, through the real review and posting functions) with the
+attendance and every vote entered explicitly, items still in 公示, one open objection, and
+this morning's queue of ~50 proposals from grid workers, self-reports and proxy entries
+(a few with photos)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import datetime as dt
 import io
 import random
 
-from core import publicity, review
+from core import attendance, publicity, review
 from core.access import SYSTEM
 from core.proposals import resident_actor, submit, submit_in
 from db.models import Proposal, ReviewSession
@@ -48,33 +49,65 @@ def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) ->
     return pid
 
 
+def _votes(rng: random.Random, voters: list[int]) -> dict[int, str]:
+    """The votes the operator enters for one item: mostly agree, now and then an abstention or
+    a vote against (never enough to sink the motion the demo records)."""
+    votes = {}
+    for aid in voters:
+        roll = rng.random()
+        votes[aid] = "abstain" if roll < 0.05 else "disagree" if roll < 0.08 else "agree"
+    tally = list(votes.values())
+    if tally.count("agree") <= tally.count("disagree"):
+        votes = dict.fromkeys(voters, "agree")
+    return votes
+
+
 def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int], pending_objection: list[int],
              before_close=None):
-    """One session day: yesterday's proposals come in, the committee decides, closes."""
+    """One session day: yesterday's proposals come in; the committee members present are
+    ticked (now and then a 村民代表 sits in, someone arrives late or leaves early); every
+    decision carries the votes entered for it; the session closes."""
     yesterday = held_on - dt.timedelta(days=1)
     for _ in range(rng.randint(6, 16)):
         t = dt.datetime.combine(yesterday, dt.time(rng.randint(8, 19), rng.randint(0, 59)))
         _one(ctx, s, rng, yesterday - dt.timedelta(days=rng.choice([0, 0, 0, 1])), t)
-    present = sorted(rng.sample(committee, rng.randint(3, len(committee))))
+    present = sorted(rng.sample(committee, rng.randint(3, len(committee) - 1)))
     chair = ctx.actors["admin"]
-    sid = review.open_session_in(s, chair, ctx.village.id, held_on=held_on, attendee_ids=present)
-    rs = s.get(ReviewSession, sid)
-    rs.opened_at = dt.datetime.combine(held_on, dt.time(8, 30))
+    opened = dt.datetime.combine(held_on, dt.time(8, 30))
+    guests = []
+    if rng.random() < 0.3:  # a villagers' representative sits in (no vote unless the village allows it)
+        hh = rng.choice(ctx.households)
+        members = ctx.residents_of(hh.id)
+        if members:
+            guests.append(attendance.Guest("", "representative", rng.choice(members).id))
+    sid = review.open_session_in(s, chair, ctx.village.id, held_on=held_on, attendee_ids=present, guests=guests,
+                                 at=opened)
+    if rng.random() < 0.2:  # a member who was not there at 08:30 comes in
+        late = rng.choice([u for u in committee if u not in present])
+        review.add_member_in(s, chair, sid, late, at=opened + dt.timedelta(minutes=rng.randint(5, 15)))
+
+    def voters() -> list[int]:
+        return [a.id for a in attendance.voters(attendance.present(s, sid))]
+
     for ob_id in list(pending_objection):
         outcome = "upheld" if rng.random() < 0.5 else "overturned"
         review.resolve_objection_in(s, chair, sid, ob_id, outcome,
-                                    "经核实，原评议结果成立" if outcome == "upheld" else "经核实，异议成立，撤销该事项")
+                                    "经核实，原评议结果成立" if outcome == "upheld" else "经核实，异议成立，撤销该事项",
+                                    _votes(rng, voters()))
         pending_objection.remove(ob_id)
-    for item in review.queue(s, ctx.village.id, held_on, sid):
+    items = review.queue(s, ctx.village.id, held_on, sid)
+    leaves_after = rng.randrange(len(items)) if items and rng.random() < 0.1 else None
+    for k, item in enumerate(items):
+        if k == leaves_after:  # someone leaves early; the quorum still stands
+            here = [a for a in attendance.present(s, sid) if a.member]
+            if len(here) > s.get(ReviewSession, sid).quorum_required:
+                review.record_departure_in(s, chair, sid, here[-1].id, "left", at=opened + dt.timedelta(minutes=20))
         roll = rng.random()
-        votes = None
-        if rng.random() < 0.1:
-            votes = {uid: "agree" for uid in present}
-            votes[present[-1]] = "abstain"
+        votes = _votes(rng, voters())
         if roll < 0.08 or item.over_cap and roll < 0.6:
             review.decide_in(s, chair, sid, item.id, "rejected", reason=rng.choice(REJECT_REASONS), votes=votes)
         elif roll < 0.12:
-            review.decide_in(s, chair, sid, item.id, "deferred", reason=rng.choice(DEFER_REASONS))
+            review.decide_in(s, chair, sid, item.id, "deferred", reason=rng.choice(DEFER_REASONS), votes=votes)
         else:
             pts = None
             if roll > 0.85:
@@ -102,7 +135,8 @@ def _held_deductions(ctx, s, chair, sid: int, held_on: dt.date) -> None:
         pid = submit_in(s, ctx.actors["wangge1"], household_id=hid, rule_item_id=rule.id,
                         act_date=held_on - dt.timedelta(days=1), note=NOTES_MINUS[i % len(NOTES_MINUS)],
                         source="grid")
-        review.decide_in(s, chair, sid, pid, "approved")
+        votes = dict.fromkeys((a.id for a in attendance.voters(attendance.present(s, sid))), "agree")
+        review.decide_in(s, chair, sid, pid, "approved", votes=votes)
 
 
 def populate(ctx) -> None:

@@ -373,10 +373,38 @@ class ReviewSession(Base):
 
 
 class SessionAttendee(Base):
+    """Someone recorded as present at a session: a committee member (``user_id``) or a guest
+    named with a capacity (村民代表, 党员代表, a resident …, optionally the resident's id).
+    Insert-only: a late arrival is a new row; leaving or a mistaken entry is a SessionDeparture.
+    ``name`` is kept as it was when recorded; ``voting`` says whether this attendee had a vote."""
+
     __tablename__ = "session_attendee"
     __history__ = Guard.append_only()
-    session_id: Mapped[int] = mapped_column(ForeignKey("review_session.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("review_session.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    capacity: Mapped[str] = mapped_column(String(20))  # committee / representative / party / resident / other
+    voting: Mapped[bool] = mapped_column(Boolean)
+    arrived_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    __table_args__ = (
+        CheckConstraint("capacity <> 'committee' OR user_id IS NOT NULL", name="committee_member_is_staff"),
+    )
+
+
+class SessionDeparture(Base):
+    """An attendee who left the session (``left``) or was recorded by mistake (``mistake``):
+    from then on not present. At most one per attendee row; coming back is a new attendee row."""
+
+    __tablename__ = "session_departure"
+    __history__ = Guard.append_only()
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("session_attendee.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    __table_args__ = (CheckConstraint("kind IN ('left', 'mistake')", name="kind_known"),)
 
 
 class Decision(Base):
@@ -394,11 +422,14 @@ class Decision(Base):
 
 
 class Vote(Base):
+    """One attendee's vote on one decision, as entered; inserted with the decision."""
+
     __tablename__ = "vote"
     __history__ = Guard.append_only()
     decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("session_attendee.id"), primary_key=True)
     vote: Mapped[str] = mapped_column(String(10))  # agree / disagree / abstain
+    __table_args__ = (CheckConstraint("vote IN ('agree', 'disagree', 'abstain')", name="vote_known"),)
 
 
 class Objection(Base):

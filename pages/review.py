@@ -1,10 +1,13 @@
 """评议会: the committee's 08:30 meeting on a projector.
 
-Open the session with the members present → the queue (grouped by grid or category, with
-flags) → one item large on screen with photos and the household's recent history →
-通过 / 不通过 / 暂缓 with votes → the next item comes up by itself. Unflagged items can be
-approved in bulk. Objections are resolved in their own tab; minutes download at any time;
-closing the session freezes its decisions.
+Open the session by ticking the members present (nobody is ticked by default) → late
+arrivals, guests (村民代表 …) and departures are recorded as they happen → the queue (grouped
+by grid or category, with flags) → one item large on screen with photos and the household's
+recent history → the score as the committee gives it, the votes entered in a grid (全体同意 is
+a click, never a default) → 通过 / 不通过 / 暂缓 → the next item comes up by itself.
+Unflagged items can be approved in bulk, with votes entered for the batch. Objections are
+resolved in their own tab, with votes; minutes download at any time; closing the session
+freezes its decisions.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from core import attendance, photos, publicity, review, settings
 from core import minutes as minutes_mod
-from core import photos, publicity, review, settings
-from core.proposals import photos_of
+from core.proposals import SOURCE_NAMES, photos_of
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, text_of
@@ -61,11 +64,13 @@ def _open_form(actor) -> None:
         st.warning("本村还没有评议小组成员：请管理员在“工作人员”中给成员加上“评议小组成员”角色。")
         return
     st.subheader("召开评议会")
-    names = {u.id: u.display_name for u in members}
     with st.form("rv_open"):
         held_on = st.date_input("日期", value=dt.date.today(), key="rv_open_date")
-        present = st.multiselect(f"出席成员（共 {len(members)} 人，至少 {quorum} 人出席）", list(names),
-                                 default=list(names), format_func=names.get, key="rv_open_present")
+        st.markdown(f"**出席成员**　评议小组共 {len(members)} 人，至少 {quorum} 人出席。请逐一勾选实际到会的成员"
+                    "（迟到的成员、村民代表等列席人员可在开始后登记）。")
+        cols = st.columns(min(len(members), 5))
+        present = [u.id for i, u in enumerate(members)
+                   if cols[i % len(cols)].checkbox(_md(u.display_name), value=False, key=f"rv_open_member_{u.id}")]
         note = st.text_input("备注（可不填）", key="rv_open_note")
         ok = st.form_submit_button("开始评议", type="primary")
     if ok and run_action(lambda: review.open_session(db, actor, actor.village_id, held_on=held_on,
@@ -80,16 +85,22 @@ def _open_form(actor) -> None:
 def _session(actor, rs) -> None:
     db = runtime.db()
     with db.read() as s:
-        people = review.attendees(s, rs.id)
+        everyone = attendance.attendance(s, rs.id)
         items = review.queue(s, actor.village_id, rs.held_on, rs.id)
         objections = publicity.objections(s, actor.village_id, status="open")
         done = review.session_decisions(s, rs.id)
+    people = [a for a in everyone if a.present]
+    members = [a for a in people if a.member]
+    guests = [a for a in people if not a.member]
     cols = st.columns(4)
     cols[0].metric("评议日期", f"{rs.held_on:%Y-%m-%d}")
-    cols[1].metric("出席", f"{len(people)} / {rs.members_total} 人")
+    cols[1].metric("出席" + (f"（另有列席 {len(guests)} 人）" if guests else ""), f"{len(members)} / {rs.members_total} 人")
     cols[2].metric("待议", len(items))
     cols[3].metric("已决定", len(done))
-    st.caption("出席：" + _md("、".join(u.display_name for u in people)) + f"（法定人数 {rs.quorum_required} 人）")
+    st.caption("出席：" + _md("、".join(a.name for a in members) or "无") + f"（法定人数 {rs.quorum_required} 人）"
+               + ("　列席：" + _md("、".join(f"{a.capacity_name} {a.name}" + ("" if a.voting else "（不表决）")
+                                          for a in guests)) if guests else ""))
+    _attendance(actor, rs, everyone)
     tabs = st.tabs([f"待议事项（{len(items)}）", f"异议处理（{len(objections)}）", f"本次决定（{len(done)}）",
                     "纪要与结束"])
     with tabs[0]:
@@ -97,7 +108,7 @@ def _session(actor, rs) -> None:
     with tabs[1]:
         _objections(actor, rs, people, objections)
     with tabs[2]:
-        df = pd.DataFrame(done)
+        df = minutes_mod.decisions_frame(done)
         if df.empty:
             st.info("还没有作出决定。")
         else:
@@ -105,20 +116,90 @@ def _session(actor, rs) -> None:
             downloads(df, f"评议决定_{rs.held_on:%Y%m%d}", "rv_done_dl")
     with tabs[3]:
         with db.read() as s:
-            minutes = minutes_mod.minutes(s, rs.id, people=people, decisions=done)
+            minutes = minutes_mod.minutes(s, rs.id, people=everyone, decisions=done)
         _minutes_downloads(minutes, rs.held_on, "rv_cur")
         _close(actor, rs)
 
 
-def _votes_widget(people, key: str) -> dict[int, str] | None:
-    """Each attendee's vote; default everyone agrees (recorded as such)."""
-    labels = {"agree": "同意", "disagree": "反对", "abstain": "弃权"}
-    with st.popover("表决（默认全体同意）", icon=":material/how_to_vote:"):
-        votes = {}
-        for u in people:
-            votes[u.id] = st.segmented_control(u.display_name, list(labels), format_func=labels.get,
-                                               default="agree", key=f"{key}_{u.id}") or "agree"
-    return None if all(v == "agree" for v in votes.values()) else votes
+# ---------------------------------------------------------------- attendance and votes
+
+
+def _attendance(actor, rs, everyone) -> None:
+    """Late arrivals, guests and departures, each recorded when it happens (rows are added,
+    never changed)."""
+    db = runtime.db()
+    present = [a for a in everyone if a.present]
+    with db.read() as s:
+        members = review.committee_members(s, actor.village_id)
+        guests_vote = settings.get(s, actor.village_id, "guests_vote")
+    here = {a.user_id for a in present if a.user_id}
+    # Every attendance write changes this number, so the inputs below start empty again afterwards
+    # (a pick of someone who has just left must not stay selected).
+    rnd = len(everyone) + sum(not a.present for a in everyone)
+    absent = {u.id: u.display_name for u in members if u.id not in here}
+    with st.expander("出席登记：迟到、列席、离席", icon=":material/groups:", key=state.REVIEW_ATTEND_BOX):
+        c = st.columns(3, gap="large")
+        with c[0]:
+            st.markdown("**迟到的评议小组成员**")
+            if absent:
+                uid = st.selectbox("成员", list(absent), index=None, format_func=absent.get, key=f"rv_late_pick_{rnd}",
+                                   placeholder="选择到会的成员")
+                if st.button("登记到会", key=f"rv_late_add_{rnd}", icon=":material/login:", disabled=uid is None) and run_action(
+                        lambda: review.add_member(db, actor, rs.id, uid)):
+                    flash(f"已登记{_md(absent[uid])}到会。")
+                    st.rerun()
+            else:
+                st.caption("成员都已登记出席。")
+        with c[1]:
+            st.markdown("**列席人员**（" + ("有表决权" if guests_vote else "列席不表决，可在系统设置中改") + "）")
+            name = st.text_input("姓名", max_chars=40, key=f"rv_guest_name_{rnd}")
+            cap = st.selectbox("身份", attendance.GUEST_CAPACITIES, format_func=attendance.CAPACITY_NAMES.get,
+                               key=f"rv_guest_capacity_{rnd}")
+            with db.read() as s:
+                found = attendance.residents_named(s, actor.village_id, name)
+            resident = st.selectbox("对应村民（可不选）", [None, *found], key=f"rv_guest_resident_{rnd}",
+                                    format_func=lambda r: "不关联" if r is None else found[r]) if found else None
+            if st.button("登记列席", key=f"rv_guest_add_{rnd}", icon=":material/person_add:") and run_action(
+                    lambda: review.add_guest(db, actor, rs.id, name=name, capacity=cap, resident_id=resident)):
+                flash(f"已登记列席：{attendance.CAPACITY_NAMES[cap]} {_md(name.strip() or found.get(resident, ''))}。")
+                st.rerun()
+        with c[2]:
+            st.markdown("**离席或登记有误**")
+            names = {a.id: f"{a.name}（{a.capacity_name}）" for a in present}
+            aid = st.selectbox("出席人员", list(names), index=None, format_func=names.get, key=f"rv_leave_pick_{rnd}",
+                               placeholder="选择离开的人")
+            kind = st.radio("情况", list(attendance.DEPARTURE_NAMES), index=None, horizontal=True,
+                            format_func=attendance.DEPARTURE_NAMES.get, key=f"rv_leave_kind_{rnd}")
+            if st.button("登记", key=f"rv_leave_add_{rnd}", icon=":material/logout:",
+                         disabled=aid is None or kind is None) and run_action(
+                    lambda: review.record_departure(db, actor, rs.id, aid, kind)):
+                flash(f"已登记{_md(names[aid])}{attendance.DEPARTURE_NAMES[kind]}。")
+                st.rerun()
+
+
+def _all_agree(key: str, ids: list[int]) -> None:
+    for aid in ids:
+        st.session_state[f"{key}_{aid}"] = "agree"
+
+
+def _votes_grid(people, key: str, shortcut: str | None = None) -> dict[int, str]:
+    """The votes entered for one decision: a grid of the voting attendees × 同意 / 反对 / 弃权,
+    nothing selected until someone clicks. 全体同意 enters an agree for each of them."""
+    voters = attendance.voters(people)
+    with st.container(border=True, key=f"{key}_box"):
+        head = st.columns([4, 1], vertical_alignment="center")
+        label = head[0].empty()
+        head[1].button("全体同意", key=f"{key}_all", icon=":material/done_all:", width="stretch", shortcut=shortcut,
+                       on_click=_all_agree, args=(key, [a.id for a in voters]))
+        cols = st.columns(3)
+        for i, a in enumerate(voters):
+            with cols[i % 3]:
+                st.segmented_control(_md(a.name if a.member else f"{a.name}（{a.capacity_name}）"),
+                                     list(attendance.VOTE_NAMES), format_func=attendance.VOTE_NAMES.get,
+                                     default=None, key=f"{key}_{a.id}")
+    votes = {a.id: st.session_state[f"{key}_{a.id}"] for a in voters if st.session_state.get(f"{key}_{a.id}")}
+    label.markdown("**" + attendance.vote_summary(votes, people) + "**")
+    return votes
 
 
 def _queue(actor, rs, people, items) -> None:
@@ -150,13 +231,14 @@ def _queue(actor, rs, people, items) -> None:
     chosen = [int(i) for i in edited.loc[edited["通过"], "编号"]]
     pending = st.session_state.get(state.REVIEW_BULK_PENDING)
     if pending:
-        st.warning(f"确认按申报分值批量通过这 {len(pending)} 项吗？")
+        st.warning(f"确认按申报分值批量通过这 {len(pending)} 项吗？请先记下对这批事项的表决（每项都记同样的表决）。")
+        votes = _votes_grid(people, "rv_bulk_vote")
         c = st.columns(2)
         if c[0].button("确认批量通过", type="primary", key="rv_bulk_yes"):
-            st.session_state[state.REVIEW_BULK_PENDING] = None
-            res = run_action(lambda: review.bulk_approve(runtime.db(), actor, rs.id, pending))
+            res = run_action(lambda: review.bulk_approve(runtime.db(), actor, rs.id, pending, votes=votes))
             if res:
-                flash(f"已通过 {res[0]} 项" + (f"，{res[1]} 项此前已决定、已跳过。" if res[1] else "。"))
+                st.session_state[state.REVIEW_BULK_PENDING] = None
+                flash(res.message)
                 st.rerun()
         if c[1].button("取消", key="rv_bulk_no"):
             st.session_state[state.REVIEW_BULK_PENDING] = None
@@ -185,7 +267,8 @@ def _item_card(actor, rs, people, it) -> None:
         st.header(_md(f"{it.door_no} {it.head_name}" + (f"（{it.resident}）" if it.resident else "")))
         st.subheader(_md(f"{it.category} · {it.rule_code} {it.rule_name}") + f"　{sign}{it.points} 分")
         st.caption(_md(it.grid) + f"　事项日期 {it.act_date:%m月%d日}　{it.source}：" + _md(it.submitted_by)
-                   + f"　范围 {it.min_points}～{it.max_points} 分")
+                   + ("　志愿时长折算，不受细则分值范围限制" if it.source == SOURCE_NAMES["volunteer"]
+                      else f"　范围 {it.min_points}～{it.max_points} 分"))
         if it.flags:
             st.warning(it.flags, icon=":material/flag:")
         if it.note:
@@ -204,11 +287,11 @@ def _item_card(actor, rs, people, it) -> None:
             else:
                 st.caption("暂无记账记录。")
         c = st.columns([1, 2])
-        pts = c[0].number_input("核定分值", min_value=min(it.min_points, it.points),
-                                max_value=max(it.max_points, it.points), value=it.points, step=1,
-                                key=f"rv_pts_{it.id}")
+        # Plain text, read by core: what is on screen is what is decided, or refused with the range.
+        # (A number box with min/max would keep its old value when 999 is typed, and approve that.)
+        pts = c[0].text_input("核定分值", value=str(it.points), max_chars=8, key=f"rv_pts_{it.id}")
         reason = c[1].text_input("理由（不通过时必填）", key=f"rv_reason_{it.id}")
-        votes = _votes_widget(people, f"rv_vote_{it.id}")
+        votes = _votes_grid(people, f"rv_vote_{it.id}", shortcut="Alt+A")
         b = st.columns(3)
         outcome = None
         if b[0].button("通过", type="primary", width="stretch", key=f"rv_ok_{it.id}", icon=":material/check:",
@@ -221,11 +304,11 @@ def _item_card(actor, rs, people, it) -> None:
                      shortcut="Alt+3"):
             outcome = "deferred"
     if outcome:
-        points = int(pts) if outcome == "approved" else None
-        status = run_action(lambda: review.decide(db, actor, rs.id, it.id, outcome, points=points, reason=reason,
-                                                  votes=votes))
-        if status:
-            flash(f"#{it.id} {review.OUTCOME_NAMES[outcome]}" + ("，已记账。" if status == "posted" else "。"))
+        points = pts if outcome == "approved" else None
+        done = run_action(lambda: review.decide(db, actor, rs.id, it.id, outcome, points=points, reason=reason,
+                                                votes=votes))
+        if done:
+            flash(done.message)
             st.session_state[state.REVIEW_CURRENT] = None
             st.rerun()
 
@@ -241,16 +324,17 @@ def _objections(actor, rs, people, objections) -> None:
                         + f"　{ob['decided_points']:+d} 分**")
             st.text(f"异议人：{ob['raised_by']}　登记于 {ob['logged_at']:%m-%d %H:%M}\n理由：{ob['reason']}")
             reason = st.text_input("处理理由（必填，将告知异议人）", key=f"rv_ob_reason_{ob['id']}")
-            votes = _votes_widget(people, f"rv_ob_vote_{ob['id']}")
+            votes = _votes_grid(people, f"rv_ob_vote_{ob['id']}")
             c = st.columns(2)
             outcome = None
             if c[0].button("异议不成立，维持并记账", key=f"rv_ob_up_{ob['id']}", width="stretch"):
                 outcome = "upheld"
             if c[1].button("异议成立，撤销该事项", key=f"rv_ob_over_{ob['id']}", width="stretch"):
                 outcome = "overturned"
-            if outcome and run_action(lambda ob=ob, outcome=outcome, reason=reason, votes=votes:
-                                      review.resolve_objection(db, actor, rs.id, ob["id"], outcome, reason, votes)):
-                flash("异议已处理。")
+            done = outcome and run_action(lambda ob=ob, outcome=outcome, reason=reason, votes=votes:
+                                          review.resolve_objection(db, actor, rs.id, ob["id"], outcome, reason, votes))
+            if done:
+                flash(done.message)
                 st.rerun()
 
 

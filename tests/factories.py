@@ -100,9 +100,18 @@ def give_points(db: Database, household_id: int, points: int, cause: str) -> Non
         ledger.post(s, household_id=household_id, kind="earned", points=points, source_type="test", source_id=cause)
 
 
+def all_agree(db: Database, session_id: int) -> dict[int, str]:
+    """The votes 全体同意 enters for a review session: an agree for each voting attendee
+    present, as the operator would click it (votes are never assumed)."""
+    from core import attendance
+
+    with db.read() as s:
+        return attendance.unanimous(attendance.present(s, session_id))
+
+
 def user_id(actor: Actor) -> int:
     assert actor.user_id is not None
     return actor.user_id
 
 
-__all__ = ["V", "make_village", "give_points", "StaffUser"]
+__all__ = ["V", "make_village", "give_points", "all_agree", "StaffUser"]

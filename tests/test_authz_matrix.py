@@ -32,7 +32,7 @@ from core import field as field_mod
 from core.access import ROLES, Actor
 from core.errors import DomainError, NotAllowed, NotFound
 from db.models import Allocation, Base, HoursCorrection, LedgerEntry
-from tests.factories import V, give_points, make_village
+from tests.factories import V, all_agree, give_points, make_village
 from tests.load import figures
 
 TODAY = dt.date.today()
@@ -77,8 +77,10 @@ def build_world(db, files_dir) -> World:
     props = [proposals.submit(db, a["grid_worker"], household_id=h, rule_item_id=v.rule_ids["HJ01"], act_date=TODAY,
                               note="庭院整洁") for h in (hid, hid2, hid3, v.household_ids[3])]
     ids["proposal"], ids["proposal2"] = props[0], props[1]
-    review.decide(db, a["committee"], ids["session"], props[2], "approved")
-    review.decide(db, a["committee"], ids["session"], props[3], "approved")  # in 公示, due in a few days
+    votes = all_agree(db, ids["session"])
+    review.decide(db, a["committee"], ids["session"], props[2], "approved", votes=votes)
+    review.decide(db, a["committee"], ids["session"], props[3], "approved", votes=votes)  # in 公示, due in a few days
+    ids["guest"] = review.add_guest(db, a["committee"], ids["session"], name="村民代表甲", capacity="representative")
     ids["objection"] = publicity.log_objection(db, a["grid_worker"], props[2], raised_by="村民甲", reason="有异议")
     ids["activity"] = volunteer.create_activity(db, a["volunteer_lead"], title="清扫村道", date=TODAY)
     volunteer.sign_up(db, a["volunteer_lead"], ids["activity"], rid)
@@ -158,14 +160,20 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "publicity.post_due": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id, "today": TODAY + dt.timedelta(10)}),
     "publicity.post_due_if_any": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id,
                                                                  "today": TODAY + dt.timedelta(10)}),
-    "review.bulk_approve": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_ids": [W.ids["proposal2"]]}),
+    "review.add_guest": (REVIEW, lambda W: {"session_id": W.ids["session"], "name": "党员代表乙", "capacity": "party"}),
+    "review.add_member": (REVIEW, lambda W: {"session_id": W.ids["session"], "user_id": W.v.actors["committee"].user_id}),
+    "review.bulk_approve": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_ids": [W.ids["proposal2"]],
+                                               "votes": all_agree(W.db, W.ids["session"])}),
     "review.close_session": (REVIEW, lambda W: {"session_id": W.ids["session"]}),
     "review.decide": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_id": W.ids["proposal"],
-                                         "outcome": "deferred", "reason": "待核实"}),
+                                         "outcome": "deferred", "reason": "待核实",
+                                         "votes": all_agree(W.db, W.ids["session"])}),
     "review.open_session": (REVIEW, lambda W: {"village_id": W.v.id, "held_on": TODAY,
                                                "attendee_ids": [W.v.actors["committee"].user_id]}),
+    "review.record_departure": (REVIEW, lambda W: {"session_id": W.ids["session"], "attendee_id": W.ids["guest"]}),
     "review.resolve_objection": (REVIEW, lambda W: {"session_id": W.ids["session"], "objection_id": W.ids["objection"],
-                                                    "outcome": "upheld", "reason": "情况属实"}),
+                                                    "outcome": "upheld", "reason": "情况属实",
+                                                    "votes": all_agree(W.db, W.ids["session"])}),
     "roster.commit": (ADMIN, lambda W: {"village_id": W.v.id, "filename": "花名册.csv",
                                         "data": "门牌号,姓名\n".encode()}),
     "roster.preview": (ADMIN, lambda W: {"village_id": W.v.id, "filename": "花名册.csv",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from core import cards, field_aid, ledger, proposals, review, settings, shop, stock, volunteer
 from core import field as field_mod
 from core.errors import DomainError, NotAllowed
+from tests.factories import all_agree
 from tests.load import figures
 from tests.test_authz_matrix import TODAY, World, _fingerprint, build_world
 
@@ -54,8 +55,10 @@ CASES: list[Case] = [
         W.db, W.v.actors["grid_worker"], household_id=W.v.household_ids[0], rule_item_id=W.v.rule_ids["HJ01"],
         act_date=TODAY, points=x, note="x"), False, [b for b in BAD_NUMBERS if b is not None]),
     ("review.decide points", "committee", lambda W, x: review.decide(
-        W.db, W.v.actors["committee"], W.ids["session"], W.ids["proposal"], "approved", points=x),
-     False, [b for b in BAD_NUMBERS if b is not None]),
+        W.db, W.v.actors["committee"], W.ids["session"], W.ids["proposal"], "approved", points=x,
+        votes=all_agree(W.db, W.ids["session"])),
+     # The score box is text: full-width digits from an input method read as the number shown (１０ is 10).
+     False, [b for b in BAD_NUMBERS if b is not None and b != "１０"]),
     ("settings.change publicity_days", "admin", lambda W, x: settings.change(
         W.db, W.v.admin, W.v.id, "publicity_days", x), True, BAD_NUMBERS),
     ("settings.change min_balance_to_redeem", "admin", lambda W, x: settings.change(

@@ -12,9 +12,10 @@ import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import select, update
 
-from core import ledger, proposals, review, stock, volunteer
+from core import ledger, proposals, review, settings, stock, volunteer
 from db.models import Household, Resident, RuleItem, StaffUser
 from tests.app_helpers import DEMO_ROLES, app, use_data_dir, user_id
+from tests.factories import all_agree
 from tests.load import figures
 from ui import state
 from ui.nav import PAGES
@@ -79,7 +80,9 @@ def payload_dir(tmp_path_factory):
         sid = review.open_session(db, committee, vid, held_on=dt.date.today(), attendee_ids=members)
     else:
         sid = open_session.id
-    review.decide(db, users["admin"], sid, pid, "approved", reason=NOTE)
+    review.decide(db, users["admin"], sid, pid, "approved", reason=NOTE, votes=all_agree(db, sid))
+    settings.change(db, admin, vid, "guests_vote", True)  # the guest then has a place in the vote grid too
+    review.add_guest(db, users["pingyi1"], sid, name=NAME, capacity="representative")
     db.dispose()
     mp.undo()
     return {"dir": d, "village_id": vid, "households": hids, "token": token, "redemption": red, "session": sid,

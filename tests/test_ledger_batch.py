@@ -18,7 +18,7 @@ from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
 from core.ledger import Posting
 from core.verify import verify
 from db.models import Account, AuditLog, CategoryMonth, Decision, HouseholdMonth, LedgerEntry, Proposal, Vote
-from tests.factories import give_points, make_village
+from tests.factories import all_agree, give_points, make_village
 
 TODAY = dt.date.today()
 _RUN = itertools.count()
@@ -133,8 +133,11 @@ def test_bulk_approve_records_each_decision_and_vote_then_post_due_posts_each_on
     v = make_village(db, households=3)
     sid, members = _session(db, v)
     ids = _submit(db, v, 5)
-    assert review.bulk_approve(db, v.actors["committee"], sid, ids + ids[:2]) == (5, 0)
-    assert review.bulk_approve(db, v.actors["committee"], sid, ids) == (0, 5)
+    votes = all_agree(db, sid)
+    done = review.bulk_approve(db, v.actors["committee"], sid, ids + ids[:2], votes=votes)
+    assert (done.approved, done.skipped) == (5, 0)
+    again = review.bulk_approve(db, v.actors["committee"], sid, ids, votes=votes)
+    assert (again.approved, again.skipped) == (0, 5)
     with db.read() as s:
         props = s.execute(select(Proposal).where(Proposal.id.in_(ids))).scalars().all()
         assert {p.status for p in props} == {"publicity"}
@@ -161,7 +164,8 @@ def test_bulk_approve_posts_at_once_without_a_publicity_window(db):
     village_settings.change(db, v.actors["admin"], v.id, "publicity_days", 0)
     sid, _ = _session(db, v)
     ids = _submit(db, v, 4)
-    assert review.bulk_approve(db, v.actors["committee"], sid, ids) == (4, 0)
+    done = review.bulk_approve(db, v.actors["committee"], sid, ids, votes=all_agree(db, sid))
+    assert (done.approved, done.skipped, done.publicity_until) == (4, 0, None)
     with db.read() as s:
         assert set(s.execute(select(Proposal.status).where(Proposal.id.in_(ids))).scalars()) == {"posted"}
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 4
@@ -174,7 +178,7 @@ def test_bulk_approve_with_a_proposal_of_another_village_changes_nothing(db):
     sid, _ = _session(db, v)
     ids = _submit(db, v, 2) + _submit(db, other, 1)
     with pytest.raises(NotFound):
-        review.bulk_approve(db, v.actors["committee"], sid, ids)
+        review.bulk_approve(db, v.actors["committee"], sid, ids, votes=all_agree(db, sid))
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Decision)).scalar_one() == 0
         assert set(s.execute(select(Proposal.status)).scalars()) == {"submitted"}

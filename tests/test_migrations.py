@@ -120,11 +120,11 @@ def test_data_written_at_the_first_revision_survives_the_upgrade_to_head(kind, t
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_deductions_that_lost_points_before_the_upgrade_are_recorded_as_outstanding(kind, tmp_path):
-    """Before revision 0003 a deduction larger than the balance took only what was there and
+    """Before revision 0004 a deduction larger than the balance took only what was there and
     the rest was never taken. The upgrade records each such rest as 待扣 (a new entry naming
     the deduction) and settles it at once from points the household has again."""
     with empty_database(kind, tmp_path) as database:
-        upgrade_to(database, "0002")
+        upgrade_to(database, "0003")
         filled = _fill_at_base(database)
         poor, recovered = filled["households"][:2]
         meta = MetaData()
@@ -234,3 +234,66 @@ def test_starting_on_a_current_database_does_not_load_alembic_and_an_older_one_i
         assert first_revision() not in ScriptDirectory.from_config(alembic_config()).get_heads()
         assert start() == "True True"  # brought to head
         assert start() == "True False"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_attendance_and_votes_recorded_before_guests_could_be_named_survive_the_upgrade(kind, tmp_path):
+    """Sessions recorded when only staff could attend (session_attendee keyed by user, vote by
+    user) keep their attendees, in their names, and every vote, tied to the right attendee."""
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0002")
+        meta = MetaData()
+        meta.reflect(database.engine)
+        t = meta.tables
+        now = dt.datetime(2026, 11, 30, 8, 30)
+        day = now.date()
+
+        def add(conn, table: str, **values):
+            return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
+
+        with database.engine.begin() as conn:
+            vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
+                      created_at=now)
+            hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
+                      needs_delivery=False, active=True, created_at=now)
+            users = [add(conn, "staff_user", username=f"old{i}", display_name=name, password_hash="x",
+                         roles="committee", village_id=vid, active=True, must_change_password=False,
+                         failed_logins=0, created_at=now) for i, name in enumerate(("甲", "乙", "丙"))]
+            cat = add(conn, "rule_category", village_id=vid, name="环境", sort=0, active=True)
+            rule = add(conn, "rule_item", village_id=vid, category_id=cat, code="HJ01", name="整洁", points=5,
+                       min_points=3, max_points=10, version=1, adopted_by="村民代表大会", active=True)
+            sessions, decisions = [], []
+            for k in range(2):
+                sid = add(conn, "review_session", village_id=vid, held_on=day, opened_at=now, closed_at=now,
+                          quorum_required=2, members_total=3, note="")
+                sessions.append(sid)
+                for uid in users[k:]:
+                    conn.execute(insert(t["session_attendee"]).values(session_id=sid, user_id=uid))
+                pid = add(conn, "proposal", village_id=vid, household_id=hid, rule_item_id=rule, points=5,
+                          act_date=day, note="", source="grid", submitted_at=now, status="rejected", over_cap=False,
+                          decision_reason="不属实", session_id=sid)
+                did = add(conn, "decision", session_id=sid, proposal_id=pid, outcome="rejected", reason="不属实",
+                          decided_at=now)
+                decisions.append(did)
+                for uid, vote in zip(users[k:], ("agree", "agree", "disagree"), strict=False):
+                    conn.execute(insert(t["vote"]).values(decision_id=did, user_id=uid, vote=vote))
+
+        upgrade_to(database, "head")
+
+        from core import attendance, minutes
+        from db.models import SessionAttendee, Vote
+
+        with database.read() as s:
+            people = {sid: [(a.name, a.user_id, a.capacity, a.voting, a.present) for a in attendance.attendance(s, sid)]
+                      for sid in sessions}
+            votes = sorted(s.execute(select(Vote.decision_id, SessionAttendee.name, Vote.vote)
+                                     .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)).all())
+            first = minutes.minutes(s, sessions[0])
+        assert people[sessions[0]] == [(n, u, "committee", True, True)
+                                       for n, u in zip(("甲", "乙", "丙"), users, strict=True)]
+        assert people[sessions[1]] == [(n, u, "committee", True, True)
+                                       for n, u in zip(("乙", "丙"), users[1:], strict=True)]
+        assert votes == sorted([(decisions[0], "甲", "agree"), (decisions[0], "乙", "agree"),
+                                (decisions[0], "丙", "disagree"), (decisions[1], "乙", "agree"),
+                                (decisions[1], "丙", "agree")])
+        assert first.decisions.iloc[0]["表决"] == "同意 2 · 反对 1（丙） · 弃权 0"

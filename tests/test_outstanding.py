@@ -20,7 +20,7 @@ from core.errors import InsufficientPoints
 from core.households import balances
 from core.verify import verify
 from db.models import Account, LedgerEntry
-from tests.factories import give_points, make_village
+from tests.factories import all_agree, give_points, make_village
 from tests.test_review_flow import add_committee
 
 TODAY = dt.date.today()
@@ -150,7 +150,7 @@ def _deduction_in_publicity(db, v, hid: int) -> int:
                            act_date=TODAY - dt.timedelta(days=1), note="门口乱倒垃圾")
     sid = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
     assert review.decide(db, v.actors["committee"], sid, pid, "approved", points=-8,
-                         votes={m: "agree" for m in members}) == "publicity"
+                         votes=all_agree(db, sid)).status == "publicity"
     return pid
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import proposals, review
+from core import attendance, proposals, review
 from db.models import Decision, LedgerEntry, Objection, Proposal, ReviewSession
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
@@ -62,20 +62,24 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
     first, *rest = [_propose(db, v, i) for i in range(4)]
     at = app(v.actors["committee"].user_id)
     at.switch_page("pages/review.py").run()
+    at.checkbox(key=f"rv_open_member_{v.actors['committee'].user_id}").check()
     _button(at, "FormSubmitter:rv_open").click().run()
     assert not at.exception
     assert _count(db, ReviewSession) == 1
 
     # rejecting without a reason is refused with a Chinese message
+    _button(at, f"rv_vote_{first}_all").click().run()
     _button(at, f"rv_no_{first}").click().run()
     assert any("理由" in e.value for e in at.error)
     assert _count(db, Decision) == 0
     at.text_input(key=f"rv_reason_{first}").input("不属实")
     _button(at, f"rv_no_{first}").click().run()
     assert _count(db, Decision, Decision.outcome == "rejected") == 1
+    assert f"#{first} 不通过，不记分。" in texts(at)
 
     _button(at, "rv_bulk").click().run()
     assert any("确认按申报分值批量通过" in w.value for w in at.warning)
+    _button(at, "rv_bulk_vote_all").click().run()
     _button(at, "rv_bulk_yes").click().run()
     assert _count(db, Decision, Decision.outcome == "approved") == 3
     assert "全部评议完毕" in texts(at)
@@ -101,7 +105,9 @@ def test_staff_log_an_objection_and_the_next_session_resolves_it(small):
     pid = _propose(db, v, 0)
     sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(),
                               attendee_ids=[v.actors["committee"].user_id])
-    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    with db.read() as s:
+        votes = attendance.unanimous(attendance.present(s, sid))
+    review.decide(db, v.actors["committee"], sid, pid, "approved", votes=votes)
     review.close_session(db, v.actors["committee"], sid)
 
     at = app(v.actors["grid_worker"].user_id)
@@ -113,12 +119,19 @@ def test_staff_log_an_objection_and_the_next_session_resolves_it(small):
 
     at = app(v.actors["committee"].user_id)
     at.switch_page("pages/review.py").run()
+    at.checkbox(key=f"rv_open_member_{v.actors['committee'].user_id}").check()
     _button(at, "FormSubmitter:rv_open").click().run()
     with db.read() as s:
         ob_id = s.execute(select(Objection.id)).scalar_one()
     at.text_input(key=f"rv_ob_reason_{ob_id}").input("经核实属实")
     _button(at, "rv_ob_up_").click().run()
+    assert any("未表决" in e.value for e in at.error)  # no vote entered yet: nothing resolved
+    with db.read() as s:
+        assert s.get(Proposal, pid).status == "objected"
+    _button(at, f"rv_ob_vote_{ob_id}_all").click().run()
+    _button(at, "rv_ob_up_").click().run()
     assert not at.exception
+    assert f"#{pid} 异议不成立，维持原决定，已记账 +5 分。" in texts(at)
     with db.read() as s:
         assert s.get(Proposal, pid).status == "posted"
 
@@ -157,3 +170,151 @@ def test_an_admin_revises_a_rule_into_a_new_version_from_the_rules_page(small):
         versions = s.execute(select(RuleItem.version, RuleItem.points, RuleItem.active)
                              .where(RuleItem.code == "HJ01").order_by(RuleItem.version)).all()
     assert [tuple(r) for r in versions] == [(1, 5, False), (2, 6, True)]
+
+
+# ---------------------------------------------------------------- attendance, votes and scores
+
+
+def _members(db, v, n=2):
+    """Give the village n more committee members; returns every member's id, the factory's first."""
+    from db.models import StaffUser
+    from tests.factories import password_hash
+
+    ids = [v.actors["committee"].user_id]
+    with db.write() as s:
+        for i in range(n):
+            u = StaffUser(username=f"member{i}", display_name=f"成员{i + 1}", password_hash=password_hash(),
+                          roles="committee", village_id=v.id)
+            s.add(u)
+            s.flush()
+            ids.append(u.id)
+    return ids
+
+
+def _widget(at, key):
+    """The element with this key, whatever kind of input it is."""
+    for kind in ("text_input", "number_input", "checkbox", "multiselect"):
+        for el in getattr(at, kind):
+            if el.key == key:
+                return el
+    raise KeyError(key)
+
+
+def test_opening_the_review_shows_no_one_present_and_an_empty_session_is_refused(small):
+    db, v = small
+    _propose(db, v, 0)
+    members = _members(db, v)
+    at = app(v.actors["committee"].user_id)
+    at.switch_page("pages/review.py").run()
+    _button(at, "FormSubmitter:rv_open").click().run()  # nobody ticked
+    assert not at.exception
+    assert _count(db, ReviewSession) == 0
+    assert any("法定人数" in e.value for e in at.error)
+    ticks = [c for c in at.checkbox if (c.key or "").startswith("rv_open_member_")]
+    assert len(ticks) == len(members) and not any(c.value for c in ticks)
+    for c in ticks[:2]:
+        c.check()
+    _button(at, "FormSubmitter:rv_open").click().run()
+    assert _count(db, ReviewSession) == 1
+    assert "未表决 2" in texts(at)  # the vote label counts what was entered: nothing yet
+
+
+def _opened(db, v, members):
+    sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(), attendee_ids=members)
+    at = app(v.actors["committee"].user_id)
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    return sid, at
+
+
+def test_a_score_typed_out_of_range_is_refused_and_nothing_is_decided(small):
+    db, v = small
+    pid = _propose(db, v, 0)
+    sid, at = _opened(db, v, _members(db, v))
+    box = _widget(at, f"rv_pts_{pid}")
+    box.set_value("999" if box.type == "text_input" else 999).run()
+    if any((b.key or "").startswith(f"rv_vote_{pid}_all") for b in at.button):
+        _button(at, f"rv_vote_{pid}_all").click().run()
+    _button(at, f"rv_ok_{pid}").click().run()
+    assert not at.exception
+    assert any("核定分值 999 超出该细则的范围 3～10 分" in e.value for e in at.error)
+    assert _count(db, Decision) == 0
+    with db.read() as s:
+        assert s.get(Proposal, pid).status == "submitted"
+    assert _widget(at, f"rv_pts_{pid}").value in ("999", 999)  # the box still shows what was typed
+
+
+def test_votes_are_entered_per_attendee_and_the_label_counts_only_what_was_entered(small):
+    db, v = small
+    pid = _propose(db, v, 0)
+    sid, at = _opened(db, v, _members(db, v))
+    assert "表决：同意 0 · 反对 0 · 弃权 0 · 未表决 3" in texts(at)
+    _button(at, f"rv_ok_{pid}").click().run()
+    assert any("还有 3 名出席人员未表决" in e.value for e in at.error)
+    assert _count(db, Decision) == 0
+    _button(at, f"rv_vote_{pid}_all").click().run()  # 全体同意: the operator enters an agree for everyone
+    assert "表决：同意 3 · 反对 0 · 弃权 0 · 未表决 0" in texts(at)
+    grid = [g for g in at.get("button_group") if (g.key or "").startswith(f"rv_vote_{pid}_")]
+    grid[-1].set_value("abstain").run()
+    assert "表决：同意 2 · 反对 0 · 弃权 1 · 未表决 0" in texts(at)
+    _button(at, f"rv_ok_{pid}").click().run()
+    assert not at.exception
+    assert f"#{pid} 通过，核定 +5 分" in texts(at)
+    with db.read() as s:
+        from db.models import Vote
+
+        assert sorted(s.execute(select(Vote.vote)).scalars()) == ["abstain", "agree", "agree"]
+
+
+def test_bulk_approval_on_the_page_records_the_votes_entered_for_it(small):
+    db, v = small
+    ids = [_propose(db, v, i) for i in range(3)]
+    sid, at = _opened(db, v, _members(db, v))
+    _button(at, "rv_bulk").click().run()
+    _button(at, "rv_bulk_yes").click().run()
+    assert any("未表决" in e.value for e in at.error)
+    assert _count(db, Decision) == 0
+    _button(at, "rv_bulk_vote_all").click().run()
+    _button(at, "rv_bulk_yes").click().run()
+    assert not at.exception
+    assert _count(db, Decision, Decision.outcome == "approved") == len(ids)
+    assert "已通过 3 项" in texts(at)
+    from db.models import Vote
+
+    assert _count(db, Vote) == 3 * 3
+
+
+def _keyed(at, kind, prefix):
+    """The widget whose key starts with ``prefix_`` (the attendance inputs carry a round number)."""
+    return next(w for w in at.get(kind) if (w.key or "").startswith(prefix + "_"))
+
+
+def test_a_late_member_a_guest_and_a_departure_are_recorded_on_the_page(small):
+    db, v = small
+    pid = _propose(db, v, 0)
+    members = _members(db, v)
+    sid, at = _opened(db, v, members[:2])
+    assert "未表决 2" in texts(at)
+    _keyed(at, "selectbox", "rv_late_pick").set_value(members[2]).run()
+    _keyed(at, "button", "rv_late_add").click().run()
+    assert "已登记成员2到会" in texts(at) and "未表决 3" in texts(at)
+    _keyed(at, "text_input", "rv_guest_name").input("户主2").run()  # a resident's name: offered as a link
+    _keyed(at, "selectbox", "rv_guest_capacity").set_value("representative")
+    _keyed(at, "selectbox", "rv_guest_resident").set_value(v.resident_ids[1])
+    _keyed(at, "button", "rv_guest_add").click().run()
+    assert not at.exception
+    assert "村民代表 户主2（不表决）" in texts(at) and "未表决 3" in texts(at)  # a guest without a vote
+    with db.read() as s:
+        people = {a.name: a for a in attendance.attendance(s, sid)}
+    assert people["户主2"].resident_id == v.resident_ids[1] and not people["户主2"].voting
+    _keyed(at, "selectbox", "rv_leave_pick").set_value(people["成员1"].id)
+    _keyed(at, "radio", "rv_leave_kind").set_value("left").run()
+    _keyed(at, "button", "rv_leave_add").click().run()
+    assert not at.exception
+    assert "已登记成员1（评议小组成员）中途离席" in texts(at) and "未表决 2" in texts(at)
+    _button(at, f"rv_vote_{pid}_all").click().run()
+    _button(at, f"rv_ok_{pid}").click().run()
+    assert f"#{pid} 通过，核定 +5 分" in texts(at)
+    from db.models import Vote
+
+    assert _count(db, Vote) == 2

@@ -1,5 +1,6 @@
-"""The demo holds a history of sessions, items in 公示, one open objection and a
-realistic queue for this morning — all made through the real review functions."""
+"""The demo holds a history of sessions (attendance and votes entered explicitly), items in
+公示, one open objection and a realistic queue for this morning — all made through the real
+review functions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from core import review
 from core.verify import verify
-from db.models import Objection, Proposal, ProposalPhoto, ReviewSession
+from db.models import Decision, Objection, Proposal, ProposalPhoto, ReviewSession, SessionAttendee, Vote
 
 
 def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path, monkeypatch):
@@ -32,6 +33,14 @@ def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path
     assert any(q.duplicate_of for q in queue)
     assert {q.source for q in queue} >= {"网格员发现", "村民自报"}
     assert closed == 14 and open_sessions == 0
+    with db.read() as s:  # every decision carries the votes entered for it, from attendees of its own session
+        per_decision = s.execute(select(func.count(Vote.attendee_id)).select_from(Decision)
+                                 .outerjoin(Vote, Vote.decision_id == Decision.id).group_by(Decision.id)).scalars().all()
+        foreign = s.execute(select(func.count()).select_from(Vote)
+                            .join(Decision, Decision.id == Vote.decision_id)
+                            .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
+                            .where(SessionAttendee.session_id != Decision.session_id)).scalar_one()
+    assert per_decision and min(per_decision) >= 3 and foreign == 0
     assert open_obs == 1 and in_publicity > 0 and photos == 6
     assert all(p.is_file() for p in (tmp_path / "data" / "photos").rglob("*.jpg"))
     assert not list((tmp_path / "data").rglob("*.part"))
@@ -41,14 +50,14 @@ def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path
 def test_manage_post_due_posts_and_a_second_run_does_nothing(db, tmp_path, monkeypatch, capsys):
     import manage
     from core import proposals, publicity
-    from tests.factories import make_village
+    from tests.factories import all_agree, make_village
 
     v = make_village(db)
     pid = proposals.submit(db, v.actors["grid_worker"], household_id=v.household_ids[0],
                            rule_item_id=v.rule_ids["HJ01"], act_date=dt.date.today())
     sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today() - dt.timedelta(days=5),
                               attendee_ids=[v.actors["committee"].user_id])
-    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     monkeypatch.setattr(manage, "_db", lambda create_demo=False: db)
     assert manage.main(["post-due"]) == 0
     assert manage.main(["post-due"]) == 0

@@ -10,11 +10,11 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from core import ledger, minutes, proposals, publicity, review, settings
+from core import attendance, ledger, minutes, proposals, publicity, review, settings
 from core.access import SYSTEM
 from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from db.models import Account, Decision, LedgerEntry, Proposal, ProposalPhoto, StaffUser, Vote
-from tests.factories import make_village
+from tests.factories import all_agree, make_village
 
 TODAY = dt.date.today()
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -83,11 +83,14 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     sid = review.open_session(db, v.actors["committee"], v.id, held_on=two_days_ago, attendee_ids=members[:3])
     with db.read() as s:
         assert [q.id for q in review.queue(s, v.id, TODAY, sid)] == [pid, deduct, rejected, later]
-    votes = {members[0]: "agree", members[1]: "agree", members[2]: "disagree"}
-    assert review.decide(db, v.actors["committee"], sid, pid, "approved", points=8, votes=votes) == "publicity"
-    review.decide(db, v.actors["committee"], sid, deduct, "approved")
-    review.decide(db, v.actors["committee"], sid, rejected, "rejected", reason="照片与事项不符")
-    review.decide(db, v.actors["committee"], sid, later, "deferred", reason="需核实")
+    with db.read() as s:
+        a0, a1, a2 = (a.id for a in attendance.present(s, sid))
+    votes = {a0: "agree", a1: "agree", a2: "disagree"}
+    assert review.decide(db, v.actors["committee"], sid, pid, "approved", points=8, votes=votes).status == "publicity"
+    agree = all_agree(db, sid)
+    review.decide(db, v.actors["committee"], sid, deduct, "approved", votes=agree)
+    review.decide(db, v.actors["committee"], sid, rejected, "rejected", reason="照片与事项不符", votes=agree)
+    review.decide(db, v.actors["committee"], sid, later, "deferred", reason="需核实", votes=agree)
     review.close_session(db, v.actors["committee"], sid)
 
     with db.read() as s:
@@ -100,7 +103,8 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=1)) == 1
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=1)) == 0  # idempotent
     sid2 = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
-    assert review.resolve_objection(db, v.actors["committee"], sid2, ob, "upheld", "邻居作证属实") == "posted"
+    assert review.resolve_objection(db, v.actors["committee"], sid2, ob, "upheld", "邻居作证属实",
+                                    all_agree(db, sid2)).status == "posted"
 
     with db.read() as s:
         acc1 = s.get(Account, v.household_ids[0])
@@ -109,7 +113,8 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
         n_votes = s.execute(select(func.count()).select_from(Vote).join(Decision)
                             .where(Decision.proposal_id == pid)).scalar_one()
         m = minutes.minutes(s, sid)
-        given = minutes.minutes(s, sid, people=review.attendees(s, sid), decisions=review.session_decisions(s, sid))
+        given = minutes.minutes(s, sid, people=attendance.attendance(s, sid),
+                                decisions=review.session_decisions(s, sid))
     assert given.attendees == m.attendees and given.decisions.equals(m.decisions)  # what the review page passes in
     assert (acc1.balance, acc1.earned_total) == (8, 8)
     assert acc2.earned_total == -5 and acc2.balance == 0
@@ -134,7 +139,7 @@ def test_publicity_days_zero_posts_with_the_decision(db, v, members):
     settings.change(db, v.admin, v.id, "publicity_days", 0)
     pid = propose(db, v)
     sid = open_(db, v, members)
-    assert review.decide(db, v.actors["committee"], sid, pid, "approved") == "posted"
+    assert review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid)).status == "posted"
     with db.read() as s:
         assert s.get(Account, v.household_ids[0]).balance == 5
 
@@ -142,15 +147,16 @@ def test_publicity_days_zero_posts_with_the_decision(db, v, members):
 def test_an_overturned_objection_rejects_the_item_with_its_reason(db, v, members):
     pid = propose(db, v)
     sid = open_(db, v, members)
-    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     review.close_session(db, v.actors["committee"], sid)
     ob = publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="其实是村里保洁员打扫的")
     with pytest.raises(AlreadyDone):
         publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="再提一次")
     sid2 = open_(db, v, members)
     with pytest.raises(InvalidInput, match="理由"):
-        review.resolve_objection(db, v.actors["committee"], sid2, ob, "overturned", " ")
-    assert review.resolve_objection(db, v.actors["committee"], sid2, ob, "overturned", "核实异议成立") == "overturned"
+        review.resolve_objection(db, v.actors["committee"], sid2, ob, "overturned", " ", all_agree(db, sid2))
+    assert review.resolve_objection(db, v.actors["committee"], sid2, ob, "overturned", "核实异议成立",
+                                    all_agree(db, sid2)).status == "overturned"
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=10)) == 0
     assert count(db, LedgerEntry) == 0
 
@@ -158,9 +164,12 @@ def test_an_overturned_objection_rejects_the_item_with_its_reason(db, v, members
 def test_bulk_approve_skips_what_is_already_decided(db, v, members):
     ids = [propose(db, v, hh=i) for i in range(4)]
     sid = open_(db, v, members)
-    review.decide(db, v.actors["committee"], sid, ids[0], "rejected", reason="不属实")
-    assert review.bulk_approve(db, v.actors["committee"], sid, ids) == (3, 1)
-    assert review.bulk_approve(db, v.actors["committee"], sid, ids) == (0, 4)  # a double click
+    agree = all_agree(db, sid)
+    review.decide(db, v.actors["committee"], sid, ids[0], "rejected", reason="不属实", votes=agree)
+    first = review.bulk_approve(db, v.actors["committee"], sid, ids, votes=agree)
+    assert (first.approved, first.skipped) == (3, 1)
+    again = review.bulk_approve(db, v.actors["committee"], sid, ids, votes=agree)  # a double click
+    assert (again.approved, again.skipped) == (0, 4)
     assert count(db, Decision) == 4
 
 
@@ -178,12 +187,12 @@ def test_over_cap_and_duplicates_are_flagged_not_refused(db, v, members):
         assert items[other_day].duplicate_of == []
 
 
-@pytest.mark.parametrize("points", [11, 2, -5, 7.5, "8"])
+@pytest.mark.parametrize("points", [11, 2, -5, 7.5, "8.0", "八", "", "999"])
 def test_amending_outside_the_rules_range_is_refused(db, v, members, points):
     pid = propose(db, v)
     sid = open_(db, v, members)
     with pytest.raises(InvalidInput):
-        review.decide(db, v.actors["committee"], sid, pid, "approved", points=points)
+        review.decide(db, v.actors["committee"], sid, pid, "approved", points=points, votes=all_agree(db, sid))
     assert count(db, Decision) == 0
     with db.read() as s:
         assert s.get(Proposal, pid).status == "submitted"
@@ -200,9 +209,9 @@ def test_rejecting_without_a_reason_is_refused(db, v, members):
 def test_deciding_twice_is_refused(db, v, members):
     pid = propose(db, v)
     sid = open_(db, v, members)
-    review.decide(db, v.actors["committee"], sid, pid, "deferred")
+    review.decide(db, v.actors["committee"], sid, pid, "deferred", votes=all_agree(db, sid))
     with pytest.raises(AlreadyDone, match="重复"):
-        review.decide(db, v.actors["committee"], sid, pid, "approved")
+        review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     assert count(db, Decision) == 1
 
 
@@ -236,11 +245,13 @@ def test_attendees_must_be_committee_members_and_one_session_at_a_time(db, v, me
 def test_votes_must_come_from_attendees_and_carry_the_decision(db, v, members):
     pid = propose(db, v)
     sid = open_(db, v, members)
+    with db.read() as s:
+        a0, a1, a2 = (a.id for a in attendance.present(s, sid))
     with pytest.raises(InvalidInput, match="出席"):
-        review.decide(db, v.actors["committee"], sid, pid, "approved", votes={members[3]: "agree"})
+        review.decide(db, v.actors["committee"], sid, pid, "approved", votes={a2 + 1000: "agree"})
     with pytest.raises(InvalidInput, match="表决未通过"):
         review.decide(db, v.actors["committee"], sid, pid, "approved",
-                      votes={members[0]: "agree", members[1]: "disagree", members[2]: "abstain"})
+                      votes={a0: "agree", a1: "disagree", a2: "abstain"})
     assert count(db, Decision) == 0
 
 
@@ -326,7 +337,7 @@ def test_a_resident_self_reports_through_their_card(db, v):
 def test_post_due_from_many_runs_posts_each_item_once(db, v, members):
     ids = [propose(db, v, hh=i) for i in range(3)]
     sid = open_(db, v, members)
-    review.bulk_approve(db, v.actors["committee"], sid, ids)
+    review.bulk_approve(db, v.actors["committee"], sid, ids, votes=all_agree(db, sid))
     later = TODAY + dt.timedelta(days=5)
     assert publicity.post_due_if_any(db, v.actors["grid_worker"], v.id, later) == 3
     assert publicity.post_due(db, SYSTEM, None, later) == 0
@@ -336,7 +347,7 @@ def test_post_due_from_many_runs_posts_each_item_once(db, v, members):
 def test_the_publicity_sheet_prints_village_wide_and_per_grid(db, v, members):
     pid = propose(db, v, note="门前干净")
     sid = open_(db, v, members)
-    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     with db.read() as s:
         assert publicity.sheet_pdf(s, v.id).startswith(b"%PDF")
         assert publicity.sheet_pdf(s, v.id, v.grid_ids[0]).startswith(b"%PDF")
@@ -353,7 +364,7 @@ def test_an_objection_after_the_window_ended_is_refused(db, v, members):
     pid = propose(db, v)
     sid = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY - dt.timedelta(days=10),
                               attendee_ids=members)
-    review.decide(db, v.actors["committee"], sid, pid, "approved")
+    review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     with pytest.raises(InvalidInput, match="公示期已于"):
         publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="太晚了")
     with pytest.raises(InvalidInput, match="提出异议的人"):

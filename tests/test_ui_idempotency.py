@@ -173,6 +173,7 @@ def test_a_double_clicked_review_decision_decides_once(env):
     at.session_state[state.REVIEW_CURRENT] = pid
     at.switch_page("pages/review.py").run()
     assert not at.exception, at.exception
+    at.button(key=f"rv_vote_{pid}_all").click().run()  # the votes are entered first: 全体同意
     _press_twice_and_rerun(at, f"rv_ok_{pid}", restore={state.REVIEW_CURRENT: pid})
     assert _count(db, select(func.count()).select_from(Decision).where(Decision.proposal_id == pid)) == 1
     assert _count(db, select(func.count()).select_from(LedgerEntry).where(
@@ -237,6 +238,7 @@ def test_a_double_clicked_bulk_approval_approves_each_item_once(env):
     at.session_state[state.REVIEW_BULK_PENDING] = [pid]
     at.switch_page("pages/review.py").run()
     assert not at.exception, at.exception
+    at.button(key="rv_bulk_vote_all").click().run()  # the votes for the batch are entered first: 全体同意
     _press_twice_and_rerun(at, "rv_bulk_yes", restore={state.REVIEW_BULK_PENDING: [pid]}, must_reappear=True)
     assert _count(db, select(func.count()).select_from(Decision).where(Decision.proposal_id == pid)) == 1
     _record()

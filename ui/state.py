@@ -22,6 +22,7 @@ REVIEW_CURRENT = "review_current_proposal_id"  # int | None: the item shown larg
 REVIEW_BULK_PENDING = "review_bulk_pending_ids"  # list[int] | None: waiting for the 确认 click
 REVIEW_CLOSE_PENDING = "review_close_pending"  # bool: 结束评议会 asked, waiting for 确认
 REVIEW_PAST_OPEN = "review_past_open"  # the 往期评议会与纪要 expander is open (lazy: it runs only then)
+REVIEW_ATTEND_BOX = "review_attend_box"  # key of the 出席登记 expander: it stays open while people are recorded
 PROPOSAL_HOUSEHOLD = "proposal_household_id"  # int | None: household picked on the entry form
 PROPOSAL_FORM_KEY = "proposal_form_key"  # str: this browser's nonce in the entry form's idempotency key
 PROPOSAL_FORM_ROUND = "proposal_form_round"  # int: bumped after each success, gives the form fresh widgets

@@ -78,6 +78,26 @@ def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def agree_all(page, pid: int) -> None:
+    """Click 全体同意 for an item and wait until the label counts everyone's vote."""
+    page.locator(f".st-key-rv_vote_{pid}_all button").click()
+    expect(page.locator(f".st-key-rv_vote_{pid}_box")).to_contain_text("未表决 0", timeout=WAIT)
+    wait_idle(page)
+
+
+def open_review_session(page, server) -> None:
+    """Open this morning's session on the review page, ticking each member as present."""
+    page.goto(server.url + "/review")
+    wait_idle(page)
+    boxes = page.locator("[data-testid=stForm] [data-testid=stCheckbox] label")
+    boxes.first.wait_for(timeout=WAIT)
+    for box in boxes.all():
+        box.click()
+    page.get_by_role("button", name="开始评议").click()
+    page.get_by_role("tab", name=re.compile("待议事项")).wait_for(timeout=WAIT)
+    wait_idle(page)
+
+
 # ---------------------------------------------------------------- 1. committee
 
 
@@ -96,16 +116,18 @@ def test_a_committee_member_decides_items_and_sees_them_on_publicity(page_factor
     approve, reject = [i for i in items if i[0] != amend[0]][:2]
     new_points = amend[1] if amend[3] != amend[1] else amend[2]
 
-    page.goto(server.url + "/review")
-    wait_idle(page)
-    page.get_by_role("button", name="开始评议").click()
-    page.get_by_role("tab", name=re.compile("待议事项")).wait_for(timeout=WAIT)
-    wait_idle(page)
+    open_review_session(page, server)
     shot(page, "journey-review-session")
 
     pick(page, "rv_pick", f"#{approve[0]} ")
+    page.locator(f".st-key-rv_ok_{approve[0]} button").click()  # no votes entered yet: refused
+    page.get_by_text("名出席人员未表决").first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    assert q(server, "select count(*) from decision where proposal_id = ?", approve[0]) == [(0,)]
+    agree_all(page, approve[0])
+    shot(page, "journey-review-votes")
     page.locator(f".st-key-rv_ok_{approve[0]} button").click()
-    page.get_by_text(f"#{approve[0]} 通过").first.wait_for(timeout=WAIT)
+    page.get_by_text(f"#{approve[0]} 通过，核定 {approve[3]:+d} 分").first.wait_for(timeout=WAIT)
     wait_idle(page)
 
     pick(page, "rv_pick", f"#{amend[0]} ")
@@ -113,11 +135,13 @@ def test_a_committee_member_decides_items_and_sees_them_on_publicity(page_factor
     pts.fill(str(new_points))
     pts.press("Tab")
     wait_idle(page)
+    agree_all(page, amend[0])
     page.locator(f".st-key-rv_ok_{amend[0]} button").click()
-    page.get_by_text(f"#{amend[0]} 通过").first.wait_for(timeout=WAIT)
+    page.get_by_text(f"#{amend[0]} 通过，核定 {new_points:+d} 分").first.wait_for(timeout=WAIT)
     wait_idle(page)
 
     pick(page, "rv_pick", f"#{reject[0]} ")
+    agree_all(page, reject[0])
     page.locator(f".st-key-rv_no_{reject[0]} button").click()  # no reason yet: refused
     page.get_by_text("理由").first.wait_for(timeout=WAIT)
     wait_idle(page)
@@ -143,6 +167,32 @@ def test_a_committee_member_decides_items_and_sees_them_on_publicity(page_factor
     assert status[amend[0]] == f"publicity:{new_points}"
     assert status[approve[0]].startswith("publicity:")
     assert status[reject[0]].startswith("rejected")
+
+
+def test_a_score_typed_out_of_range_is_refused_in_the_browser_and_nothing_is_decided(page_factory, server):
+    pid, lo, hi, proposed = q(server, "select p.id, r.min_points, r.max_points, p.points from proposal p "
+                                      "join rule_item r on r.id = p.rule_item_id where p.status = 'submitted' "
+                                      "and p.source != 'volunteer' and r.max_points < 999 "
+                                      "and p.act_date <= date('now', 'localtime') order by p.id limit 1")[0]
+    page = page_factory()
+    login(page, server.url, "admin")
+    open_review_session(page, server)
+    pick(page, "rv_pick", f"#{pid} ")
+    box = page.locator(f".st-key-rv_pts_{pid} input")
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("999")
+    page.locator(f".st-key-rv_ok_{pid} button").click()  # straight from the box, as a user does
+    refusal = page.get_by_text(f"核定分值 999 超出该细则的范围 {lo}～{hi} 分")
+    refusal.first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    no_exception(page)
+    shot(page, "journey-review-score-refused")
+    assert page.get_by_text(f"#{pid} 通过").count() == 0
+    assert page.get_by_role("tab", name="本次决定（0）").count() == 1
+    assert page.locator(f".st-key-rv_pts_{pid} input").input_value() == "999"
+    assert q(server, "select status, decided_points from proposal where id = ?", pid) == [("submitted", None)]
+    assert q(server, "select count(*) from decision where proposal_id = ?", pid) == [(0,)]
 
 
 # ---------------------------------------------------------------- 2. cashier with a scanner

@@ -26,6 +26,7 @@ class Plan:
     other_village_actor: dict = field(default_factory=dict)
     data_dir: str = ""  # photos go to <data_dir>/photos/...
     session_id: int | None = None  # the open review session
+    session_voters: list[int] = field(default_factory=list)  # its attendees who vote (attendee ids)
     activity_ids: list[int] = field(default_factory=list)  # volunteer activities leads confirm at once
 
     def actor(self, role: str) -> Actor:
@@ -67,14 +68,17 @@ def build(db: Database, *, households: int = 12, products: int = 5, stock_each: 
         give_points(db, hid, points_each, f"seed:{hid}")
     other = make_village(db, name="邻村", code="T002", households=1)
     session_id = None
+    session_voters: list[int] = []
     if importlib.util.find_spec("core.review") is not None:
         import datetime as dt
 
-        from core import review
+        from core import attendance, review
 
         committee = v.actors["committee"]
         session_id = review.open_session(db, committee, v.id, held_on=dt.date.today(),
                                          attendee_ids=[committee.user_id])
+        with db.read() as s:
+            session_voters = [a.id for a in attendance.voters(attendance.present(s, session_id))]
     activity_ids = []
     if importlib.util.find_spec("core.volunteer") is not None:
         import datetime as dt
@@ -86,4 +90,5 @@ def build(db: Database, *, households: int = 12, products: int = 5, stock_each: 
     return Plan(url=url_of(db), village_id=v.id, household_ids=v.household_ids, resident_ids=v.resident_ids,
                 activity_ids=activity_ids, product_ids=pids, rule_ids=v.rule_ids,
                 actors={role: _actor_dict(a) for role, a in v.actors.items()},
-                other_village_actor=_actor_dict(other.admin), data_dir=data_dir, session_id=session_id)
+                other_village_actor=_actor_dict(other.admin), data_dir=data_dir, session_id=session_id,
+                session_voters=session_voters)

@@ -160,9 +160,10 @@ class Worker:
         if pid is None:
             return self.review_submit()
         outcome = self.rng.choices(("approved", "rejected", "deferred"), (6, 2, 1))[0]
-        status = review.decide(self.db, self.plan.actor("committee"), self.plan.session_id, pid, outcome,
-                               reason="" if outcome == "approved" else "负载测试")
-        self.ack(op="decide", proposal_id=pid, status=status)
+        votes = {aid: "agree" for aid in self.plan.session_voters}  # entered, as 全体同意 would
+        done = review.decide(self.db, self.plan.actor("committee"), self.plan.session_id, pid, outcome,
+                             reason="" if outcome == "approved" else "负载测试", votes=votes)
+        self.ack(op="decide", proposal_id=pid, status=done.status)
 
     def review_post_due(self) -> None:
         import datetime as dt

@@ -19,14 +19,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, Time, insert, inspect, text
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Integer, Numeric, Time, insert, inspect, text
 
 from core import config
 from db.bootstrap import prepare
 from db.history import Prefix
 from db.models import HISTORY, Base
+
+
+def _allowed(table) -> dict[str, list[str]]:
+    """Values that the table's CHECK constraints allow, for ``column IN ('a', 'b')`` checks."""
+    out: dict[str, list[str]] = {}
+    for c in table.constraints:
+        if isinstance(c, CheckConstraint):
+            for col, values in re.findall(r"(\w+) IN \(([^)]*)\)", str(c.sqltext)):
+                out[col] = re.findall(r"'([^']*)'", values)
+    return out
 
 
 def _value(column, guard, table_name: str):
@@ -59,6 +70,7 @@ def seed(conn) -> dict[str, dict]:
     keys: dict[str, dict] = {}
     for table in Base.metadata.sorted_tables:
         guard = HISTORY.get(table.name)
+        allowed = _allowed(table)
         row = {}
         for column in table.columns:
             if column.primary_key and column.autoincrement is not False and isinstance(column.type, Integer) \
@@ -71,7 +83,7 @@ def seed(conn) -> dict[str, dict]:
                 parent = keys[fks[0].column.table.name]
                 row[column.name] = parent[fks[0].column.name]
                 continue
-            row[column.name] = _value(column, guard, table.name)
+            row[column.name] = allowed[column.name][0] if column.name in allowed else _value(column, guard, table.name)
         result = conn.execute(insert(table).values(row))
         pk = dict(zip([c.name for c in table.primary_key.columns], result.inserted_primary_key, strict=True))
         keys[table.name] = {**row, **pk}

@@ -8,8 +8,8 @@
   taken) are recorded now: one 待扣补记 entry for each, naming it; where the household has a
   balance again, one 待扣抵扣 entry settles what it can at once — new entries, nothing rewritten.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from db.history import Guard, Prefix, install
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0004'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,6 +34,7 @@ GUARDS = {
     "proposal_photo": Guard.append_only(),
     "review_session": Guard.until("closed_at"),
     "session_attendee": Guard.append_only(),
+    "session_departure": Guard.append_only(),
     "decision": Guard.append_only(),
     "vote": Guard.append_only(),
     "objection": Guard.set_once(status=("open",), resolved_session_id=(), resolution=("",)),
@@ -98,7 +99,7 @@ def _record_lost_deductions(bind) -> None:
     bind.execute(sa.text(
         f"INSERT INTO ledger_entry ({_ENTRY_COLUMNS}) "
         f"SELECT a.village_id, a.household_id, NULL, 'settlement', -({settle}), 0, -({settle}), "
-        "'settlement', 'upgrade-0003:' || CAST(a.household_id AS VARCHAR(20)), NULL, NULL, NULL, :today, :month, "
+        "'settlement', 'upgrade-0004:' || CAST(a.household_id AS VARCHAR(20)), NULL, NULL, NULL, :today, :month, "
         "'待扣抵扣：以现有积分抵扣待扣积分', NULL, :now "
         "FROM account a WHERE a.outstanding > 0 AND a.balance > 0 ORDER BY a.household_id").bindparams(
             stamp, sa.bindparam("today", today, type_=sa.Date()), sa.bindparam("month", month)))
@@ -106,17 +107,17 @@ def _record_lost_deductions(bind) -> None:
         "INSERT INTO household_month (household_id, month, village_id, grid_id, earned, deducted, redeemed, other) "
         "SELECT e.household_id, e.month, e.village_id, h.grid_id, 0, 0, 0, e.delta_balance "
         "FROM ledger_entry e JOIN household h ON h.id = e.household_id "
-        "WHERE e.kind = 'settlement' AND e.source_id LIKE 'upgrade-0003:%' "
+        "WHERE e.kind = 'settlement' AND e.source_id LIKE 'upgrade-0004:%' "
         "ON CONFLICT (household_id, month) DO UPDATE SET other = household_month.other + excluded.other"))
     bind.execute(sa.text(
         "UPDATE account SET "
         "balance = balance + (SELECT e.delta_balance FROM ledger_entry e WHERE e.source_type = 'settlement' "
-        "  AND e.source_id = 'upgrade-0003:' || CAST(account.household_id AS VARCHAR(20))), "
+        "  AND e.source_id = 'upgrade-0004:' || CAST(account.household_id AS VARCHAR(20))), "
         "outstanding = outstanding + (SELECT e.delta_outstanding FROM ledger_entry e "
-        "  WHERE e.source_type = 'settlement' AND e.source_id = 'upgrade-0003:' || CAST(account.household_id AS VARCHAR(20))), "
+        "  WHERE e.source_type = 'settlement' AND e.source_id = 'upgrade-0004:' || CAST(account.household_id AS VARCHAR(20))), "
         "entries = entries + 1 "
         "WHERE outstanding > 0 AND balance > 0"))
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0003 cannot be undone: it recorded ledger entries, and history is never removed.")
+    raise NotImplementedError("0004 cannot be undone: it recorded ledger entries, and history is never removed.")
