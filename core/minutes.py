@@ -3,7 +3,6 @@ every decision with its votes and reason."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import pandas as pd
@@ -54,11 +53,9 @@ def summary_rows(m: Minutes) -> list[tuple[str, str]]:
 
 
 def minutes_excel(m: Minutes) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        pd.DataFrame(summary_rows(m), columns=["项目", "内容"]).to_excel(xl, sheet_name="会议概况", index=False)
-        m.decisions.to_excel(xl, sheet_name="评议决定", index=False)
-    return buf.getvalue()
+    from core.exports import excel_bytes
+
+    return excel_bytes({"会议概况": pd.DataFrame(summary_rows(m), columns=["项目", "内容"]), "评议决定": m.decisions})
 
 
 def minutes_pdf(m: Minutes) -> bytes:

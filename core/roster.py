@@ -400,6 +400,6 @@ def template_csv() -> bytes:
             ["1-001", "第一网格", "张三", "男", "1965", "户主", "是", "13800000001"],
             ["1-001", "第一网格", "李四", "女", "1968", "配偶", "否", ""],
             ["1-002", "第一网格", "王五", "男", "1950", "户主", "否", "0531-1234567"]]
-    buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")
+    from core.exports import csv_rows_bytes
+
+    return csv_rows_bytes(rows)

@@ -5,7 +5,6 @@ a page must not spend an Excel or PDF file's time (and fpdf2/openpyxl's memory) 
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import exports
 from core.errors import DomainError
 from ui import state
 
@@ -42,15 +42,13 @@ def show_flash() -> None:
 
 
 def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for sheet, df in frames.items():
-            df.to_excel(xl, sheet_name=sheet[:31], index=False)
-            ws = xl.sheets[sheet[:31]]
-            for i, col in enumerate(df.columns, start=1):
-                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
-                ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width, 60)
-    return buf.getvalue()
+    """An Excel file of these sheets; formula-like text is stored as text (core.exports)."""
+    return exports.excel_bytes(frames)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A CSV file of this table; formula-like text gets a leading apostrophe (core.exports)."""
+    return exports.csv_bytes(df)
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -126,7 +124,7 @@ def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     with st.container(horizontal=True):
         st.download_button("下载 Excel", lambda: excel_bytes({name: df}), f"{name}.xlsx", mime=XLSX_MIME,
                            icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
-        st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+        st.download_button("下载 CSV", lambda: csv_bytes(df), f"{name}.csv",
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
 
 
