@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from core import config, settings
 from core.access import require
 from core.audit import record
-from core.errors import AlreadyDone, InvalidInput, NotFound
+from core.errors import AlreadyDone, ImageTooLarge, InvalidInput, NotFound
 from db.models import Card, Household
 
 RANDOM_DIGITS = 25
@@ -80,16 +80,18 @@ def extract_token(scanned: str) -> str | None:
 
 def decode_image(data: bytes) -> list[str]:
     """Texts of the QR codes and barcodes in a photo (camera fallback for scan boxes);
-    empty when none is found or the bytes are not an image."""
-    import io
-
+    empty when none is found or the bytes are not an image. A photo declaring more pixels
+    than core.photos allows is refused (InvalidInput) before it is decoded."""
     import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+
+    from core.photos import open_image
 
     try:
-        image = Image.open(io.BytesIO(data))
+        image = open_image(data)
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError):
+    except ImageTooLarge:
+        raise
+    except Exception:  # a truncated or corrupt photo: nothing to read in it
         return []
     return [b.text for b in zxingcpp.read_barcodes(image) if b.text]
 

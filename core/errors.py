@@ -17,6 +17,10 @@ class InvalidInput(DomainError):
     pass
 
 
+class ImageTooLarge(InvalidInput):
+    """A photo declares more pixels than may be decoded (an image bomb or a huge scan)."""
+
+
 class InsufficientPoints(DomainError):
     pass
 

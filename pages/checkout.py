@@ -76,7 +76,11 @@ def _camera(village_id: int) -> None:
         if st.session_state.get(state.CHECKOUT_CAMERA_LAST) == digest:
             return  # this photo was already read; the widget keeps it across reruns
         st.session_state[state.CHECKOUT_CAMERA_LAST] = digest
-        found = cards.decode_image(data)
+        try:
+            found = cards.decode_image(data)
+        except DomainError as e:  # e.g. a photo declaring too many pixels
+            _notice("error", str(e))
+            st.rerun()
         if not found:
             _notice("warning", "照片里没有识别到二维码或条码，请靠近一些、保持光线充足后重拍。")
         else:

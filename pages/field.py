@@ -15,7 +15,7 @@ from core.field_report import report_pdf, season_report
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of
+from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, show_photo, text_of
 
 
 def _once(fingerprint: str, again: bool = False) -> bool:
@@ -245,7 +245,7 @@ def _harvest(actor) -> None:
             with st.expander(f"过秤照片（{len(photos)}）"):
                 pick = st.selectbox("收获记录", range(len(photos)), format_func=lambda i: photos[i][0],
                                     key="field_photo_pick")
-                st.image(str(photos[pick][1]), width=480)
+                show_photo(photos[pick][1], width=480)
 
 
 def _stock(actor) -> None:

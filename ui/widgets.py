@@ -63,6 +63,20 @@ def excel_download(label: str, frames: Callable[[], dict[str, pd.DataFrame]] | d
                                   **{"icon": ":material/download:", **kwargs})
 
 
+def show_photo(path: Any, where: Any = None, **kwargs: Any) -> None:
+    """A stored photo, or a note when it is missing or declares more pixels than may be
+    decoded (photos stored before that check existed)."""
+    from core.photos import image_file_ok
+
+    box = where or st
+    if path is None:
+        box.caption("照片缺失")
+    elif not image_file_ok(path):
+        box.caption("照片过大，无法显示")
+    else:
+        box.image(str(path), **kwargs)
+
+
 def text_of(*parts: object) -> str:
     """Every string a PDF will draw from these parts (strings, numbers, DataFrames with their
     headers), for :func:`pdf_download`'s font check."""
