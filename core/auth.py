@@ -4,7 +4,9 @@ A browser session survives a reload through an HttpOnly cookie holding a random
 session id and its HMAC. The login form cannot set an HttpOnly cookie itself, so it
 creates the session with a one-time hand-off code; the browser is sent to
 ``/auth/session?code=...`` (a route of ``serve.py``) which swaps the code for the cookie.
-Revoking the row (logout, deactivation, password reset) ends the session everywhere.
+Every rerun of every tab reads the row (ui.guard): revoking it (logout) ends that browser's
+login in all its tabs at their next click; a password change or reset, a role change and a
+deactivation revoke every row of the user; an expired row counts as revoked.
 """
 
 from __future__ import annotations
@@ -119,17 +121,8 @@ def authenticate(db, username: str, password: str) -> StaffUser:
 
 def start_session(db, user_id: int) -> tuple[str, str]:
     """Create a browser session; returns (session_id, one-time hand-off code)."""
-    sid = secrets.token_hex(32)
-    code = secrets.token_urlsafe(24)
     with db.write() as s:
-        s.add(AuthSession(
-            id=sid,
-            user_id=user_id,
-            expires_at=_now() + dt.timedelta(hours=SESSION_HOURS),
-            handoff_hash=hashlib.sha256(code.encode()).hexdigest(),
-            handoff_expires_at=_now() + dt.timedelta(seconds=HANDOFF_SECONDS),
-        ))
-    return sid, code
+        return _new_session(s, user_id)
 
 
 def redeem_handoff(db, code: str) -> str | None:
@@ -161,16 +154,20 @@ def unsign(cookie: str | None, key: bytes) -> str | None:
 
 
 def user_for_session(db, session_id: str | None) -> StaffUser | None:
-    """The active user behind a session id, or None if it is unknown, expired or revoked."""
-    if not session_id:
+    """The active user behind a session id, or None if it is unknown, expired or revoked.
+
+    Called on every rerun of every tab (one indexed read): this is what makes a logout, an
+    expiry, a password change, a role change or a deactivation end an open tab at once."""
+    if not session_id or not isinstance(session_id, str) or len(session_id) > 64:
         return None
     with db.read() as s:
-        row = s.get(AuthSession, session_id)
-        if row is None or row.revoked_at is not None or row.expires_at < _now():
-            return None
-        user = s.get(StaffUser, row.user_id)
-        if user is None or not user.active:
-            return None
+        user = s.execute(
+            select(StaffUser).join(AuthSession, AuthSession.user_id == StaffUser.id)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None),
+                   AuthSession.expires_at >= _now(), StaffUser.active.is_(True))
+        ).scalar_one_or_none()
+        if user is not None:
+            s.expunge(user)
         return user
 
 
@@ -183,21 +180,42 @@ def end_session(db, session_id: str | None) -> None:
 
 
 def end_all_sessions(s, user_id: int) -> None:
-    """Inside the caller's transaction: used by password resets and deactivation."""
+    """Inside the caller's transaction: every login of this user, in every browser, ends (password
+    change or reset, role change, deactivation)."""
     s.execute(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
               .values(revoked_at=_now()))
 
 
-def change_own_password(db, user_id: int, old: str, new: str) -> None:
+def _new_session(s, user_id: int) -> tuple[str, str]:
+    sid = secrets.token_hex(32)
+    code = secrets.token_urlsafe(24)
+    s.add(AuthSession(
+        id=sid,
+        user_id=user_id,
+        expires_at=_now() + dt.timedelta(hours=SESSION_HOURS),
+        handoff_hash=hashlib.sha256(code.encode()).hexdigest(),
+        handoff_expires_at=_now() + dt.timedelta(seconds=HANDOFF_SECONDS),
+    ))
+    return sid, code
+
+
+def change_own_password(db, user_id: int, old: str, new: str) -> tuple[str, str]:
+    """Change one's own password. Every login of the user ends (another browser where the old
+    password was used, perhaps not by them); the tab that made the change gets a new session,
+    returned as (session_id, one-time hand-off code) like :func:`start_session`."""
     check_password_strength(new)
     if old == new:
         raise InvalidInput("新密码不能与旧密码相同。")
     with db.write() as s:
         user = s.get(StaffUser, user_id)
+        if user is None or not user.active:
+            raise LoginFailed("登录已失效，请重新登录。")
         try:
             _hasher.verify(user.password_hash, old)
         except (VerificationError, InvalidHashError):
             raise LoginFailed("原密码不正确。") from None
         user.password_hash = _hasher.hash(new)
         user.must_change_password = False
+        end_all_sessions(s, user.id)
         record(s, actor_for(user), "auth.password_changed", "staff_user", user.id, village_id=user.village_id)
+        return _new_session(s, user.id)

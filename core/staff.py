@@ -119,7 +119,10 @@ def _keep_an_admin(s, user: StaffUser) -> None:
 
 
 def set_roles(db, actor: Actor, user_id: int, roles) -> None:
-    """Change a staff member's roles (audited old → new)."""
+    """Change a staff member's roles (audited old → new); they are logged out everywhere and log
+    in again with the new roles."""
+    from core.auth import end_all_sessions
+
     role_str = clean_roles(roles)
     new = set(role_str.split(","))
     if "township_viewer" in new and not actor.system:
@@ -132,6 +135,7 @@ def set_roles(db, actor: Actor, user_id: int, roles) -> None:
         if "admin" not in new:
             _keep_an_admin(s, user)
         user.roles = role_str
+        end_all_sessions(s, user.id)  # open tabs must not keep the old roles' pages
         record(s, actor, "staff.roles", "staff_user", user.id, {"old": old, "new": role_str},
                village_id=user.village_id)
 

@@ -47,10 +47,26 @@ def user_id(db, username: str) -> int:
         return s.execute(select(StaffUser.id).where(StaffUser.username == username)).scalar_one()
 
 
+def log_in(at: AppTest, user: int) -> AppTest:
+    """Give the tab a real login session of this user, as the login form does (every rerun
+    checks it in the database)."""
+    from core.auth import start_session
+    from db.engine import Database
+
+    database = Database.from_url(config_mod.load().database_url)
+    try:
+        sid, _code = start_session(database, user)
+    finally:
+        database.dispose()
+    at.session_state[state.USER_ID] = user
+    at.session_state[state.SESSION_ID] = sid
+    return at
+
+
 def app(user: int | None = None, timeout: float = 60) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if user is not None:
-        at.session_state[state.USER_ID] = user
+        log_in(at, user)
     return at
 
 

@@ -1,7 +1,8 @@
 """The picture frame around every page: who is logged in, navigation by role, run the page.
 
-app.py calls :func:`run`. Login state lives in session_state (the user id) and, when the
-app is served through serve.py, in an HttpOnly cookie so that a reload keeps it.
+app.py calls :func:`run`. A tab's login is the id of a row in auth_session, kept in session_state
+and, when the app is served through serve.py, in an HttpOnly cookie so that a reload keeps it;
+every rerun reads the row again (ui.guard.current_user).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _restore_from_cookie() -> None:
     if user is not None:
         st.session_state[state.USER_ID] = user.id
         st.session_state[state.SESSION_ID] = sid
+        st.session_state.pop(state.LOGIN_ENDED, None)
 
 
 _frozen_modules = 0

@@ -10,6 +10,7 @@ from core.errors import DomainError
 from db.demo import DEMO_PASSWORD
 from db.models import StaffUser, Village
 from ui import runtime, state
+from ui.widgets import flash
 
 SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
 
@@ -48,6 +49,8 @@ def render_login() -> None:
     with mid:
         st.title("村级积分制管理系统")
         st.caption("积分评议 · 积分超市 · 志愿服务 · 党员义田")
+        if st.session_state.pop(state.LOGIN_ENDED, False):
+            st.info("登录已结束（已退出、已过期，或密码、角色已更改），请重新登录。", icon=":material/logout:")
         with st.form("login", clear_on_submit=False, border=True):
             username = st.text_input("用户名", autocomplete="username")
             password = st.text_input("密码", type="password", autocomplete="current-password")
@@ -75,6 +78,7 @@ def render_login() -> None:
 
 
 def logout() -> None:
+    """End this browser's login: every tab that shares its cookie is logged out at its next click."""
     auth.end_session(runtime.db(), st.session_state.get(state.SESSION_ID))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
@@ -103,11 +107,15 @@ def _password_form() -> None:
             st.error("两次输入的新密码不一致。")
             return
         try:
-            auth.change_own_password(runtime.db(), st.session_state[state.USER_ID], old, new)
+            sid, code = auth.change_own_password(runtime.db(), st.session_state[state.USER_ID], old, new)
         except DomainError as e:
             st.error(str(e))
         else:
-            st.success("密码已修改。")
+            # Every login of this user has ended; this tab carries on with a new session (and cookie).
+            st.session_state[state.SESSION_ID] = sid
+            if SERVED_WITH_ROUTES:
+                st.session_state[state.HANDOFF] = code
+            flash("密码已修改。其他浏览器里的登录已全部退出。")
             st.rerun()
 
 
