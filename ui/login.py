@@ -9,7 +9,7 @@ from core import auth
 from core.errors import DomainError
 from db.demo import DEMO_PASSWORD
 from db.models import StaffUser, Village
-from ui import runtime, state
+from ui import request, runtime, state
 from ui.widgets import flash
 
 SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
@@ -57,7 +57,9 @@ def render_login() -> None:
             submitted = st.form_submit_button("登录", type="primary", width="stretch")
         if submitted:
             try:
-                user = auth.authenticate(runtime.db(), username, password)
+                user = auth.authenticate(runtime.db(), username, password, client=request.client(),
+                                         device_cookie=request.cookie(auth.DEVICE_COOKIE),
+                                         key=runtime.config().secret_key())
             except DomainError as e:
                 st.error(str(e), icon=":material/error:")
             else:
