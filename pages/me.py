@@ -17,7 +17,7 @@ from core import resident
 from core.errors import DomainError
 from ui import runtime, state
 from ui.request import client
-from ui.widgets import flash, md_escape, run_action
+from ui.widgets import flash, md_escape, run_action, say
 
 WEEKDAYS = "一二三四五六日"
 
@@ -109,7 +109,7 @@ def _act(call, done) -> None:
 def _member_row(v: resident.ResidentView, a: resident.UpcomingActivity, m: resident.MemberSignup,
                 card: str) -> None:
     db = runtime.db()
-    name, title = md_escape(m.name), md_escape(a.title)  # flashed as markdown
+    name, title = m.name, a.title  # flashed as plain text (ui.widgets.say)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):  # side by side on a phone
         st.text(f"{m.name}：{_state(m)}")
         if not v.self_signup:
@@ -138,8 +138,8 @@ def _show_result() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         level, text = item
-        getattr(st, level)(text)
-        st.toast(text, icon=":material/check_circle:", duration="long")
+        say(level, text)
+        say("toast", text, icon=":material/check_circle:", duration="long")
 
 
 def _activities(v: resident.ResidentView, card: str) -> None:
@@ -188,7 +188,7 @@ def _self_report(v: resident.ResidentView, card: str) -> None:
         resident.self_report(runtime.db(), card, client(), rule_item_id=item, act_date=day, note=note,
                              resident_id=who)
     except DomainError as e:
-        st.error(str(e))
+        say("error", e)
         return
     st.session_state[state.ME_REPORTED] = fingerprint
     st.success("已提交，评议小组审核后会在公示栏公示。")
@@ -205,7 +205,7 @@ def render() -> None:
         v = resident.view(runtime.db(), card, client())
     except DomainError as e:
         st.title("我的积分")
-        st.warning(str(e), icon=":material/info:")
+        say("warning", e, icon=":material/info:")
         return
     _overview(v)
     tabs = st.tabs(["积分记录", "公示中", "可兑换", "志愿活动", "我要申报"])

@@ -116,7 +116,7 @@ def _votes_widget(people, key: str) -> dict[int, str] | None:
     with st.popover("表决（默认全体同意）", icon=":material/how_to_vote:"):
         votes = {}
         for u in people:
-            votes[u.id] = st.segmented_control(u.display_name, list(labels), format_func=labels.get,
+            votes[u.id] = st.segmented_control(_md(u.display_name), list(labels), format_func=labels.get,
                                                default="agree", key=f"{key}_{u.id}") or "agree"
     return None if all(v == "agree" for v in votes.values()) else votes
 

@@ -18,7 +18,7 @@ from core.access import ROLE_NAMES
 from ui import login, runtime, state
 from ui.guard import current_user
 from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
-from ui.widgets import show_flash
+from ui.widgets import md_escape, show_flash
 
 COOKIE = "jifen_session"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
@@ -107,7 +107,7 @@ def _run() -> None:
     sections["公开页面"] = public
 
     with st.sidebar:
-        st.markdown(f"**{user.display_name}**")
+        st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
     nav = st.navigation(sections, expanded=True)
     show_flash()

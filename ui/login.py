@@ -10,7 +10,7 @@ from core.errors import DomainError
 from db.demo import DEMO_PASSWORD
 from db.models import StaffUser, Village
 from ui import request, runtime, state
-from ui.widgets import flash
+from ui.widgets import flash, md_escape, say
 
 SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
 
@@ -61,7 +61,7 @@ def render_login() -> None:
                                          device_cookie=request.cookie(auth.DEVICE_COOKIE),
                                          key=runtime.config().secret_key())
             except DomainError as e:
-                st.error(str(e), icon=":material/error:")
+                say("error", e, icon=":material/error:")
             else:
                 _finish_login(user.id)
                 st.rerun()
@@ -73,7 +73,7 @@ def render_login() -> None:
 
                 st.table({
                     "用户名": [u for u, _, _ in demo],
-                    "姓名": [n for _, n, _ in demo],
+                    "姓名": [md_escape(n) for _, n, _ in demo],  # st.table cells are Markdown
                     "角色": ["、".join(ROLE_NAMES.get(r, r) for r in roles.split(",")) for _, _, roles in demo],
                 })
                 st.caption(f"演示密码均为 {DEMO_PASSWORD}")
@@ -111,7 +111,7 @@ def _password_form() -> None:
         try:
             sid, code = auth.change_own_password(runtime.db(), st.session_state[state.USER_ID], old, new)
         except DomainError as e:
-            st.error(str(e))
+            say("error", e)
         else:
             # Every login of this user has ended; this tab carries on with a new session (and cookie).
             st.session_state[state.SESSION_ID] = sid
@@ -127,9 +127,9 @@ def render_account() -> None:
     with runtime.db().read() as s:
         user = s.get(StaffUser, uid)
         village = s.get(Village, user.village_id) if user.village_id else None
-    st.write(f"姓名：{user.display_name}　用户名：{user.username}")
+    st.text(f"姓名：{user.display_name}　用户名：{user.username}")
     if village:
-        st.write(f"所属村：{village.county}{village.township}{village.name}")
+        st.text(f"所属村：{village.county}{village.township}{village.name}")
     with st.expander("修改密码"):
         _password_form()
     if st.button("退出登录", type="primary", icon=":material/logout:"):

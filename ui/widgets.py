@@ -17,12 +17,19 @@ from core.errors import DomainError
 from ui import state
 
 
+def say(level: str, text: object, where: Any = None, **kwargs: Any) -> None:
+    """A message that is plain text — a domain error, a notice naming a person or a product — in
+    an alert (``level``: error, warning, info, success, toast): shown as typed, never as Markdown.
+    Every message built from what people typed goes through here or through :func:`md_escape`."""
+    getattr(where or st, level)(md_escape(text), **kwargs)
+
+
 def run_action(fn: Callable[[], Any], success: str | None = None) -> Any | None:
     """Call one core function; show its Chinese error instead of a traceback."""
     try:
         result = fn()
     except DomainError as e:
-        st.error(str(e), icon=":material/error:")
+        say("error", e, icon=":material/error:")
         return None
     if success:
         flash(success)
@@ -38,7 +45,7 @@ def show_flash() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         level, text = item
-        getattr(st, level)(text)
+        say(level, text)
 
 
 def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
@@ -105,11 +112,11 @@ def pdf_download(label: str, build: Callable[[], bytes], file_name: str, key: st
     try:
         missing = missing_glyphs(text)
     except DomainError as e:  # no CJK font installed at all
-        box.warning(str(e), icon=":material/print_disabled:")
+        say("warning", e, box, icon=":material/print_disabled:")
         return False
     if missing:
-        box.warning(f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。",
-                    icon=":material/print_disabled:")
+        say("warning", f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。",
+            box, icon=":material/print_disabled:")
         return False
     box.download_button(label, build, file_name, mime="application/pdf", key=key, on_click="ignore",
                         **{"icon": ":material/print:", **kwargs})
@@ -142,11 +149,14 @@ def downloads(df: pd.DataFrame, name: str, key: str) -> None:
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:@])")  # & < > become entities first
 
 
 def md_escape(text: object) -> str:
-    """User text for markdown elements (title, caption, alerts): shown literally,
-    never as markdown, HTML, LaTeX or an image link that would fetch an outside URL."""
+    """User text for every element Streamlit renders as Markdown — titles, captions, alerts,
+    widget labels and tooltips, radio and segmented-control options, table cells: shown
+    literally, never as Markdown, HTML, LaTeX, a directive (:red[…], :material/…:), an autolink
+    or an image that would fetch an outside URL. (st.text, st.dataframe and selectbox options
+    are plain already and must not be escaped.)"""
     out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", out)
