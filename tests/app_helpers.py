@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -70,11 +72,20 @@ def app(user: int | None = None, timeout: float = 60) -> AppTest:
     return at
 
 
+def shown(markdown: str) -> str:
+    """What a Markdown element's source looks like on screen, as far as escaping goes: user text
+    is escaped for Markdown (ui.widgets.md_escape), so ``6\\.0`` and ``&lt;`` read ``6.0`` and ``<``."""
+    return html.unescape(_ESCAPED.sub(r"\1", markdown))
+
+
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~$:@])")
+
+
 def texts(at: AppTest) -> str:
     """Everything the page wrote, as one string, for 'the user sees X' assertions."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error",
                  "metric", "text"):
         for el in getattr(at, kind):
-            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+            parts.append(shown(str(getattr(el, "value", ""))) + " " + shown(str(getattr(el, "label", ""))))
     return "\n".join(parts)

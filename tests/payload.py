@@ -20,6 +20,8 @@ LONG = ('王<b>粗</b>**五**[点我](http://evil.example/l)![图](http://evil.e
         '<img src="http://evil.example/h.png">www.evil.example :red[红]$x^2$ a@evil.example')
 NAME = "**五**[点](//evil.example)<b>粗</b>王"  # 34 characters: fits a 40-character name
 SHORT = "[点](//evil.example)"  # 19 characters: fits a crop (20)
+# A cell a spreadsheet would evaluate: two households' heads and the note of an item in 公示.
+FORMULA = '=HYPERLINK("http://evil.example/x","点我")王'
 
 # Columns set to the payload by UPDATE; unique ones get the row id appended.
 UPDATED: dict[str, tuple[str, ...]] = {
@@ -154,6 +156,10 @@ def seed(db) -> dict:
                                                          attendee_ids=members, note=LONG)
     pids = [proposals.submit(db, who["grid_worker"], household_id=h, rule_item_id=rule, act_date=dt.date.today(),
                              note=LONG) for h in hids[:3]]
+    with db.write() as s:
+        s.execute(text("UPDATE household SET head_name = :f WHERE id IN (:a, :b)"),
+                  {"f": FORMULA, "a": hids[1], "b": hids[2]})
+        s.execute(text("UPDATE proposal SET note = :f WHERE id = :p"), {"f": FORMULA, "p": pids[1]})
     review.decide(db, committee, sid, pids[0], "rejected", reason=LONG)
     if review.decide(db, committee, sid, pids[1], "approved", reason=LONG) == "publicity":
         oid = publicity.log_objection(db, committee, pids[1], raised_by=NAME, reason=LONG)
