@@ -74,8 +74,9 @@ def app(user: int | None = None, timeout: float = 60) -> AppTest:
 
 def shown(markdown: str) -> str:
     """What a Markdown element's source looks like on screen, as far as escaping goes: user text
-    is escaped for Markdown (ui.widgets.md_escape), so ``6\\.0`` and ``&lt;`` read ``6.0`` and ``<``."""
-    return html.unescape(_ESCAPED.sub(r"\1", markdown))
+    is escaped for Markdown (ui.widgets.md_escape), so ``6\\.0`` and ``&lt;`` read ``6.0`` and ``<``
+    (and the invisible word joiners that keep addresses from becoming links are not seen)."""
+    return html.unescape(_ESCAPED.sub(r"\1", markdown)).replace("\u2060", "")
 
 
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~$:@])")

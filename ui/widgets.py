@@ -159,4 +159,10 @@ def md_escape(text: object) -> str:
     or an image that would fetch an outside URL. (st.text, st.dataframe and selectbox options
     are plain already and must not be escaped.)"""
     out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", out)
+    out = _MD_SPECIAL.sub(r"\\\1", out)
+    # GFM turns web and mail addresses in the *text* into links after escapes are resolved
+    # (http://…, www.…, name@host, mailto:…): an invisible word joiner breaks each pattern.
+    return _AUTOLINK.sub("\u2060", out)
+
+
+_AUTOLINK = re.compile(r"(?<=\\:)|(?<=www)(?=\\\.)|(?=\\@)", re.IGNORECASE)
