@@ -25,9 +25,9 @@ from core.errors import ImageTooLarge, InvalidInput
 
 MAX_PHOTOS = 4
 MAX_BYTES = 5 * 1024 * 1024
-# 50 megapixels: a phone's full-resolution mode (8192×6144) still passes; decoding one takes
-# ~150 MB. Pillow's own guard only warns below 89 and refuses above 179 megapixels.
-MAX_PIXELS = 50 * 1024 * 1024
+# 50 megapixels: a phone's full resolution (8160×6120 for a "50 MP" camera) still passes, and
+# decoding one takes ~150 MB. Pillow's own guard only warns below 89 and refuses above 179 megapixels.
+MAX_PIXELS = 50_000_000
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
