@@ -168,9 +168,11 @@ def _runs(db, ids):
     at.text_input(key="pn_search").input("王").run()
     yield "proposal_new (households found)", at
     at = app(admin)
-    at.session_state[state.STAFF_SELECTED] = user_id(db, DEMO_ROLES["grid_worker"])
+    grid_worker = user_id(db, DEMO_ROLES["grid_worker"])
+    at.session_state[state.STAFF_SELECTED] = grid_worker
+    at.session_state[state.STAFF_PENDING] = ("deactivate", grid_worker)
     at.switch_page("pages/staff.py").run()
-    yield "staff (one selected)", at
+    yield "staff (deactivation asked)", at
     me = app()
     me.query_params["card"] = ids["token"]
     me.switch_page("pages/me.py").run()
