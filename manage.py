@@ -6,8 +6,9 @@
     python manage.py seed-demo ...        generate demo villages of any size (--bulk: county scale, minutes)
     python manage.py bench [--quick]      benchmark: seed, measure, print a table (see BENCHMARKS.md)
     python manage.py post-due             post approved items whose 公示 window has ended (daily scheduler)
-    python manage.py backup               copy the database to data/backups/ (SQLite online backup; pg_dump)
-    python manage.py restore FILE         replace the database with a backup (checked first)
+    python manage.py backup               database and photos into data/backups/jifen-*.zip (SQLite online backup; pg_dump)
+    python manage.py check-backup FILE    check a backup as a restore would (format, revision, verify), restore nothing
+    python manage.py restore FILE         replace the database with a checked backup; the current one is kept first
 
 Settings come from the environment (see core/config.py): JIFEN_DATA_DIR, JIFEN_DATABASE_URL, ...
 """
@@ -104,33 +105,54 @@ def cmd_backup(args) -> int:
     from core.backup import backup
 
     cfg = config_mod.load()
-    target = backup(cfg.database_url, Path(args.dir) if args.dir else cfg.data_dir / "backups")
-    print(f"备份完成：{target}（{target.stat().st_size / 1024:.0f} KB）")
+    target = backup(cfg.database_url, Path(args.dir) if args.dir else cfg.data_dir / "backups", data_dir=cfg.data_dir)
+    print(f"备份完成：{target}（{target.stat().st_size / 1024:.0f} KB，含数据库和照片）。"
+          f"可用 python manage.py check-backup {target.name} 检查。")
+    return 0
+
+
+def _print_report(report) -> None:
+    counts = report.counts
+    print(f"备份检查通过：数据库版本 {report.revision}" + (f"，备份于 {report.made_at}" if report.made_at else "") + "；"
+          f"{counts.get('household', 0)} 户、{counts.get('resident', 0)} 位村民、{counts.get('ledger_entry', 0)} 条积分流水、"
+          f"{report.photos} 张照片；每户积分与流水、库存与出入库核对一致。")
+    for w in report.warnings:
+        print(f"注意：{w}")
+
+
+def _backup_file(name: str, cfg):
+    from pathlib import Path
+
+    path = Path(name)
+    if not path.exists() and (cfg.data_dir / "backups" / name).exists():
+        path = cfg.data_dir / "backups" / name
+    return path
+
+
+def cmd_check_backup(args) -> int:
+    from core.backup import check
+
+    cfg = config_mod.load()
+    _print_report(check(cfg.database_url, _backup_file(args.file, cfg), cfg.data_dir / "backups"))
     return 0
 
 
 def cmd_restore(args) -> int:
-    from pathlib import Path
-
     from core.backup import restore
 
     cfg = config_mod.load()
+    file = _backup_file(args.file, cfg)
     if not args.yes:
-        answer = input(f"将用 {args.file} 替换当前数据库 {_safe_url(cfg.database_url)} 的全部数据。"
-                       "请先停止网页服务。输入 yes 继续：")
+        answer = input(f"将用 {file} 替换当前数据库 {_safe_url(cfg.database_url)} 的全部数据"
+                       "（先检查备份，不合格不会改动任何数据）。请先停止网页服务。输入 yes 继续：")
         if answer.strip().lower() != "yes":
             print("已取消。")
             return 1
-    safety = restore(cfg.database_url, Path(args.file), cfg.data_dir / "backups")
-    if safety:
-        print(f"恢复前的数据库已另存为：{safety}")
-    from db.bootstrap import upgrade
-    from db.engine import Database
-
-    db = Database.from_url(cfg.database_url)
-    upgrade(db)  # a backup from an older version is brought up to the current schema
-    db.dispose()
-    print("恢复完成。请运行 python manage.py verify 核对，然后重新启动网页服务。")
+    result = restore(cfg.database_url, file, cfg.data_dir / "backups", data_dir=cfg.data_dir)
+    _print_report(result.report)
+    if result.safety:
+        print(f"恢复前的数据库已另存为：{result.safety}（恢复错了可以用它再恢复回去）")
+    print(f"恢复完成：补回照片 {result.photos_restored} 张。请重新启动网页服务。")
     return 0
 
 
@@ -195,11 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_arguments(s)
     s.set_defaults(func=cmd_bench)
 
-    s = sub.add_parser("backup", help="备份数据库到 data/backups/（SQLite 在线备份；PostgreSQL 用 pg_dump）")
+    s = sub.add_parser("backup", help="备份数据库和照片到 data/backups/（SQLite 在线备份；PostgreSQL 用 pg_dump）")
     s.add_argument("--dir", help="备份目录（默认：数据目录下的 backups）")
     s.set_defaults(func=cmd_backup)
 
-    s = sub.add_parser("restore", help="用备份文件恢复数据库（先校验文件，并先备份当前数据库）")
+    s = sub.add_parser("check-backup", help="检查备份文件能否恢复（格式、版本、数据核对），不改动当前数据")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_check_backup)
+
+    s = sub.add_parser("restore", help="用备份文件恢复数据库（先检查备份，并先另存当前数据库）")
     s.add_argument("file")
     s.add_argument("--yes", action="store_true", help="不再询问确认")
     s.set_defaults(func=cmd_restore)

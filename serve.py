@@ -3,8 +3,15 @@
     streamlit run serve.py
 
 /auth/session?code=...  swaps a one-time login code for an HttpOnly, SameSite=Lax session cookie
-/auth/logout            clears that cookie
+                        (and the "known browser" cookie that exempts it from an account's login wait)
+/auth/logout            clears the session cookie
 /healthz                plain health check for a process supervisor
+
+Cookies carry Secure when the browser used https: directly, or through a trusted proxy that says
+so (X-Forwarded-Proto from an address in JIFEN_TRUSTED_PROXIES), or always with
+JIFEN_SECURE_COOKIES=1 (docs/HTTPS.md). The web server under Streamlit (uvicorn) applies
+X-Forwarded-Proto/-For itself for a proxy on this PC (its FORWARDED_ALLOW_IPS, default
+127.0.0.1 and ::1) before these routes see the request; a proxy on another machine is trusted here.
 """
 
 import streamlit as st
@@ -13,6 +20,7 @@ from starlette.routing import Route
 
 from core import auth
 from core import config as config_mod
+from core.clients import forwarded_https
 from db.engine import Database
 from ui import login
 from ui.frame import COOKIE
@@ -28,19 +36,34 @@ def _database() -> Database:
     return _db
 
 
+def _secure(request, cfg: config_mod.Config) -> bool:
+    if cfg.secure_cookies in ("1", "true", "yes"):
+        return True
+    if cfg.secure_cookies in ("0", "false", "no"):
+        return False
+    peer = request.client.host if request.client else None
+    return request.url.scheme == "https" or forwarded_https(peer, request.headers.get("x-forwarded-proto"),
+                                                            cfg.proxies)
+
+
 async def session_route(request):
     cfg = config_mod.load()
-    sid = auth.redeem_handoff(_database(), request.query_params.get("code", ""))
+    db = _database()
+    sid = auth.redeem_handoff(db, request.query_params.get("code", ""))
     response = RedirectResponse("/", status_code=303)
-    if sid:
-        response.set_cookie(COOKIE, auth.sign(sid, cfg.secret_key()), max_age=auth.SESSION_HOURS * 3600,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+    user = auth.user_for_session(db, sid) if sid else None
+    if user is not None:
+        key, secure = cfg.secret_key(), _secure(request, cfg)
+        response.set_cookie(COOKIE, auth.sign(sid, key), max_age=auth.SESSION_HOURS * 3600,
+                            httponly=True, samesite="lax", secure=secure, path="/")
+        response.set_cookie(auth.DEVICE_COOKIE, auth.remember_device(request.cookies.get(auth.DEVICE_COOKIE), key, user),
+                            max_age=auth.DEVICE_DAYS * 86400, httponly=True, samesite="lax", secure=secure, path="/")
     return response
 
 
 async def logout_route(request):
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request, config_mod.load()))
     return response
 
 

@@ -2,10 +2,15 @@
 reissuing and revoking them (audited; one active card per household, enforced by a
 partial unique index so two staff issuing at once cannot both succeed).
 
-A token is 25 random decimal digits (log2(10**25) ≈ 83 bits) plus one Luhn check
-digit, printed in groups of four. Digits only, because a Chinese input method can
-swallow letters typed by a USB scanner; a check digit, so a mistyped number is told
-apart from a revoked card without a database round trip.
+A token is 25 random decimal digits (log2(10**25) ≈ 83 bits) plus one check digit,
+printed in groups of four. Digits only, because a Chinese input method can swallow letters
+typed by a USB scanner; a check digit, so a mistyped number is told apart from a revoked
+card.
+
+The check digit of new cards is Damm's: it catches every single wrong digit and every swap
+of two neighbouring digits. Cards printed before used a Luhn digit, which misses a swap of
+0 and 9; they keep working. A number valid only under Luhn is looked up as an old card, and
+when no card has it, it is reported as mistyped, like any other bad number.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from core import config, settings
 from core.access import require
 from core.audit import record
-from core.errors import AlreadyDone, InvalidInput, NotFound
+from core.errors import AlreadyDone, ImageTooLarge, InvalidInput, NotFound
+from core.validate import nfkc
 from db import clock
 from db.models import Card, Household
 
@@ -30,7 +36,37 @@ RANDOM_DIGITS = 25
 TOKEN_LEN = RANDOM_DIGITS + 1
 
 
+# Damm's quasigroup of order 10 (weakly totally anti-symmetric): a running "interim digit"
+# that ends at 0 exactly when the number is valid.
+_DAMM = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+_TOKEN = re.compile(rf"[0-9]{{{TOKEN_LEN}}}")
+
+
+def _damm(digits: str) -> int:
+    interim = 0
+    for ch in digits:
+        interim = _DAMM[interim][ord(ch) - 48]
+    return interim
+
+
+def check_digit(digits: str) -> str:
+    """The check digit of new cards (Damm)."""
+    return str(_damm(digits))
+
+
 def luhn_digit(digits: str) -> str:
+    """The check digit of cards printed before Damm's (kept so that they keep working)."""
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
@@ -44,11 +80,17 @@ def luhn_digit(digits: str) -> str:
 
 def new_token() -> str:
     body = "".join(secrets.choice("0123456789") for _ in range(RANDOM_DIGITS))
-    return body + luhn_digit(body)
+    return body + check_digit(body)
+
+
+def is_new_format(token: str) -> bool:
+    """26 ASCII digits whose last is the Damm check digit of the others."""
+    return bool(_TOKEN.fullmatch(token or "")) and _damm(token) == 0
 
 
 def is_well_formed(token: str) -> bool:
-    return len(token) == TOKEN_LEN and token.isdigit() and luhn_digit(token[:-1]) == token[-1]
+    """A possible card number: a new one, or one with an old card's Luhn digit."""
+    return is_new_format(token) or (bool(_TOKEN.fullmatch(token or "")) and luhn_digit(token[:-1]) == token[-1])
 
 
 def format_token(token: str) -> str:
@@ -56,14 +98,15 @@ def format_token(token: str) -> str:
     return " ".join(token[i : i + 4] for i in range(0, len(token), 4))
 
 
-_NON_DIGIT = re.compile(r"[\s\-]")
+_SEPARATORS = re.compile(r"[\s\-]")
 
 
 def extract_token(scanned: str) -> str | None:
-    """From what a scanner typed — a card link or the digits, with spaces — get the token.
+    """From what a scanner typed — a card link or the digits, with spaces or dashes, in full-width
+    forms from an input method — get the token.
 
-    Returns None when it is not a card (e.g. a product barcode or garbage)."""
-    text = (scanned or "").strip()
+    Returns None when it is not a card number (e.g. a product barcode or garbage)."""
+    text = nfkc(scanned or "")
     if not text or len(text) > 500:
         return None
     if "card=" in text:
@@ -72,24 +115,35 @@ def extract_token(scanned: str) -> str | None:
         if not values:
             return None
         text = values[0]
-    digits = _NON_DIGIT.sub("", text)
-    # full-width digits from some input methods
-    digits = digits.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    digits = _SEPARATORS.sub("", text)
     return digits if is_well_formed(digits) else None
+
+
+def find_card(s, token: str) -> Card | None:
+    """The card with this token (any status), by one indexed look-up."""
+    return s.execute(select(Card).where(Card.token == token)).scalar_one_or_none()
+
+
+def mistyped(token: str) -> bool:
+    """For a token no card has: whether to call it mistyped rather than unknown. A number valid
+    only under the old Luhn digit can only be an old card, and every old card is stored."""
+    return not is_new_format(token)
 
 
 def decode_image(data: bytes) -> list[str]:
     """Texts of the QR codes and barcodes in a photo (camera fallback for scan boxes);
-    empty when none is found or the bytes are not an image."""
-    import io
-
+    empty when none is found or the bytes are not an image. A photo declaring more pixels
+    than core.photos allows is refused (InvalidInput) before it is decoded."""
     import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+
+    from core.photos import open_image
 
     try:
-        image = Image.open(io.BytesIO(data))
+        image = open_image(data)
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError):
+    except ImageTooLarge:
+        raise
+    except Exception:  # a truncated or corrupt photo: nothing to read in it
         return []
     return [b.text for b in zxingcpp.read_barcodes(image) if b.text]
 
@@ -107,9 +161,9 @@ def resolve(s, village_id: int, scanned: str):
     code, an unknown, revoked or other village's card. One indexed look-up by token.
     """
     token = extract_token(scanned)
-    if token is None:
+    card = find_card(s, token) if token is not None else None
+    if card is None and (token is None or mistyped(token)):
         raise InvalidInput("这不是有效的积分卡号：请重新扫描，或核对卡片下方的 26 位数字。")
-    card = s.execute(select(Card).where(Card.token == token)).scalar_one_or_none()
     if card is None:
         raise NotFound("查无此卡：卡号不存在。")
     if card.status != "active":

@@ -5,6 +5,10 @@ JIFEN_DATABASE_URL  SQLAlchemy URL; default SQLite in the data dir; postgresql+p
 JIFEN_SECRET_KEY    signs session cookies; generated into the data dir on first start when unset
 JIFEN_PUBLIC_URL    base of the links printed on cards (default http://localhost:8501)
 JIFEN_NO_DEMO       set to 1 to start on an empty database instead of creating the demo village
+JIFEN_TRUSTED_PROXIES  addresses or networks of reverse proxies whose X-Forwarded-For / -Proto
+                    count (comma separated; default 127.0.0.1,::1, a proxy on the same PC; empty: none)
+JIFEN_SECURE_COOKIES   1: login cookies always carry Secure; 0: never; unset: when the browser
+                    used https (directly or, by a trusted proxy's word, through it)
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ class Config:
     database_url: str
     public_url: str
     create_demo: bool
+    trusted_proxies: str = "127.0.0.1,::1"
+    secure_cookies: str = ""  # "1" always, "0" never, "" when the request was https
+
+    @property
+    def proxies(self):
+        from core.clients import parse_trusted
+
+        return parse_trusted(self.trusted_proxies)
 
     @property
     def photo_dir(self) -> Path:
@@ -53,4 +65,6 @@ def load() -> Config:
         database_url=url,
         public_url=os.environ.get("JIFEN_PUBLIC_URL", "http://localhost:8501").rstrip("/"),
         create_demo=os.environ.get("JIFEN_NO_DEMO", "") not in ("1", "true", "yes"),
+        trusted_proxies=os.environ.get("JIFEN_TRUSTED_PROXIES", "127.0.0.1,::1"),
+        secure_cookies=os.environ.get("JIFEN_SECURE_COOKIES", "").strip().lower(),
     )

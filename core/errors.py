@@ -17,6 +17,14 @@ class InvalidInput(DomainError):
     pass
 
 
+class BackupError(InvalidInput):
+    """A backup that cannot be made, checked or restored."""
+
+
+class ImageTooLarge(InvalidInput):
+    """A photo declares more pixels than may be decoded (an image bomb or a huge scan)."""
+
+
 class InsufficientPoints(DomainError):
     pass
 

@@ -399,6 +399,13 @@ def _photo_name(photo: bytes) -> str:
         ext = "png"
     else:
         raise InvalidInput("照片只能是 JPG 或 PNG 图片。")
+    from core.photos import open_image
+
+    with open_image(photo, "过秤照片") as img:  # a real picture, within the pixel limit
+        try:
+            img.verify()
+        except Exception:  # any failure to read it means "not a picture"
+            raise InvalidInput("过秤照片不是图片：只能是 JPG 或 PNG 图片。") from None
     return f"harvest/{hashlib.sha256(photo).hexdigest()}.{ext}"
 
 

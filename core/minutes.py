@@ -5,7 +5,6 @@ abstained, or 未逐人表决 where none were recorded. Nothing is shown that no
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -114,13 +113,10 @@ def summary_rows(m: Minutes) -> list[tuple[str, str]]:
 
 
 def minutes_excel(m: Minutes) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        pd.DataFrame(summary_rows(m), columns=["项目", "内容"]).to_excel(xl, sheet_name="会议概况", index=False)
-        m.people.to_excel(xl, sheet_name="出席人员", index=False)
-        m.decisions.to_excel(xl, sheet_name="评议决定", index=False)
-        m.votes.to_excel(xl, sheet_name="表决明细", index=False)
-    return buf.getvalue()
+    from core.exports import excel_bytes
+
+    return excel_bytes({"会议概况": pd.DataFrame(summary_rows(m), columns=["项目", "内容"]), "出席人员": m.people,
+                        "评议决定": m.decisions, "表决明细": m.votes})
 
 
 def minutes_pdf(m: Minutes) -> bytes:

@@ -1,7 +1,9 @@
 """Evidence photos of proposals, stored as files under the data dir.
 
-Checks: at most MAX_PHOTOS per proposal, each at most MAX_BYTES, and really a JPEG, PNG
-or WebP image (decoded by Pillow, not trusted by its name or the browser's mime type).
+Checks: at most MAX_PHOTOS per proposal, each at most MAX_BYTES, at most MAX_PIXELS, and
+really a JPEG, PNG or WebP image (read by Pillow, not trusted by its name or the browser's mime
+type). The pixel count comes from the file's header before anything is decoded: a PNG of sixty
+bytes can declare 20000×20000 pixels, 1.2 GB once decoded (an "image bomb").
 
 No orphan files, no rows without files: a photo is first written as ``<name>.part``
 before the database transaction; after the commit it is renamed to its final name (the
@@ -19,10 +21,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import InvalidInput
+from core.errors import ImageTooLarge, InvalidInput
 
 MAX_PHOTOS = 4
 MAX_BYTES = 5 * 1024 * 1024
+# 50 megapixels: a phone's full resolution (8160×6120 for a "50 MP" camera) still passes, and
+# decoding one takes ~150 MB. Pillow's own guard only warns below 89 and refuses above 179 megapixels.
+MAX_PIXELS = 50_000_000
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -36,6 +41,26 @@ class StagedPhoto:
     sha256: str
 
 
+def open_image(data: bytes, label: str = "照片"):
+    """Open an image for reading its header only, refusing one that declares more than
+    MAX_PIXELS pixels before a single pixel is decoded. Raises InvalidInput in Chinese."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"{label}的像素太多，每张不超过 {MAX_PIXELS // 10_000} 万像素：请用手机的普通拍照模式重拍。"
+                           ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError):
+        raise InvalidInput(f"{label}不是图片：只能上传 JPG、PNG 或 WebP 照片。") from None
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        img.close()
+        raise ImageTooLarge(f"{label}的像素太多（{width}×{height}，约 {width * height // 10_000} 万像素），"
+                           f"每张不超过 {MAX_PIXELS // 10_000} 万像素：请用手机的普通拍照模式重拍。")
+    return img
+
+
 def check_image(data: bytes, filename: str = "") -> tuple[str, str]:
     """Return (mime, extension) of a valid image or raise InvalidInput in Chinese."""
     label = f"“{filename}”" if filename else "照片"
@@ -43,17 +68,25 @@ def check_image(data: bytes, filename: str = "") -> tuple[str, str]:
         raise InvalidInput(f"{label}是空文件。")
     if len(data) > MAX_BYTES:
         raise InvalidInput(f"{label}太大（{len(data) / 1024 / 1024:.1f} MB），每张不超过 {MAX_BYTES // 1024 // 1024} MB。")
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format
+    with open_image(bytes(data), label) as img:
+        fmt = img.format
+        try:
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput(f"{label}不是图片：只能上传 JPG、PNG 或 WebP 照片。") from None
+        except Exception:  # any failure to read the file means "not an image"
+            raise InvalidInput(f"{label}不是图片：只能上传 JPG、PNG 或 WebP 照片。") from None
     if fmt not in FORMATS:
         raise InvalidInput(f"{label}的格式不支持：只能上传 JPG、PNG 或 WebP 照片。")
     return FORMATS[fmt]
+
+
+def image_file_ok(path: Path) -> bool:
+    """Whether a stored photo may be shown: its header declares at most MAX_PIXELS pixels.
+    Photos stored before that check existed could be bombs; a page shows a note instead."""
+    try:
+        with open_image(Path(path).read_bytes()):
+            return True
+    except (InvalidInput, OSError):
+        return False
 
 
 def check_all(photos) -> list[tuple[str, bytes, str, str]]:

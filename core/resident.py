@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from core import ratelimit, settings, volunteer
+from core import cards, ratelimit, settings, volunteer
 from core.cards import extract_token
 from core.errors import InvalidInput, NotFound
 from core.ledger import KIND_NAMES, held_points, spendable
@@ -150,6 +150,8 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
             .where(Card.token == token, Card.status == "active")
         ).first()
         if row is None or not row[1].active:
+            if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
+                raise InvalidInput(FRIENDLY_MALFORMED)
             raise NotFound(FRIENDLY_UNKNOWN)
         hid, hh, vname = row
         vid = hh.village_id
@@ -292,11 +294,11 @@ def _card_checked(db, scanned: str, client: str | None) -> str:
         raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
     token = extract_token(scanned or "")
     with db.read() as s:
-        known = token is not None and s.execute(
-            select(Card.id).where(Card.token == token, Card.status == "active")).first() is not None
-    if not known:
+        card = cards.find_card(s, token) if token is not None else None
+    if card is None or card.status != "active":
         ratelimit.hit(db, key, ratelimit.CARD_LOOKUP_WINDOW)
-        raise (InvalidInput(FRIENDLY_MALFORMED) if token is None else NotFound(FRIENDLY_UNKNOWN))
+        malformed = token is None or (card is None and cards.mistyped(token))
+        raise (InvalidInput(FRIENDLY_MALFORMED) if malformed else NotFound(FRIENDLY_UNKNOWN))
     return token
 
 

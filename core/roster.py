@@ -28,16 +28,19 @@ from core import ledger
 from core.access import Actor, require
 from core.audit import record
 from core.errors import InvalidInput
+from core.validate import door_number, nfkc
 from db.models import Grid, Household, ImportBatch, Resident, Village
 
 COLUMNS = ["门牌号", "网格", "姓名", "性别", "出生年份", "与户主关系", "党员", "电话"]
 REQUIRED = ["门牌号", "网格", "姓名", "与户主关系"]
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_CELL = 200  # characters in one cell of a known column (names are at most 40, addresses 120)
+HEADER_SEARCH_ROWS = 6
 HEAD = "户主"
 RELATIONS = ("户主", "配偶", "子女", "儿子", "女儿", "儿媳", "女婿", "父亲", "母亲", "父母", "孙子", "孙女",
              "孙子女", "兄弟", "姐妹", "兄弟姐妹", "祖父母", "外孙子女", "其他")
-_PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+_PHONE = re.compile(r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$")
 _YES = {"是", "党员", "中共党员", "y", "yes", "1", "√", "true"}
 _NO = {"", "否", "群众", "n", "no", "0", "×", "false"}
 
@@ -117,13 +120,21 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;，") if sample.strip() else csv.excel
     except csv.Error:
         dialect = csv.excel
+    # The csv module refuses a field over 128 KB with an English error and no row; every field of
+    # a file within MAX_BYTES is read instead, and parse_rows names the cell that is too long.
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text), dialect)]
-    except csv.Error as e:
-        raise InvalidInput(f"CSV 文件格式错误：{e}") from None
+        return [[_cell(c) for c in row] for row in reader]
+    except csv.Error:
+        raise InvalidInput(f"第 {reader.line_num} 行：CSV 格式错误（引号不成对或有无法识别的内容），"
+                           "请在 Excel 中另存为 CSV 或直接上传 Excel 文件。") from None
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
+    """The rows of the first sheet that has the header (a workbook often opens with a sheet of
+    instructions); of the first sheet when none has it, so that parse_rows explains."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -133,13 +144,16 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
         raise InvalidInput("Excel 文件已损坏或不是 .xlsx 格式，请重新保存后再上传。") from e
     try:
-        ws = wb.worksheets[0]
-        rows = []
-        for row in ws.iter_rows(values_only=True):
-            rows.append([_cell(c) for c in row])
-            if len(rows) > MAX_ROWS + 1:
-                break
-        return rows
+        for ws in wb.worksheets:
+            rows = []
+            for row in ws.iter_rows(values_only=True):
+                rows.append([_cell(c) for c in row])
+                if len(rows) > MAX_ROWS + 1:
+                    break
+            if _header_at(rows) is not None:
+                return rows
+        raise InvalidInput(f"找不到表头：工作表{'、'.join(f'“{ws.title}”' for ws in wb.worksheets)}的前 "
+                           f"{HEADER_SEARCH_ROWS} 行都没有“门牌号”等列名。第一行应包含这些列：{'、'.join(COLUMNS)}。")
     finally:
         wb.close()
 
@@ -147,16 +161,24 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 # ---------------------------------------------------------------- validating rows (pure)
 
 
+def _header_at(table: list[list[str]]) -> int | None:
+    """Index of the header row among the first rows (a title row is common: “XX村村民花名册”)."""
+    for i, row in enumerate(table[:HEADER_SEARCH_ROWS]):
+        if "门牌号" in (nfkc(c) for c in row):
+            return i
+    return None
+
+
 def parse_rows(table: list[list[str]]) -> tuple[list[RosterRow], list[str]]:
-    """Validate every row; return the clean rows and Chinese errors naming row and column."""
+    """Validate every row; return the clean rows and Chinese errors naming row and column.
+
+    Digits, dashes and spaces are normalised (NFKC) before anything is matched: a door number
+    typed ``１－０００１`` is the household ``1-0001``."""
     errors: list[str] = []
-    # Skip leading blank rows (a title row is common: “XX村村民花名册”).
-    start = 0
-    while start < len(table) and "门牌号" not in table[start] and start < 5:
-        start += 1
-    if start >= len(table) or "门牌号" not in table[start]:
+    start = _header_at(table)
+    if start is None:
         return [], [f"找不到表头：第一行应包含这些列：{'、'.join(COLUMNS)}。"]
-    header = table[start]
+    header = [nfkc(c) for c in table[start]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         return [], [f"表头缺少这些列：{'、'.join(missing)}。"]
@@ -183,7 +205,13 @@ def parse_rows(table: list[list[str]]) -> tuple[list[RosterRow], list[str]]:
         def err(col: str, msg: str, line=line, row_errors=row_errors) -> None:
             row_errors.append(f"第 {line} 行“{col}”列：{msg}")
 
-        door, grid, name = get("门牌号"), get("网格"), get("姓名")
+        too_long = [c for c in COLUMNS if len(get(c)) > MAX_CELL]
+        for col in too_long:
+            err(col, f"内容太长（{len(get(col))} 个字），请检查是否粘贴错了。")
+        if too_long:
+            errors.extend(row_errors)
+            continue
+        door, grid, name = door_number(get("门牌号")), nfkc(get("网格")), get("姓名")
         if not door:
             err("门牌号", "不能为空。")
         elif len(door) > 30:
@@ -194,7 +222,7 @@ def parse_rows(table: list[list[str]]) -> tuple[list[RosterRow], list[str]]:
             err("姓名", "不能为空。")
         elif len(name) > 40 or any(not ch.isprintable() for ch in name):
             err("姓名", "过长或含有无法显示的字符。")
-        gender = get("性别")
+        gender = nfkc(get("性别"))
         if gender in ("男性", "M", "m"):
             gender = "男"
         elif gender in ("女性", "F", "f"):
@@ -204,18 +232,19 @@ def parse_rows(table: list[list[str]]) -> tuple[list[RosterRow], list[str]]:
         birth_year = None
         by = get("出生年份")
         if by:
-            if re.fullmatch(r"\d{4}(\.0)?", by) and 1900 <= int(by[:4]) <= this_year:
-                birth_year = int(by[:4])
+            year = nfkc(by)
+            if re.fullmatch(r"[0-9]{4}(\.0)?", year) and 1900 <= int(year[:4]) <= this_year:
+                birth_year = int(year[:4])
             else:
                 err("出生年份", f"应为 1900 到 {this_year} 之间的四位年份，不能是“{by[:20]}”。")
-        relation = get("与户主关系")
+        relation = nfkc(get("与户主关系"))
         if not relation:
             err("与户主关系", "不能为空（户主本人填“户主”）。")
         elif relation == "本人":
             relation = HEAD
         elif relation not in RELATIONS:
             err("与户主关系", f"“{relation[:10]}”不认识，可填：{'、'.join(RELATIONS)}。")
-        party = get("党员").lower()
+        party = nfkc(get("党员")).lower()
         if party in _YES:
             party_member = True
         elif party in _NO:
@@ -223,7 +252,7 @@ def parse_rows(table: list[list[str]]) -> tuple[list[RosterRow], list[str]]:
         else:
             party_member = False
             err("党员", f"只能填“是”或“否”，不能是“{party[:10]}”。")
-        phone = re.sub(r"[\s]", "", get("电话"))
+        phone = re.sub(r"\s", "", nfkc(get("电话")))
         if phone and not _PHONE.match(phone):
             err("电话", f"“{phone[:20]}”不是有效的手机号（11 位）或座机号。")
         if row_errors:
@@ -282,7 +311,7 @@ def _plan(s, village_id: int, filename: str, data: bytes) -> Plan:
         ImportBatch.village_id == village_id, ImportBatch.sha256 == plan.sha256)).first() is not None
     if plan.errors:
         return plan
-    households = {h.door_no: h for h in s.execute(select(Household).where(Household.village_id == village_id)).scalars()}
+    households = _households_by_door(s, village_id)
     residents = {(r.household_id, r.name): r for r in s.execute(
         select(Resident).where(Resident.village_id == village_id)).scalars()}
     heads = {}
@@ -306,6 +335,17 @@ def _plan(s, village_id: int, filename: str, data: bytes) -> Plan:
         else:
             plan.unchanged += 1
     return plan
+
+
+def _households_by_door(s, village_id: int) -> dict[str, Household]:
+    """The village's households by normalised door number. A household stored before door numbers
+    were normalised (``1－0001``) is found by its plain form, unless a plain one exists too."""
+    out: dict[str, Household] = {}
+    for h in s.execute(select(Household).where(Household.village_id == village_id).order_by(Household.id)).scalars():
+        key = door_number(h.door_no)
+        if key not in out or h.door_no == key:
+            out[key] = h
+    return out
 
 
 def _row_values(r: RosterRow) -> tuple:
@@ -364,7 +404,7 @@ def _commit(db, actor: Actor, village_id: int, filename: str, data: bytes) -> Pl
 
 def _apply(s, village_id: int, plan: Plan) -> None:
     grids = dict(s.execute(select(Grid.name, Grid.id).where(Grid.village_id == village_id)).all())
-    households = {h.door_no: h for h in s.execute(select(Household).where(Household.village_id == village_id)).scalars()}
+    households = _households_by_door(s, village_id)
     for r in plan.rows:
         if r.relation != HEAD:
             continue
@@ -400,6 +440,6 @@ def template_csv() -> bytes:
             ["1-001", "第一网格", "张三", "男", "1965", "户主", "是", "13800000001"],
             ["1-001", "第一网格", "李四", "女", "1968", "配偶", "否", ""],
             ["1-002", "第一网格", "王五", "男", "1950", "户主", "否", "0531-1234567"]]
-    buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")
+    from core.exports import csv_rows_bytes
+
+    return csv_rows_bytes(rows)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.access import ROLES, Actor, require
 from core.audit import record
 from core.auth import hash_password
 from core.errors import AlreadyDone, InvalidInput, NotAllowed
-from db.models import StaffUser, Village
+from db.models import LoginThrottle, StaffUser, Village
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 
@@ -119,7 +120,10 @@ def _keep_an_admin(s, user: StaffUser) -> None:
 
 
 def set_roles(db, actor: Actor, user_id: int, roles) -> None:
-    """Change a staff member's roles (audited old → new)."""
+    """Change a staff member's roles (audited old → new); they are logged out everywhere and log
+    in again with the new roles."""
+    from core.auth import end_all_sessions
+
     role_str = clean_roles(roles)
     new = set(role_str.split(","))
     if "township_viewer" in new and not actor.system:
@@ -132,6 +136,7 @@ def set_roles(db, actor: Actor, user_id: int, roles) -> None:
         if "admin" not in new:
             _keep_an_admin(s, user)
         user.roles = role_str
+        end_all_sessions(s, user.id)  # open tabs must not keep the old roles' pages
         record(s, actor, "staff.roles", "staff_user", user.id, {"old": old, "new": role_str},
                village_id=user.village_id)
 
@@ -154,6 +159,7 @@ def reset_password(db, actor: Actor, user_id: int, new_password: str) -> None:
     """Set a temporary password: the user must change it at next login, and every browser
     where they are logged in is logged out now."""
     from core.auth import end_all_sessions
+    from core.login_throttle import account_key
 
     pw_hash = hash_password(new_password)
     with db.write() as s:
@@ -163,6 +169,8 @@ def reset_password(db, actor: Actor, user_id: int, new_password: str) -> None:
         user.failed_logins = 0
         user.locked_until = None
         end_all_sessions(s, user.id)
+        # an admin's reset also lifts the wait that failed guesses put on this account name
+        s.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key(user.username)))
         # The password itself is never written to the audit log.
         record(s, actor, "staff.reset_password", "staff_user", user.id, {"username": user.username},
                village_id=user.village_id)
@@ -197,15 +205,18 @@ def list_users(db, village_id: int):
     with db.read() as s:
         rows = s.execute(
             select(StaffUser.id, StaffUser.username, StaffUser.display_name, StaffUser.roles, StaffUser.active,
-                   StaffUser.must_change_password, StaffUser.last_login_at, StaffUser.locked_until)
+                   StaffUser.must_change_password, StaffUser.last_login_at)
             .where(StaffUser.village_id == village_id).order_by(StaffUser.username)
         ).all()
+    from core.login_throttle import blocked_accounts
+
+    slowed = blocked_accounts(db, [r.username for r in rows], dt.datetime.now().replace(microsecond=0))
     return pd.DataFrame(
         [{"编号": uid, "用户名": un, "姓名": dn,
           "角色": "、".join(ROLE_NAMES.get(r, r) for r in roles.split(",") if r),
           "状态": "在用" if active else "已停用", "需改密码": "是" if must else "",
-          "最近登录": last, "锁定至": locked} for uid, un, dn, roles, active, must, last, locked in rows],
-        columns=["编号", "用户名", "姓名", "角色", "状态", "需改密码", "最近登录", "锁定至"],
+          "最近登录": last, "登录受限至": slowed.get(un)} for uid, un, dn, roles, active, must, last in rows],
+        columns=["编号", "用户名", "姓名", "角色", "状态", "需改密码", "最近登录", "登录受限至"],
     )
 
 

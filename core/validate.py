@@ -6,7 +6,28 @@ same way on every page ("请填写…", "…不能超过 N 个字", "…必须�
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from core.errors import InvalidInput
+
+# Dash-like characters an input method may type for "-" (NFKC already maps the full-width
+# hyphen-minus and the small hyphen-minus; these it leaves alone).
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"), "-")
+_SPACE = re.compile(r"\s+")
+
+
+def nfkc(value: object) -> str:
+    """What was typed, with full-width digits, letters, spaces and dashes made plain (NFKC, and
+    every dash-like character as "-"), stripped. For numbers and codes; names keep their form."""
+    out = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    return out.translate(_DASHES).strip()
+
+
+def door_number(value: object) -> str:
+    """A door number as a matching key: NFKC, dashes as "-", no spaces (``１－０００１`` and
+    ``1 - 0001`` are the household ``1-0001``)."""
+    return _SPACE.sub("", nfkc(value))
 
 
 def text(value: object, label: str, max_len: int, required: bool = False) -> str:

@@ -27,12 +27,10 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
-def head_revisions() -> set[str]:
-    """The head revision(s) of ``db/migrations/versions``, read from each file's ``revision`` and
-    ``down_revision`` assignments without importing Alembic: an app process whose database is
-    already current never loads it (about 14 MB it would keep for the process's life)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
+def _revision_graph() -> dict[str, tuple[str, ...]]:
+    """revision → its down revisions, read from each file's ``revision`` and ``down_revision``
+    assignments without importing Alembic."""
+    graph: dict[str, tuple[str, ...]] = {}
     for path in VERSIONS.glob("*.py"):
         found: dict[str, object] = {}
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -42,10 +40,23 @@ def head_revisions() -> set[str]:
                 found[target.id] = ast.literal_eval(node.value)
         if "revision" not in found:
             continue
-        revisions.add(str(found["revision"]))
         down = found.get("down_revision")
-        parents.update([down] if isinstance(down, str) else list(down or ()))
-    return revisions - parents
+        graph[str(found["revision"])] = (down,) if isinstance(down, str) else tuple(down or ())
+    return graph
+
+
+def head_revisions() -> set[str]:
+    """The head revision(s) of ``db/migrations/versions``, without importing Alembic: an app
+    process whose database is already current never loads it (about 14 MB it would keep for the
+    process's life)."""
+    graph = _revision_graph()
+    parents = {p for downs in graph.values() for p in downs}
+    return set(graph) - parents
+
+
+def all_revisions() -> set[str]:
+    """Every revision this program knows (a backup from any of them can be upgraded to head)."""
+    return set(_revision_graph())
 
 
 def current_revisions(db: Database) -> set[str]:

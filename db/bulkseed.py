@@ -175,10 +175,10 @@ def entries_per_household(days: int, per_year: int = 100) -> int:
     return max(4, round(per_year * days / 365))
 
 
-def luhn_digit(digits: str) -> str:
-    from core.cards import luhn_digit as ld
+def check_digit(digits: str) -> str:
+    from core.cards import check_digit as cd
 
-    return ld(digits)
+    return cd(digits)
 
 
 def _dstr(d: dt.date) -> str:
@@ -334,7 +334,7 @@ def generate_village(plan: Plan, bases: Bases, vi: int, pw_hash: str, taken_user
                                     rel, "", 1))
         cid_ = take("card")
         body = f"{rng.randrange(10 ** 25):025d}"
-        out["card"].append((cid_, vid, hid, body + luhn_digit(body), "active", created, users["admin"], ""))
+        out["card"].append((cid_, vid, hid, body + check_digit(body), "active", created, users["admin"], ""))
 
         n = max(1, int(rng.gauss(plan.entries, plan.entries * 0.25)))
         ds = sorted(int(rand() * days) for _ in range(n))

@@ -187,6 +187,17 @@ class AuditLog(Base):
     __table_args__ = (Index("ix_audit_village_at", "village_id", "at"),)
 
 
+class LoginThrottle(Base):
+    """Failed logins in a row, per account name (known or not: the same for both) and per client
+    address, and the time before which the next try is refused. Keys are hashed."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 # ---------------------------------------------------------------- rules catalogue
 
 

@@ -10,7 +10,7 @@ from core import volunteer as vol
 from core import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, md_escape, run_action
 
 STATUS_FILTERS = {"进行中": ("planned", "open"), "已结束": ("done",), "已取消": ("cancelled",), "全部": None}
 
@@ -136,7 +136,7 @@ def _manage(actor, aid: int) -> None:
     if act is None:
         st.session_state.pop(state.ACTIVITY_SELECTED, None)
         return
-    st.subheader(f"{act.date:%Y-%m-%d} {act.title}")
+    st.subheader(f"{act.date:%Y-%m-%d} {md_escape(act.title)}")
     st.caption(" · ".join(x for x in [act.category, act.organiser, act.place,
                                       f"每小时 {act.points_per_hour} 分",
                                       f"每人最多计 {act.cap_minutes} 分钟" if act.cap_minutes else ""] if x))

@@ -96,7 +96,7 @@ def _rotating(village_id: int) -> None:
         st.info("公示栏已关闭。", icon=":material/tv_off:")
         return
     items = slides(c)
-    st.title(f"{c.village}公示栏")
+    st.title(f"{_md(c.village)}公示栏")
     if not items:
         st.caption(f"{now:%Y年%m月%d日 %H:%M}")
         st.markdown("暂无公示内容。")
@@ -105,8 +105,8 @@ def _rotating(village_id: int) -> None:
     st.session_state[state.BOARD_SECTION] = i + 1
     title, note, lines = items[i]
     st.caption(f"{now:%Y年%m月%d日 %H:%M} · 第 {i + 1} / {len(items)} 页 · 每 {ROTATE_SECONDS} 秒自动切换")
-    st.header(title)
-    st.caption(note)
+    st.header(_md(title))
+    st.caption(_md(note))
     for line in lines:
         st.markdown(line)
 

@@ -13,7 +13,7 @@ from core.errors import DomainError
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, md_escape, run_action, say
 
 MODES = {"in": "签到", "out": "签退"}
 
@@ -46,7 +46,7 @@ def _show_last() -> None:
     last = st.session_state.get(state.CHECKIN_LAST)
     if last:
         level, text = last
-        getattr(st, level)(text)
+        say(level, text)
 
 
 def _scan(actor, aid: int) -> None:
@@ -121,7 +121,7 @@ def _confirm(actor, aid: int, df) -> None:
     pending = df[(~df["已确认"]) & df["时长（分钟）"].notna()]
     open_rows = df[(~df["已确认"]) & df["时长（分钟）"].isna()]
     if not open_rows.empty:
-        st.warning("还有人已签到未签退、没有时长：" + "、".join(open_rows["姓名"]) + "。确认时将跳过他们。")
+        say("warning", "还有人已签到未签退、没有时长：" + "、".join(open_rows["姓名"]) + "。确认时将跳过他们。")
     if pending.empty:
         st.info("没有待确认的时长。")
         return
@@ -159,7 +159,7 @@ def render() -> None:
     signed = signed[signed["状态"] == "已报名"]
     missing = signed[~signed["resident_id"].isin(df["resident_id"])]
     st.caption(f"已报名 {len(signed)} 人，到场 {len(df)} 人。"
-               + (f"已报名未到：{'、'.join(missing['姓名'])}。" if not missing.empty else ""))
+               + (f"已报名未到：{md_escape('、'.join(missing['姓名']))}。" if not missing.empty else ""))
     if df.empty:
         st.caption("还没有人签到。")
     else:

@@ -21,7 +21,7 @@ from core.errors import DomainError
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import md_escape, pdf_download, run_action, text_of
+from ui.widgets import md_escape, pdf_download, run_action, say, text_of
 
 
 def _reset(household_id: int | None = None, card_id: int | None = None) -> None:
@@ -76,7 +76,11 @@ def _camera(village_id: int) -> None:
         if st.session_state.get(state.CHECKOUT_CAMERA_LAST) == digest:
             return  # this photo was already read; the widget keeps it across reruns
         st.session_state[state.CHECKOUT_CAMERA_LAST] = digest
-        found = cards.decode_image(data)
+        try:
+            found = cards.decode_image(data)
+        except DomainError as e:  # e.g. a photo declaring too many pixels
+            _notice("error", str(e))
+            st.rerun()
         if not found:
             _notice("warning", "照片里没有识别到二维码或条码，请靠近一些、保持光线充足后重拍。")
         else:
@@ -91,7 +95,7 @@ def _household_search(village_id: int) -> None:
         if text and not hits:
             st.caption("没有找到。")
         for hid, door, head in hits:
-            if st.button(f"{door}　{head}", key=f"checkout_pick_{hid}"):
+            if st.button(f"{md_escape(door)}　{md_escape(head)}", key=f"checkout_pick_{hid}"):
                 _reset(hid, None)
                 st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
                 _notice("info", f"已选择：{door} {head}（未刷卡，请核对身份）")
@@ -102,12 +106,12 @@ def _household_panel(village_id: int, household_id: int) -> shop.Counter | None:
     try:
         c = shop.counter_view(runtime.db(), village_id, household_id)
     except DomainError as e:
-        st.error(str(e))
+        say("error", e)
         _reset()
         return None
     with st.container(border=True):
         top = st.columns([3, 1, 1])
-        top[0].subheader(f"{c.door_no}　{c.head_name}")
+        top[0].subheader(f"{md_escape(c.door_no)}　{md_escape(c.head_name)}")
         top[0].text("家庭成员：" + "、".join(c.members) if c.members else "家庭成员：（无登记）")
         top[1].metric("可兑换积分", c.spendable)
         top[2].metric("累计积分", c.earned_total)
@@ -120,13 +124,13 @@ def _household_panel(village_id: int, household_id: int) -> shop.Counter | None:
         if st.session_state.get(state.CHECKOUT_CARD) is None:
             st.caption("未刷卡：按门牌号选择的户，请核对身份。")
         for problem in c.eligibility:
-            st.warning(problem, icon=":material/block:")
+            say("warning", problem, icon=":material/block:")
         if c.recent:
-            st.info(f"该户 {shop.RECENT_MINUTES} 分钟内已兑换：" + "；".join(c.recent) + "。请勿重复兑换。",
+            say("info", f"该户 {shop.RECENT_MINUTES} 分钟内已兑换：" + "；".join(c.recent) + "。请勿重复兑换。",
                     icon=":material/history:")
         if c.limits:
-            st.caption("本月限兑商品：" + "；".join(
-                f"{lim.name} 已兑 {lim.used}/{lim.limit}{lim.unit}" for lim in c.limits))
+            st.caption(md_escape("本月限兑商品：" + "；".join(
+                f"{lim.name} 已兑 {lim.used}/{lim.limit}{lim.unit}" for lim in c.limits)))
     return c
 
 
@@ -156,7 +160,7 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
     try:
         check = shop.check_cart(runtime.db(), village_id, household_id, cart)
     except DomainError as e:
-        st.error(str(e))
+        say("error", e)
         _cart().clear()
         return
     st.markdown("**购物车**")
@@ -177,7 +181,7 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
     m[1].metric("可兑换积分", f"{check.spendable} 分")
     m[2].metric("兑换后余额", f"{check.balance_after} 分")
     for problem in check.problems:
-        st.error(problem, icon=":material/error:")
+        say("error", problem, icon=":material/error:")
     delivery = st.checkbox("送货上门（老人、残疾人等）", value=counter.needs_delivery,
                            key=f"checkout_delivery_{household_id}")
     cols = st.columns([2, 1])
@@ -231,7 +235,7 @@ def render() -> None:
         _handle_scan(village_id, scanned)
     notice = st.session_state.pop(state.CHECKOUT_NOTICE, None)
     if notice:
-        getattr(st, notice[0])(notice[1])
+        say(notice[0], notice[1])
     _camera(village_id)
     _household_search(village_id)
 

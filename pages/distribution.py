@@ -13,7 +13,7 @@ from core.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, pdf_download, run_action, text_of
+from ui.widgets import downloads, flash, md_escape, pdf_download, run_action, say, text_of
 
 
 def _new_round(actor) -> None:
@@ -72,7 +72,7 @@ def _draft(actor, r) -> None:
         bounds.append(f"每户最少 {field.fmt_kg(params['min_grams'])} 公斤")
     if params.get("max_grams"):
         bounds.append(f"每户最多 {field.fmt_kg(params['max_grams'])} 公斤")
-    st.write(f"**{r.title}** · {r.crop} · 总量 {field.fmt_kg(r.total_grams)} 公斤 · "
+    st.markdown(f"**{md_escape(r.title)}** · {md_escape(r.crop)} · 总量 {field.fmt_kg(r.total_grams)} 公斤 · "
              f"{allocation.RULES.get(r.rule, r.rule)} · {len(df)} 户" + ("（" + "，".join(bounds) + "）" if bounds else ""))
     st.caption("可直接修改“分配（公斤）”列（精确到 0.1 公斤），合计必须仍等于总量才能确认。")
     version = st.session_state.get(state.DISTRIBUTION_EDIT, 0)
@@ -99,7 +99,7 @@ def _draft(actor, r) -> None:
                 and run_action(lambda: field_aid.cancel_draft(db, actor, r.id), "草稿已作废。") is not None):
             st.rerun()
         return
-    st.warning(f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。此操作不能撤销。")
+    say("warning", f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。此操作不能撤销。")
     c1, c2 = st.columns(2)
     if c1.button("确认出库并分配", key="dist_confirm_do", type="primary"):
         st.session_state.pop(state.FIELD_CONFIRMING, None)
@@ -132,7 +132,7 @@ def _delivery(actor, r) -> None:
                     st.rerun()  # the last household closed the round: the picker and this tab change
         notice = st.session_state.get(state.DISTRIBUTION_NOTICE)
         if notice:
-            getattr(st, notice[0])(notice[1])
+            say(notice[0], notice[1])
     df = field_aid.allocations_frame(db, actor.village_id, r.id)
     given = df[df["分配（公斤）"] > 0]
     done = given[given["签领时间"].notna()]
@@ -199,7 +199,7 @@ def _close_round(actor, r, left) -> None:
                 st.session_state[state.FIELD_CONFIRMING] = ("close", r.id)
                 st.rerun()
             return
-        st.warning(f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。此操作不能撤销。")
+        say("warning", f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。此操作不能撤销。")
         c1, c2 = st.columns(2)
         if c1.button("确认结束并退库", key="dist_close_do", type="primary"):
             grams = run_action(lambda: field_aid.close_round(db, actor, r.id, reason))

@@ -15,7 +15,18 @@ from core.field_report import report_pdf, season_report
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of
+from ui.widgets import (
+    downloads,
+    excel_download,
+    flash,
+    md_escape,
+    pdf_download,
+    run_action,
+    run_open_tab,
+    say,
+    show_photo,
+    text_of,
+)
 
 
 def _once(fingerprint: str, again: bool = False) -> bool:
@@ -103,7 +114,7 @@ def _work_day_scan(actor, aid: int) -> None:
                 st.session_state[state.FIELD_NOTICE] = ("success", res.message)
     notice = st.session_state.get(state.FIELD_NOTICE)
     if notice:
-        getattr(st, notice[0])(notice[1])
+        say(notice[0], notice[1])
     choose = st.session_state.get(state.FIELD_CHOOSE)
     if choose:
         household, ids = choose
@@ -237,7 +248,7 @@ def _harvest(actor) -> None:
         by_crop = df.groupby("作物", as_index=False)["重量（公斤）"].sum()
         cols = st.columns(min(len(by_crop), 5))
         for i, r in enumerate(by_crop.itertuples()):
-            cols[i % len(cols)].metric(f"{r.作物}（公斤）", f"{r._2:,.1f}")
+            cols[i % len(cols)].metric(f"{md_escape(r.作物)}（公斤）", f"{r._2:,.1f}")
         st.dataframe(df, hide_index=True, width="stretch")
         downloads(df, "收获记录", "field_harvest_dl")
         photos = field.harvest_photos(db, actor.village_id, runtime.config().photo_dir)
@@ -245,7 +256,7 @@ def _harvest(actor) -> None:
             with st.expander(f"过秤照片（{len(photos)}）"):
                 pick = st.selectbox("收获记录", range(len(photos)), format_func=lambda i: photos[i][0],
                                     key="field_photo_pick")
-                st.image(str(photos[pick][1]), width=480)
+                show_photo(photos[pick][1], width=480)
 
 
 def _stock(actor) -> None:

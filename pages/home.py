@@ -10,6 +10,7 @@ from core import reports
 from ui import runtime
 from ui.guard import page_guard
 from ui.nav import PAGES, STAFF, PageSpec, pages_for, render_function
+from ui.widgets import md_escape
 
 WEEKDAYS = "一二三四五六日"
 
@@ -29,7 +30,7 @@ def render() -> None:
         items = reports.today_summary(s, actor, today)
     if actor.has("township_viewer") and actor.township:
         where = actor.township
-    st.caption(f"{actor.name} · {where} · {today:%Y年%m月%d日} 星期{WEEKDAYS[today.weekday()]}")
+    st.caption(f"{md_escape(actor.name)} · {md_escape(where)} · {today:%Y年%m月%d日} 星期{WEEKDAYS[today.weekday()]}")
     allowed = {p.module: p for p in pages_for(actor.roles)}
     if not items:
         st.info("今天没有需要处理的事项。")

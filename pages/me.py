@@ -9,7 +9,6 @@ the village allows it). Failed look-ups are rate-limited per client in core.resi
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 
 import pandas as pd
 import streamlit as st
@@ -17,25 +16,10 @@ import streamlit as st
 from core import resident
 from core.errors import DomainError
 from ui import runtime, state
-from ui.widgets import flash, md_escape, run_action
+from ui.request import client
+from ui.widgets import flash, md_escape, run_action, say
 
 WEEKDAYS = "一二三四五六日"
-
-
-def _client() -> str:
-    """Who is asking, for the guessing limit: the peer address; a proxy's forwarded address
-    only when the peer is a local proxy (a remote client could forge that header)."""
-    ip = st.context.ip_address
-    ip = ip if isinstance(ip, str) else ""
-    try:
-        local = not ip or ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        local = False
-    if local:
-        forwarded = st.context.headers.get("X-Forwarded-For") or st.context.headers.get("X-Real-Ip") or ""
-        forwarded = forwarded if isinstance(forwarded, str) else ""
-        ip = forwarded.split(",")[0].strip() or ip
-    return ip or "unknown"
 
 
 def _ask_for_card() -> None:
@@ -130,7 +114,7 @@ def _act(call, done) -> None:
 def _member_row(v: resident.ResidentView, a: resident.UpcomingActivity, m: resident.MemberSignup,
                 card: str) -> None:
     db = runtime.db()
-    name, title = md_escape(m.name), md_escape(a.title)  # flashed as markdown
+    name, title = m.name, a.title  # flashed as plain text (ui.widgets.say)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):  # side by side on a phone
         st.text(f"{m.name}：{_state(m)}")
         if not v.self_signup:
@@ -139,14 +123,14 @@ def _member_row(v: resident.ResidentView, a: resident.UpcomingActivity, m: resid
             label = "报名" if a.places_left != 0 else "报名候补"
             if st.button(label, key=f"me_vol_add_{a.id}_{m.resident_id}", type="primary",
                          icon=":material/how_to_reg:"):
-                _act(lambda: resident.sign_up(db, card, _client(), activity_id=a.id, resident_id=m.resident_id),
+                _act(lambda: resident.sign_up(db, card, client(), activity_id=a.id, resident_id=m.resident_id),
                      lambda status: f"{name} 报名成功：{title}（{a.day:%m月%d日}）。" if status == "signed"
                      else f"名额已满，{name} 已进入候补名单；有人取消时按报名先后递补。")
         elif a.day > dt.date.today():
             with st.popover("取消报名", icon=":material/event_busy:"):
                 st.text(f"确定取消 {m.name} 的“{a.title}”报名吗？")
                 if st.button("确认取消", key=f"me_vol_cancel_{a.id}_{m.resident_id}", type="primary"):
-                    _act(lambda: resident.cancel_sign_up(db, card, _client(), activity_id=a.id,
+                    _act(lambda: resident.cancel_sign_up(db, card, client(), activity_id=a.id,
                                                          resident_id=m.resident_id),
                          lambda promoted: f"已取消 {name} 的“{title}”报名。")
     if m.status is not None and a.day <= dt.date.today():
@@ -159,8 +143,8 @@ def _show_result() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         level, text = item
-        getattr(st, level)(text)
-        st.toast(text, icon=":material/check_circle:", duration="long")
+        say(level, text)
+        say("toast", text, icon=":material/check_circle:", duration="long")
 
 
 def _activities(v: resident.ResidentView, card: str) -> None:
@@ -206,10 +190,10 @@ def _self_report(v: resident.ResidentView, card: str) -> None:
         st.info("这条申报刚刚已经提交过了。")
         return
     try:
-        resident.self_report(runtime.db(), card, _client(), rule_item_id=item, act_date=day, note=note,
+        resident.self_report(runtime.db(), card, client(), rule_item_id=item, act_date=day, note=note,
                              resident_id=who)
     except DomainError as e:
-        st.error(str(e))
+        say("error", e)
         return
     st.session_state[state.ME_REPORTED] = fingerprint
     st.success("已提交，评议小组审核后会在公示栏公示。")
@@ -223,10 +207,10 @@ def render() -> None:
         _ask_for_card()
         return
     try:
-        v = resident.view(runtime.db(), card, _client())
+        v = resident.view(runtime.db(), card, client())
     except DomainError as e:
         st.title("我的积分")
-        st.warning(str(e), icon=":material/info:")
+        say("warning", e, icon=":material/info:")
         return
     _overview(v)
     tabs = st.tabs(["积分记录", "公示中", "可兑换", "志愿活动", "我要申报"])

@@ -8,7 +8,7 @@ from core import stock
 from core.stock import ProductInput
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import downloads, run_action
+from ui.widgets import downloads, run_action, say
 
 
 def _label(p) -> str:
@@ -19,7 +19,7 @@ def _label(p) -> str:
 def _catalogue(actor, village_id: int, items: list) -> None:
     low = [p for p in items if p.kind == "goods" and p.active and p.stock <= p.low_stock]
     if low:
-        st.warning("库存不足，请及时补货：" + "、".join(f"{p.name}（剩 {p.stock}{p.unit}）" for p in low),
+        say("warning", "库存不足，请及时补货：" + "、".join(f"{p.name}（剩 {p.stock}{p.unit}）" for p in low),
                    icon=":material/inventory:")
     df = stock.catalogue_frame(items)
     st.dataframe(df, hide_index=True, width="stretch")
@@ -97,7 +97,7 @@ def _count(actor, village_id: int, goods: list) -> None:
                 diff = run_action(lambda: stock.count_stock(runtime.db(), actor, pid, int(counted), reason))
                 if diff is not None:
                     msg = "账实相符。" if diff == 0 else f"已按实盘调整库存 {diff:+d}{by_id[pid].unit}。"
-                    st.success(f"{by_id[pid].name}盘点完成：{msg}")
+                    say("success", f"{by_id[pid].name}盘点完成：{msg}")
 
 
 def render() -> None:

@@ -15,7 +15,7 @@ from core.errors import AlreadyDone, DomainError
 from core.review import STATUS_NAMES
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import flash, run_action
+from ui.widgets import flash, md_escape, run_action, say
 
 
 def _form_key(*content: object) -> str:
@@ -38,7 +38,7 @@ def _pick_household(actor) -> int | None:
         if found == []:
             st.warning("没有找到，请换个关键词（姓名中的一个字、门牌号）。")
         elif found:
-            labels = {h["id"]: h["label"] for h in found}
+            labels = {h["id"]: md_escape(h["label"]) for h in found}  # radio options are Markdown
             current = st.session_state.get(state.PROPOSAL_HOUSEHOLD)
             ids = list(labels)
             pick = st.radio("选择户", ids, format_func=labels.get, key="pn_household_pick",
@@ -109,7 +109,7 @@ def render() -> None:
         except AlreadyDone:
             st.info("这条申报刚才已经提交过了（重复点击不会重复申报）。")
         except DomainError as e:
-            st.error(str(e), icon=":material/error:")
+            say("error", e, icon=":material/error:")
         else:
             # A fresh, empty form (new widget keys); a stale second tap on the old form is ignored.
             st.session_state[state.PROPOSAL_FORM_ROUND] = n + 1

@@ -10,7 +10,7 @@ from core import receipts, shop
 from core.errors import DomainError
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, run_action
+from ui.widgets import downloads, run_action, say
 
 
 def _close_void() -> None:
@@ -22,7 +22,7 @@ def _void_dialog(actor, village_id: int, rid: int) -> None:
     try:
         r = receipts.receipt(runtime.db(), village_id, rid)
     except DomainError as e:
-        st.error(str(e))
+        say("error", e)
         return
     st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
     st.text("、".join(f"{ln.name}×{ln.qty}" for ln in r.lines))

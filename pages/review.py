@@ -22,7 +22,7 @@ from core import minutes as minutes_mod
 from core.proposals import SOURCE_NAMES, photos_of
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, text_of
+from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, show_photo, text_of
 from ui.widgets import md_escape as _md
 
 GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
@@ -276,11 +276,7 @@ def _item_card(actor, rs, people, it) -> None:
         if pics:
             cols = st.columns(4)
             for col, ph in zip(cols, pics, strict=False):
-                path = photos.path_of(ph.path)
-                if path is None:
-                    col.caption("照片缺失")
-                else:
-                    col.image(str(path), width="stretch")
+                show_photo(photos.path_of(ph.path), col, width="stretch")
         with st.expander("该户近期积分记录", expanded=bool(it.flags)):
             if history:
                 st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")

@@ -84,7 +84,7 @@ def _revise(actor, latest: dict[str, rules.ItemView]) -> None:
                                                    max_points=int(hi), cap_count=int(cap) or None,
                                                    cap_period=period if cap else None, adopted_by=by,
                                                    adopted_on=on)):
-        flash(f"{_md(it.code)} 已修订为第 {it.version + 1} 版。")
+        flash(f"{it.code} 已修订为第 {it.version + 1} 版。")
         st.rerun()
 
     st.divider()
@@ -96,7 +96,7 @@ def _revise(actor, latest: dict[str, rules.ItemView]) -> None:
         if c[0].button(f"确认{action}", type="primary", key="rl_act_yes"):
             st.session_state[state.RULES_PENDING] = None
             if run_action(lambda: rules.set_item_active(db, actor, it.id, not it.active)):
-                flash(f"已{action}：{_md(it.code)} {_md(it.name)}")
+                flash(f"已{action}：{it.code} {it.name}")
             st.rerun()
         if c[1].button("取消", key="rl_act_no"):
             st.session_state[state.RULES_PENDING] = None

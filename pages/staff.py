@@ -8,7 +8,7 @@ from core import staff
 from core.access import ROLE_NAMES
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, run_action, say
 
 GRANTABLE = list(staff.VILLAGE_ROLES)
 
@@ -93,7 +93,7 @@ def _edit(actor, df) -> None:
                 st.session_state[state.STAFF_PENDING] = ("deactivate", uid)
                 st.rerun()
         else:
-            st.warning(f"确定停用“{name}”？停用后不能登录，已登录的设备会立即退出；记录全部保留，可以再启用。")
+            say("warning", f"确定停用“{name}”？停用后不能登录，已登录的设备会立即退出；记录全部保留，可以再启用。")
             c1, c2 = st.columns(2)
             if c1.button("确认停用", type="primary", key=f"staff_deact_ok_{uid}"):
                 st.session_state.pop(state.STAFF_PENDING, None)

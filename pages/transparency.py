@@ -9,7 +9,7 @@ import streamlit as st
 from core import transparency
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import excel_download, pdf_download, text_of
+from ui.widgets import excel_download, md_escape, pdf_download, text_of
 
 
 def _months(n: int = 24) -> list[int]:
@@ -31,7 +31,7 @@ def render() -> None:
         return
     month = st.selectbox("月份", _months(), format_func=lambda m: f"{m // 100}年{m % 100}月", key="transparency_month")
     r = transparency.monthly_report(runtime.db(), village_id, month)
-    st.subheader(r.title)
+    st.subheader(md_escape(r.title))
     m = st.columns(3)
     m[0].metric("兑换笔数", r.redemptions)
     m[1].metric("参与户数", r.households)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -47,11 +49,37 @@ def user_id(db, username: str) -> int:
         return s.execute(select(StaffUser.id).where(StaffUser.username == username)).scalar_one()
 
 
+def log_in(at: AppTest, user: int) -> AppTest:
+    """Give the tab a real login session of this user, as the login form does (every rerun
+    checks it in the database)."""
+    from core.auth import start_session
+    from db.engine import Database
+
+    database = Database.from_url(config_mod.load().database_url)
+    try:
+        sid, _code = start_session(database, user)
+    finally:
+        database.dispose()
+    at.session_state[state.USER_ID] = user
+    at.session_state[state.SESSION_ID] = sid
+    return at
+
+
 def app(user: int | None = None, timeout: float = 60) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if user is not None:
-        at.session_state[state.USER_ID] = user
+        log_in(at, user)
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a Markdown element's source looks like on screen, as far as escaping goes: user text
+    is escaped for Markdown (ui.widgets.md_escape), so ``6\\.0`` and ``&lt;`` read ``6.0`` and ``<``
+    (and the invisible word joiners that keep addresses from becoming links are not seen)."""
+    return html.unescape(_ESCAPED.sub(r"\1", markdown)).replace("\u2060", "")
+
+
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~$:@])")
 
 
 def texts(at: AppTest) -> str:
@@ -60,5 +88,5 @@ def texts(at: AppTest) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error",
                  "metric", "text"):
         for el in getattr(at, kind):
-            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+            parts.append(shown(str(getattr(el, "value", ""))) + " " + shown(str(getattr(el, "label", ""))))
     return "\n".join(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_helpers import DEMO_ROLES, app, db_for_env, use_data_dir, user_id
+from tests.app_helpers import DEMO_ROLES, app, db_for_env, log_in, use_data_dir, user_id
 from ui import state
 from ui.nav import PAGES
 
@@ -31,7 +31,6 @@ def _render_page_directly(module: str):
 def test_a_role_is_neither_shown_nor_served_pages_not_meant_for_it(demo_db, role):
     from streamlit.testing.v1 import AppTest
 
-    from ui import state
 
     uid = user_id(demo_db, DEMO_ROLES[role])
     at = app(uid).run()
@@ -41,7 +40,7 @@ def test_a_role_is_neither_shown_nor_served_pages_not_meant_for_it(demo_db, role
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(f"pages/{spec.module}.py")
         direct = AppTest.from_function(_render_page_directly, args=(spec.module,), default_timeout=30)
-        direct.session_state[state.USER_ID] = uid
+        log_in(direct, uid)
         direct.run()
         assert not direct.exception
         assert any("没有权限" in str(e.value) for e in direct.error), f"{role} was served {spec.module}"

@@ -41,11 +41,11 @@ def test_a_sqlite_backup_restores_the_data_as_it_was(tmp_path):
     hid = v.household_ids[0]
     give_points(database, hid, 10, "before")
     url = f"sqlite:///{tmp_path / 'jifen.db'}"
-    target = backup.backup(url, tmp_path / "backups")
-    assert target.name.startswith("jifen-") and target.suffix == ".db"
+    target = backup.backup(url, tmp_path / "backups", data_dir=tmp_path)
+    assert target.name.startswith("jifen-") and target.suffix == ".zip"
     give_points(database, hid, 5, "after")  # the app keeps working after the backup
     assert _balance(database, hid) == 15
-    safety = backup.restore(url, target, tmp_path / "backups")
+    safety = backup.restore(url, target, tmp_path / "backups", data_dir=tmp_path).safety
     assert safety is not None and safety.exists()
     assert _balance(database, hid) == 10  # the open engine sees the restored data
     assert verify(database) == []
@@ -60,7 +60,7 @@ def test_restore_refuses_a_file_that_is_not_a_jifen_database(tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.commit()
     truncated = tmp_path / "cut.db"
-    good = backup.backup(url, tmp_path / "backups")
+    good = backup.backup(url, tmp_path / "backups", data_dir=tmp_path)
     truncated.write_bytes(good.read_bytes()[:3000])
     for bad in (tmp_path / "notes.txt", other, truncated, tmp_path / "missing.db"):
         with pytest.raises(backup.BackupError):
@@ -78,7 +78,7 @@ def test_manage_py_backup_and_restore_round_trip(tmp_path):
     give_points(database, v.household_ids[1], 7, "x")
     out = subprocess.run([sys.executable, "manage.py", "backup"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    files = list((tmp_path / "data" / "backups").glob("jifen-*.db"))
+    files = list((tmp_path / "data" / "backups").glob("jifen-*.zip"))
     assert len(files) == 1
     give_points(database, v.household_ids[1], 3, "y")
     out = subprocess.run([sys.executable, "manage.py", "restore", str(files[0]), "--yes"], cwd=ROOT, env=env,
@@ -87,6 +87,23 @@ def test_manage_py_backup_and_restore_round_trip(tmp_path):
     assert _balance(database, v.household_ids[1]) == 7
     out = subprocess.run([sys.executable, "manage.py", "verify"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
+    database.dispose()
+
+
+def test_a_bare_database_file_from_an_earlier_version_still_restores(tmp_path):
+    database = _migrated_sqlite(tmp_path / "jifen.db")
+    v = make_village(database)
+    give_points(database, v.household_ids[0], 10, "before")
+    url = f"sqlite:///{tmp_path / 'jifen.db'}"
+    old = tmp_path / "jifen-20250101-020000.db"  # what `manage.py backup` wrote before archives
+    src, dst = sqlite3.connect(tmp_path / "jifen.db"), sqlite3.connect(old)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    give_points(database, v.household_ids[0], 5, "after")
+    result = backup.restore(url, old, tmp_path / "backups", data_dir=tmp_path)
+    assert _balance(database, v.household_ids[0]) == 10
+    assert result.photos_restored == 0 and "不含照片" in result.report.warnings[0]
     database.dispose()
 
 
@@ -117,11 +134,14 @@ def test_a_postgresql_backup_restores_the_data_as_it_was(pg_url, tmp_path):
     v = make_village(database)
     hid = v.household_ids[0]
     give_points(database, hid, 10, "before")
-    target = backup.backup(pg_url, tmp_path)
-    assert target.suffix == ".dump" and target.read_bytes()[:5] == b"PGDMP"
+    target = backup.backup(pg_url, tmp_path, data_dir=tmp_path)
+    import zipfile
+
+    with zipfile.ZipFile(target) as z:
+        assert target.suffix == ".zip" and z.read("database.dump")[:5] == b"PGDMP"
     give_points(database, hid, 5, "after")
     database.dispose()
-    backup.restore(pg_url, target, tmp_path)
+    backup.restore(pg_url, target, tmp_path, data_dir=tmp_path)
     database = Database.from_url(pg_url)
     assert _balance(database, hid) == 10
     assert verify(database) == []

@@ -297,7 +297,13 @@ def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db,
 
 def test_a_weighing_photo_is_kept_and_anything_but_an_image_is_refused(db, village, lead, tmp_path):
     sid = _season(db, lead)
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (64, 48), 200).save(buf, "PNG")
+    png = buf.getvalue()
     field.record_harvest(db, lead, season_id=sid, date=TODAY, kg="5", photo=png, photo_dir=tmp_path)
     (label, path), = field.harvest_photos(db, village.id, tmp_path)
     assert "5.0 公斤" in label and path.read_bytes() == png

@@ -67,7 +67,7 @@ def test_the_history_tables_are_every_table_that_records_what_happened():
     working = {"village", "setting", "grid", "household", "resident", "staff_user", "auth_session", "rate_limit",
                "rule_category", "rule_item", "account", "household_month", "category_month", "proposal",
                "product", "activity", "signup", "attendance", "volunteer_total", "plot", "plot_member", "season",
-               "produce_stock", "beneficiary", "distribution_round"}
+               "produce_stock", "beneficiary", "distribution_round", "login_throttle"}
     from db.models import Base
 
     assert set(Base.metadata.tables) - working == set(HISTORY)

@@ -1,7 +1,8 @@
 """The picture frame around every page: who is logged in, navigation by role, run the page.
 
-app.py calls :func:`run`. Login state lives in session_state (the user id) and, when the
-app is served through serve.py, in an HttpOnly cookie so that a reload keeps it.
+app.py calls :func:`run`. A tab's login is the id of a row in auth_session, kept in session_state
+and, when the app is served through serve.py, in an HttpOnly cookie so that a reload keeps it;
+every rerun reads the row again (ui.guard.current_user).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from core.access import ROLE_NAMES
 from ui import login, runtime, state
 from ui.guard import current_user
 from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
-from ui.widgets import show_flash
+from ui.widgets import md_escape, show_flash
 
 COOKIE = "jifen_session"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
@@ -36,6 +37,7 @@ def _restore_from_cookie() -> None:
     if user is not None:
         st.session_state[state.USER_ID] = user.id
         st.session_state[state.SESSION_ID] = sid
+        st.session_state.pop(state.LOGIN_ENDED, None)
 
 
 _frozen_modules = 0
@@ -105,7 +107,7 @@ def _run() -> None:
     sections["公开页面"] = public
 
     with st.sidebar:
-        st.markdown(f"**{user.display_name}**")
+        st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
     nav = st.navigation(sections, expanded=True)
     show_flash()

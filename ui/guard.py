@@ -9,20 +9,30 @@ from __future__ import annotations
 import streamlit as st
 
 from core.access import ROLE_NAMES, Actor
-from core.auth import actor_for
+from core.auth import actor_for, user_for_session
 from db.models import StaffUser
 from ui import runtime, state
 
 
 def current_user() -> StaffUser | None:
+    """The logged-in user, read fresh with their login session on every rerun: a session that
+    was logged out (in this tab or another), expired or revoked — password change or reset, role
+    change, deactivation — ends this tab's login here, at its next click."""
     uid = st.session_state.get(state.USER_ID)
     if uid is None:
         return None
-    with runtime.db().read() as s:
-        user = s.get(StaffUser, uid)
-        if user is None or not user.active:
-            return None
-        return user
+    user = user_for_session(runtime.db(), st.session_state.get(state.SESSION_ID))
+    if user is None or user.id != uid:
+        end_tab_login()
+        st.session_state[state.LOGIN_ENDED] = True
+        return None
+    return user
+
+
+def end_tab_login() -> None:
+    """Forget this tab's login (the session row itself is ended by core)."""
+    for key in (state.USER_ID, state.SESSION_ID, state.HANDOFF):
+        st.session_state.pop(key, None)
 
 
 def current_actor() -> Actor | None:

@@ -9,7 +9,8 @@ from core import auth
 from core.errors import DomainError
 from db.demo import DEMO_PASSWORD
 from db.models import StaffUser, Village
-from ui import runtime, state
+from ui import request, runtime, state
+from ui.widgets import flash, md_escape, say
 
 SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
 
@@ -48,15 +49,19 @@ def render_login() -> None:
     with mid:
         st.title("村级积分制管理系统")
         st.caption("积分评议 · 积分超市 · 志愿服务 · 党员义田")
+        if st.session_state.pop(state.LOGIN_ENDED, False):
+            st.info("登录已结束（已退出、已过期，或密码、角色已更改），请重新登录。", icon=":material/logout:")
         with st.form("login", clear_on_submit=False, border=True):
             username = st.text_input("用户名", autocomplete="username")
             password = st.text_input("密码", type="password", autocomplete="current-password")
             submitted = st.form_submit_button("登录", type="primary", width="stretch")
         if submitted:
             try:
-                user = auth.authenticate(runtime.db(), username, password)
+                user = auth.authenticate(runtime.db(), username, password, client=request.client(),
+                                         device_cookie=request.cookie(auth.DEVICE_COOKIE),
+                                         key=runtime.config().secret_key())
             except DomainError as e:
-                st.error(str(e), icon=":material/error:")
+                say("error", e, icon=":material/error:")
             else:
                 _finish_login(user.id)
                 st.rerun()
@@ -68,13 +73,14 @@ def render_login() -> None:
 
                 st.table({
                     "用户名": [u for u, _, _ in demo],
-                    "姓名": [n for _, n, _ in demo],
+                    "姓名": [md_escape(n) for _, n, _ in demo],  # st.table cells are Markdown
                     "角色": ["、".join(ROLE_NAMES.get(r, r) for r in roles.split(",")) for _, _, roles in demo],
                 })
                 st.caption(f"演示密码均为 {DEMO_PASSWORD}")
 
 
 def logout() -> None:
+    """End this browser's login: every tab that shares its cookie is logged out at its next click."""
     auth.end_session(runtime.db(), st.session_state.get(state.SESSION_ID))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
@@ -103,11 +109,15 @@ def _password_form() -> None:
             st.error("两次输入的新密码不一致。")
             return
         try:
-            auth.change_own_password(runtime.db(), st.session_state[state.USER_ID], old, new)
+            sid, code = auth.change_own_password(runtime.db(), st.session_state[state.USER_ID], old, new)
         except DomainError as e:
-            st.error(str(e))
+            say("error", e)
         else:
-            st.success("密码已修改。")
+            # Every login of this user has ended; this tab carries on with a new session (and cookie).
+            st.session_state[state.SESSION_ID] = sid
+            if SERVED_WITH_ROUTES:
+                st.session_state[state.HANDOFF] = code
+            flash("密码已修改。其他浏览器里的登录已全部退出。")
             st.rerun()
 
 
@@ -117,9 +127,9 @@ def render_account() -> None:
     with runtime.db().read() as s:
         user = s.get(StaffUser, uid)
         village = s.get(Village, user.village_id) if user.village_id else None
-    st.write(f"姓名：{user.display_name}　用户名：{user.username}")
+    st.text(f"姓名：{user.display_name}　用户名：{user.username}")
     if village:
-        st.write(f"所属村：{village.county}{village.township}{village.name}")
+        st.text(f"所属村：{village.county}{village.township}{village.name}")
     with st.expander("修改密码"):
         _password_form()
     if st.button("退出登录", type="primary", icon=":material/logout:"):

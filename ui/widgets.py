@@ -5,7 +5,6 @@ a page must not spend an Excel or PDF file's time (and fpdf2/openpyxl's memory) 
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +12,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import exports
 from core.errors import DomainError
 from ui import state
+
+
+def say(level: str, text: object, where: Any = None, **kwargs: Any) -> None:
+    """A message that is plain text — a domain error, a notice naming a person or a product — in
+    an alert (``level``: error, warning, info, success, toast): shown as typed, never as Markdown.
+    Every message built from what people typed goes through here or through :func:`md_escape`."""
+    getattr(where or st, level)(md_escape(text), **kwargs)
 
 
 def run_action(fn: Callable[[], Any], success: str | None = None) -> Any | None:
@@ -22,7 +29,7 @@ def run_action(fn: Callable[[], Any], success: str | None = None) -> Any | None:
     try:
         result = fn()
     except DomainError as e:
-        st.error(str(e), icon=":material/error:")
+        say("error", e, icon=":material/error:")
         return None
     if success:
         flash(success)
@@ -38,19 +45,17 @@ def show_flash() -> None:
     item = st.session_state.pop(state.FLASH, None)
     if item:
         level, text = item
-        getattr(st, level)(text)
+        say(level, text)
 
 
 def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for sheet, df in frames.items():
-            df.to_excel(xl, sheet_name=sheet[:31], index=False)
-            ws = xl.sheets[sheet[:31]]
-            for i, col in enumerate(df.columns, start=1):
-                width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)]) * 2 + 2
-                ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width, 60)
-    return buf.getvalue()
+    """An Excel file of these sheets; formula-like text is stored as text (core.exports)."""
+    return exports.excel_bytes(frames)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """A CSV file of this table; formula-like text gets a leading apostrophe (core.exports)."""
+    return exports.csv_bytes(df)
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,6 +68,20 @@ def excel_download(label: str, frames: Callable[[], dict[str, pd.DataFrame]] | d
     build = (lambda: excel_bytes(frames())) if callable(frames) else (lambda: excel_bytes(frames))
     (where or st).download_button(label, build, file_name, mime=XLSX_MIME, key=key, on_click="ignore",
                                   **{"icon": ":material/download:", **kwargs})
+
+
+def show_photo(path: Any, where: Any = None, **kwargs: Any) -> None:
+    """A stored photo, or a note when it is missing or declares more pixels than may be
+    decoded (photos stored before that check existed)."""
+    from core.photos import image_file_ok
+
+    box = where or st
+    if path is None:
+        box.caption("照片缺失")
+    elif not image_file_ok(path):
+        box.caption("照片过大，无法显示")
+    else:
+        box.image(str(path), **kwargs)
 
 
 def text_of(*parts: object) -> str:
@@ -93,11 +112,11 @@ def pdf_download(label: str, build: Callable[[], bytes], file_name: str, key: st
     try:
         missing = missing_glyphs(text)
     except DomainError as e:  # no CJK font installed at all
-        box.warning(str(e), icon=":material/print_disabled:")
+        say("warning", e, box, icon=":material/print_disabled:")
         return False
     if missing:
-        box.warning(f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。",
-                    icon=":material/print_disabled:")
+        say("warning", f"字体缺少这些字，无法生成 PDF：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。",
+            box, icon=":material/print_disabled:")
         return False
     box.download_button(label, build, file_name, mime="application/pdf", key=key, on_click="ignore",
                         **{"icon": ":material/print:", **kwargs})
@@ -126,15 +145,24 @@ def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     with st.container(horizontal=True):
         st.download_button("下载 Excel", lambda: excel_bytes({name: df}), f"{name}.xlsx", mime=XLSX_MIME,
                            icon=":material/download:", key=f"{key}_xlsx", on_click="ignore")
-        st.download_button("下载 CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+        st.download_button("下载 CSV", lambda: csv_bytes(df), f"{name}.csv",
                            mime="text/csv", icon=":material/download:", key=f"{key}_csv", on_click="ignore")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:@])")  # & < > become entities first
 
 
 def md_escape(text: object) -> str:
-    """User text for markdown elements (title, caption, alerts): shown literally,
-    never as markdown, HTML, LaTeX or an image link that would fetch an outside URL."""
+    """User text for every element Streamlit renders as Markdown — titles, captions, alerts,
+    widget labels and tooltips, radio and segmented-control options, table cells: shown
+    literally, never as Markdown, HTML, LaTeX, a directive (:red[…], :material/…:), an autolink
+    or an image that would fetch an outside URL. (st.text, st.dataframe and selectbox options
+    are plain already and must not be escaped.)"""
     out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", out)
+    out = _MD_SPECIAL.sub(r"\\\1", out)
+    # GFM turns web and mail addresses in the *text* into links after escapes are resolved
+    # (http://…, www.…, name@host, mailto:…): an invisible word joiner breaks each pattern.
+    return _AUTOLINK.sub("\u2060", out)
+
+
+_AUTOLINK = re.compile(r"(?<=\\:)|(?<=www)(?=\\\.)|(?=\\@)", re.IGNORECASE)
