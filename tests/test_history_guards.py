@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from core.verify import verify
 from db.engine import Database
-from db.history import Guard, HistoryViolation, sqlite_triggers
+from db.history import Guard, HistoryViolation, install, sqlite_triggers
 from db.models import HISTORY
 from tests.dbs import empty_database
 
@@ -80,8 +80,13 @@ def test_verify_reports_a_history_table_whose_trigger_was_dropped(db):
             conn.exec_driver_sql("DROP TRIGGER objection_no_update")
         else:
             conn.exec_driver_sql("DROP TRIGGER objection_history_guard ON objection")
-    problems = verify(db)
+    try:
+        problems = verify(db)
+    finally:  # the PostgreSQL test database is shared by the run: put the guard back
+        with db.engine.begin() as conn:
+            install(conn, {"objection": HISTORY["objection"]})
     assert len(problems) == 1 and "objection" in problems[0] and "触发器" in problems[0]
+    assert verify(db) == []
 
 
 def test_a_set_once_guard_allows_one_change_from_empty_and_nothing_else():
