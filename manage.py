@@ -10,7 +10,7 @@
     python manage.py check-backup FILE    check a backup as a restore would (format, revision, verify), restore nothing
     python manage.py restore FILE         replace the database with a checked backup; the current one is kept first
 
-Settings come from the environment (see core/config.py): JIFEN_DATA_DIR, JIFEN_DATABASE_URL, ...
+Settings come from the environment (see core/platform/config.py): JIFEN_DATA_DIR, JIFEN_DATABASE_URL, ...
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import getpass
 import sys
 import time
 
-from core import config as config_mod
-from core.access import SYSTEM
-from core.errors import DomainError
+from core.platform import config as config_mod
+from core.platform.access import SYSTEM
+from core.platform.errors import DomainError
 
 
 def _db(create_demo: bool = False):
-    from db.bootstrap import prepare
+    from startup.prepare import prepare
 
     return prepare(config_mod.load(), create_demo=create_demo)
 
@@ -35,7 +35,7 @@ def cmd_init(args) -> int:
     db = _db(create_demo=False)
     print(f"数据库已升级到最新结构：{_safe_url(config_mod.load().database_url)}")
     if args.village:
-        from core.setup import create_village
+        from core.village.setup import create_village
 
         password = args.password or getpass.getpass("首位管理员密码：")
         vid = create_village(db, SYSTEM, name=args.village, township=args.township or "", county=args.county or "",
@@ -47,7 +47,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_create_user(args) -> int:
-    from core.staff import create_user
+    from core.village.staff import create_user
 
     db = _db()
     password = args.password or getpass.getpass("密码：")
@@ -59,7 +59,7 @@ def cmd_create_user(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from core.verify import verify
+    from core.maintenance.verify import verify
 
     db = _db()
     t = time.perf_counter()
@@ -71,12 +71,12 @@ def cmd_verify(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
-    from db.demo import build_demo
+    from startup.demo import build_demo
 
     db = _db()
     t = time.perf_counter()
     if args.bulk:
-        from db.bulkseed import bulk_seed, raw_insert_rate
+        from startup.bulkseed import bulk_seed, raw_insert_rate
 
         if args.measure_raw:
             raw = raw_insert_rate(db)
@@ -102,7 +102,7 @@ def cmd_bench(args) -> int:
 def cmd_backup(args) -> int:
     from pathlib import Path
 
-    from core.backup import backup
+    from core.maintenance.backup import backup
 
     cfg = config_mod.load()
     target = backup(cfg.database_url, Path(args.dir) if args.dir else cfg.data_dir / "backups", data_dir=cfg.data_dir)
@@ -130,7 +130,7 @@ def _backup_file(name: str, cfg):
 
 
 def cmd_check_backup(args) -> int:
-    from core.backup import check
+    from core.maintenance.backup import check
 
     cfg = config_mod.load()
     _print_report(check(cfg.database_url, _backup_file(args.file, cfg), cfg.data_dir / "backups"))
@@ -138,7 +138,7 @@ def cmd_check_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from core.backup import restore
+    from core.maintenance.backup import restore
 
     cfg = config_mod.load()
     file = _backup_file(args.file, cfg)
@@ -157,7 +157,7 @@ def cmd_restore(args) -> int:
 
 
 def cmd_post_due(args) -> int:
-    from core.publicity import post_due
+    from core.committee.publicity import post_due
 
     db = _db()
     n = post_due(db, SYSTEM, args.village_id)

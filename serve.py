@@ -18,9 +18,9 @@ import streamlit as st
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
-from core import auth
-from core import config as config_mod
-from core.clients import forwarded_https
+from core.platform import auth
+from core.platform import config as config_mod
+from core.platform.clients import forwarded_https
 from db.engine import Database
 from ui import login
 from ui.frame import COOKIE

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
-from core.access import Actor
-from core.auth import actor_for
+from core.platform.access import Actor
+from core.platform.auth import actor_for
 from db.engine import Database
 from db.models import Base, Card, Household, Product, StaffUser, Village
 
@@ -47,7 +47,7 @@ def _stamp(database: Database) -> None:
 
     from alembic import command
 
-    from db.bootstrap import alembic_config
+    from db.migrate import alembic_config
 
     importlib.import_module("db.models")  # the history guards are created with the tables
     Base.metadata.create_all(database.engine)
@@ -148,7 +148,7 @@ def sample(db: Database, n: int = 200) -> Sample:
         stock = s.execute(select(Product.stock).where(Product.id == prod)).scalar_one()
         today = dt.date.today()
     if stock < 5000:
-        from core.stock import receive_stock
+        from core.supermarket.stock import receive_stock
 
         receive_stock(db, actors["admin"], prod, 5000, "purchase", reason="基准测试补货")
     return Sample(village_id=v.id, township=v.township, actors=actors, usernames=names,

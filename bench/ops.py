@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 
 from bench.data import Sample
 from bench.timing import Result, measure, p95
-from core import cards, ledger
+from core.points import ledger
+from core.village import cards
 from db.engine import Database
 
 
@@ -30,7 +31,7 @@ def _balance_call(db: Database, sm: Sample):
 
 
 def _checkout_call(db: Database, sm: Sample):
-    from core import shop
+    from core.supermarket import shop
 
     actor = sm.actors["cashier"]
 
@@ -83,7 +84,7 @@ def _positive_rules(db: Database, village_id: int) -> list[int]:
 
 
 def _submit_batch(db: Database, sm: Sample, rules: list[int], size: int) -> list[int]:
-    from core import proposals
+    from core.committee import proposals
 
     actor = sm.actors.get("committee") or sm.actors["admin"]
     ids = []
@@ -96,7 +97,7 @@ def _submit_batch(db: Database, sm: Sample, rules: list[int], size: int) -> list
 
 
 def _open_session(db: Database, sm: Sample) -> int:
-    from core import review
+    from core.committee import review
 
     actor = sm.actors["admin"]
     with db.read() as s:
@@ -109,7 +110,7 @@ def _open_session(db: Database, sm: Sample) -> int:
 
 def _all_agree(db: Database, session_id: int) -> dict[int, str]:
     """The votes of a 全体同意 click: an agree entered for each voting attendee present."""
-    from core import attendance
+    from core.committee import attendance
 
     with db.read() as s:
         return attendance.unanimous(attendance.present(s, session_id))
@@ -139,7 +140,7 @@ def _against_raw(db: Database, sm: Sample, name: str, make_app_call, n: int, siz
     """The app's way (``make_app_call(session_id)(ids)``) on a fresh batch of ``size`` proposals and
     the same writes in raw SQL on another fresh batch, timed in turn. The raw run writes into a
     session of its own, opened first (opening the app's session closes it)."""
-    from core import review
+    from core.committee import review
 
     actor = sm.actors["admin"]
     rules = _positive_rules(db, sm.village_id)
@@ -167,7 +168,7 @@ def _against_raw(db: Database, sm: Sample, name: str, make_app_call, n: int, siz
 
 def decide_and_post(db: Database, sm: Sample, n: int, size: int = 200) -> tuple[Result, Result]:
     """bulk_approve + post_due of ``size`` fresh proposals, vs the same writes in raw SQL, in turn."""
-    from core import publicity, review
+    from core.committee import publicity, review
 
     actor = sm.actors["admin"]
     later = sm.today + dt.timedelta(days=60)
@@ -189,7 +190,8 @@ def decide_and_post_direct(db: Database, sm: Sample, n: int, size: int = 200) ->
     """The same batch in a village without a 公示 window (setting publicity_days = 0):
     ``review.bulk_approve`` decides and posts in one transaction, like the raw-SQL run; timed in
     turn with raw SQL of its own, and its ratio is against that."""
-    from core import review, settings
+    from core.committee import review
+    from core.platform import settings
 
     actor = sm.actors["admin"]
     with db.read() as s:
@@ -260,7 +262,7 @@ def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: in
 
 
 def overview_queries(db: Database, sm: Sample, n: int) -> Result:
-    from core import reports
+    from core.reporting import reports
 
     period = reports.period_of("year", sm.today)
 
@@ -276,7 +278,7 @@ def overview_queries(db: Database, sm: Sample, n: int) -> Result:
 
 
 def rankings_queries(db: Database, sm: Sample, n: int) -> Result:
-    from core import rankings, reports
+    from core.reporting import rankings, reports
 
     period = reports.period_of("year", sm.today)
 
@@ -292,7 +294,7 @@ def rankings_queries(db: Database, sm: Sample, n: int) -> Result:
 
 
 def resident_view(db: Database, sm: Sample, n: int) -> Result:
-    from core import resident
+    from core.public import resident
 
     def run(i: int) -> None:
         resident.view(db, sm.tokens[(i * 5) % len(sm.tokens)], client="bench")
@@ -300,7 +302,7 @@ def resident_view(db: Database, sm: Sample, n: int) -> Result:
 
 
 def volunteer_overview(db: Database, sm: Sample, n: int) -> Result:
-    from core import volunteer_queries as vq
+    from core.volunteering import volunteer_queries as vq
 
     year = sm.today.year
 
@@ -314,7 +316,7 @@ def volunteer_overview(db: Database, sm: Sample, n: int) -> Result:
 
 
 def county_compare(db: Database, sm: Sample, n: int) -> Result:
-    from core import reports
+    from core.reporting import reports
 
     actor = sm.actors.get("township_viewer") or sm.actors["admin"]
     period = reports.period_of("year", sm.today)

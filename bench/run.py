@@ -102,7 +102,7 @@ def run(args) -> int:
 
             seeded = c.execute(text("SELECT COUNT(*) FROM ledger_entry")).scalar_one() > 0
         if not seeded:
-            from db.bulkseed import bulk_seed, raw_insert_rate
+            from startup.bulkseed import bulk_seed, raw_insert_rate
 
             raw_rows = 20_000 if quick else 500_000
             log(f"测量原始批量插入速率（{raw_rows:,} 行）…")
@@ -118,7 +118,7 @@ def run(args) -> int:
                               "raw_details": details, "ratio_to_raw": round(st.rows_per_second / raw, 2),
                               "workers": args.workers}
             if args.verify:
-                from core.verify import verify
+                from core.maintenance.verify import verify
 
                 t = time.perf_counter()
                 problems = verify(db)
@@ -189,7 +189,7 @@ def run(args) -> int:
         if not args.no_memory and not args.only:
             log("测量：应用进程内存（streamlit run + 浏览器打开每个页面）…")
             from bench.memory import measure_memory
-            from db.demo import DEMO_PASSWORD
+            from startup.demo import DEMO_PASSWORD
 
             try:
                 report["memory"] = measure_memory(env, bdb.data_dir, sm.usernames["admin"], DEMO_PASSWORD, modules)
@@ -213,7 +213,7 @@ def growth_against(args, kind: str, base: Path, ref_scale: str, db, sm, n_fast: 
     """Seed a small reference database (``ref_scale``) beside the large one and time the three
     look-ups on both in turn (``bench.ops.growth``): "does not grow with the ledger" compared
     within one run, not across runs made at different moments on a drifting machine."""
-    from db.bulkseed import bulk_seed
+    from startup.bulkseed import bulk_seed
 
     ref = open_bench_db(kind, f"{ref_scale}-ref{args.tag or ''}", base, fresh=True, pg_url=args.pg_url)
     try:
@@ -278,7 +278,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--tag", default="", help="suffix of the benchmark database's name (runs side by side)")
     p.add_argument("--workers", type=int, default=2, help="processes for the bulk seeder (1 = no overlap)")
-    p.add_argument("--verify", action="store_true", help="run core.verify after seeding (timed)")
+    p.add_argument("--verify", action="store_true", help="run core.maintenance.verify after seeding (timed)")
     p.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
     p.add_argument("--no-memory", action="store_true", help="skip the streamlit-run memory measurement")
     p.add_argument("--growth-ref", choices=list(SCALES),

@@ -5,7 +5,7 @@ rule holds in two places that no start-up path can skip:
 
 1. **In the database.** Triggers refuse ``DELETE``, and ``UPDATE`` beyond what the guard allows.
    They are created with the tables (``Base.metadata.create_all``, wired in ``db.models``) and by
-   migration 0004 for databases made before it. ``core.verify`` reports a history table whose
+   migration 0004 for databases made before it. ``core.maintenance.verify`` reports a history table whose
    trigger is missing or does not match its guard (a later migration that rebuilds a table on
    SQLite drops its triggers: such a migration must call :func:`install` again).
 2. **In the ORM.** Listeners registered by ``db.models`` itself — so in every process that can

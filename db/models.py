@@ -78,7 +78,7 @@ class Village(Base):
 
 
 class Setting(Base):
-    """One village setting; defaults and explanations live in core.settings."""
+    """One village setting; defaults and explanations live in core.platform.settings."""
 
     __tablename__ = "setting"
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), primary_key=True)

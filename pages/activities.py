@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from core import volunteer as vol
-from core import volunteer_queries as vq
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, md_escape, run_action

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core import auditlog
+from core.reporting import audit_search
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, run_action
@@ -17,7 +17,7 @@ def render() -> None:
     st.title("操作日志")
     st.caption("系统中每一次修改都会记录：谁、什么时间、做了什么、原因。日志只能查看，不能修改。")
     db = runtime.db()
-    users, actions = auditlog.filters(db, actor, actor.village_id)
+    users, actions = audit_search.filters(db, actor, actor.village_id)
     today = dt.date.today()
     with st.form("audit_search", border=True):
         c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
@@ -25,7 +25,7 @@ def render() -> None:
                               format="YYYY-MM-DD")
         user = c2.selectbox("操作人", [None, *users], format_func=lambda u: "全部" if u is None else users[u])
         action = c3.selectbox("操作", [None, *actions],
-                              format_func=lambda a: "全部" if a is None else auditlog.action_name(a))
+                              format_func=lambda a: "全部" if a is None else audit_search.action_name(a))
         text = c4.text_input("包含文字（详情、原因、对象编号）", max_chars=100)
         limit = st.select_slider("最多显示", [100, 500, 1000, 5000], value=500)
         st.form_submit_button("查询", type="primary", icon=":material/search:")
@@ -34,7 +34,7 @@ def render() -> None:
         date_to = dates[1] if len(dates) > 1 else date_from
     else:
         date_from = date_to = dates
-    df = run_action(lambda: auditlog.search(db, actor, actor.village_id, date_from=date_from, date_to=date_to,
+    df = run_action(lambda: audit_search.search(db, actor, actor.village_id, date_from=date_from, date_to=date_to,
                                             user_id=user, action=action, text=text, limit=limit))
     if df is None:
         return

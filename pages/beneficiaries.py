@@ -7,9 +7,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import field_aid
-from core import volunteer_queries as vq
-from core.templates import BENEFICIARY_CATEGORIES
+from core.charity import field_aid
+from core.village.templates import BENEFICIARY_CATEGORIES
+from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action

@@ -1,5 +1,5 @@
 """公示栏: the public board for the village office TV. No login; shows only what
-core.board declares public; turned off by the village setting board_enabled.
+core.public.board declares public; turned off by the village setting board_enabled.
 
 Open it as /board?v=<village code> (without ?v= when there is only one village).
 It refreshes itself and rotates through slides in type large enough to read from 3 m.
@@ -12,8 +12,7 @@ import re
 
 import streamlit as st
 
-from core import board
-from db.models import Village
+from core.public import board
 from ui import runtime, state
 from ui.widgets import md_escape as _md
 
@@ -68,12 +67,13 @@ def slides(c: board.BoardContent) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def _pick_village() -> Village | None:
+def _pick_village() -> int | None:
+    """The id of the village to show (from ?v=, or the only one), or None."""
     code = st.query_params.get("v")
     with runtime.db().read() as s:
         village = board.find_village(s, code)
         if village is not None or code:
-            return village
+            return village.id if village is not None else None
         options = board.villages(s)
     if not options:
         return None
@@ -112,14 +112,14 @@ def _rotating(village_id: int) -> None:
 
 
 def render() -> None:
-    # Public page: no page_guard. What it may show is decided in core.board.
+    # Public page: no page_guard. What it may show is decided in core.public.board.
     st.html(CSS)
-    village = _pick_village()
-    if village is None:
+    village_id = _pick_village()
+    if village_id is None:
         st.title("公示栏")
         st.warning("找不到这个村。请检查网址中的村代码（?v=）。", icon=":material/error:")
         return
-    _rotating(village.id)
+    _rotating(village_id)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

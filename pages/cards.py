@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import card_sheet, cards
+from core.village import card_sheet, cards
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action

@@ -7,9 +7,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import volunteer as vol
-from core import volunteer_queries as vq
-from core.errors import DomainError
+from core.platform.errors import DomainError
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box

@@ -4,7 +4,7 @@ The USB scanner types into the scan box and presses Enter. The box is a form tha
 on submit and takes the cursor back after every run, so the scanner's Enter never presses
 the confirm button. The cart's idempotency key lives in session_state and is replaced
 only after a successful commit: a double click or rerun confirms the same cart, which
-core.shop.checkout commits once.
+core.supermarket.shop.checkout commits once.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from core import cards, receipts, shop
-from core import stock as stock_mod
-from core.errors import DomainError
+from core.platform.errors import DomainError
+from core.supermarket import receipts, shop
+from core.supermarket import stock as stock_mod
+from core.village import cards
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core import reports
+from core.reporting import reports
 from pages.overview import period_picker
 from ui import runtime
 from ui.guard import page_guard

@@ -7,7 +7,8 @@ import datetime as dt
 
 import streamlit as st
 
-from core import cycles, settings
+from core.platform import settings
+from core.points import cycles
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action

@@ -7,9 +7,9 @@ import json
 
 import streamlit as st
 
-from core import allocation, field, field_aid
-from core.errors import DomainError
-from core.templates import BENEFICIARY_CATEGORIES
+from core.charity import allocation, field, field_aid
+from core.platform.errors import DomainError
+from core.village.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box

@@ -7,11 +7,11 @@ import datetime as dt
 
 import streamlit as st
 
-from core import field
-from core import volunteer as vol
-from core import volunteer_queries as vq
-from core.errors import DomainError
-from core.field_report import report_pdf, season_report
+from core.charity import field
+from core.charity.field_report import report_pdf, season_report
+from core.platform.errors import DomainError
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core import reports
+from core.reporting import reports
 from ui import runtime
 from ui.guard import page_guard
 from ui.nav import PAGES, STAFF, PageSpec, pages_for, render_function

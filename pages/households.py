@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import households, ledger, proposals, publicity
+from core.committee import proposals, publicity
+from core.points import ledger
+from core.village import households
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action

@@ -3,7 +3,7 @@
 PUBLIC: no login. The card token in the link (``/me?card=…``) is the key, and it shows
 that one household only, read-only apart from two things: the self-report form (it goes to
 the review committee) and signing the household's members up for volunteer activities (when
-the village allows it). Failed look-ups are rate-limited per client in core.resident.
+the village allows it). Failed look-ups are rate-limited per client in core.public.resident.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import resident
-from core.errors import DomainError
+from core.platform.errors import DomainError
+from core.public import resident
 from ui import runtime, state
 from ui.request import client
 from ui.widgets import flash, md_escape, run_action, say

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core import rankings, reports
+from core.reporting import rankings, reports
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, run_open_tab

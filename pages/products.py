@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import stock
-from core.stock import ProductInput
+from core.supermarket import stock
+from core.supermarket.stock import ProductInput
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, run_action, say

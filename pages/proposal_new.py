@@ -10,9 +10,10 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from core import photos, proposals, rules
-from core.errors import AlreadyDone, DomainError
-from core.review import STATUS_NAMES
+from core.committee import photos, proposals
+from core.committee.review import STATUS_NAMES
+from core.platform.errors import AlreadyDone, DomainError
+from core.village import rules
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import flash, md_escape, run_action, say

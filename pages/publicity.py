@@ -8,8 +8,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import publicity
-from core.review import STATUS_NAMES
+from core.committee import publicity
+from core.committee.review import STATUS_NAMES
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, pdf_download, run_action, text_of

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core import rankings, settings
+from core.platform import settings
+from core.reporting import rankings
 from pages.overview import period_picker
 from ui import runtime, state
 from ui.guard import page_guard

@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from core import receipts, shop
-from core.errors import DomainError
+from core.platform.errors import DomainError
+from core.supermarket import receipts, shop
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, run_action, say

@@ -17,9 +17,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import attendance, photos, publicity, review, settings
-from core import minutes as minutes_mod
-from core.proposals import SOURCE_NAMES, photos_of
+from core.committee import attendance, photos, publicity, review
+from core.committee import minutes as minutes_mod
+from core.committee.proposals import SOURCE_NAMES, photos_of
+from core.platform import settings
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, show_photo, text_of

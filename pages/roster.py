@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core import roster, setup
+from core.village import roster, setup
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
@@ -91,7 +91,7 @@ def _grids(actor) -> None:
 
 def _cards(actor) -> None:
     try:
-        from core import card_sheet, cards
+        from core.village import card_sheet, cards
     except ImportError:  # the supermarket area provides these
         st.info("积分卡功能尚未安装。")
         return

@@ -1,12 +1,13 @@
 """系统设置: every village setting with its plain-Chinese explanation; changes are audited
-(old → new) by core.settings.change and take effect at once (settings are never cached)."""
+(old → new) by core.platform.settings.change and take effect at once (settings are never cached)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core import settings, setup
+from core.platform import settings
+from core.village import setup
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action

@@ -2,7 +2,7 @@
 grids, first admin, the rules catalogue from the template — instead of the login page.
 
 No one is logged in here, so the page has no role guard; instead it refuses to do anything
-once any village exists, and core.setup.create_village(first_run=True) checks the same
+once any village exists, and core.village.setup.create_village(first_run=True) checks the same
 inside its transaction.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import setup
-from core.access import SYSTEM
+from core.platform.access import SYSTEM
+from core.village import setup
 from ui import runtime, state
 from ui.widgets import run_action
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import staff
-from core.access import ROLE_NAMES
+from core.platform.access import ROLE_NAMES
+from core.village import staff
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action, say

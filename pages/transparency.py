@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core import transparency
+from core.supermarket import transparency
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import excel_download, md_escape, pdf_download, text_of

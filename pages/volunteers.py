@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import certificates
-from core import volunteer as vol
-from core import volunteer_queries as vq
+from core.volunteering import certificates
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of

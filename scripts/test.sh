@@ -35,4 +35,5 @@ if [ -z "${JIFEN_TEST_DATABASE_URL:-}" ]; then
 fi
 
 python -m ruff check .
+lint-imports --no-cache >/dev/null || lint-imports --no-cache  # print the report only when a contract breaks
 python -m pytest -n 2 "$@"

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import config as config_mod
+from core.platform import config as config_mod
 from db.models import StaffUser
 from ui import state
 
@@ -39,7 +39,7 @@ def copy_data_dir(src: Path, dst: Path) -> Path:
 
 
 def db_for_env():
-    from db.bootstrap import prepare
+    from startup.prepare import prepare
 
     return prepare(config_mod.load(), create_demo=os.environ.get("JIFEN_NO_DEMO") != "1")
 
@@ -52,7 +52,7 @@ def user_id(db, username: str) -> int:
 def log_in(at: AppTest, user: int) -> AppTest:
     """Give the tab a real login session of this user, as the login form does (every rerun
     checks it in the database)."""
-    from core.auth import start_session
+    from core.platform.auth import start_session
     from db.engine import Database
 
     database = Database.from_url(config_mod.load().database_url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.access import Actor
-from core.auth import actor_for
+from core.platform.access import Actor
+from core.platform.auth import actor_for
 from db.engine import Database
 from db.models import (
     Account,
@@ -24,7 +24,7 @@ _HASH_CACHE: dict[str, str] = {}
 
 def password_hash() -> str:
     if PASSWORD not in _HASH_CACHE:
-        from core.auth import hash_password
+        from core.platform.auth import hash_password
 
         _HASH_CACHE[PASSWORD] = hash_password(PASSWORD)
     return _HASH_CACHE[PASSWORD]
@@ -94,7 +94,7 @@ def make_village(db: Database, name: str = "测试村", code: str = "T001", hous
 
 def give_points(db: Database, household_id: int, points: int, cause: str) -> None:
     """Credit points through the real ledger (an 'earned' entry)."""
-    from core import ledger
+    from core.points import ledger
 
     with db.write() as s:
         ledger.post(s, household_id=household_id, kind="earned", points=points, source_type="test", source_id=cause)
@@ -103,7 +103,7 @@ def give_points(db: Database, household_id: int, points: int, cause: str) -> Non
 def all_agree(db: Database, session_id: int) -> dict[int, str]:
     """The votes 全体同意 enters for a review session: an agree for each voting attendee
     present, as the operator would click it (votes are never assumed)."""
-    from core import attendance
+    from core.committee import attendance
 
     with db.read() as s:
         return attendance.unanimous(attendance.present(s, session_id))

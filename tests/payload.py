@@ -68,7 +68,7 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
     "login_throttle": ("key",),  # hashed
     "rate_limit": ("key",),  # hashed
     "village": ("code",),  # generated (V00001)
-    "setting": ("key", "value"),  # setting names; JSON of values checked by core.settings
+    "setting": ("key", "value"),  # setting names; JSON of values checked by core.platform.settings
     "staff_user": ("username", "password_hash", "roles"),  # [A-Za-z0-9_.-]; hash; role codes
     "auth_session": ("id", "handoff_hash"),  # random, hashed
     "activity": ("status",),
@@ -101,7 +101,7 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
 
 
 def _actors(db, village_id: int) -> dict:
-    from core.auth import actor_for
+    from core.platform.auth import actor_for
     from db.models import StaffUser
 
     with db.read() as s:
@@ -116,22 +116,14 @@ def _actors(db, village_id: int) -> dict:
 
 def seed(db) -> dict:
     """Write the payloads into the (single) demo village of ``db``; returns ids the tests use."""
-    from core import (
-        cards,
-        field,
-        field_aid,
-        ledger,
-        proposals,
-        publicity,
-        review,
-        roster,
-        settings,
-        shop,
-        staff,
-        stock,
-        volunteer,
-    )
-    from core.exports import csv_rows_bytes
+    from core.charity import field, field_aid
+    from core.committee import proposals, publicity, review
+    from core.platform import settings
+    from core.platform.exports import csv_rows_bytes
+    from core.points import ledger
+    from core.supermarket import shop, stock
+    from core.village import cards, roster, staff
+    from core.volunteering import volunteer
     from db.models import Allocation, Attendance, DistributionRound, Grid, Household, Plot, Product, RuleItem, Village
     from tests.factories import all_agree
 

@@ -7,11 +7,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
-from core import auditlog, ledger, settings, setup, staff, stock
-from core.access import SYSTEM
-from core.errors import AlreadyDone, InvalidInput, NotAllowed
-from db.bootstrap import upgrade
+from core.platform import settings
+from core.platform.access import SYSTEM
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
+from core.points import ledger
+from core.reporting import audit_search
+from core.supermarket import stock
+from core.village import setup, staff
 from db.engine import Database
+from db.migrate import upgrade
 from db.models import AuditLog, Village
 from tests.factories import make_village
 
@@ -28,30 +32,30 @@ def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
     uid = staff.create_user(db, village.admin, username="someone", display_name="某人", password="temp-pass-123",
                             roles=["cashier"], village_id=village.id)
     staff.set_active(db, village.admin, uid, False)
-    everything = auditlog.search(db, village.admin, village.id)
-    assert len(everything) == 3 and list(everything.columns) == auditlog.COLUMNS
+    everything = audit_search.search(db, village.admin, village.id)
+    assert len(everything) == 3 and list(everything.columns) == audit_search.COLUMNS
     assert everything.iloc[0]["操作"] == "停用账号"  # newest first
-    assert len(auditlog.search(db, village.admin, village.id, action="setting.change")) == 1
-    assert len(auditlog.search(db, village.admin, village.id, text="192.168")) == 1
-    assert len(auditlog.search(db, village.admin, village.id, text="停用")) == 1  # the Chinese action name
-    assert len(auditlog.search(db, village.admin, village.id, text="100%")) == 0  # LIKE wildcards are literal
-    assert len(auditlog.search(db, village.admin, village.id, user_id=village.admin.user_id)) == 3
-    assert len(auditlog.search(db, village.admin, village.id, user_id=village.actors["cashier"].user_id)) == 0
+    assert len(audit_search.search(db, village.admin, village.id, action="setting.change")) == 1
+    assert len(audit_search.search(db, village.admin, village.id, text="192.168")) == 1
+    assert len(audit_search.search(db, village.admin, village.id, text="停用")) == 1  # the Chinese action name
+    assert len(audit_search.search(db, village.admin, village.id, text="100%")) == 0  # LIKE wildcards are literal
+    assert len(audit_search.search(db, village.admin, village.id, user_id=village.admin.user_id)) == 3
+    assert len(audit_search.search(db, village.admin, village.id, user_id=village.actors["cashier"].user_id)) == 0
     tomorrow = dt.date.today() + dt.timedelta(days=1)
-    assert len(auditlog.search(db, village.admin, village.id, date_from=tomorrow)) == 0
-    assert len(auditlog.search(db, village.admin, village.id, date_to=dt.date.today())) == 3
-    row = auditlog.search(db, village.admin, village.id, action="setting.change").iloc[0]
+    assert len(audit_search.search(db, village.admin, village.id, date_from=tomorrow)) == 0
+    assert len(audit_search.search(db, village.admin, village.id, date_to=dt.date.today())) == 3
+    row = audit_search.search(db, village.admin, village.id, action="setting.change").iloc[0]
     assert row["详情"] == " → http://192.168.1.10:8501" and row["对象"] == "设置"
-    row = auditlog.search(db, village.admin, village.id, action="staff.create").iloc[0]
+    row = audit_search.search(db, village.admin, village.id, action="staff.create").iloc[0]
     assert row["对象"] == "工作人员账号" and row["详情"].startswith("用户名：someone")
     pid = stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=5))
     stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=8), pid)
-    row = auditlog.search(db, village.admin, village.id, action="product.update").iloc[0]
+    row = audit_search.search(db, village.admin, village.id, action="product.update").iloc[0]
     assert (row["对象"], row["详情"]) == ("商品", "兑换积分：5 → 8")
-    created = auditlog.search(db, village.admin, village.id, action="product.create").iloc[0]["详情"]
+    created = audit_search.search(db, village.admin, village.id, action="product.create").iloc[0]["详情"]
     assert "启用：是" in created and "条码" not in created and "类别" not in created  # blanks are left out
     with pytest.raises(InvalidInput):
-        auditlog.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())
+        audit_search.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())
 
 
 def _audited_actions() -> set[str]:
@@ -59,8 +63,8 @@ def _audited_actions() -> set[str]:
     import ast
     from pathlib import Path
 
-    from core.review import OUTCOME_NAMES
-    from core.stock import RECEIVE_KINDS
+    from core.committee.review import OUTCOME_NAMES
+    from core.supermarket.stock import RECEIVE_KINDS
 
     expand = {"review.{outcome}": [f"review.{o}" for o in ("approved", "rejected", "deferred")],
               "objection.{outcome}": [f"objection.{o}" for o in ("upheld", "overturned")],
@@ -97,30 +101,30 @@ def test_every_audited_detail_key_and_target_has_a_chinese_name_on_the_audit_pag
             for d in [a for a in node.args[4:] if isinstance(a, ast.Dict)] + [
                     k.value for k in node.keywords if k.arg == "detail" and isinstance(k.value, ast.Dict)]:
                 keys |= {k.value for k in d.keys if isinstance(k, ast.Constant)}
-    from core import volunteer
+    from core.volunteering import volunteer
     # details built from a dataclass or a dict of cleaned fields rather than written out
     keys |= {f.name for f in dataclasses.fields(stock.ProductInput)}
     keys |= set(volunteer._clean_activity("活动", dt.date.today(), "", "", "", None, None, None, None, "")) | {
         "points_per_hour"}
     assert len(keys) > 70 and len(targets) > 25
-    assert sorted(keys - set(auditlog.FIELD_NAMES)) == []
-    assert sorted(targets - set(auditlog.TARGET_NAMES)) == []
+    assert sorted(keys - set(audit_search.FIELD_NAMES)) == []
+    assert sorted(targets - set(audit_search.TARGET_NAMES)) == []
 
 
 def test_every_audited_action_has_a_chinese_name_on_the_audit_page():
     actions = _audited_actions()
     assert len(actions) > 60
-    assert sorted(a for a in actions if a not in auditlog.ACTION_NAMES) == []
+    assert sorted(a for a in actions if a not in audit_search.ACTION_NAMES) == []
 
 
 def test_the_audit_log_of_a_village_is_for_its_admin_only(db, village):
     other = make_village(db, name="乙村", code="T002")
     settings.change(db, other.admin, other.id, "quorum", 3)
     with pytest.raises(NotAllowed):
-        auditlog.search(db, village.admin, other.id)
+        audit_search.search(db, village.admin, other.id)
     with pytest.raises(NotAllowed):
-        auditlog.search(db, other.actors["committee"], other.id)
-    assert len(auditlog.search(db, village.admin, village.id)) == 0
+        audit_search.search(db, other.actors["committee"], other.id)
+    assert len(audit_search.search(db, village.admin, village.id)) == 0
 
 
 def test_the_first_run_village_is_created_only_while_none_exists(db):

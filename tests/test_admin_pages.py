@@ -8,9 +8,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from core import cycles, settings
-from core.access import SYSTEM
-from core.setup import create_village
+from core.platform import settings
+from core.platform.access import SYSTEM
+from core.points import cycles
+from core.village.setup import create_village
 from db.models import Account, AuditLog, LedgerEntry, StaffUser, Village
 from tests.app_helpers import app, db_for_env, texts, use_data_dir, user_id
 from tests.factories import give_points
@@ -59,7 +60,7 @@ def test_an_empty_installation_shows_the_set_up_page_and_creates_the_village(emp
 
 
 def test_the_set_up_page_refuses_once_a_village_exists(village_db):
-    from core.errors import AlreadyDone
+    from core.platform.errors import AlreadyDone
 
     with pytest.raises(AlreadyDone):
         create_village(village_db, SYSTEM, name="第二村", township="", county="", grids=[], admin_username="x_admin",
@@ -99,12 +100,12 @@ def test_an_admin_creates_a_staff_account_on_the_page(village_db):
 def test_granting_the_base_score_twice_on_the_page_posts_once(village_db):
     vid = _vid(village_db)
     boss = user_id(village_db, "boss")
-    from core.auth import actor_for
+    from core.platform.auth import actor_for
 
     with village_db.read() as s:
         actor = actor_for(s.get(StaffUser, boss))
     settings.change(village_db, actor, vid, "base_score", 10)
-    from core.roster import commit
+    from core.village.roster import commit
 
     commit(village_db, actor, vid, "r.csv", "门牌号,网格,姓名,与户主关系\n1,一组,甲,户主\n2,二组,乙,户主\n".encode())
     at = app(boss)
@@ -124,8 +125,8 @@ def test_granting_the_base_score_twice_on_the_page_posts_once(village_db):
 def test_year_end_clearing_on_the_page_needs_the_typed_year(village_db):
     vid = _vid(village_db)
     boss = user_id(village_db, "boss")
-    from core.auth import actor_for
-    from core.roster import commit
+    from core.platform.auth import actor_for
+    from core.village.roster import commit
 
     with village_db.read() as s:
         actor = actor_for(s.get(StaffUser, boss))
@@ -156,7 +157,7 @@ def test_year_end_clearing_on_the_page_needs_the_typed_year(village_db):
 def test_the_audit_page_finds_a_settings_change_by_text(village_db):
     vid = _vid(village_db)
     boss = user_id(village_db, "boss")
-    from core.auth import actor_for
+    from core.platform.auth import actor_for
 
     with village_db.read() as s:
         actor = actor_for(s.get(StaffUser, boss))

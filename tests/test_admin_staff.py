@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import auth, staff
-from core.errors import InvalidInput, LoginFailed, NotAllowed
+from core.platform import auth
+from core.platform.errors import InvalidInput, LoginFailed, NotAllowed
+from core.village import staff
 from db.models import AuditLog, AuthSession, StaffUser
 from tests.factories import PASSWORD, make_village
 
@@ -133,7 +134,7 @@ def test_bad_input_is_refused_in_chinese(db, village):
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(db, village):
     import threading
 
-    from core.auth import actor_for
+    from core.platform.auth import actor_for
 
     second = _new(db, village, roles=("admin",), username="second")
     with db.read() as s:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.allocation import Claim, Register, allocate, eligible_households, validate_adjusted
-from core.errors import InvalidInput
+from core.charity.allocation import Claim, Register, allocate, eligible_households, validate_adjusted
+from core.platform.errors import InvalidInput
 
 WEIGHTS = {"elderly": 1.0, "dibao": 1.5, "wubao": 2.0, "disabled": 1.5, "hardship": 1.0}
 
@@ -130,7 +130,7 @@ def test_property_any_feasible_allocation_sums_exactly_and_respects_the_bounds(c
 @settings(max_examples=200, deadline=None)
 @given(claim_lists, st.integers(1, 100_000), st.sampled_from(["household", "person", "weighted"]))
 def test_property_without_bounds_each_share_is_its_exact_share_rounded_down_or_up(cs, total, rule):
-    from core.allocation import weight_of
+    from core.charity.allocation import weight_of
 
     out = allocate(total, cs, rule, WEIGHTS)
     ws = [weight_of(c, rule, WEIGHTS) for c in cs]

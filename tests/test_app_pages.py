@@ -73,9 +73,9 @@ def test_a_wrong_password_shows_a_chinese_error(demo_db):
 @pytest.fixture
 def empty_app_db(tmp_path, monkeypatch):
     use_data_dir(monkeypatch, tmp_path / "data", demo=False)
-    from core.access import SYSTEM
-    from core.setup import create_village
-    from core.staff import create_user
+    from core.platform.access import SYSTEM
+    from core.village.setup import create_village
+    from core.village.staff import create_user
 
     db = db_for_env()
     vid = create_village(db, SYSTEM, name="新村", township="新镇", county="新县", grids=["一组"],

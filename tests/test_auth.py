@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from core import auth
-from core.access import SYSTEM
-from core.errors import AccountLocked, AlreadyDone, InvalidInput, LoginFailed, NotAllowed
-from core.staff import create_user
+from core.platform import auth
+from core.platform.access import SYSTEM
+from core.platform.errors import AccountLocked, AlreadyDone, InvalidInput, LoginFailed, NotAllowed
+from core.village.staff import create_user
 from db.models import AuditLog, StaffUser
 from tests.factories import PASSWORD
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core import auth, staff
-from core.errors import LoginFailed
+from core.platform import auth
+from core.platform.errors import LoginFailed
+from core.village import staff
 from db.engine import Database
 from db.models import AuditLog, StaffUser
 

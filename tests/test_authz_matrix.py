@@ -4,7 +4,7 @@ PostgreSQL.
 
 For each function, with real ids of a village that has one of everything:
 - each single-role actor whose role is not allowed, an actor with no role at all, and the
-  village's township viewer get core.errors.NotAllowed;
+  village's township viewer get core.platform.errors.NotAllowed;
 - an actor holding every role but belonging to another village is refused (NotAllowed,
   or NotFound where the look-up is scoped to the actor's own village);
 - none of those refused calls changed anything (row counts of every table, audit log
@@ -27,10 +27,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 
 import core
-from core import cards, field_aid, proposals, publicity, review, shop, staff, stock, volunteer
-from core import field as field_mod
-from core.access import ROLES, Actor
-from core.errors import DomainError, NotAllowed, NotFound
+from core.charity import field as field_mod
+from core.charity import field_aid
+from core.committee import proposals, publicity, review
+from core.platform.access import ROLES, Actor
+from core.platform.errors import DomainError, NotAllowed, NotFound
+from core.supermarket import shop, stock
+from core.village import cards, staff
+from core.volunteering import volunteer
 from db.models import Allocation, Base, HoursCorrection, LedgerEntry
 from tests.factories import V, all_agree, give_points, make_village
 from tests.load import figures

@@ -8,9 +8,13 @@ import datetime as dt
 
 import pytest
 
-from core import cards, ledger, reports, resident, shop, stock
-from core.access import Actor
-from core.errors import InvalidInput, NotAllowed, NotFound
+from core.platform.access import Actor
+from core.platform.errors import InvalidInput, NotAllowed, NotFound
+from core.points import ledger
+from core.public import resident
+from core.reporting import reports
+from core.supermarket import shop, stock
+from core.village import cards
 from tests.factories import give_points, make_village
 
 

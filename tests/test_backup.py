@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from core import backup
-from core.verify import verify
-from db.bootstrap import upgrade
+from core.maintenance import backup
+from core.maintenance.verify import verify
 from db.engine import Database
+from db.migrate import upgrade
 from db.models import Account, Household
 from tests.conftest import PG_URL, _replace_db
 from tests.factories import give_points, make_village

@@ -9,9 +9,15 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 
-from core import cards, field_aid, ledger, proposals, review, settings, shop, stock, volunteer
-from core import field as field_mod
-from core.errors import DomainError, NotAllowed
+from core.charity import field as field_mod
+from core.charity import field_aid
+from core.committee import proposals, review
+from core.platform import settings
+from core.platform.errors import DomainError, NotAllowed
+from core.points import ledger
+from core.supermarket import shop, stock
+from core.village import cards
+from core.volunteering import volunteer
 from tests.factories import all_agree
 from tests.load import figures
 from tests.test_authz_matrix import TODAY, World, _fingerprint, build_world

@@ -184,7 +184,7 @@ def _runs(db, ids):
 
 def test_user_text_with_markup_is_plain_text_on_every_page(payload_dir, monkeypatch):
     use_data_dir(monkeypatch, payload_dir["dir"], demo=True)
-    from core import config
+    from core.platform import config
     from db.engine import Database
 
     db = Database.from_url(config.load().database_url)
@@ -217,8 +217,12 @@ def _squash(s: str) -> str:
 
 def test_generated_pdfs_show_user_text_literally(payload_dir, monkeypatch):
     use_data_dir(monkeypatch, payload_dir["dir"], demo=True)
-    from core import card_sheet, config, ledger, minutes, publicity, receipts, transparency
-    from core.auth import actor_for
+    from core.committee import minutes, publicity
+    from core.platform import config
+    from core.platform.auth import actor_for
+    from core.points import ledger
+    from core.supermarket import receipts, transparency
+    from core.village import card_sheet
     from db.engine import Database
 
     db = Database.from_url(config.load().database_url)

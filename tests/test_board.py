@@ -8,7 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from core import board, ledger, settings
+from core.platform import settings
+from core.points import ledger
+from core.public import board
 from db.models import Activity, Household, Product, Proposal, Resident, StockMove
 from tests.app_helpers import app, db_for_env, texts, use_data_dir, user_id
 from tests.factories import make_village

@@ -6,8 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, text
 
-from core.verify import verify
-from db.bulkseed import Plan, bulk_seed, generate_village, raw_insert_rate
+from core.maintenance.verify import verify
 from db.models import (
     Account,
     CategoryMonth,
@@ -19,6 +18,7 @@ from db.models import (
     StaffUser,
     Village,
 )
+from startup.bulkseed import Plan, bulk_seed, generate_village, raw_insert_rate
 
 TODAY = dt.date(2026, 6, 30)
 
@@ -99,7 +99,7 @@ def test_foreign_keys_hold_although_checks_were_off_while_seeding(sqlite_db):
 
 def test_the_same_seed_gives_the_same_rows():
     plan = Plan(villages=1, households=5, days=60, entries=20, seed=3, today=TODAY)
-    from db.bulkseed import TABLE_ORDER, Bases
+    from startup.bulkseed import TABLE_ORDER, Bases
 
     bases = Bases({t: 1 for t in TABLE_ORDER})
     assert generate_village(plan, bases, 0, "h") == generate_village(plan, bases, 0, "h")
@@ -121,7 +121,7 @@ def test_seeding_twice_appends_new_villages_with_fresh_ids_and_usernames(db):
 
 def test_the_app_can_write_after_a_bulk_seed(db):
     """Sequences (PostgreSQL) were moved past the seeded ids: a normal insert works."""
-    from core import ledger
+    from core.points import ledger
 
     _seed(db, villages=1)
     with db.read() as s:

@@ -7,10 +7,11 @@ import pytest
 import zxingcpp
 from sqlalchemy import select
 
-from core import card_sheet, cards, settings
-from core.card_sheet import CardPrint, render_sheet
-from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
-from core.pdf import FontMissing
+from core.platform import settings
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from core.platform.pdf import FontMissing
+from core.village import card_sheet, cards
+from core.village.card_sheet import CardPrint, render_sheet
 from db.models import AuditLog, Card
 
 

@@ -8,8 +8,8 @@ import threading
 
 from sqlalchemy import select
 
-from core import certificates
-from core import volunteer as vol
+from core.volunteering import certificates
+from core.volunteering import volunteer as vol
 from db.models import Certificate, Village
 
 FROM, TO = dt.date(2026, 1, 1), dt.date(2026, 12, 31)

@@ -1,6 +1,6 @@
 """Crash test: a load process doing real core writes is killed with SIGKILL at random
 moments, many times, on SQLite and PostgreSQL. After every kill the database is opened
-afresh and must be whole: core.verify clean, no overdraft or negative stock, no cause
+afresh and must be whole: core.maintenance.verify clean, no overdraft or negative stock, no cause
 posted twice, every redemption complete (charge, lines, goods, audit row), no photo file
 without its row or row without its file, and every write the process had seen succeed
 (its journal) still there.
@@ -48,7 +48,7 @@ def _acked(journal: Path) -> int:
 def restart_recovery(db, data_dir: Path) -> None:
     """What the app does when it starts again, if core offers it: finish or remove photos a
     crash left between the file write and the commit."""
-    from core import photos
+    from core.committee import photos
 
     for name in ("recover", "sweep", "recover_staged", "cleanup"):
         fn = getattr(photos, name, None)
@@ -62,7 +62,7 @@ def _manage_py_verify(url: str, data_dir: Path) -> int:
     (The test schema comes from the models, so it is first stamped as migrated.)"""
     from alembic import command
 
-    from db.bootstrap import alembic_config
+    from db.migrate import alembic_config
 
     db = Database.from_url(url)
     try:

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import cycles, ledger, settings
-from core.errors import InvalidInput, NotAllowed
-from core.verify import verify
+from core.maintenance.verify import verify
+from core.platform import settings
+from core.platform.errors import InvalidInput, NotAllowed
+from core.points import cycles, ledger
 from db.models import Account, HouseholdMonth, LedgerEntry
 from tests.factories import give_points, make_village
 
@@ -174,7 +175,7 @@ def test_a_spendable_base_score_can_be_cleared_but_its_earned_total_stays(db, vi
 
 
 def test_last_years_star_households_are_unchanged_by_clearing(db, village):
-    from core import rankings
+    from core.reporting import rankings
 
     settings.change(db, village.admin, village.id, "year_end_policy", "clear")
     settings.change(db, village.admin, village.id, "star_household_thresholds", [10, 20, 30, 40, 50])
@@ -197,7 +198,7 @@ def test_last_years_star_households_are_unchanged_by_clearing(db, village):
 def test_two_admins_granting_the_same_base_score_at_once_grant_it_once(db, village):
     import threading
 
-    from core.errors import AlreadyDone
+    from core.platform.errors import AlreadyDone
 
     settings.change(db, village.admin, village.id, "base_score", 5)
     barrier = threading.Barrier(2)
@@ -223,7 +224,7 @@ def test_two_admins_granting_the_same_base_score_at_once_grant_it_once(db, villa
 def test_two_year_end_runs_at_once_clear_each_account_once(db, village):
     import threading
 
-    from core.errors import AlreadyDone
+    from core.platform.errors import AlreadyDone
 
     settings.change(db, village.admin, village.id, "year_end_policy", "clear")
     for hid in village.household_ids:

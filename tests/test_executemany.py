@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from core import ledger
+from core.points import ledger
 from db.executemany import executemany
 from db.models import Account, LedgerEntry
 from tests.factories import give_points, make_village

@@ -1,7 +1,7 @@
 """Spreadsheets the app writes never carry a live formula: a cell of user text that begins with
 = + - @ (a resident's self-report note, a name, a product) is written as text in Excel files and
 with a leading apostrophe in CSV files, while numbers stay numbers. Every Excel and CSV file is
-made by core.exports, which a scan of the source holds to."""
+made by core.platform.exports, which a scan of the source holds to."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from core import cards, resident, review
+from core.committee import review
+from core.public import resident
+from core.village import cards
 from tests.app_helpers import app, db_for_env, use_data_dir
 from tests.factories import all_agree, make_village
 
@@ -69,7 +71,7 @@ def test_a_self_report_note_reaches_the_publicity_export_as_text_not_a_formula(s
 
 
 def test_every_cell_that_would_start_a_formula_is_written_as_text_and_numbers_stay_numbers():
-    from core import exports
+    from core.platform import exports
 
     df = pd.DataFrame({"备注": TRIGGERS, "积分": [-3, 5, -1, 0, 7, 2, -10, 4],
                        "金额": [-2.5, 1.0, 0.5, 3.25, 0.0, -1.5, 9.0, 1.0],
@@ -99,7 +101,7 @@ def test_every_cell_that_would_start_a_formula_is_written_as_text_and_numbers_st
 
 
 def test_the_review_minutes_workbook_has_no_formula():
-    from core import minutes
+    from core.committee import minutes
 
     m = minutes.Minutes(village=PAYLOAD, held_on=str(dt.date.today()), status="已结束", members=[PAYLOAD],
                         guests=[PAYLOAD], mistakes=[], members_present=1, members_total=3, quorum=2, note=PAYLOAD,
@@ -123,4 +125,4 @@ def test_no_module_but_core_exports_writes_a_spreadsheet():
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
                 if SPREADSHEET_CALL.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{n}")
-    assert found == [], "write spreadsheets through core.exports: " + ", ".join(found)
+    assert found == [], "write spreadsheets through core.platform.exports: " + ", ".join(found)

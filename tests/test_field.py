@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import field, field_aid
-from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound, OutOfStock
+from core.charity import field, field_aid
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound, OutOfStock
 from db.models import Allocation, Beneficiary, ProduceMove, ProduceStock, Resident
 
 TODAY = dt.date.today()
@@ -168,7 +168,7 @@ def _confirmed_round(db, village, lead):
 
 
 def test_a_household_delivered_twice_by_card_is_refused(db, village, lead):
-    from core.cards import issue_card
+    from core.village.cards import issue_card
 
     rid = _confirmed_round(db, village, lead)
     token = issue_card(db, village.admin, village.household_ids[0])
@@ -197,7 +197,7 @@ def test_delivery_by_proxy_records_who_signed_and_the_undelivered_list_shrinks(d
 
 
 def test_a_card_of_a_household_outside_the_round_is_refused(db, village, lead):
-    from core.cards import issue_card
+    from core.village.cards import issue_card
 
     _harvest(db, lead, "50")
     field_aid.register(db, lead, household_id=village.household_ids[0], category="elderly", approve=True)
@@ -272,8 +272,8 @@ def test_suggestions_list_households_with_a_member_aged_70_plus(db, village, lea
 
 
 def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db, village, lead):
-    from core.field_report import season_report
-    from core.volunteer import confirm
+    from core.charity.field_report import season_report
+    from core.volunteering.volunteer import confirm
 
     pid = field.save_plot(db, lead, name="新义田", area_mu="16.5")
     field.add_season(db, lead, pid, crop="花生", sown_on=TODAY - dt.timedelta(days=100))
@@ -290,7 +290,7 @@ def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db,
     assert rep.area_mu == 16.5 and rep.work_days == 1 and rep.volunteer_minutes == 540
     assert rep.harvested_grams == 300_000 and rep.delivered_grams == 25_000
     assert rep.households == 1 and rep.people == 1
-    from core.field_report import report_pdf
+    from core.charity.field_report import report_pdf
 
     assert report_pdf(rep).startswith(b"%PDF")
 
@@ -335,7 +335,7 @@ def _race(fns):
 
 
 def test_two_staff_scanning_the_same_card_at_once_hand_out_once(db, village, lead):
-    from core.cards import issue_card
+    from core.village.cards import issue_card
 
     rid = _confirmed_round(db, village, lead)
     token = issue_card(db, village.admin, village.household_ids[0])
@@ -373,7 +373,7 @@ def test_a_lapsed_entry_renewed_is_allocated_again(db, village, lead):
 
 
 def test_closing_a_round_returns_what_was_not_collected_to_the_stock_once(db, village, lead):
-    from core.verify import verify
+    from core.maintenance.verify import verify
 
     rid = _confirmed_round(db, village, lead)  # 20 kg for 4 households, 50 kg harvested
     assert _stock(db, village) == 30_000

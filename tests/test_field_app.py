@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core import cards, field, field_aid
+from core.charity import field, field_aid
+from core.village import cards
 from db.models import Allocation, ProduceStock
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village

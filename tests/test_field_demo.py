@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import field, field_aid
-from core.field_report import season_report
-from db.demo import build_demo
+from core.charity import field, field_aid
+from core.charity.field_report import season_report
+from startup.demo import build_demo
 
 
 def test_the_demo_field_year_matches_the_seed_story_and_its_stock_adds_up(sqlite_db):
-    (vid,) = build_demo(sqlite_db, steps=["db.demo_shop", "db.demo_field"])
+    (vid,) = build_demo(sqlite_db, steps=["startup.demo_shop", "startup.demo_field"])
     today = dt.date.today()
     rep = season_report(sqlite_db, vid, today - dt.timedelta(days=365), today)
     assert 18 <= rep.area_mu <= 22
@@ -25,7 +25,7 @@ def test_the_demo_field_year_matches_the_seed_story_and_its_stock_adds_up(sqlite
 
 
 def test_a_thousand_households_with_bounds_still_sum_exactly():
-    from core.allocation import Claim, allocate
+    from core.charity.allocation import Claim, allocate
 
     claims = [Claim(i, 1 + i % 5, (("elderly", "dibao", "wubao")[i % 3],)) for i in range(1, 1001)]
     out = allocate(123_457, claims, "weighted", {"elderly": 1.0, "dibao": 1.5, "wubao": 2.0}, 50, 300)

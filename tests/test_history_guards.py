@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.verify import verify
+from core.maintenance.verify import verify
 from db.engine import Database
 from db.history import Guard, HistoryViolation, install, sqlite_triggers
 from db.models import HISTORY
 from tests.dbs import empty_database
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_START = "from core import config\nfrom db.bootstrap import prepare\nprepare(config.load(), create_demo=False)\n"
+FIRST_START = "from core import config\nfrom startup.prepare import prepare\nprepare(config.load(), create_demo=False)\n"
 
 
 def _run(args: list[str], env: dict) -> str:

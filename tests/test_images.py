@@ -13,8 +13,10 @@ import zlib
 import pytest
 from PIL import Image
 
-from core import cards, field, photos
-from core.errors import InvalidInput
+from core.charity import field
+from core.committee import photos
+from core.platform.errors import InvalidInput
+from core.village import cards
 from tests.app_helpers import app, db_for_env, use_data_dir
 from tests.factories import make_village
 

@@ -13,8 +13,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from core import cards, resident, roster
-from core.errors import InvalidInput, NotFound
+from core.platform.errors import InvalidInput, NotFound
+from core.public import resident
+from core.village import cards, roster
 from db.models import Card, Household, Resident
 
 HEADER = "门牌号,网格,姓名,性别,出生年份,与户主关系,党员,电话\n"

@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core import cards, certificates, field, field_aid, shop
-from core import volunteer as vol
-from core.auth import actor_for
+from core.charity import field, field_aid
+from core.platform.auth import actor_for
+from core.supermarket import shop
+from core.village import cards
+from core.volunteering import certificates
+from core.volunteering import volunteer as vol
 from db.models import Household, Product, Resident, StaffUser
 from tests.app_helpers import ROOT, app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
@@ -36,13 +39,13 @@ def test_importing_every_page_loads_no_library_that_only_makes_files_or_charts()
 @pytest.fixture
 def no_files(monkeypatch):
     """Building a PDF or an Excel workbook during a render fails the page."""
-    import core.pdf
+    import core.platform.pdf
     import ui.widgets
 
     def refuse(*args, **kwargs):
         raise AssertionError("a file was built while the page rendered")
 
-    monkeypatch.setattr(core.pdf, "_sheet_class", refuse)
+    monkeypatch.setattr(core.platform.pdf, "_sheet_class", refuse)
     monkeypatch.setattr(ui.widgets, "excel_bytes", refuse)
 
 
@@ -158,11 +161,11 @@ def test_the_distribution_counters_count_the_card_just_scanned(tmp_path, monkeyp
 
 
 def test_the_fonts_character_map_read_directly_equals_fonttools(monkeypatch):
-    """core.pdf reads a CJK font's format-12 character map itself (no fontTools, a few ms);
+    """core.platform.pdf reads a CJK font's format-12 character map itself (no fontTools, a few ms);
     any other font goes through fontTools. Both must agree with fontTools code point for code point."""
     from fontTools.ttLib import TTFont
 
-    from core import pdf
+    from core.platform import pdf
 
     path, index = pdf.find_cjk_font()
     ranges = pdf._format12_ranges(path, index)

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core import ledger
-from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed
-from core.verify import verify
+from core.maintenance.verify import verify
+from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed
+from core.points import ledger
 from db.history import HistoryViolation as AppendOnlyViolation
 from db.models import Account, HouseholdMonth, LedgerEntry
 from tests.factories import give_points
@@ -194,7 +194,7 @@ def test_verify_catches_tampered_summaries_and_volunteer_totals(db, village):
 
 
 def test_unknown_household_is_a_clear_error(db, village):
-    from core.errors import NotFound
+    from core.platform.errors import NotFound
 
     with pytest.raises(NotFound, match="找不到"), db.write() as s:
         ledger.post(s, household_id=999999, kind="earned", points=5, source_type="t", source_id="x")

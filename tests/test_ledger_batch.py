@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from core import ledger, proposals, publicity, review
-from core import settings as village_settings
-from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
-from core.ledger import Posting
-from core.verify import verify
+from core.committee import proposals, publicity, review
+from core.maintenance.verify import verify
+from core.platform import settings as village_settings
+from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
+from core.points import ledger
+from core.points.ledger import Posting
 from db.models import Account, AuditLog, CategoryMonth, Decision, HouseholdMonth, LedgerEntry, Proposal, Vote
 from tests.factories import all_agree, give_points, make_village
 

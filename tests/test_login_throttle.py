@@ -9,8 +9,8 @@ import datetime as dt
 
 import pytest
 
-from core import auth, login_throttle
-from core.errors import LoginFailed
+from core.platform import auth, login_throttle
+from core.platform.errors import LoginFailed
 from tests.factories import PASSWORD
 
 KEY = b"test-secret-key"
@@ -91,6 +91,6 @@ def test_one_client_trying_many_names_is_slowed_for_every_name(db, village):
     ("127.0.0.1", "not-an-address", "127.0.0.1", "127.0.0.1"),
 ])
 def test_the_trusted_proxy_setting_decides_whether_forwarded_addresses_count(peer, forwarded, trusted, expected):
-    from core.clients import client_address, parse_trusted
+    from core.platform.clients import client_address, parse_trusted
 
     assert client_address(peer, forwarded, parse_trusted(trusted)) == expected

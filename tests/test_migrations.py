@@ -3,7 +3,7 @@
 - A database is created at the *first* revision (found from Alembic's script directory,
   however many revisions there are), filled with a village, households, accounts and
   ledger entries using only the columns that revision has, upgraded to head, and then
-  core.verify is clean, every row is still there, and the core can keep writing to it.
+  core.maintenance.verify is clean, every row is still there, and the core can keep writing to it.
 - ``alembic upgrade head`` on an empty database yields exactly Base.metadata: Alembic's
   autogenerate comparison finds no difference, and the append-only trigger is in place.
 """
@@ -21,10 +21,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core import ledger
-from core.verify import verify
-from db.bootstrap import alembic_config
+from core.maintenance.verify import verify
+from core.points import ledger
 from db.engine import Database
+from db.migrate import alembic_config
 from db.models import Account, Base, LedgerEntry, Village
 from tests.dbs import empty_database
 
@@ -195,15 +195,16 @@ def test_upgrading_an_empty_database_to_head_builds_exactly_the_models(kind, tmp
 
 
 def test_the_head_read_without_alembic_is_alembics_head():
-    from db.bootstrap import head_revisions
+    from db.migrate import head_revisions
 
     assert head_revisions() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 _PREPARE = """
 import sys
-from core import config
-from db.bootstrap import current_revisions, head_revisions, prepare
+from core.platform import config
+from db.migrate import current_revisions, head_revisions
+from startup.prepare import prepare
 db = prepare(config.load(), create_demo=False)
 print(sorted(current_revisions(db)) == sorted(head_revisions()), "alembic" in sys.modules)
 """
@@ -280,7 +281,7 @@ def test_attendance_and_votes_recorded_before_guests_could_be_named_survive_the_
 
         upgrade_to(database, "head")
 
-        from core import attendance, minutes
+        from core.committee import attendance, minutes
         from db.models import SessionAttendee, Vote
 
         with database.read() as s:

@@ -15,10 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core import ledger, proposals, publicity, review, shop, stock
-from core.errors import InsufficientPoints
-from core.households import balances
-from core.verify import verify
+from core.committee import proposals, publicity, review
+from core.maintenance.verify import verify
+from core.platform.errors import InsufficientPoints
+from core.points import ledger
+from core.supermarket import shop, stock
+from core.village.households import balances
 from db.models import Account, LedgerEntry
 from tests.factories import all_agree, give_points, make_village
 from tests.test_review_flow import add_committee

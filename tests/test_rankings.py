@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
-from core import rankings, reports, settings
-from core.rankings import RankingsDisabled
+from core.platform import settings
+from core.reporting import rankings, reports
+from core.reporting.rankings import RankingsDisabled
 from tests.factories import give_points
 from tests.test_reports_helpers import populate, recompute
 
@@ -27,7 +28,7 @@ def test_star_level_counts_the_thresholds_reached():
 
 
 def test_redeeming_does_not_push_a_household_down(db, village):
-    from core import ledger
+    from core.points import ledger
 
     a, b = village.household_ids[:2]
     give_points(db, a, 10, "a")

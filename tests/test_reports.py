@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from core import reports
-from core.errors import InvalidInput, NotAllowed
+from core.platform.errors import InvalidInput, NotAllowed
+from core.reporting import reports
 from db.models import RuleCategory
 from tests.factories import give_points, make_village
 from tests.test_reports_helpers import months_ago, populate, recompute

@@ -1,7 +1,7 @@
 """Test data for the dashboard tests, and an independent recomputation from ledger_entry.
 
 The recomputation reads raw ledger entries and classifies each by the sign of the entry it
-stands for (itself, or the original it reverses) — a different road from core.ledger's
+stands for (itself, or the original it reverses) — a different road from core.points.ledger's
 running summaries (household_month / category_month) that the dashboards read.
 """
 
@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from sqlalchemy import select, update
 
-from core import ledger
+from core.points import ledger
 from db.models import (
     Activity,
     Allocation,

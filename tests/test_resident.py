@@ -7,9 +7,12 @@ import uuid
 
 import pytest
 
-from core import cards, ratelimit, resident, settings, shop, stock
-from core.errors import InvalidInput, NotFound
-from core.stock import ProductInput
+from core.platform import ratelimit, settings
+from core.platform.errors import InvalidInput, NotFound
+from core.public import resident
+from core.supermarket import shop, stock
+from core.supermarket.stock import ProductInput
+from core.village import cards
 from db.models import Activity
 from tests.factories import give_points
 

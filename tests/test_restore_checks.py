@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from core import backup
-from core.verify import verify
-from db.bootstrap import upgrade
+from core.maintenance import backup
+from core.maintenance.verify import verify
 from db.engine import Database
+from db.migrate import upgrade
 from db.models import Account
 from tests.conftest import PG_URL, _replace_db
 from tests.factories import give_points, make_village
@@ -111,7 +111,7 @@ def test_random_bytes_and_an_empty_file_are_refused_in_chinese(live_sqlite, tmp_
 
 
 def _photo(data_dir: Path) -> Path:
-    from core import photos as photos_mod
+    from core.committee import photos as photos_mod
 
     path = data_dir / "photos" / "1" / f"{uuid.uuid4().hex}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import attendance, proposals, review
+from core.committee import attendance, proposals, review
 from db.models import Decision, LedgerEntry, Objection, Proposal, ReviewSession
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village

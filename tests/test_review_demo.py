@@ -8,17 +8,17 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from core import review
-from core.verify import verify
+from core.committee import review
+from core.maintenance.verify import verify
 from db.models import Decision, Objection, Proposal, ProposalPhoto, ReviewSession, SessionAttendee, Vote
 
 
 def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path, monkeypatch):
     monkeypatch.setenv("JIFEN_DATA_DIR", str(tmp_path / "data"))
-    from db.demo import build_demo
+    from startup.demo import build_demo
 
     today = dt.date.today()
-    (vid,) = build_demo(db, households=60, days=15, steps=["db.demo_review"], today=today)
+    (vid,) = build_demo(db, households=60, days=15, steps=["startup.demo_review"], today=today)
     with db.read() as s:
         queue = review.queue(s, vid, today)
         closed = s.execute(select(func.count()).select_from(ReviewSession)
@@ -49,7 +49,7 @@ def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path
 
 def test_manage_post_due_posts_and_a_second_run_does_nothing(db, tmp_path, monkeypatch, capsys):
     import manage
-    from core import proposals, publicity
+    from core.committee import proposals, publicity
     from tests.factories import all_agree, make_village
 
     v = make_village(db)

@@ -10,9 +10,11 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from core import attendance, ledger, minutes, proposals, publicity, review, settings
-from core.access import SYSTEM
-from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from core.committee import attendance, minutes, proposals, publicity, review
+from core.platform import settings
+from core.platform.access import SYSTEM
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from core.points import ledger
 from db.models import Account, Decision, LedgerEntry, Proposal, ProposalPhoto, StaffUser, Vote
 from tests.factories import all_agree, make_village
 
@@ -125,7 +127,7 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert minutes.minutes_pdf(m).startswith(b"%PDF") and minutes.minutes_excel(m)[:2] == b"PK"
 
     ledger.reverse(db, v.admin, entry.id, "评议有误")
-    from core.households import history_frame
+    from core.village.households import history_frame
 
     with db.read() as s:
         hist = history_frame(s, v.household_ids[0])
@@ -321,7 +323,7 @@ def test_volunteer_conversion_may_exceed_the_rule_max_but_not_go_negative(db, v)
 
 
 def test_a_resident_self_reports_through_their_card(db, v):
-    from core.cards import issue_card
+    from core.village.cards import issue_card
 
     token = issue_card(db, v.admin, v.household_ids[2])
     pid = proposals.submit_self_report(db, v.id, token, rule_item_id=v.rule_ids["HJ01"], act_date=YESTERDAY,

@@ -12,8 +12,9 @@ import io
 import pytest
 from sqlalchemy import event, func, select
 
-from core import attendance, minutes, proposals, publicity, review, settings
-from core.errors import AlreadyDone, InvalidInput
+from core.committee import attendance, minutes, proposals, publicity, review
+from core.platform import settings
+from core.platform.errors import AlreadyDone, InvalidInput
 from db.models import Decision, Proposal, SessionAttendee, StaffUser, Vote
 from tests.factories import make_village, password_hash
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from core import roster
-from core.errors import InvalidInput, NotAllowed
-from core.verify import verify
+from core.maintenance.verify import verify
+from core.platform.errors import InvalidInput, NotAllowed
+from core.village import roster
 from db.models import Account, Household, ImportBatch, Resident
 from tests.factories import make_village
 
@@ -187,7 +187,7 @@ def test_a_generated_valid_roster_imports_exactly_and_twice_is_once(sqlite_db, h
 def test_two_admins_importing_the_same_roster_at_once_import_it_once(db, village):
     import threading
 
-    from core.errors import AlreadyDone
+    from core.platform.errors import AlreadyDone
 
     barrier = threading.Barrier(2)
     outcomes = []

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import proposals, rules
-from core.errors import AlreadyDone, InvalidInput, NotAllowed
+from core.committee import proposals
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
+from core.village import rules
 from db.models import Proposal, RuleItem
 from tests.factories import make_village
 

@@ -10,7 +10,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from core import auth, staff
+from core.platform import auth
+from core.village import staff
 from db.models import AuthSession, StaffUser
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import PASSWORD, make_village

@@ -8,8 +8,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core import cycles, settings
-from core.errors import InvalidInput, NotAllowed
+from core.platform import settings
+from core.platform.errors import InvalidInput, NotAllowed
+from core.points import cycles
 from db.models import Account, AuditLog
 from tests.factories import give_points
 

@@ -9,10 +9,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from core import cards, settings, shop, stock
-from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
-from core.stock import ProductInput
-from core.verify import verify
+from core.maintenance.verify import verify
+from core.platform import settings
+from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
+from core.supermarket import shop, stock
+from core.supermarket.stock import ProductInput
+from core.village import cards
 from db.engine import Database
 from db.models import Account, LedgerEntry, Product, Redemption
 from tests.factories import give_points
@@ -253,7 +255,7 @@ def test_a_cashier_cannot_void_an_older_redemption_but_an_admin_can(db, village)
 
 
 def test_a_delivery_is_listed_until_confirmed_once(db, village):
-    from core import receipts
+    from core.supermarket import receipts
 
     hid = village.household_ids[0]
     give_points(db, hid, 100, "a")
@@ -267,7 +269,7 @@ def test_a_delivery_is_listed_until_confirmed_once(db, village):
 
 
 def test_the_receipt_lists_items_and_prints(db, village):
-    from core import receipts
+    from core.supermarket import receipts
 
     hid = village.household_ids[0]
     give_points(db, hid, 100, "a")

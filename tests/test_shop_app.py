@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import cards, stock
-from core.stock import ProductInput
+from core.supermarket import stock
+from core.supermarket.stock import ProductInput
+from core.village import cards
 from db.models import Account, Product, Redemption
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import give_points, make_village
@@ -67,7 +68,7 @@ def test_scanning_a_card_fills_the_checkout_and_a_barcode_fills_the_cart(shop_ap
 
 
 def test_a_confirm_replayed_with_the_same_cart_key_charges_once(shop_app):
-    from core import shop
+    from core.supermarket import shop
     from ui import state
 
     db, v, hid, pid, token, _ = shop_app
@@ -119,7 +120,7 @@ def test_an_unknown_card_link_gets_a_friendly_chinese_message(shop_app):
 @pytest.mark.parametrize("module", ["checkout", "redemptions", "products", "cards", "transparency"])
 def test_the_shop_pages_render_for_a_cashier_with_history(shop_app, module):
     db, v, hid, pid, token, _ = shop_app
-    from core import shop
+    from core.supermarket import shop
 
     rid = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 1}, cart_key="k1",
                         delivery=True)
@@ -131,7 +132,7 @@ def test_the_shop_pages_render_for_a_cashier_with_history(shop_app, module):
 
 
 def test_voiding_from_the_list_asks_for_a_reason_and_confirmation(shop_app):
-    from core import shop
+    from core.supermarket import shop
 
     db, v, hid, pid, token, _ = shop_app
     rid = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 2}, cart_key="k2")

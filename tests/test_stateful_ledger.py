@@ -3,7 +3,7 @@ testing) on SQLite and PostgreSQL: earn, deduct, redeem, void, reverse, adjust, 
 in, stock count and repeated causes, each through core, checked step by step against
 a plain-Python model of every balance, earned total and stock level.
 
-Invariants after every step: the model equals the database, core.verify is clean, no
+Invariants after every step: the model equals the database, core.maintenance.verify is clean, no
 overdraft, no negative stock, no cause posted twice, each redemption matched by its
 charge, refund and goods."""
 
@@ -27,8 +27,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from core import ledger, shop, stock
-from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, OutOfStock
+from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, OutOfStock
+from core.points import ledger
+from core.supermarket import shop, stock
 from db.models import Account, LedgerEntry, Product
 from tests.factories import make_village
 from tests.load import figures, invariants

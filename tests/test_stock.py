@@ -8,11 +8,11 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from core import shop, stock, transparency
-from core.errors import AlreadyDone, InvalidInput, NotAllowed, OutOfStock
-from core.ledger import month_of
-from core.stock import ProductInput
-from core.verify import verify
+from core.maintenance.verify import verify
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, OutOfStock
+from core.points.ledger import month_of
+from core.supermarket import shop, stock, transparency
+from core.supermarket.stock import ProductInput
 from db.models import Product, StockMove
 from tests.factories import give_points
 

@@ -13,8 +13,11 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from core import cycles, proposals, review, settings, shop, stock
-from core.auth import actor_for
+from core.committee import proposals, review
+from core.platform import settings
+from core.platform.auth import actor_for
+from core.points import cycles
+from core.supermarket import shop, stock
 from db.models import Decision, Household, LedgerEntry, Redemption, RuleItem, StaffUser
 from tests.app_helpers import DEMO_ROLES, app, use_data_dir, user_id
 from tests.load import figures
@@ -28,12 +31,12 @@ def source_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("idem") / "data"
     mp = pytest.MonkeyPatch()
     use_data_dir(mp, d, demo=False)
-    from core import config
-    from db.bootstrap import prepare
-    from db.demo import build_demo
+    from core.platform import config
+    from startup.demo import build_demo
+    from startup.prepare import prepare
 
     db = prepare(config.load(), create_demo=False)
-    build_demo(db, villages=1, households=20, days=10, steps=["db.demo_review", "db.demo_shop"])
+    build_demo(db, villages=1, households=20, days=10, steps=["startup.demo_review", "startup.demo_shop"])
     db.dispose()
     mp.undo()
     return d
@@ -44,7 +47,7 @@ def env(source_dir, tmp_path, monkeypatch):
     d = tmp_path / "data"
     shutil.copytree(source_dir, d)
     use_data_dir(monkeypatch, d, demo=False)
-    from core import config
+    from core.platform import config
     from db.engine import Database
 
     db = Database.from_url(config.load().database_url)
@@ -102,7 +105,7 @@ def _funded_household(db, admin) -> tuple[int, int]:
     with db.read() as s:
         hid = s.execute(select(Household.id).where(Household.village_id == admin.village_id)
                         .order_by(Household.id)).scalars().first()
-    from core import ledger
+    from core.points import ledger
 
     ledger.adjust(db, admin, hid, 200, "测试加分")
     pid = stock.save_product(db, admin, admin.village_id, stock.ProductInput(name="测试香皂", price=7))

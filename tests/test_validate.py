@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import validate
-from core.errors import InvalidInput
+from core.platform import validate
+from core.platform.errors import InvalidInput
 
 
 def test_text_strips_requires_and_limits():

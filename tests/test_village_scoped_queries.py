@@ -15,8 +15,9 @@ import re
 import pandas as pd
 from sqlalchemy import event, select, update
 
-from core import ledger, rankings, reports
-from core import volunteer_queries as vq
+from core.points import ledger
+from core.reporting import rankings, reports
+from core.volunteering import volunteer_queries as vq
 from db.models import Activity, Attendance, Base, Household, Resident, StarLevelEvent, VolunteerTotal
 from tests.factories import make_village
 from tests.test_reports_helpers import populate

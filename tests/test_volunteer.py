@@ -8,11 +8,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core import certificates, settings
-from core import volunteer as vol
-from core import volunteer_queries as vq
-from core.cards import new_token
-from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from core.platform import settings
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from core.village.cards import new_token
+from core.volunteering import certificates
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from db.models import (
     Account,
     Attendance,

@@ -8,9 +8,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from core import volunteer as vol
-from core.auth import actor_for
-from core.cards import new_token
+from core.platform.auth import actor_for
+from core.village.cards import new_token
+from core.volunteering import volunteer as vol
 from db.models import Card, Household, Proposal, Resident, StaffUser
 from tests.app_helpers import app, texts
 from ui import state
@@ -26,7 +26,7 @@ def _single_member_household(db, village_id):
         hh = Household(village_id=village_id, door_no="9-999", head_name="测试志愿者")
         s.add(hh)
         s.flush()
-        from core.ledger import open_account
+        from core.points.ledger import open_account
 
         open_account(s, hh)
         r = Resident(village_id=village_id, household_id=hh.id, name="测试志愿者", gender="男", birth_year=1980)
@@ -73,7 +73,7 @@ def test_a_lead_runs_an_activity_from_scan_to_review_queue(demo_db):
 
 
 def test_the_demo_has_people_at_every_star_level_and_consistent_totals(demo_db):
-    from core import volunteer_queries as vq
+    from core.volunteering import volunteer_queries as vq
     from db.models import Activity
 
     lead = _lead(demo_db)

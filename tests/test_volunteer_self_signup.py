@@ -11,10 +11,13 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from core import auditlog, cards, ratelimit, resident, settings
-from core import volunteer as vol
-from core import volunteer_queries as vq
-from core.errors import AlreadyDone, DomainError, InvalidInput, NotAllowed, NotFound
+from core.platform import ratelimit, settings
+from core.platform.errors import AlreadyDone, DomainError, InvalidInput, NotAllowed, NotFound
+from core.public import resident
+from core.reporting import audit_search
+from core.village import cards
+from core.volunteering import volunteer as vol
+from core.volunteering import volunteer_queries as vq
 from db.models import AuditLog, Resident, Signup
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
@@ -68,7 +71,7 @@ def test_a_resident_signs_up_a_household_member_through_the_card_and_the_lead_se
     assert json.loads(row.detail) == {"resident_id": me, "status": "signed", "card_id": card_id,
                                       "household_id": village.household_ids[0], "via": "card",
                                       "_by": "村民本人（积分卡）"}
-    log = auditlog.search(db, village.admin, village.id, action="signup.self_add")
+    log = audit_search.search(db, village.admin, village.id, action="signup.self_add")
     assert list(log["操作人"]) == ["村民本人（积分卡）"] and "村民本人" not in log["详情"][0]
 
 

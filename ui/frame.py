@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import auth
-from core.access import ROLE_NAMES
+from core.platform import auth
+from core.platform.access import ROLE_NAMES
 from ui import login, runtime, state
 from ui.guard import current_user
 from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
@@ -75,12 +75,10 @@ def _run() -> None:
 
     if user is None:
         # First run (empty database, e.g. JIFEN_NO_DEMO=1): the set-up page instead of the login.
-        from core.setup import has_village
+        from core.village.setup import has_village
 
         if st.session_state.get(state.SETUP_DONE) or not has_village(runtime.db()):
-            from pages.setup import render as render_setup
-
-            setup_page = st.Page(render_setup, title="首次设置", icon=":material/rocket_launch:", url_path="setup",
+            setup_page = st.Page(render_function("setup"), title="首次设置", icon=":material/rocket_launch:", url_path="setup",
                                  default=True)
             st.navigation([setup_page, *public], position="hidden").run()
             return

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.access import ROLE_NAMES, Actor
-from core.auth import actor_for, user_for_session
+from core.platform.access import ROLE_NAMES, Actor
+from core.platform.auth import actor_for, user_for_session
 from db.models import StaffUser
 from ui import runtime, state
 

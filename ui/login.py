@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy import select
 
-from core import auth
-from core.errors import DomainError
-from db.demo import DEMO_PASSWORD
+from core.platform import auth
+from core.platform.errors import DomainError
 from db.models import StaffUser, Village
+from startup.demo import DEMO_PASSWORD
 from ui import request, runtime, state
 from ui.widgets import flash, md_escape, say
 
@@ -69,7 +69,7 @@ def render_login() -> None:
         demo = _demo_accounts()
         if demo:
             with st.expander("示范村演示账号（正式使用前请删除示范数据）", expanded=True):
-                from core.access import ROLE_NAMES
+                from core.platform.access import ROLE_NAMES
 
                 st.table({
                     "用户名": [u for u, _, _ in demo],

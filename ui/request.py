@@ -1,10 +1,10 @@
-"""Who is asking, from Streamlit's view of the request (core.clients decides what counts)."""
+"""Who is asking, from Streamlit's view of the request (core.platform.clients decides what counts)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.clients import client_address
+from core.platform.clients import client_address
 from ui import runtime
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import exports
-from core.errors import DomainError
+from core.platform import exports
+from core.platform.errors import DomainError
 from ui import state
 
 
@@ -49,12 +49,12 @@ def show_flash() -> None:
 
 
 def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel file of these sheets; formula-like text is stored as text (core.exports)."""
+    """An Excel file of these sheets; formula-like text is stored as text (core.platform.exports)."""
     return exports.excel_bytes(frames)
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A CSV file of this table; formula-like text gets a leading apostrophe (core.exports)."""
+    """A CSV file of this table; formula-like text gets a leading apostrophe (core.platform.exports)."""
     return exports.csv_bytes(df)
 
 
@@ -73,7 +73,7 @@ def excel_download(label: str, frames: Callable[[], dict[str, pd.DataFrame]] | d
 def show_photo(path: Any, where: Any = None, **kwargs: Any) -> None:
     """A stored photo, or a note when it is missing or declares more pixels than may be
     decoded (photos stored before that check existed)."""
-    from core.photos import image_file_ok
+    from core.committee.photos import image_file_ok
 
     box = where or st
     if path is None:
@@ -106,7 +106,7 @@ def pdf_download(label: str, build: Callable[[], bytes], file_name: str, key: st
     ``text`` is the user text the PDF will print: it is checked against the font now, so a
     missing font or character is shown here in Chinese, not as a failed download after the
     click. Returns False (and shows why) when the PDF cannot be printed."""
-    from core.pdf import missing_glyphs
+    from core.platform.pdf import missing_glyphs
 
     box = where or st
     try:

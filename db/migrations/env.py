@@ -1,8 +1,10 @@
-"""Alembic environment: uses the connection handed in by db.bootstrap, or the configured URL."""
+"""Alembic environment: uses the connection handed in by db.migrate (the app, manage.py), or, for
+the alembic command line, the URL given as ``-x url=...`` or in JIFEN_DATABASE_URL."""
+
+import os
 
 from alembic import context
 
-from core import config as config_mod
 from db.engine import make_engine
 from db.models import Base
 
@@ -14,7 +16,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config_mod.load().database_url)
+    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("JIFEN_DATABASE_URL")
+    if not url:
+        raise SystemExit("请用 python manage.py init 升级数据库，或给出 -x url=... / JIFEN_DATABASE_URL")
+    engine = make_engine(url)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -90,7 +90,7 @@ def demo_data_dir(tmp_path_factory):
     """A demo database built once, copied into each server's fresh data dir."""
     d = tmp_path_factory.mktemp("e2e-demo") / "data"
     env = {"JIFEN_DATA_DIR": str(d), "JIFEN_NO_DEMO": "0"}
-    subprocess.run([sys.executable, "-c", "from core.config import load; from db.bootstrap import prepare; "
+    subprocess.run([sys.executable, "-c", "from core.platform.config import load; from startup.prepare import prepare; "
                     "prepare(load())"], cwd=ROOT, env={**os.environ, **env}, check=True)
     return d
 

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
-from core import auth
+from core.platform import auth
 from db.engine import Database
 from db.models import StaffUser
 from tests.e2e.conftest import Server

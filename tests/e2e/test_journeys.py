@@ -396,7 +396,7 @@ def test_an_admin_prints_a_card_sheet_whose_qr_codes_decode_to_the_tokens(browse
     import pypdfium2
     import zxingcpp
 
-    from core.cards import extract_token
+    from core.village.cards import extract_token
 
     rows = q(server, "select h.door_no, h.head_name, c.token from card c join household h on h.id = c.household_id "
                      "where c.status = 'active' order by h.id limit 2")

@@ -8,7 +8,7 @@ import pytest
 from tests.e2e.conftest import DESKTOP, PHONE, login, shot, wait_idle
 from ui.nav import pages_for
 
-USERS = {  # demo users (db/demo.py) and the role each one holds
+USERS = {  # demo users (startup/demo.py) and the role each one holds
     "admin": "admin",
     "pingyi1": "committee",
     "wangge1": "grid_worker",

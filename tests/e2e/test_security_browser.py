@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from core.exports import is_formula_like
+from core.platform.exports import is_formula_like
 from tests import payload
 from tests.e2e.conftest import DESKTOP, PHONE, Server, Watch, login, shot, wait_idle
 from ui.nav import PAGES
@@ -50,8 +50,8 @@ def payload_server(demo_data_dir, tmp_path_factory):
     mp.setenv("JIFEN_DATA_DIR", str(data))
     mp.delenv("JIFEN_DATABASE_URL", raising=False)
     mp.setenv("JIFEN_NO_DEMO", "0")
-    from core.config import load
-    from db.bootstrap import prepare
+    from core.platform.config import load
+    from startup.prepare import prepare
 
     db = prepare(load())
     ids = payload.seed(db)

@@ -1,5 +1,5 @@
 """What must hold after any load, crash or random walk: each check returns problems as
-strings (empty list = all good), like core.verify."""
+strings (empty list = all good), like core.maintenance.verify."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from core.verify import verify
+from core.maintenance.verify import verify
 from db.models import (
     Account,
     Attendance,
@@ -24,7 +24,7 @@ from db.models import (
 
 
 def ledger_and_stock(db) -> list[str]:
-    """core.verify plus: no overdraft, no negative stock, one post per cause, and every
+    """core.maintenance.verify plus: no overdraft, no negative stock, one post per cause, and every
     redemption matched by exactly its ledger entries, stock moves and audit row."""
     problems = list(verify(db))
     with db.read() as s:

@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core import stock
-from core.access import Actor
+from core.platform.access import Actor
+from core.supermarket import stock
 from db.engine import Database
 from tests.factories import give_points, make_village
 
@@ -69,10 +69,10 @@ def build(db: Database, *, households: int = 12, products: int = 5, stock_each: 
     other = make_village(db, name="邻村", code="T002", households=1)
     session_id = None
     session_voters: list[int] = []
-    if importlib.util.find_spec("core.review") is not None:
+    if importlib.util.find_spec("core.committee.review") is not None:
         import datetime as dt
 
-        from core import attendance, review
+        from core.committee import attendance, review
 
         committee = v.actors["committee"]
         session_id = review.open_session(db, committee, v.id, held_on=dt.date.today(),
@@ -80,10 +80,10 @@ def build(db: Database, *, households: int = 12, products: int = 5, stock_each: 
         with db.read() as s:
             session_voters = [a.id for a in attendance.voters(attendance.present(s, session_id))]
     activity_ids = []
-    if importlib.util.find_spec("core.volunteer") is not None:
+    if importlib.util.find_spec("core.volunteering.volunteer") is not None:
         import datetime as dt
 
-        from core import volunteer
+        from core.volunteering import volunteer
 
         activity_ids = [volunteer.create_activity(db, v.actors["volunteer_lead"], title=f"活动{i}",
                                                   date=dt.date.today()) for i in range(6)]

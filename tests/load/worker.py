@@ -30,8 +30,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import ledger, shop, stock
-from core.errors import DomainError
+from core.platform.errors import DomainError
+from core.points import ledger
+from core.supermarket import shop, stock
 from db.engine import Database
 from db.models import LedgerEntry, Product, Redemption
 from tests.load.scenario import Plan
@@ -129,11 +130,11 @@ class Worker:
             eid = e.id
         self.ack(op="post", entry_id=eid, cause=f"cause:{n}")
 
-    # The real review flow (core.proposals / core.review / core.publicity): a grid worker
+    # The real review flow (core.committee.proposals / core.committee.review / core.committee.publicity): a grid worker
     # submits, committee members decide (several race for the same proposal), and the
     # 公示 posting job runs from several processes at once.
     def review_cycle(self) -> None:
-        if self.plan.session_id is None or not has_module("core.publicity"):
+        if self.plan.session_id is None or not has_module("core.committee.publicity"):
             return self.post_cause()
         step = self.rng.choices(("submit", "decide", "post_due"), (4, 5, 1))[0]
         return getattr(self, f"review_{step}")()
@@ -141,7 +142,7 @@ class Worker:
     def review_submit(self, photos: int = 0) -> None:
         import datetime as dt
 
-        from core import proposals
+        from core.committee import proposals
 
         code = self.rng.choice(("HJ01", "HJ06"))
         pid = proposals.submit(
@@ -152,7 +153,7 @@ class Worker:
         self.ack(op="proposal", proposal_id=pid, photos=photos)
 
     def review_decide(self) -> None:
-        from core import review
+        from core.committee import review
         from db.models import Proposal
 
         pid = self.recent(Proposal, Proposal.village_id == self.plan.village_id,
@@ -168,7 +169,7 @@ class Worker:
     def review_post_due(self) -> None:
         import datetime as dt
 
-        from core import publicity
+        from core.committee import publicity
 
         n = publicity.post_due(self.db, self.plan.actor("committee"), self.plan.village_id,
                                today=dt.date.today() + dt.timedelta(days=10))
@@ -178,7 +179,7 @@ class Worker:
     def volunteer_hours(self) -> None:
         """Enter someone's time, then confirm the activity: leads in several processes
         confirm the same activities at once; hours become points once per attendance."""
-        from core import volunteer
+        from core.volunteering import volunteer
 
         if not self.plan.activity_ids:
             return self.adjust()
@@ -236,7 +237,7 @@ class Worker:
         raise ValueError(role)
 
     def photo_mix(self) -> list[tuple[str, Callable[[], None], int]]:
-        if not (has_module("core.photos") and has_module("core.proposals") and self.plan.session_id):
+        if not (has_module("core.committee.photos") and has_module("core.committee.proposals") and self.plan.session_id):
             return []
         return [("proposal_photos", lambda: self.review_submit(photos=self.rng.randint(1, 3)), 4)]
 

@@ -24,10 +24,10 @@ import sys
 
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Integer, Numeric, Time, insert, inspect, text
 
-from core import config
-from db.bootstrap import prepare
+from core.platform import config
 from db.history import Prefix
 from db.models import HISTORY, Base
+from startup.prepare import prepare
 
 
 def _allowed(table) -> dict[str, list[str]]:

@@ -1,0 +1,319 @@
+"""The resident's own view behind the card link (我的积分): no login; read-only apart from
+self-reports and volunteer sign-ups for the household's own members.
+
+Everything is scoped to the one household the token names; nothing about other households
+is returned (the rank is a single number, and only when the village shows rankings).
+All data comes from a handful of indexed queries (card by unique token, account by key,
+ledger by (household_id, id), products and activities by village) so the page stays fast
+however long the ledger grows.
+
+Guessing is slowed down: a client with too many failed look-ups in the window is refused
+before any look-up (core.platform.ratelimit, shared by all app instances).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+
+from core.platform import ratelimit, settings
+from core.platform.errors import InvalidInput, NotFound
+from core.points.ledger import KIND_NAMES, held_points, spendable
+from core.village import cards
+from core.village.cards import extract_token
+from core.volunteering import volunteer
+from db.models import (
+    Account,
+    Activity,
+    Card,
+    Household,
+    LedgerEntry,
+    Product,
+    Proposal,
+    Resident,
+    RuleItem,
+    Signup,
+    Village,
+)
+
+HISTORY_LIMIT = 50
+UPCOMING_LIMIT = 10
+FRIENDLY_UNKNOWN = "没有找到这张积分卡。请确认扫描的是本户积分卡；卡片遗失或更换后，旧卡将不能使用，请到村委会咨询。"
+FRIENDLY_MALFORMED = "这个链接不完整或卡号有误。请直接扫描积分卡上的二维码，或核对卡片下方的 26 位数字。"
+FRIENDLY_SLOWDOWN = "查询失败次数过多，请 10 分钟后再试。如有疑问请到村委会咨询。"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    day: dt.date
+    kind: str
+    points: int  # what the entry did to the spendable balance
+    reason: str
+    outstanding: int = 0  # what it added to (+) or settled of (-) the household's 待扣
+
+
+@dataclass(frozen=True)
+class PublicityRow:
+    item: str
+    points: int
+    act_date: dt.date
+    until: dt.date | None
+
+
+@dataclass(frozen=True)
+class Affordable:
+    name: str
+    category: str
+    price: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class MemberSignup:
+    resident_id: int
+    name: str
+    status: str | None  # 'signed' / 'waitlist' / None (not signed up, or cancelled)
+    waitlist_place: int | None  # 1 = next to move up
+
+
+@dataclass(frozen=True)
+class UpcomingActivity:
+    title: str
+    day: dt.date
+    start: dt.time | None
+    place: str
+    points_per_hour: int
+    id: int = 0
+    end: dt.time | None = None
+    capacity: int | None = None  # None: no limit
+    signed: int = 0
+    waiting: int = 0
+    members: tuple[MemberSignup, ...] = ()  # this household's active members and their sign-up
+
+    @property
+    def places_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.signed, 0)
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    household_id: int
+    village_id: int
+    village: str
+    door_no: str
+    head_name: str
+    balance: int
+    earned_total: int
+    members: list[str]
+    member_ids: list[tuple[int, str]]
+    history: list[HistoryRow]
+    publicity: list[PublicityRow]
+    affordable: list[Affordable]
+    activities: list[UpcomingActivity]
+    rank: int | None  # None when the village has rankings switched off
+    households_ranked: int | None
+    self_signup: bool = False  # the village lets residents sign up for activities here
+    held: int = 0  # points held for deductions still in 公示
+    outstanding: int = 0  # 待扣: deducted points not yet covered, settled from the next points
+
+    @property
+    def spendable(self) -> int:
+        return max(0, self.balance - self.held)
+
+
+def view(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentView:
+    """The household's page for a card link or digits.
+
+    Raises TooManyAttempts (too many failures from ``client``), InvalidInput (malformed) or
+    NotFound (unknown / revoked / inactive), each with a friendly Chinese message; a failure
+    counts against ``client``."""
+    key = ratelimit.client_key("card", client)
+    limit, window = ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW
+    if ratelimit.is_blocked(db, key, limit, window):
+        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+    token = extract_token(scanned or "")
+    try:
+        if token is None:
+            raise InvalidInput(FRIENDLY_MALFORMED)
+        return _load(db, token, today or dt.date.today())
+    except (InvalidInput, NotFound):
+        ratelimit.hit(db, key, window)
+        raise
+
+
+def _load(db, token: str, today: dt.date) -> ResidentView:
+    with db.read() as s:
+        row = s.execute(
+            select(Card.household_id, Household, Village.name)
+            .join(Household, Household.id == Card.household_id)
+            .join(Village, Village.id == Card.village_id)
+            .where(Card.token == token, Card.status == "active")
+        ).first()
+        if row is None or not row[1].active:
+            if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
+                raise InvalidInput(FRIENDLY_MALFORMED)
+            raise NotFound(FRIENDLY_UNKNOWN)
+        hid, hh, vname = row
+        vid = hh.village_id
+        acc = s.get(Account, hid)
+        balance = acc.balance if acc else 0
+        earned = acc.earned_total if acc else 0
+        outstanding = acc.outstanding if acc else 0
+        held = held_points(s, [hid]).get(hid, 0)
+        people = s.execute(
+            select(Resident.id, Resident.name, Resident.relation)
+            .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+        ).all()
+        members = [f"{n}（{r}）" if r else n for _, n, r in people]
+        history = [
+            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
+            for day, kind, delta, reason, item, owed in s.execute(
+                select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
+                       RuleItem.name, LedgerEntry.delta_outstanding)
+                .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
+                .where(LedgerEntry.household_id == hid)
+                .order_by(LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
+            ).all()
+        ]
+        publicity = [
+            PublicityRow(name, pts if pts is not None else proposed, act, until)
+            for name, pts, proposed, act, until in s.execute(
+                select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
+                       Proposal.publicity_until)
+                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+                .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
+                .order_by(Proposal.act_date.desc()).limit(50)
+            ).all()
+        ]
+        affordable = [
+            Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
+                select(Product.name, Product.category, Product.price, Product.unit)
+                .where(Product.village_id == vid, Product.active.is_(True),
+                       Product.price <= spendable(balance, held),
+                       (Product.kind == "service") | (Product.stock > 0))
+                .order_by(Product.price.desc(), Product.name).limit(50)
+            ).all()
+        ]
+        activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
+        rank = ranked = None
+        if settings.get(s, vid, "rankings_enabled"):
+            ahead, ranked = s.execute(
+                select(func.count().filter(Account.earned_total > earned), func.count())
+                .where(Account.village_id == vid)
+            ).one()
+            rank = ahead + 1
+        self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
+    return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
+                        [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
+                        self_signup, held, outstanding)
+
+
+def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:
+    """The village's next planned/open activities with places taken and this household's
+    sign-ups (three queries for at most UPCOMING_LIMIT activities; waitlists are short)."""
+    acts = s.execute(
+        select(Activity).where(Activity.village_id == village_id, Activity.date >= today,
+                               Activity.status.in_(("planned", "open")))
+        .order_by(Activity.date, Activity.start_time, Activity.id).limit(UPCOMING_LIMIT)
+    ).scalars().all()
+    if not acts:
+        return []
+    ids = [a.id for a in acts]
+    counts = {aid: (int(n_signed or 0), int(n_wait or 0)) for aid, n_signed, n_wait in s.execute(
+        select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)),
+               func.sum(case((Signup.status == "waitlist", 1), else_=0)))
+        .where(Signup.activity_id.in_(ids)).group_by(Signup.activity_id))}
+    mine: dict[tuple[int, int], str] = {}
+    queue: dict[int, list[int]] = {}  # activity -> waitlisted resident ids, first to move up first
+    member_ids = [rid for rid, _ in people]
+    for aid, rid, status in s.execute(
+        select(Signup.activity_id, Signup.resident_id, Signup.status)
+        .where(Signup.activity_id.in_(ids), Signup.status != "cancelled",
+               Signup.resident_id.in_(member_ids) | (Signup.status == "waitlist"))
+        .order_by(Signup.activity_id, Signup.created_at, Signup.id)):
+        if status == "waitlist":
+            queue.setdefault(aid, []).append(rid)
+        if rid in member_ids:
+            mine[(aid, rid)] = status
+    out = []
+    for a in acts:
+        members = tuple(
+            MemberSignup(rid, name, mine.get((a.id, rid)),
+                         queue[a.id].index(rid) + 1 if mine.get((a.id, rid)) == "waitlist" else None)
+            for rid, name in people)
+        signed, waiting = counts.get(a.id, (0, 0))
+        out.append(UpcomingActivity(a.title, a.date, a.start_time, a.place, a.points_per_hour, a.id, a.end_time,
+                                    a.capacity, signed, waiting, members))
+    return out
+
+
+# ---------------------------------------------------------------- self-report (村民自报)
+
+SELF_REPORTS_PER_DAY = 5
+
+
+def self_report_items(db, village_id: int) -> list[tuple[int, str]]:
+    """(rule item id, label) of the current add-points rules a resident may report."""
+    with db.read() as s:
+        rows = s.execute(
+            select(RuleItem.id, RuleItem.code, RuleItem.name, RuleItem.points)
+            .where(RuleItem.village_id == village_id, RuleItem.active.is_(True), RuleItem.points > 0)
+            .order_by(RuleItem.code)
+        ).all()
+    return [(rid, f"{name}（{pts} 分）") for rid, code, name, pts in rows]
+
+
+def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_date: dt.date, note: str,
+                resident_id: int | None = None) -> int:
+    """A resident reports a good deed from the card page; the committee reviews it.
+
+    At most SELF_REPORTS_PER_DAY per household a day, so a card link cannot flood the
+    committee's morning list."""
+    from core.committee.proposals import submit_self_report
+
+    household = view(db, scanned, client)  # same token checks and guessing limits as the page
+    key = f"selfreport:{household.household_id}"
+    if ratelimit.is_blocked(db, key, SELF_REPORTS_PER_DAY, 86400):
+        raise ratelimit.TooManyAttempts(f"每户每天最多自报 {SELF_REPORTS_PER_DAY} 条，请明天再报。")
+    if resident_id is not None and resident_id not in {rid for rid, _ in household.member_ids}:
+        raise InvalidInput("请选择本户的家庭成员。")
+    pid = submit_self_report(db, household.village_id, scanned, rule_item_id=rule_item_id, act_date=act_date,
+                             note=note, resident_id=resident_id)
+    ratelimit.hit(db, key, 86400)
+    return pid
+
+
+# ---------------------------------------------------------------- volunteer sign-up (志愿活动报名)
+
+
+def _card_checked(db, scanned: str, client: str | None) -> str:
+    """The token of an active card, under the same guessing limit as the page: a blocked client
+    is refused before any look-up, and an unknown or malformed card counts against it."""
+    key = ratelimit.client_key("card", client)
+    if ratelimit.is_blocked(db, key, ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW):
+        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+    token = extract_token(scanned or "")
+    with db.read() as s:
+        card = cards.find_card(s, token) if token is not None else None
+    if card is None or card.status != "active":
+        ratelimit.hit(db, key, ratelimit.CARD_LOOKUP_WINDOW)
+        malformed = token is None or (card is None and cards.mistyped(token))
+        raise (InvalidInput(FRIENDLY_MALFORMED) if malformed else NotFound(FRIENDLY_UNKNOWN))
+    return token
+
+
+def sign_up(db, scanned: str, client: str | None, *, activity_id: int, resident_id: int,
+            today: dt.date | None = None) -> str:
+    """Sign a member of the card's household up for an activity: 'signed' or 'waitlist'
+    (core.volunteering.volunteer.resident_sign_up makes every check, in the write transaction)."""
+    token = _card_checked(db, scanned, client)
+    return volunteer.resident_sign_up(db, token, activity_id, resident_id, today=today)
+
+
+def cancel_sign_up(db, scanned: str, client: str | None, *, activity_id: int, resident_id: int,
+                   today: dt.date | None = None) -> list[int]:
+    """Cancel a sign-up of the card's household before the activity's day; the waitlist moves up."""
+    token = _card_checked(db, scanned, client)
+    return volunteer.resident_cancel_signup(db, token, activity_id, resident_id, today=today)

@@ -1,0 +1,223 @@
+"""Rankings (排行), star households (星级文明户) and the honour list (光荣榜).
+
+Ranks are by points EARNED over a period (加分 minus 扣分), never by the spendable
+balance: redeeming in the supermarket must not push a family down.
+
+The village setting ``rankings_enabled`` switches every ranking off (2023 central guidance
+against 指尖上的形式主义). Then each function here raises :class:`RankingsDisabled`;
+other areas (the resident view, the board) ask :func:`rankings_enabled` first, or call
+:func:`household_rank`, which answers None.
+
+Reads aggregates: household_month for households and grids; for residents one GROUP BY
+over ledger entries of the village and period (by the (village_id, month) index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from core.platform import settings
+from core.platform.errors import DomainError
+from core.reporting.reports import Period, period_of
+from db.models import (
+    Grid,
+    Household,
+    HouseholdMonth,
+    LedgerEntry,
+    Resident,
+    StarLevelEvent,
+    VolunteerTotal,
+)
+
+STAR_NAMES = {1: "一星", 2: "二星", 3: "三星", 4: "四星", 5: "五星"}
+
+
+class RankingsDisabled(DomainError):
+    """The village has switched rankings off."""
+
+
+def rankings_enabled(s: Session, village_id: int) -> bool:
+    return bool(settings.get(s, village_id, "rankings_enabled"))
+
+
+def _require_enabled(s: Session, village_id: int) -> None:
+    if not rankings_enabled(s, village_id):
+        raise RankingsDisabled("本村已关闭排名显示（系统设置 → 显示排名）。")
+
+
+def competition_ranks(values: list[int]) -> list[int]:
+    """1-2-2-4 ranking of values already sorted from high to low (ties share a place)."""
+    ranks: list[int] = []
+    for i, v in enumerate(values):
+        ranks.append(ranks[-1] if i and v == values[i - 1] else i + 1)
+    return ranks
+
+
+def star_level(points: int, thresholds: list[int]) -> int:
+    """How many of the (ascending) thresholds the year's earned points reach: 0..5."""
+    return sum(1 for t in thresholds if points >= t)
+
+
+def _household_points(s: Session, village_id: int, period: Period, grid_id: int | None = None):
+    cond = [HouseholdMonth.village_id == village_id, HouseholdMonth.month >= period.first_month,
+            HouseholdMonth.month <= period.last_month]
+    if grid_id is not None:
+        cond.append(HouseholdMonth.grid_id == grid_id)
+    return (select(HouseholdMonth.household_id,
+                   func.sum(HouseholdMonth.earned - HouseholdMonth.deducted).label("points"),
+                   func.sum(HouseholdMonth.earned).label("earned"),
+                   func.sum(HouseholdMonth.deducted).label("deducted"))
+            .where(*cond).group_by(HouseholdMonth.household_id).subquery())
+
+
+HOUSEHOLD_COLUMNS = ["名次", "门牌号", "户主", "网格", "积分", "加分", "扣分"]
+
+
+def households(s: Session, village_id: int, period: Period, grid_id: int | None = None,
+               limit: int | None = None) -> pd.DataFrame:
+    """Households by earned points (加分 − 扣分) over the period; only households with entries."""
+    _require_enabled(s, village_id)
+    pts = _household_points(s, village_id, period, grid_id)
+    q = (select(Household.door_no, Household.head_name, Grid.name.label("grid"), pts.c.points, pts.c.earned,
+                pts.c.deducted)
+         .join(Household, and_(Household.id == pts.c.household_id, Household.village_id == village_id,
+                                   Household.active.is_(True)))
+         .outerjoin(Grid, and_(Grid.id == Household.grid_id, Grid.village_id == village_id))
+         .order_by(pts.c.points.desc(), Household.door_no))
+    rows = s.execute(q).all()
+    ranks = competition_ranks([int(r.points) for r in rows])
+    data = [{"名次": rank, "门牌号": r.door_no, "户主": r.head_name, "网格": r.grid or "", "积分": int(r.points),
+             "加分": int(r.earned), "扣分": int(r.deducted)} for rank, r in zip(ranks, rows, strict=True)]
+    if limit is not None:
+        data = [d for d in data if d["名次"] <= limit]
+    return pd.DataFrame(data, columns=HOUSEHOLD_COLUMNS)
+
+
+RESIDENT_COLUMNS = ["名次", "姓名", "门牌号", "积分", "笔数"]
+
+
+def residents(s: Session, village_id: int, period: Period, limit: int | None = None) -> pd.DataFrame:
+    """Residents by the earned points of entries attributed to them (resident_id set)."""
+    _require_enabled(s, village_id)
+    agg = (select(LedgerEntry.resident_id, func.sum(LedgerEntry.delta_earned).label("points"),
+                  func.count().label("n"))
+           .where(LedgerEntry.village_id == village_id, LedgerEntry.month >= period.first_month,
+                  LedgerEntry.month <= period.last_month, LedgerEntry.resident_id.is_not(None),
+                  LedgerEntry.delta_earned != 0)
+           .group_by(LedgerEntry.resident_id).subquery())
+    rows = s.execute(
+        select(Resident.name, Household.door_no, agg.c.points, agg.c.n)
+        .join(Resident, and_(Resident.id == agg.c.resident_id, Resident.village_id == village_id))
+        .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
+        .where(Resident.active.is_(True))
+        .order_by(agg.c.points.desc(), Resident.name)).all()
+    ranks = competition_ranks([int(r.points) for r in rows])
+    data = [{"名次": rank, "姓名": r.name, "门牌号": r.door_no, "积分": int(r.points), "笔数": int(r.n)}
+            for rank, r in zip(ranks, rows, strict=True)]
+    if limit is not None:
+        data = [d for d in data if d["名次"] <= limit]
+    return pd.DataFrame(data, columns=RESIDENT_COLUMNS)
+
+
+GRID_COLUMNS = ["名次", "网格", "户数", "积分", "户均积分"]
+
+
+def grids(s: Session, village_id: int, period: Period) -> pd.DataFrame:
+    """Grids by points per household (fair between grids of different sizes)."""
+    _require_enabled(s, village_id)
+    counts = dict(s.execute(select(Household.grid_id, func.count()).where(
+        Household.village_id == village_id, Household.active.is_(True)).group_by(Household.grid_id)).all())
+    sums = dict(s.execute(
+        select(HouseholdMonth.grid_id, func.sum(HouseholdMonth.earned - HouseholdMonth.deducted))
+        .where(HouseholdMonth.village_id == village_id, HouseholdMonth.month >= period.first_month,
+               HouseholdMonth.month <= period.last_month)
+        .group_by(HouseholdMonth.grid_id)).all())
+    rows = []
+    for gid, name in s.execute(select(Grid.id, Grid.name).where(Grid.village_id == village_id)):
+        n = int(counts.get(gid, 0))
+        pts = int(sums.get(gid) or 0)
+        rows.append({"网格": name, "户数": n, "积分": pts, "户均积分": round(pts / n, 1) if n else 0.0})
+    rows.sort(key=lambda r: (-r["户均积分"], r["网格"]))
+    for rank, r in zip(competition_ranks([r["户均积分"] for r in rows]), rows, strict=True):
+        r["名次"] = rank
+    return pd.DataFrame(rows, columns=GRID_COLUMNS)
+
+
+STAR_COLUMNS = ["星级", "门牌号", "户主", "网格", "年度积分"]
+
+
+def star_households(s: Session, village_id: int, year: int) -> pd.DataFrame:
+    """星级文明户 of a year: graded by the year's earned points against the village thresholds."""
+    _require_enabled(s, village_id)
+    thresholds = list(settings.get(s, village_id, "star_household_thresholds"))
+    ranked = households(s, village_id, Period("year", year, 1))
+    data = []
+    for r in ranked.itertuples(index=False):
+        level = star_level(int(r.积分), thresholds)
+        if level:
+            data.append({"星级": STAR_NAMES[level], "门牌号": r.门牌号, "户主": r.户主, "网格": r.网格,
+                         "年度积分": int(r.积分), "_level": level})
+    data.sort(key=lambda d: (-d["_level"], -d["年度积分"], d["门牌号"]))
+    return pd.DataFrame([{k: v for k, v in d.items() if k != "_level"} for d in data], columns=STAR_COLUMNS)
+
+
+def star_counts(s: Session, village_id: int, year: int) -> dict[str, int]:
+    """Number of households at each star level (五星 … 一星)."""
+    df = star_households(s, village_id, year)
+    return {STAR_NAMES[lv]: int((df["星级"] == STAR_NAMES[lv]).sum()) for lv in range(5, 0, -1)}
+
+
+@dataclass(frozen=True)
+class Honours:
+    period: Period
+    households: pd.DataFrame  # top households
+    residents: pd.DataFrame  # top residents
+    volunteers: pd.DataFrame  # 志愿者 who reached a star level in the period
+
+
+VOLUNTEER_COLUMNS = ["姓名", "门牌号", "星级", "达到日期", "累计时长(小时)"]
+
+
+def honours(s: Session, village_id: int, period: Period, top: int = 10) -> Honours:
+    """光荣榜 of a period: the top households and residents and new star volunteers."""
+    _require_enabled(s, village_id)
+    vols = s.execute(
+        select(Resident.name, Household.door_no, StarLevelEvent.level, StarLevelEvent.reached_on,
+               VolunteerTotal.minutes)
+        .join(Resident, Resident.id == StarLevelEvent.resident_id)
+        .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
+        .outerjoin(VolunteerTotal, and_(VolunteerTotal.resident_id == Resident.id,
+                                        VolunteerTotal.village_id == village_id))
+        .where(Resident.village_id == village_id, StarLevelEvent.reached_on >= period.start,
+               StarLevelEvent.reached_on < period.end)
+        .order_by(StarLevelEvent.level.desc(), StarLevelEvent.reached_on)).all()
+    vdf = pd.DataFrame([{"姓名": v.name, "门牌号": v.door_no, "星级": f"{STAR_NAMES.get(v.level, v.level)}志愿者",
+                         "达到日期": v.reached_on, "累计时长(小时)": round((v.minutes or 0) / 60, 1)} for v in vols],
+                       columns=VOLUNTEER_COLUMNS)
+    hh = households(s, village_id, period, limit=top)
+    hh = hh[hh["积分"] > 0].reset_index(drop=True)
+    rs = residents(s, village_id, period, limit=top)
+    rs = rs[rs["积分"] > 0].reset_index(drop=True)
+    return Honours(period, hh, rs, vdf)
+
+
+def household_rank(s: Session, village_id: int, household_id: int, period: Period) -> int | None:
+    """The household's place in the village for the period, or None when rankings are off
+    or it has no points in the period. For the resident view: one aggregate query."""
+    if not rankings_enabled(s, village_id):
+        return None
+    pts = _household_points(s, village_id, period)
+    mine = s.execute(select(pts.c.points).where(pts.c.household_id == household_id)).scalar()
+    if mine is None:
+        return None
+    above = s.execute(select(func.count()).select_from(pts).where(pts.c.points > mine)).scalar_one()
+    return int(above) + 1
+
+
+def current_year(today: dt.date | None = None) -> Period:
+    return period_of("year", today or dt.date.today())

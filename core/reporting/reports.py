@@ -1,0 +1,503 @@
+"""Village statistics (村情总览), the township comparison (村际比较) and the workbench summary.
+
+Everything here reads aggregates, never whole tables: ``household_month`` and
+``category_month`` (kept by core.points.ledger in the same transaction as each entry),
+``attendance`` minutes, ``allocation`` grams and ``redemption`` rows, summed by SQL with
+GROUP BY. The one exception is a grid-filtered category chart: category_month has no grid,
+so that case sums ledger entries of the village's months by the (village_id, month) index.
+
+Definitions (shown to users in the page captions):
+- 加分 earned: positive points from approved acts, volunteer hours, base scores and positive
+  adjustments, net of reversals; 扣分 deducted: points taken off, as a positive number;
+- 兑换 redeemed: points spent in the supermarket net of voided redemptions;
+- 参与户 households taking part: active households with any earned points in the period;
+- 志愿时长 volunteer hours: confirmed attendance minutes of activities held in the period;
+- 义田分配 produce delivered: grams of allocations signed for in the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from core.platform.access import Actor
+from core.platform.errors import InvalidInput, NotAllowed
+from core.points.ledger import KIND_NAMES
+from db.models import (
+    Activity,
+    Allocation,
+    Attendance,
+    CategoryMonth,
+    DistributionRound,
+    Grid,
+    Household,
+    HouseholdMonth,
+    LedgerEntry,
+    Objection,
+    Product,
+    Proposal,
+    Redemption,
+    Resident,
+    RuleCategory,
+    Village,
+)
+
+PERIOD_KINDS = {"month": "本月", "quarter": "本季度", "year": "本年度"}
+ENVIRONMENT = "环境卫生"  # the category the township compares (比环境)
+WAITING_REVIEW = ("submitted", "deferred")
+
+
+# ---------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar month, quarter or year; months are yyyymm integers like ledger_entry.month."""
+
+    kind: str
+    year: int
+    index: int  # month 1-12, quarter 1-4, or 1 for a year
+
+    @property
+    def first_month(self) -> int:
+        m = {"month": self.index, "quarter": 3 * self.index - 2, "year": 1}[self.kind]
+        return self.year * 100 + m
+
+    @property
+    def last_month(self) -> int:
+        m = {"month": self.index, "quarter": 3 * self.index, "year": 12}[self.kind]
+        return self.year * 100 + m
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.first_month % 100, 1)
+
+    @property
+    def end(self) -> dt.date:
+        """First day after the period."""
+        last = self.last_month % 100
+        return dt.date(self.year + 1, 1, 1) if last == 12 else dt.date(self.year, last + 1, 1)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "month":
+            return f"{self.year}年{self.index}月"
+        if self.kind == "quarter":
+            return f"{self.year}年第{self.index}季度"
+        return f"{self.year}年"
+
+    def months(self) -> list[int]:
+        return [self.year * 100 + m for m in range(self.first_month % 100, self.last_month % 100 + 1)]
+
+
+def period_of(kind: str, day: dt.date) -> Period:
+    if kind not in PERIOD_KINDS:
+        raise InvalidInput("统计周期只能是月、季度或年。")
+    index = {"month": day.month, "quarter": (day.month - 1) // 3 + 1, "year": 1}[kind]
+    return Period(kind, day.year, index)
+
+
+def recent_periods(kind: str, today: dt.date, n: int = 12) -> list[Period]:
+    """The current period and the ``n - 1`` before it, newest first (for a select box)."""
+    out = [period_of(kind, today)]
+    while len(out) < n:
+        p = out[-1]
+        out.append(period_of(kind, p.start - dt.timedelta(days=1)))
+    return out
+
+
+def months_back(last_month: int, n: int) -> list[int]:
+    y, m = divmod(last_month, 100)
+    out = []
+    for _ in range(n):
+        out.append(y * 100 + m)
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out[::-1]
+
+
+def month_label(month: int) -> str:
+    return f"{month // 100}-{month % 100:02d}"
+
+
+# ---------------------------------------------------------------- village overview
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    earned: int
+    deducted: int
+    redeemed: int
+    households: int  # active households (in the grid, if filtered)
+    households_taking_part: int
+    volunteer_minutes: int
+    volunteers: int
+    produce_grams: int
+    redemptions: int
+
+    @property
+    def net(self) -> int:
+        return self.earned - self.deducted
+
+    @property
+    def participation_pct(self) -> float:
+        return round(100 * self.households_taking_part / self.households, 1) if self.households else 0.0
+
+    @property
+    def volunteer_hours(self) -> float:
+        return round(self.volunteer_minutes / 60, 1)
+
+    @property
+    def produce_kg(self) -> float:
+        return round(self.produce_grams / 1000, 1)
+
+
+def _hm_filter(village_id: int, period: Period, grid_id: int | None):
+    cond = [HouseholdMonth.village_id == village_id, HouseholdMonth.month >= period.first_month,
+            HouseholdMonth.month <= period.last_month]
+    if grid_id is not None:
+        cond.append(HouseholdMonth.grid_id == grid_id)
+    return and_(*cond)
+
+
+def _grid_households(village_id: int, grid_id: int | None):
+    """A subquery restricting household ids to one grid of the village (None = no restriction)."""
+    return None if grid_id is None else select(Household.id).where(Household.village_id == village_id,
+                                                                   Household.grid_id == grid_id)
+
+
+def overview(s: Session, village_id: int, period: Period, grid_id: int | None = None) -> Overview:
+    """Headline numbers of one village (optionally one grid) for a period."""
+    earned, deducted, redeemed = s.execute(
+        select(func.coalesce(func.sum(HouseholdMonth.earned), 0), func.coalesce(func.sum(HouseholdMonth.deducted), 0),
+               func.coalesce(func.sum(HouseholdMonth.redeemed), 0))
+        .where(_hm_filter(village_id, period, grid_id))
+    ).one()
+    # A household takes part when its earned points over the whole period are positive.
+    per_household = (select(HouseholdMonth.household_id).where(_hm_filter(village_id, period, grid_id))
+                     .group_by(HouseholdMonth.household_id).having(func.sum(HouseholdMonth.earned) > 0).subquery())
+    taking_part = s.execute(
+        select(func.count()).select_from(per_household)
+        .join(Household, and_(Household.id == per_household.c.household_id, Household.village_id == village_id,
+                              Household.active.is_(True)))
+    ).scalar_one()
+    hh_cond = [Household.village_id == village_id, Household.active.is_(True)]
+    if grid_id is not None:
+        hh_cond.append(Household.grid_id == grid_id)
+    households = s.execute(select(func.count()).select_from(Household).where(*hh_cond)).scalar_one()
+
+    grid_hh = _grid_households(village_id, grid_id)
+    vol = (select(func.coalesce(func.sum(Attendance.minutes), 0), func.count(distinct(Attendance.resident_id)))
+           .join(Activity, and_(Activity.id == Attendance.activity_id, Activity.village_id == village_id))
+           .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None),
+                  Activity.date >= period.start, Activity.date < period.end))
+    if grid_hh is not None:
+        vol = vol.where(Attendance.household_id.in_(grid_hh))
+    minutes, volunteers = s.execute(vol).one()
+
+    produce = (select(func.coalesce(func.sum(Allocation.grams), 0))
+               .join(DistributionRound, DistributionRound.id == Allocation.round_id)
+               .where(DistributionRound.village_id == village_id, Allocation.delivered_at.is_not(None),
+                      Allocation.delivered_at >= dt.datetime.combine(period.start, dt.time()),
+                      Allocation.delivered_at < dt.datetime.combine(period.end, dt.time())))
+    if grid_hh is not None:
+        produce = produce.where(Allocation.household_id.in_(grid_hh))
+    grams = s.execute(produce).scalar_one()
+
+    red = select(func.count()).select_from(Redemption).where(
+        Redemption.village_id == village_id, Redemption.status == "done",
+        Redemption.month >= period.first_month, Redemption.month <= period.last_month)
+    if grid_hh is not None:
+        red = red.where(Redemption.household_id.in_(grid_hh))
+    redemptions = s.execute(red).scalar_one()
+    return Overview(period, int(earned), int(deducted), int(redeemed), int(households), int(taking_part),
+                    int(minutes), int(volunteers), int(grams), int(redemptions))
+
+
+def monthly_trend(s: Session, village_id: int, last_month: int, n: int = 12,
+                  grid_id: int | None = None) -> pd.DataFrame:
+    """加分 / 扣分 / 兑换 per month for the ``n`` months ending ``last_month`` (zeros included)."""
+    months = months_back(last_month, n)
+    cond = [HouseholdMonth.village_id == village_id, HouseholdMonth.month >= months[0],
+            HouseholdMonth.month <= months[-1]]
+    if grid_id is not None:
+        cond.append(HouseholdMonth.grid_id == grid_id)
+    rows = {r.month: r for r in s.execute(
+        select(HouseholdMonth.month, func.sum(HouseholdMonth.earned).label("earned"),
+               func.sum(HouseholdMonth.deducted).label("deducted"),
+               func.sum(HouseholdMonth.redeemed).label("redeemed"))
+        .where(*cond).group_by(HouseholdMonth.month))}
+    data = []
+    for m in months:
+        r = rows.get(m)
+        data.append({"月份": month_label(m), "加分": int(r.earned) if r else 0,
+                     "扣分": int(r.deducted) if r else 0, "兑换": int(r.redeemed) if r else 0})
+    return pd.DataFrame(data, columns=["月份", "加分", "扣分", "兑换"])
+
+
+def by_category(s: Session, village_id: int, period: Period, grid_id: int | None = None) -> pd.DataFrame:
+    """Net points per rule category (类别, 积分, 笔数), largest first."""
+    if grid_id is None:
+        q = (select(RuleCategory.name, func.sum(CategoryMonth.points), func.sum(CategoryMonth.entries))
+             .join(RuleCategory, and_(RuleCategory.id == CategoryMonth.category_id,
+                                      RuleCategory.village_id == village_id))
+             .where(CategoryMonth.village_id == village_id, CategoryMonth.month >= period.first_month,
+                    CategoryMonth.month <= period.last_month)
+             .group_by(RuleCategory.id, RuleCategory.name))
+    else:
+        # Reversals count -1 entry, as in category_month.
+        q = (select(RuleCategory.name, func.sum(LedgerEntry.delta_earned),
+                    func.sum(case((LedgerEntry.reverses_id.is_(None), 1), else_=-1)))
+             .join(RuleCategory, and_(RuleCategory.id == LedgerEntry.category_id,
+                                      RuleCategory.village_id == village_id))
+             .where(LedgerEntry.village_id == village_id, LedgerEntry.month >= period.first_month,
+                    LedgerEntry.month <= period.last_month,
+                    LedgerEntry.household_id.in_(_grid_households(village_id, grid_id)))
+             .group_by(RuleCategory.id, RuleCategory.name))
+    rows = [(name, int(p or 0), int(n or 0)) for name, p, n in s.execute(q)]
+    rows = [r for r in rows if r[1] or r[2]]
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return pd.DataFrame(rows, columns=["类别", "积分", "笔数"])
+
+
+def by_grid(s: Session, village_id: int, period: Period) -> pd.DataFrame:
+    """Per grid: households, earned, deducted, net, redeemed and participation."""
+    grids = s.execute(select(Grid.id, Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).all()
+    counts = dict(s.execute(
+        select(Household.grid_id, func.count()).where(Household.village_id == village_id,
+                                                      Household.active.is_(True))
+        .group_by(Household.grid_id)).all())
+    per_hh = (select(HouseholdMonth.household_id, HouseholdMonth.grid_id,
+                     func.sum(HouseholdMonth.earned).label("earned"),
+                     func.sum(HouseholdMonth.deducted).label("deducted"),
+                     func.sum(HouseholdMonth.redeemed).label("redeemed"))
+              .where(_hm_filter(village_id, period, None))
+              .group_by(HouseholdMonth.household_id, HouseholdMonth.grid_id).subquery())
+    sums = {r.grid_id: r for r in s.execute(
+        select(per_hh.c.grid_id, func.sum(per_hh.c.earned).label("earned"),
+               func.sum(per_hh.c.deducted).label("deducted"), func.sum(per_hh.c.redeemed).label("redeemed"),
+               func.sum(case((per_hh.c.earned > 0, 1), else_=0)).label("taking_part"))
+        .group_by(per_hh.c.grid_id))}
+    data = []
+    for gid, name in grids:
+        r = sums.get(gid)
+        n = int(counts.get(gid, 0))
+        earned, deducted = (int(r.earned), int(r.deducted)) if r else (0, 0)
+        part = int(r.taking_part) if r else 0
+        data.append({"网格": name, "户数": n, "加分": earned, "扣分": deducted, "净积分": earned - deducted,
+                     "兑换": int(r.redeemed) if r else 0, "参与户": part,
+                     "参与率(%)": round(100 * part / n, 1) if n else 0.0})
+    return pd.DataFrame(data, columns=["网格", "户数", "加分", "扣分", "净积分", "兑换", "参与户", "参与率(%)"])
+
+
+def grids(s: Session, village_id: int) -> list[tuple[int, str]]:
+    return [tuple(r) for r in s.execute(
+        select(Grid.id, Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).all()]
+
+
+def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFrame:
+    """What happened lately: newest ledger entries and volunteer activities, newest first."""
+    entries = s.execute(
+        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.delta_earned, LedgerEntry.delta_balance,
+               LedgerEntry.reason, Household.door_no, Household.head_name, RuleCategory.name.label("category"))
+        .join(Household, and_(Household.id == LedgerEntry.household_id, Household.village_id == village_id))
+        .outerjoin(RuleCategory, and_(RuleCategory.id == LedgerEntry.category_id, RuleCategory.village_id == village_id))
+        .where(LedgerEntry.village_id == village_id)
+        .order_by(LedgerEntry.id.desc()).limit(limit)).all()
+    rows = []
+    for e in entries:
+        points = e.delta_earned if e.kind not in ("redeemed", "redeem_void", "clearing") else e.delta_balance
+        what = e.category or e.reason or ""
+        rows.append({"时间": e.created_at, "类型": KIND_NAMES.get(e.kind, e.kind),
+                     "内容": f"{e.door_no} {e.head_name}" + (f"：{what}" if what else ""), "积分": int(points)})
+    acts = s.execute(select(Activity.created_at, Activity.title, Activity.date, Activity.status)
+                     .where(Activity.village_id == village_id)
+                     .order_by(Activity.id.desc()).limit(5)).all()
+    for a in acts:
+        rows.append({"时间": a.created_at, "类型": "志愿活动",
+                     "内容": f"{a.title}（{a.date:%m月%d日}）", "积分": None})
+    rows.sort(key=lambda r: r["时间"], reverse=True)
+    df = pd.DataFrame(rows[:limit], columns=["时间", "类型", "内容", "积分"])
+    df["积分"] = df["积分"].astype("Int64")
+    return df
+
+
+# ---------------------------------------------------------------- township comparison
+
+
+def villages_for(s: Session, actor: Actor) -> list[Village]:
+    """Villages the actor may compare: a township viewer's township; an admin's own township."""
+    if actor.has("township_viewer") and actor.township:
+        township = actor.township
+    elif actor.has("admin") and actor.village_id is not None:
+        own = s.get(Village, actor.village_id)
+        if own is None:
+            return []
+        if not own.township:
+            return [own]
+        township = own.township
+    elif actor.has("township_viewer"):
+        return []  # a viewer whose account names no township sees nothing, not everything
+    else:
+        raise NotAllowed("没有权限：村际比较需要镇街查看员或村管理员角色。")
+    return list(s.execute(select(Village).where(Village.township == township).order_by(Village.code)).scalars())
+
+
+COMPARE_COLUMNS = ["村", "户数", "人口", "加分", "扣分", "净积分", "户均积分", "参与户", "参与率(%)",
+                   "志愿时长(小时)", "人均志愿时长(小时)", f"{ENVIRONMENT}积分", "兑换积分", "兑换笔数"]
+
+
+def compare(s: Session, actor: Actor, period: Period) -> pd.DataFrame:
+    """Villages side by side (比积分、比环境、比义务工): one GROUP BY per measure, by village."""
+    villages = villages_for(s, actor)
+    ids = [v.id for v in villages]
+    if not ids:
+        return pd.DataFrame(columns=COMPARE_COLUMNS)
+
+    def by_village(q) -> dict:
+        return {r[0]: r[1:] for r in s.execute(q)}
+
+    hh = by_village(select(Household.village_id, func.count()).where(
+        Household.village_id.in_(ids), Household.active.is_(True)).group_by(Household.village_id))
+    people = by_village(select(Resident.village_id, func.count()).where(
+        Resident.village_id.in_(ids), Resident.active.is_(True)).group_by(Resident.village_id))
+    month_cond = [HouseholdMonth.village_id.in_(ids), HouseholdMonth.month >= period.first_month,
+                  HouseholdMonth.month <= period.last_month]
+    points = by_village(select(HouseholdMonth.village_id, func.sum(HouseholdMonth.earned),
+                               func.sum(HouseholdMonth.deducted), func.sum(HouseholdMonth.redeemed))
+                        .where(*month_cond).group_by(HouseholdMonth.village_id))
+    per_hh = (select(HouseholdMonth.village_id, HouseholdMonth.household_id).where(*month_cond)
+              .group_by(HouseholdMonth.village_id, HouseholdMonth.household_id)
+              .having(func.sum(HouseholdMonth.earned) > 0).subquery())
+    part = by_village(select(per_hh.c.village_id, func.count()).group_by(per_hh.c.village_id))
+    vol = by_village(select(Attendance.village_id, func.sum(Attendance.minutes))
+                     .join(Activity, Activity.id == Attendance.activity_id)
+                     .where(Attendance.village_id.in_(ids), Activity.village_id.in_(ids),
+                            Attendance.confirmed_at.is_not(None), Activity.date >= period.start, Activity.date < period.end)
+                     .group_by(Attendance.village_id))
+    env = by_village(select(CategoryMonth.village_id, func.sum(CategoryMonth.points))
+                     .join(RuleCategory, RuleCategory.id == CategoryMonth.category_id)
+                     .where(CategoryMonth.village_id.in_(ids), RuleCategory.name == ENVIRONMENT,
+                            CategoryMonth.month >= period.first_month, CategoryMonth.month <= period.last_month)
+                     .group_by(CategoryMonth.village_id))
+    reds = by_village(select(Redemption.village_id, func.count())
+                      .where(Redemption.village_id.in_(ids), Redemption.status == "done",
+                             Redemption.month >= period.first_month, Redemption.month <= period.last_month)
+                      .group_by(Redemption.village_id))
+    data = []
+    for v in villages:
+        n_hh = int(hh.get(v.id, (0,))[0])
+        n_people = int(people.get(v.id, (0,))[0])
+        earned, deducted, redeemed = (int(x or 0) for x in points.get(v.id, (0, 0, 0)))
+        taking_part = int(part.get(v.id, (0,))[0])
+        minutes = int(vol.get(v.id, (0,))[0] or 0)
+        data.append({
+            "村": v.name, "户数": n_hh, "人口": n_people, "加分": earned, "扣分": deducted,
+            "净积分": earned - deducted, "户均积分": round((earned - deducted) / n_hh, 1) if n_hh else 0.0,
+            "参与户": taking_part, "参与率(%)": round(100 * taking_part / n_hh, 1) if n_hh else 0.0,
+            "志愿时长(小时)": round(minutes / 60, 1),
+            "人均志愿时长(小时)": round(minutes / 60 / n_people, 2) if n_people else 0.0,
+            f"{ENVIRONMENT}积分": int(env.get(v.id, (0,))[0] or 0),
+            "兑换积分": redeemed, "兑换笔数": int(reds.get(v.id, (0,))[0]),
+        })
+    return pd.DataFrame(data, columns=COMPARE_COLUMNS)
+
+
+# ---------------------------------------------------------------- workbench (工作台)
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    label: str
+    value: str
+    page: str  # module in pages/ the item links to
+    help: str = ""
+    alert: bool = False  # something waits for someone
+
+
+def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
+    """A short, role-aware list of what needs attention today; pages filter links by role."""
+    if actor.has("township_viewer") and not actor.has(*_VILLAGE_ROLES):
+        return _township_today(s, actor, today)
+    vid = actor.village_id
+    if vid is None:
+        return []
+    items: list[TodayItem] = []
+    if actor.has("committee", "admin", "grid_worker"):
+        waiting = s.execute(select(func.count()).select_from(Proposal).where(
+            Proposal.village_id == vid, Proposal.status.in_(WAITING_REVIEW))).scalar_one()
+        items.append(TodayItem("待评议申报", f"{waiting} 件", "review" if actor.has("committee", "admin")
+                               else "proposal_new", "已提交、等待评议会决定的积分申报", waiting > 0))
+        public = s.execute(select(func.count()).select_from(Proposal).where(
+            Proposal.village_id == vid, Proposal.status == "publicity")).scalar_one()
+        objections = s.execute(select(func.count()).select_from(Objection)
+                               .join(Proposal, Proposal.id == Objection.proposal_id)
+                               .where(Proposal.village_id == vid, Objection.status == "open")).scalar_one()
+        items.append(TodayItem("公示中事项", f"{public} 件", "publicity",
+                               f"其中未处理异议 {objections} 件" if objections else "公示期满后记入积分账户",
+                               objections > 0))
+    if actor.has("cashier", "admin"):
+        low = s.execute(select(func.count()).select_from(Product).where(
+            Product.village_id == vid, Product.kind == "goods", Product.active.is_(True),
+            Product.stock <= Product.low_stock)).scalar_one()
+        items.append(TodayItem("库存不足商品", f"{low} 种", "products", "库存低于预警线的商品", low > 0))
+        day_start = dt.datetime.combine(today, dt.time())
+        red = s.execute(select(func.count()).select_from(Redemption).where(
+            Redemption.village_id == vid, Redemption.status == "done", Redemption.created_at >= day_start,
+            Redemption.created_at < day_start + dt.timedelta(days=1))).scalar_one()
+        items.append(TodayItem("今日兑换", f"{red} 笔", "redemptions"))
+        pending = s.execute(select(func.count()).select_from(Redemption).where(
+            Redemption.village_id == vid, Redemption.status == "done", Redemption.delivery == "pending")
+        ).scalar_one()
+        if pending:
+            items.append(TodayItem("待送货上门", f"{pending} 单", "redemptions", "行动不便户的兑换物品", True))
+    if actor.has("volunteer_lead", "field_lead", "admin"):
+        acts = s.execute(select(func.count()).select_from(Activity).where(
+            Activity.village_id == vid, Activity.date == today, Activity.status != "cancelled")).scalar_one()
+        items.append(TodayItem("今日志愿活动", f"{acts} 场", "checkin" if acts else "activities"))
+        unconfirmed = s.execute(select(func.count()).select_from(Attendance)
+                                .join(Activity, Activity.id == Attendance.activity_id)
+                                .where(Attendance.village_id == vid, Attendance.confirmed_at.is_(None),
+                                       Attendance.minutes.is_not(None), Activity.date <= today)).scalar_one()
+        if unconfirmed and actor.has("volunteer_lead", "admin"):
+            items.append(TodayItem("待确认志愿时长", f"{unconfirmed} 人次", "activities", "", True))
+    if actor.has("field_lead", "admin"):
+        undelivered = s.execute(select(func.count()).select_from(Allocation)
+                                .join(DistributionRound, DistributionRound.id == Allocation.round_id)
+                                .where(DistributionRound.village_id == vid, DistributionRound.status == "confirmed",
+                                       Allocation.delivered_at.is_(None))).scalar_one()
+        items.append(TodayItem("待签领义田分配", f"{undelivered} 户", "distribution", "", undelivered > 0))
+    if actor.has("admin", "committee"):
+        ov = overview(s, vid, period_of("month", today))
+        items.append(TodayItem("本月净积分", f"{ov.net} 分", "overview",
+                               f"加分 {ov.earned}，扣分 {ov.deducted}，参与率 {ov.participation_pct}%"))
+    return items
+
+
+_VILLAGE_ROLES = ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead")
+
+
+def _township_today(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
+    df = compare(s, actor, period_of("month", today))
+    if df.empty:
+        return [TodayItem("本镇村庄", "0 个", "compare", "账号未设置所属镇街，请联系管理员。")]
+    hh = int(df["户数"].sum())
+    part = int(df["参与户"].sum())
+    return [
+        TodayItem("本镇村庄", f"{len(df)} 个", "compare", f"共 {hh} 户"),
+        TodayItem("本月净积分", f"{int(df['净积分'].sum())} 分", "compare"),
+        TodayItem("本月参与率", f"{round(100 * part / hh, 1) if hh else 0.0}%", "compare"),
+        TodayItem("本月志愿时长", f"{round(float(df['志愿时长(小时)'].sum()), 1)} 小时", "compare"),
+    ]
+
+
+def village_name(s: Session, village_id: int | None) -> str:
+    if village_id is None:
+        return ""
+    v = s.get(Village, village_id)
+    return v.name if v else ""
+

@@ -1,0 +1,148 @@
+"""Reading redemptions back: receipts (printable), the redemption list and the
+home-delivery list. Reads only; the writes live in core.supermarket.shop."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+
+from core.platform.errors import NotFound
+from core.platform.pdf import Sheet
+from db.models import Household, Product, Redemption, RedemptionLine, StaffUser, Village
+
+STATUS_NAMES = {"done": "已兑换", "voided": "已撤销"}
+DELIVERY_NAMES = {"none": "自提", "pending": "待送货", "delivered": "已送达"}
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    name: str
+    unit: str
+    qty: int
+    price: int
+
+    @property
+    def amount(self) -> int:
+        return self.qty * self.price
+
+
+@dataclass(frozen=True)
+class Receipt:
+    redemption_id: int
+    receipt_no: str
+    village: str
+    door_no: str
+    head_name: str
+    created_at: dt.datetime
+    cashier: str
+    lines: list[ReceiptLine]
+    total: int
+    status: str
+    delivery: str
+    void_reason: str
+
+
+def receipt(db, village_id: int, redemption_id: int) -> Receipt:
+    with db.read() as s:
+        row = s.execute(
+            select(Redemption, Household, Village.name, StaffUser.display_name)
+            .join(Household, Household.id == Redemption.household_id)
+            .join(Village, Village.id == Redemption.village_id)
+            .outerjoin(StaffUser, StaffUser.id == Redemption.created_by)
+            .where(Redemption.id == redemption_id)
+        ).first()
+        if row is None or row[0].village_id != village_id:
+            raise NotFound("找不到这笔兑换。")
+        red, hh, vname, cashier = row
+        lines = s.execute(
+            select(Product.name, Product.unit, RedemptionLine.qty, RedemptionLine.price)
+            .join(Product, Product.id == RedemptionLine.product_id)
+            .where(RedemptionLine.redemption_id == red.id).order_by(RedemptionLine.id)
+        ).all()
+    return Receipt(red.id, red.receipt_no, vname, hh.door_no, hh.head_name, red.created_at, cashier or "",
+                   [ReceiptLine(*ln) for ln in lines], red.total, red.status, red.delivery, red.void_reason)
+
+
+def receipt_pdf(r: Receipt) -> bytes:
+    """A half-page A4 receipt with a signature line (兑换凭证)."""
+    pdf = Sheet(title=f"兑换凭证 {r.receipt_no}")
+    pdf.add_page()
+    pdf.set_font_size(16)
+    pdf.cell(0, 10, f"{r.village} 积分超市兑换凭证", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(11)
+    pdf.cell(0, 7, f"凭证号：{r.receipt_no}    时间：{r.created_at:%Y-%m-%d %H:%M}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, f"门牌号：{r.door_no}    户主：{r.head_name}    收银员：{r.cashier}",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.table_rows(["商品", "数量", "单价（分）", "小计（分）"],
+                   [[ln.name, f"{ln.qty}{ln.unit}", ln.price, ln.amount] for ln in r.lines], [90, 30, 30, 30])
+    pdf.set_font_size(12)
+    pdf.cell(0, 9, f"合计：{r.total} 积分    {DELIVERY_NAMES.get(r.delivery, '')}", new_x="LMARGIN", new_y="NEXT")
+    if r.status == "voided":
+        pdf.cell(0, 8, f"本笔兑换已撤销：{r.void_reason}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.cell(0, 8, "领取人签字：____________________    日期：____________", new_x="LMARGIN", new_y="NEXT")
+    return pdf.output_bytes()
+
+
+def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit: int = 2000) -> pd.DataFrame:
+    """Redemptions in [since, until], newest first, one row each with its items."""
+    start = dt.datetime.combine(since, dt.time.min)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min)
+    with db.read() as s:
+        reds = s.execute(
+            select(Redemption, Household.door_no, Household.head_name)
+            .join(Household, Household.id == Redemption.household_id)
+            .where(Redemption.village_id == village_id, Redemption.created_at >= start, Redemption.created_at < end)
+            .order_by(Redemption.created_at.desc(), Redemption.id.desc()).limit(limit)
+        ).all()
+        ids = [r.id for r, _, _ in reds]
+        items: dict[int, list[str]] = {}
+        if ids:
+            for rid, name, qty in s.execute(
+                select(RedemptionLine.redemption_id, Product.name, RedemptionLine.qty)
+                .join(Product, Product.id == RedemptionLine.product_id)
+                .where(RedemptionLine.redemption_id.in_(ids)).order_by(RedemptionLine.id)
+            ):
+                items.setdefault(rid, []).append(f"{name}×{qty}")
+    cols = ["兑换ID", "凭证号", "时间", "门牌号", "户主", "商品", "积分", "状态", "送货", "撤销原因"]
+    return pd.DataFrame(
+        [{"兑换ID": r.id, "凭证号": r.receipt_no, "时间": r.created_at, "门牌号": door, "户主": head,
+          "商品": "、".join(items.get(r.id, [])), "积分": r.total, "状态": STATUS_NAMES.get(r.status, r.status),
+          "送货": DELIVERY_NAMES.get(r.delivery, r.delivery), "撤销原因": r.void_reason} for r, door, head in reds],
+        columns=cols,
+    )
+
+
+def delivery_frame(db, village_id: int, include_delivered: bool = False) -> pd.DataFrame:
+    """Home deliveries waiting (and optionally done), with address and phone for the runner."""
+    wanted = ("pending", "delivered") if include_delivered else ("pending",)
+    with db.read() as s:
+        rows = s.execute(
+            select(Redemption.id, Redemption.receipt_no, Redemption.created_at, Household.door_no,
+                   Household.head_name, Household.address, Household.phone, Redemption.total, Redemption.delivery,
+                   Redemption.delivered_at)
+            .join(Household, Household.id == Redemption.household_id)
+            .where(Redemption.village_id == village_id, Redemption.status == "done",
+                   Redemption.delivery.in_(wanted))
+            .order_by(Redemption.created_at).limit(1000)
+        ).all()
+        ids = [r[0] for r in rows]
+        items: dict[int, list[str]] = {}
+        if ids:
+            for rid, name, qty in s.execute(
+                select(RedemptionLine.redemption_id, Product.name, RedemptionLine.qty)
+                .join(Product, Product.id == RedemptionLine.product_id)
+                .where(RedemptionLine.redemption_id.in_(ids))
+            ):
+                items.setdefault(rid, []).append(f"{name}×{qty}")
+    return pd.DataFrame(
+        [{"兑换ID": rid, "凭证号": no, "兑换时间": at, "门牌号": door, "户主": head, "地址": addr, "电话": phone,
+          "商品": "、".join(items.get(rid, [])), "积分": total, "送货": DELIVERY_NAMES.get(dl, dl),
+          "送达时间": dat}
+         for rid, no, at, door, head, addr, phone, total, dl, dat in rows],
+        columns=["兑换ID", "凭证号", "兑换时间", "门牌号", "户主", "地址", "电话", "商品", "积分", "送货", "送达时间"],
+    )

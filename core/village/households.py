@@ -1,0 +1,138 @@
+"""户积分查询: one household's account, members and ledger history, read for the screen.
+
+A reversal (冲正) is shown beside the entry it undoes: each row carries the id of its
+reversal (or of the entry it reverses), so the page can put them side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from core.platform.errors import NotFound
+from core.points.ledger import KIND_NAMES, held_points
+from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    id: int
+    village_id: int
+    door_no: str
+    head_name: str
+    grid: str
+    phone: str
+    balance: int
+    earned_total: int
+    entries: int
+    outstanding: int = 0  # 待扣
+    held: int = 0  # held for deductions in 公示
+
+
+def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
+    row = s.execute(select(Household, Account, Grid.name).join(Account, Account.household_id == Household.id)
+                    .outerjoin(Grid, Grid.id == Household.grid_id).where(Household.id == household_id)).first()
+    if row is None or row[0].village_id != village_id:
+        raise NotFound("找不到该户。")
+    hh, acc, grid = row
+    return HouseholdView(hh.id, hh.village_id, hh.door_no, hh.head_name, grid or "", hh.phone, acc.balance,
+                         acc.earned_total, acc.entries, acc.outstanding, held_points(s, [hh.id]).get(hh.id, 0))
+
+
+def members_frame(s: Session, household_id: int) -> pd.DataFrame:
+    rows = s.execute(select(Resident.name, Resident.relation, Resident.gender, Resident.birth_year,
+                            Resident.party_member).where(Resident.household_id == household_id, Resident.active)
+                     .order_by(Resident.id)).all()
+    return pd.DataFrame([{"姓名": r.name, "关系": r.relation, "性别": r.gender, "出生年份": r.birth_year,
+                          "党员": "是" if r.party_member else ""} for r in rows],
+                        columns=["姓名", "关系", "性别", "出生年份", "党员"])
+
+
+def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFrame:
+    """Newest first; a reversed entry says so and names its reversal, and vice versa."""
+    rev = aliased(LedgerEntry)
+    rows = s.execute(
+        select(LedgerEntry, Resident.name, StaffUser.display_name, rev.id)
+        .outerjoin(Resident, Resident.id == LedgerEntry.resident_id)
+        .outerjoin(StaffUser, StaffUser.id == LedgerEntry.created_by)
+        .outerjoin(rev, rev.reverses_id == LedgerEntry.id)
+        .where(LedgerEntry.household_id == household_id)
+        .order_by(LedgerEntry.id.desc()).limit(limit)).all()
+    out = []
+    for e, person, by, reversal_id in rows:
+        if e.reverses_id is not None:
+            link = f"冲正第 {e.reverses_id} 号"
+        elif reversal_id is not None:
+            link = f"已被第 {reversal_id} 号冲正"
+        else:
+            link = ""
+        out.append({"流水号": e.id, "日期": e.occurred_on, "类型": KIND_NAMES.get(e.kind, e.kind),
+                    "累计积分变化": e.delta_earned, "可用积分变化": e.delta_balance,
+                    "待扣变化": e.delta_outstanding, "当事人": person or "",
+                    "事由": e.reason, "冲正": link, "经办人": by or "系统", "记账时间": e.created_at})
+    return pd.DataFrame(out, columns=["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正",
+                                      "经办人", "记账时间"])
+
+
+def side_by_side(hist: pd.DataFrame) -> pd.DataFrame:
+    """Reorder a history frame so each reversal sits right below the entry it reverses."""
+    records = hist.to_dict("records")
+    ids = {int(r["流水号"]) for r in records}
+    reversal_of = {int(r["冲正"].split()[1]): r for r in records if r["冲正"].startswith("冲正第")}
+    rows = []
+    for r in records:
+        if r["冲正"].startswith("冲正第") and int(r["冲正"].split()[1]) in ids:
+            continue  # shown below its original
+        rows.append(r)
+        if int(r["流水号"]) in reversal_of:
+            rows.append(reversal_of[int(r["流水号"])])
+    return pd.DataFrame(rows, columns=hist.columns)
+
+
+def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
+    """Entries an admin may reverse: not reversals themselves and not yet reversed."""
+    rev = aliased(LedgerEntry)
+    rows = s.execute(select(LedgerEntry.id, LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_earned,
+                            LedgerEntry.delta_balance, LedgerEntry.reason)
+                     .outerjoin(rev, rev.reverses_id == LedgerEntry.id)
+                     .where(LedgerEntry.household_id == household_id,
+                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill")), rev.id.is_(None))
+                     .order_by(LedgerEntry.id.desc()).limit(limit)).all()
+    return [{"id": r.id, "label": f"#{r.id} {r.occurred_on} {KIND_NAMES.get(r.kind, r.kind)} "
+             f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """One household's points as the counter sees them (全村积分余额表)."""
+
+    household_id: int
+    door_no: str
+    head_name: str
+    grid: str
+    balance: int  # 可用积分 (spendable balance before holds)
+    held: int  # held for deductions in 公示
+    outstanding: int  # 待扣
+    earned_total: int  # 累计积分
+
+    @property
+    def spendable(self) -> int:
+        return max(0, self.balance - self.held)
+
+
+def balances(s: Session, village_id: int) -> list[BalanceRow]:
+    """Every active household of the village with its balance, held and outstanding points and
+    earned total, in grid and door-number order: two queries, whatever the village's size."""
+    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Grid.name, Account.balance,
+                            Account.outstanding, Account.earned_total)
+                     .join(Account, Account.household_id == Household.id)
+                     .outerjoin(Grid, Grid.id == Household.grid_id)
+                     .where(Household.village_id == village_id, Household.active.is_(True))
+                     .order_by(Grid.name, Household.door_no)).all()
+    held = held_points(s, village_id=village_id)
+    return [BalanceRow(hid, door, head, grid or "", bal, held.get(hid, 0), owed, earned)
+            for hid, door, head, grid, bal, owed, earned in rows]
+

@@ -1,0 +1,3 @@
+"""Starting the app: preparing a data dir and its database, and the demo villages (small, hand-written,
+and bulk-generated at township or county scale). Above core (it uses core's services to build data
+the way users would) and below the pages."""

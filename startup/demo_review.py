@@ -1,0 +1,204 @@
+"""Demo history of the morning review: a session every morning over ``ctx.days`` days
+(one transaction per session day, through the real review and posting functions) with the
+attendance and every vote entered explicitly, items still in 公示, one open objection, and
+this morning's queue of ~50 proposals from grid workers, self-reports and proxy entries
+(a few with photos)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+
+from core.committee import attendance, publicity, review
+from core.committee.proposals import resident_actor, submit, submit_in
+from core.platform.access import SYSTEM
+from db.models import Proposal, ReviewSession
+
+NOTES_PLUS = ["门前屋后打扫得很干净", "主动清理路边垃圾", "照顾生病的婆婆，邻居都夸", "参加周末环境整治",
+              "帮邻居老人收玉米", "按时参加主题党日", "劝说邻里和好", "院子里种了花，很整洁", "积极配合医保收缴"]
+NOTES_MINUS = ["门口堆放柴草占道", "往沟里倒污水", "焚烧秸秆被发现", "垃圾没有分类乱扔"]
+REJECT_REASONS = ["照片与所报事项不符", "经核实不属实", "同一事项本月已加过分", "属于本职工作，不另加分"]
+DEFER_REASONS = ["需网格员再核实", "当事人不在家，下次再议"]
+OBJECTORS = [("邻居王大娘", "她家门口的柴草是我家的，不该扣她家分"), ("村民刘某", "那天打扫的是村保洁员，不是他家")]
+
+
+def _pick_rule(ctx, rng: random.Random, deduction: bool):
+    items = [r for r in ctx.rule_items if (r.points < 0) == deduction and r.code != "ZY01"]
+    return rng.choice(items)
+
+
+def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) -> int | None:
+    hh = rng.choice(ctx.households)
+    rule = _pick_rule(ctx, rng, rng.random() < 0.15)
+    members = ctx.residents_of(hh.id)
+    who = rng.choice(members).id if members and rng.random() < 0.7 else None
+    roll = rng.random()
+    if roll < 0.75:
+        actor, source = ctx.actors[rng.choice(["wangge1", "wangge2"])], "grid"
+    elif roll < 0.9:
+        actor, source = resident_actor(ctx.village.id), "self"
+    else:
+        actor, source = ctx.actors[rng.choice(["pingyi1", "pingyi2"])], "proxy"
+    note = rng.choice(NOTES_MINUS if rule.points < 0 else NOTES_PLUS)
+    if source == "proxy":
+        note = f"{note}（本人不会用手机，代报）"
+    pid = submit_in(s, actor, household_id=hh.id, rule_item_id=rule.id, act_date=day, resident_id=who, note=note,
+                    source=source)
+    s.get(Proposal, pid).submitted_at = submitted_at
+    return pid
+
+
+def _votes(rng: random.Random, voters: list[int]) -> dict[int, str]:
+    """The votes the operator enters for one item: mostly agree, now and then an abstention or
+    a vote against (never enough to sink the motion the demo records)."""
+    votes = {}
+    for aid in voters:
+        roll = rng.random()
+        votes[aid] = "abstain" if roll < 0.05 else "disagree" if roll < 0.08 else "agree"
+    tally = list(votes.values())
+    if tally.count("agree") <= tally.count("disagree"):
+        votes = dict.fromkeys(voters, "agree")
+    return votes
+
+
+def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int], pending_objection: list[int],
+             before_close=None):
+    """One session day: yesterday's proposals come in; the committee members present are
+    ticked (now and then a 村民代表 sits in, someone arrives late or leaves early); every
+    decision carries the votes entered for it; the session closes."""
+    yesterday = held_on - dt.timedelta(days=1)
+    for _ in range(rng.randint(6, 16)):
+        t = dt.datetime.combine(yesterday, dt.time(rng.randint(8, 19), rng.randint(0, 59)))
+        _one(ctx, s, rng, yesterday - dt.timedelta(days=rng.choice([0, 0, 0, 1])), t)
+    present = sorted(rng.sample(committee, rng.randint(3, len(committee) - 1)))
+    chair = ctx.actors["admin"]
+    opened = dt.datetime.combine(held_on, dt.time(8, 30))
+    guests = []
+    if rng.random() < 0.3:  # a villagers' representative sits in (no vote unless the village allows it)
+        hh = rng.choice(ctx.households)
+        members = ctx.residents_of(hh.id)
+        if members:
+            guests.append(attendance.Guest("", "representative", rng.choice(members).id))
+    sid = review.open_session_in(s, chair, ctx.village.id, held_on=held_on, attendee_ids=present, guests=guests,
+                                 at=opened)
+    if rng.random() < 0.2:  # a member who was not there at 08:30 comes in
+        late = rng.choice([u for u in committee if u not in present])
+        review.add_member_in(s, chair, sid, late, at=opened + dt.timedelta(minutes=rng.randint(5, 15)))
+
+    def voters() -> list[int]:
+        return [a.id for a in attendance.voters(attendance.present(s, sid))]
+
+    for ob_id in list(pending_objection):
+        outcome = "upheld" if rng.random() < 0.5 else "overturned"
+        review.resolve_objection_in(s, chair, sid, ob_id, outcome,
+                                    "经核实，原评议结果成立" if outcome == "upheld" else "经核实，异议成立，撤销该事项",
+                                    _votes(rng, voters()))
+        pending_objection.remove(ob_id)
+    items = review.queue(s, ctx.village.id, held_on, sid)
+    leaves_after = rng.randrange(len(items)) if items and rng.random() < 0.1 else None
+    for k, item in enumerate(items):
+        if k == leaves_after:  # someone leaves early; the quorum still stands
+            here = [a for a in attendance.present(s, sid) if a.member]
+            if len(here) > s.get(ReviewSession, sid).quorum_required:
+                review.record_departure_in(s, chair, sid, here[-1].id, "left", at=opened + dt.timedelta(minutes=20))
+        roll = rng.random()
+        votes = _votes(rng, voters())
+        if roll < 0.08 or item.over_cap and roll < 0.6:
+            review.decide_in(s, chair, sid, item.id, "rejected", reason=rng.choice(REJECT_REASONS), votes=votes)
+        elif roll < 0.12:
+            review.decide_in(s, chair, sid, item.id, "deferred", reason=rng.choice(DEFER_REASONS), votes=votes)
+        else:
+            pts = None
+            if roll > 0.85:
+                pts = rng.randint(item.min_points, item.max_points)
+            review.decide_in(s, chair, sid, item.id, "approved", points=pts, votes=votes,
+                             reason="根据实际情况调整分值" if pts is not None else "")
+    if before_close is not None:
+        before_close(ctx, s, chair, sid, held_on)
+    review.close_session_in(s, chair, sid, at=dt.datetime.combine(held_on, dt.time(9, rng.randint(0, 5))))
+    return sid
+
+
+def _held_deductions(ctx, s, chair, sid: int, held_on: dt.date) -> None:
+    """Yesterday's session approves three deductions for households that have points: they are
+    in 公示 now, so the counter shows their points as held (冻结) until the window ends."""
+    from sqlalchemy import select
+
+    from db.models import Account
+
+    rich = list(s.execute(select(Account.household_id).where(Account.village_id == ctx.village.id,
+                                                             Account.balance >= 30)
+                          .order_by(Account.balance.desc()).limit(3)).scalars())
+    rule = next(r for r in ctx.rule_items if r.points < 0 and r.code != "ZY01")
+    for i, hid in enumerate(rich):
+        pid = submit_in(s, ctx.actors["wangge1"], household_id=hid, rule_item_id=rule.id,
+                        act_date=held_on - dt.timedelta(days=1), note=NOTES_MINUS[i % len(NOTES_MINUS)],
+                        source="grid")
+        votes = dict.fromkeys((a.id for a in attendance.voters(attendance.present(s, sid))), "agree")
+        review.decide_in(s, chair, sid, pid, "approved", votes=votes)
+
+
+def populate(ctx) -> None:
+    rng = random.Random(ctx.village.id * 7 + 3)
+    db = ctx.db
+    committee = [ctx.users[u] for u in ("admin", "pingyi1", "pingyi2", "pingyi3", "pingyi4")]
+    days = min(ctx.days, 360)
+    pending_objection: list[int] = []
+    for back in range(days - 1, 0, -1):
+        held_on = ctx.today - dt.timedelta(days=back)
+        with db.write() as s:
+            _morning(ctx, s, rng, held_on, committee, pending_objection,
+                     before_close=_held_deductions if back == 1 else None)
+            # an objection now and then during 公示, resolved at the next session
+            if back > 3 and rng.random() < 0.08:
+                target = s.query(Proposal).filter(Proposal.village_id == ctx.village.id,
+                                                  Proposal.status == "publicity").order_by(Proposal.id.desc()).first()
+                if target is not None:
+                    who, why = rng.choice(OBJECTORS)
+                    pending_objection.append(publicity.log_objection_in(s, ctx.actors["wangge1"], target.id,
+                                                                        raised_by=who, reason=why, today=held_on))
+        # items whose window ended by the next morning post, as the daily scheduler would
+        publicity.post_due(db, SYSTEM, ctx.village.id, held_on + dt.timedelta(days=1))
+    # one open objection on an item now in 公示
+    with db.write() as s:
+        target = s.query(Proposal).filter(Proposal.village_id == ctx.village.id,
+                                          Proposal.status == "publicity").order_by(Proposal.id).first()
+        if target is not None:
+            publicity.log_objection_in(s, ctx.actors["wangge2"], target.id, raised_by="村民张某",
+                                       reason="他家门前的垃圾是前天才清理的，评得太早")
+    # this morning's queue: yesterday's reports, not yet reviewed
+    yesterday = ctx.today - dt.timedelta(days=1)
+    with db.write() as s:
+        for _ in range(48):
+            t = dt.datetime.combine(yesterday, dt.time(rng.randint(7, 20), rng.randint(0, 59)))
+            _one(ctx, s, rng, yesterday - dt.timedelta(days=rng.choice([0, 0, 0, 1, 2])), t)
+        # a duplicate pair, so the flag shows
+        p = s.query(Proposal).filter(Proposal.village_id == ctx.village.id, Proposal.status == "submitted").first()
+        if p is not None:
+            dup = submit_in(s, ctx.actors["wangge2"], household_id=p.household_id, rule_item_id=p.rule_item_id,
+                            act_date=p.act_date, resident_id=p.resident_id, note="同一件事，另一位网格员也报了")
+            s.get(Proposal, dup).submitted_at = dt.datetime.combine(yesterday, dt.time(18, 5))
+    _photos(ctx, rng, yesterday)
+
+
+def _photos(ctx, rng: random.Random, day: dt.date) -> None:
+    """A few of this morning's items carry photos (small generated images)."""
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError:  # pragma: no cover - Pillow ships with Streamlit
+        return
+    plus = [r for r in ctx.rule_items if r.points > 0 and r.code.startswith("HJ")]
+    for i in range(6):
+        img = Image.new("RGB", (320, 240), (rng.randint(90, 160), rng.randint(120, 190), rng.randint(80, 140)))
+        draw = ImageDraw.Draw(img)
+        draw.rectangle((40, 120, 280, 220), fill=(200, 190, 170))
+        draw.polygon([(30, 120), (160, 40), (290, 120)], fill=(150, 60, 50))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=70)
+        hh = ctx.households[rng.randrange(len(ctx.households))]
+        try:
+            submit(ctx.db, ctx.actors["wangge1"], household_id=hh.id, rule_item_id=rng.choice(plus).id,
+                   act_date=day, note="房前屋后干净整洁（附照片）", photos=[(f"现场{i + 1}.jpg", buf.getvalue())])
+        except OSError:
+            return  # a read-only data dir: the demo still works without photos
