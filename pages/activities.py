@@ -157,7 +157,7 @@ def _manage(actor, aid: int) -> None:
 
 
 def render() -> None:
-    actor = page_guard('volunteer_lead', 'admin')
+    actor = page_guard("activities")
     st.title("志愿活动")
     db = runtime.db()
     tab_list, tab_new = st.tabs(["活动列表", "发布新活动"])

@@ -13,7 +13,7 @@ from ui.widgets import downloads, run_action
 
 
 def render() -> None:
-    actor = page_guard("admin")
+    actor = page_guard("audit")
     st.title("操作日志")
     st.caption("系统中每一次修改都会记录：谁、什么时间、做了什么、原因。日志只能查看，不能修改。")
     db = runtime.db()

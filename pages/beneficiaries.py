@@ -142,7 +142,7 @@ def _suggestions(actor) -> None:
 
 
 def render() -> None:
-    actor = page_guard("field_lead", "admin")
+    actor = page_guard("beneficiaries")
     st.title("受助对象")
     _summary(actor)
     tabs = st.tabs(["登记册", "新增登记", "70岁以上老人建议"])

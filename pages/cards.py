@@ -81,7 +81,7 @@ def _print(actor, village_id: int, df) -> None:
 
 
 def render() -> None:
-    actor = page_guard("admin", "cashier")
+    actor = page_guard("cards")
     st.title("积分卡")
     village_id = actor.village_id
     if village_id is None:

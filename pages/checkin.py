@@ -146,7 +146,7 @@ def _confirm(actor, aid: int, df) -> None:
 
 
 def render() -> None:
-    actor = page_guard('volunteer_lead', 'field_lead', 'admin')
+    actor = page_guard("checkin")
     st.title("扫码签到")
     aid = _pick_activity(actor)
     if aid is None:

@@ -221,7 +221,7 @@ def _receipt_panel(village_id: int, rid: int) -> None:
 
 
 def render() -> None:
-    actor = page_guard("cashier", "admin")
+    actor = page_guard("checkout")
     st.title("收银台")
     village_id = actor.village_id
     if village_id is None:

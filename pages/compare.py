@@ -36,7 +36,7 @@ def _chart(df: pd.DataFrame, measure: str) -> alt.Chart:
 
 
 def render() -> None:
-    actor = page_guard("township_viewer", "admin")
+    actor = page_guard("compare")
     st.title("村际比较")
     period = period_picker("compare", dt.date.today())
 

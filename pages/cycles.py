@@ -17,7 +17,7 @@ KINDS = {"year": "年度", "quarter": "季度", "month": "月份"}
 
 
 def render() -> None:
-    actor = page_guard("admin")
+    actor = page_guard("cycles")
     st.title("底分与年终")
     base_tab, year_tab, earned_tab = st.tabs(["发放底分", "年终清零 / 结转", "历年累计积分"])
     with base_tab:

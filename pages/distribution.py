@@ -222,7 +222,7 @@ def _history(actor) -> None:
 
 
 def render() -> None:
-    actor = page_guard("field_lead", "admin")
+    actor = page_guard("distribution")
     st.title("分配与签领")
     tabs = st.tabs(["当前轮次", "新建分配", "历次分配"])
     with tabs[1]:

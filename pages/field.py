@@ -374,7 +374,7 @@ def _report(actor) -> None:
 
 
 def render() -> None:
-    actor = page_guard("field_lead", "admin")
+    actor = page_guard("field")
     st.title("义田与收获")
     run_open_tab({"地块": lambda: _plots(actor), "种植季": lambda: _seasons(actor),
                   "义务劳动": lambda: _work_days(actor), "收获过秤": lambda: _harvest(actor),

@@ -17,7 +17,7 @@ from ui.widgets import md_escape as _md
 
 
 def render() -> None:
-    actor = page_guard("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead")
+    actor = page_guard("households")
     db = runtime.db()
     publicity.post_due_if_any(db, actor, actor.village_id)  # balances shown include items whose 公示 ended
     st.title("户积分查询")

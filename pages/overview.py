@@ -66,7 +66,7 @@ def _bar_chart(df: pd.DataFrame, label: str, value: str, title: str, ranked: boo
 
 
 def render() -> None:
-    actor = page_guard("admin", "committee")
+    actor = page_guard("overview")
     st.title("村情总览")
     today = dt.date.today()
     with runtime.db().read() as s:

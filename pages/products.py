@@ -101,7 +101,7 @@ def _count(actor, village_id: int, goods: list) -> None:
 
 
 def render() -> None:
-    actor = page_guard("cashier", "admin")
+    actor = page_guard("products")
     st.title("商品与库存")
     village_id = actor.village_id
     if village_id is None:

@@ -71,7 +71,7 @@ def _pick_rule(actor) -> rules.ItemView | None:
 
 
 def render() -> None:
-    actor = page_guard("grid_worker", "committee", "admin")
+    actor = page_guard("proposal_new")
     st.title("积分申报")
     st.caption("网格员发现、村民口头反映或代不会用手机的村民申报，提交后进入下一次评议会。")
     hid = _pick_household(actor)

@@ -23,7 +23,7 @@ def _sheet(village_id: int, grid_id: int | None) -> bytes:
 
 
 def render() -> None:
-    actor = page_guard("committee", "admin", "grid_worker")
+    actor = page_guard("publicity")
     db = runtime.db()
     vid = actor.village_id
     posted = publicity.post_due_if_any(db, actor, vid)

@@ -37,7 +37,7 @@ def _table(df: pd.DataFrame, name: str, key: str, empty: str) -> None:
 
 
 def render() -> None:
-    actor = page_guard("admin", "committee")
+    actor = page_guard("rankings")
     st.title("排行与星级户")
     vid = actor.village_id
     with runtime.db().read() as s:

@@ -93,7 +93,7 @@ def _deliveries(actor, village_id: int) -> None:
 
 
 def render() -> None:
-    actor = page_guard("cashier", "admin")
+    actor = page_guard("redemptions")
     st.title("兑换记录")
     if actor.village_id is None:
         st.info("当前账号不属于任何村。")

@@ -30,7 +30,7 @@ GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
 
 
 def render() -> None:
-    actor = page_guard("committee", "admin")
+    actor = page_guard("review")
     db = runtime.db()
     vid = actor.village_id
     publicity.post_due_if_any(db, actor, vid)

@@ -15,7 +15,7 @@ from ui.widgets import downloads, flash, run_action
 
 
 def render() -> None:
-    actor = page_guard("admin")
+    actor = page_guard("roster")
     st.title("花名册导入")
     import_tab, grid_tab, cards_tab = st.tabs(["导入村民花名册", "网格", "批量发卡与打印"])
     with import_tab:

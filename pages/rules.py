@@ -25,7 +25,7 @@ def _frame(items: list[rules.ItemView]) -> pd.DataFrame:
 
 
 def render() -> None:
-    actor = page_guard("admin", "committee")
+    actor = page_guard("rules")
     st.title("积分细则")
     is_admin = actor.has("admin")
     with runtime.db().read() as s:

@@ -71,7 +71,7 @@ def _widget(key: str, value, prefix: str):
 
 
 def render() -> None:
-    actor = page_guard("admin")
+    actor = page_guard("settings")
     st.title("系统设置")
     st.caption("修改后立即生效，并记入操作日志（谁、何时、原值 → 新值）。")
     db = runtime.db()

@@ -14,7 +14,7 @@ GRANTABLE = list(staff.VILLAGE_ROLES)
 
 
 def render() -> None:
-    actor = page_guard("admin")
+    actor = page_guard("staff")
     st.title("工作人员")
     db = runtime.db()
     df = staff.list_users(db, actor.village_id)

@@ -23,7 +23,7 @@ def _months(n: int = 24) -> list[int]:
 
 
 def render() -> None:
-    actor = page_guard("admin", "cashier", "committee")
+    actor = page_guard("transparency")
     st.title("五公开报表")
     village_id = actor.village_id
     if village_id is None:

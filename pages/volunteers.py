@@ -170,7 +170,7 @@ def _exports(actor) -> None:
 
 
 def render() -> None:
-    actor = page_guard('volunteer_lead', 'admin')
+    actor = page_guard("volunteers")
     st.title("志愿者与证明")
     run_open_tab({"志愿者与星级": lambda: _totals(actor), "排行榜": lambda: _leaderboard(actor),
                   "时长更正": lambda: _corrections(actor), "志愿服务证明": lambda: _certificates(actor),

@@ -72,3 +72,18 @@ def test_the_cycle_finder_finds_a_loop(tmp_path, monkeypatch):
     (pkg / "c.py").write_text("from loopy import a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert _cycles(grimp.build_graph("loopy", cache_dir=None)) == [["loopy.a", "loopy.b"]]
+
+
+def test_every_staff_page_guards_itself_by_its_registry_entry():
+    """A page's roles are written once, in ui.nav; each page asks the guard by its own name, so a
+    page copied from another cannot keep the other's roles."""
+    import ast
+    from pathlib import Path
+
+    from ui.nav import PAGES
+
+    root = Path(__file__).resolve().parent.parent / "pages"
+    for spec in PAGES:
+        tree = ast.parse((root / f"{spec.module}.py").read_text(encoding="utf-8"))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "page_guard"]
+        assert [[ast.literal_eval(a) for a in c.args] for c in calls] == [[spec.module]], spec.module

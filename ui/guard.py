@@ -12,6 +12,7 @@ from core.platform.access import ROLE_NAMES, Actor
 from core.platform.auth import actor_for, user_for_session
 from db.models import StaffUser
 from ui import runtime, state
+from ui.nav import spec_for
 
 
 def current_user() -> StaffUser | None:
@@ -40,8 +41,11 @@ def current_actor() -> Actor | None:
     return actor_for(user) if user else None
 
 
-def page_guard(*roles: str) -> Actor:
-    """Return the acting user if they hold one of ``roles``; otherwise stop the page."""
+def page_guard(page: str) -> Actor:
+    """Return the acting user if they hold one of the roles the page registry (ui.nav) gives
+    ``page`` — the module name under pages/ — otherwise stop the page. The registry is the one
+    place a page's roles are written: navigation and this guard both read it."""
+    roles = spec_for(page).roles
     actor = current_actor()
     if actor is None:
         st.warning("请先登录。", icon=":material/lock:")

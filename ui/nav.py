@@ -57,6 +57,14 @@ PUBLIC_PAGES: list[PageSpec] = [
 ]
 
 
+def spec_for(module: str) -> PageSpec:
+    """The registry entry of pages/<module>.py (KeyError names a page that is not registered)."""
+    for spec in (*PAGES, *PUBLIC_PAGES):
+        if spec.module == module:
+            return spec
+    raise KeyError(f"page {module!r} is not in ui.nav.PAGES")
+
+
 def render_function(module: str):
     return importlib.import_module(f"pages.{module}").render
 
