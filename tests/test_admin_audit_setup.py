@@ -71,7 +71,7 @@ def _audited_actions() -> set[str]:
               "stock.{kind}": [f"stock.{k}" for k in RECEIVE_KINDS]}
     assert set(OUTCOME_NAMES) == {"approved", "rejected", "deferred", "upheld", "overturned"}
     found: set[str] = set()
-    for path in Path(__file__).parents[1].joinpath("core").glob("*.py"):
+    for path in Path(__file__).parents[1].joinpath("core").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record" and len(node.args) > 2):
                 continue
@@ -93,7 +93,7 @@ def test_every_audited_detail_key_and_target_has_a_chinese_name_on_the_audit_pag
     from pathlib import Path
 
     keys, targets = set(), set()
-    for path in Path(__file__).parents[1].joinpath("core").glob("*.py"):
+    for path in Path(__file__).parents[1].joinpath("core").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record" and len(node.args) > 3):
                 continue

@@ -1,5 +1,5 @@
 """The authorisation matrix: every role × every public core function that takes an actor
-(found by introspecting core/*.py, so a new one cannot slip past), on SQLite and
+(found by introspecting every module of core, so a new one cannot slip past), on SQLite and
 PostgreSQL.
 
 For each function, with real ids of a village that has one of everything:
@@ -114,8 +114,8 @@ def build_world(db, files_dir) -> World:
 
 Args = Callable[[World], dict]
 MATRIX: dict[str, tuple[set[str], Args]] = {
-    "auditlog.filters": (ADMIN, lambda W: {"village_id": W.v.id}),
-    "auditlog.search": (ADMIN, lambda W: {"village_id": W.v.id}),
+    "audit_search.filters": (ADMIN, lambda W: {"village_id": W.v.id}),
+    "audit_search.search": (ADMIN, lambda W: {"village_id": W.v.id}),
     "card_sheet.card_sheet": (SHOP, lambda W: {"village_id": W.v.id}),
     "card_sheet.cards_to_print": (SHOP, lambda W: {"village_id": W.v.id}),
     "cards.issue_card": (SHOP, lambda W: {"household_id": W.v.household_ids[3]}),
@@ -232,16 +232,21 @@ ACTOR_SCOPED = {"field.record_loss", "field.sell_surplus", "field_aid.create_rou
 
 
 def actor_taking_functions() -> dict[str, Callable]:
-    """Every public function in core/*.py whose first parameter is ``db`` and which takes an actor."""
+    """Every public function in core's modules (all domain packages) whose first parameter is ``db``
+    and which takes an actor, named ``module.function`` by the module's own name."""
     found = {}
-    for info in pkgutil.iter_modules(core.__path__):
-        mod = importlib.import_module(f"core.{info.name}")
+    for info in pkgutil.walk_packages(core.__path__, "core."):
+        if info.ispkg:
+            continue
+        mod = importlib.import_module(info.name)
+        short = info.name.rsplit(".", 1)[1]
         for name, fn in inspect.getmembers(mod, inspect.isfunction):
             if fn.__module__ != mod.__name__ or name.startswith("_"):
                 continue
             params = list(inspect.signature(fn).parameters)
             if params[:1] == ["db"] and "actor" in params:
-                found[f"{info.name}.{name}"] = fn
+                assert f"{short}.{name}" not in found, f"two core modules are named {short}"
+                found[f"{short}.{name}"] = fn
     return found
 
 

@@ -120,7 +120,7 @@ def test_no_module_but_core_exports_writes_a_spreadsheet():
     found = []
     for folder in ("core", "ui", "pages"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            if path == ROOT / "core" / "exports.py":
+            if path == ROOT / "core" / "platform" / "exports.py":
                 continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
                 if SPREADSHEET_CALL.search(line):
