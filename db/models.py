@@ -148,6 +148,8 @@ class StaffUser(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    # 大字模式 chosen by the user: True/False, or None to follow the village's default (setting large_text)
+    large_text: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class AuthSession(Base):

@@ -11,6 +11,7 @@ need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
@@ -21,6 +22,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 python -m pip install -q -r requirements-dev.txt
+
+# axe-core, the accessibility engine the browser tests inject (pinned in tests/e2e/axe/package-lock.json)
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ]; then
+  (cd tests/e2e/axe && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 # PostgreSQL: use JIFEN_TEST_DATABASE_URL if given, else a local server (started if stopped).
 if [ -z "${JIFEN_TEST_DATABASE_URL:-}" ]; then

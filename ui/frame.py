@@ -8,6 +8,7 @@ every rerun reads the row again (ui.guard.current_user).
 from __future__ import annotations
 
 import gc
+import html
 import sys
 from pathlib import Path
 
@@ -15,10 +16,11 @@ import streamlit as st
 
 from core.platform import auth
 from core.platform.access import ROLE_NAMES
-from ui import login, runtime, state
+from core.village import staff
+from ui import login, runtime, state, style
 from ui.guard import current_user
 from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
-from ui.widgets import md_escape, show_flash
+from ui.widgets import md_escape, run_action, show_flash
 
 COOKIE = "jifen_session"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
@@ -58,6 +60,46 @@ def _freeze_long_lived() -> None:
         gc.freeze()
 
 
+SIDEBAR_FOCUSABLE = """<script>
+if (!window.jfSidebarWatch) {
+  window.jfSidebarWatch = true;
+  const fix = () => {
+    const s = document.querySelector('[data-testid="stSidebarContent"]');
+    if (s && s.getAttribute('tabindex') !== '0') {
+      s.setAttribute('tabindex', '0'); s.setAttribute('role', 'region'); s.setAttribute('aria-label', '侧边栏');
+    }
+  };
+  new MutationObserver(fix).observe(document.body, {childList: true, subtree: true});
+  fix();
+}
+</script>"""
+
+
+def _sidebar_links(sections: dict[str, list]) -> None:
+    """The navigation as plain links under section headings. Streamlit's own sidebar list puts
+    its items in wrappers a list may not hold (axe-core: list, listitem), so screen readers
+    announce a broken list; links under headings read correctly and keep the same look."""
+    for section, pages in sections.items():
+        st.html(f'<h2 class="jf-nav-section">{html.escape(section)}</h2>')
+        for p in pages:
+            st.page_link(p, label=p.title, icon=p.icon)
+    # A long sidebar scrolls: keyboard users must be able to focus it to scroll it (axe-core:
+    # scrollable-region-focusable). Streamlit gives no attribute for this; one line of script does.
+    st.html(SIDEBAR_FOCUSABLE, unsafe_allow_javascript=True)
+
+
+def _large_text_switch(user) -> None:
+    """One switch for 大字模式, remembered with the account (the village default applies until used)."""
+    with runtime.db().read() as s:
+        on = staff.large_text(s, user)
+
+    def changed() -> None:
+        run_action(lambda: staff.set_own_large_text(runtime.db(), user.id, st.session_state[state.LARGE_TEXT]))
+
+    st.session_state[state.LARGE_TEXT] = on
+    st.toggle("大字模式", key=state.LARGE_TEXT, on_change=changed, help="放大全部文字；余额等关键数字更大。会记在您的账号里。")
+
+
 def run() -> None:
     try:
         _run()
@@ -72,6 +114,11 @@ def _run() -> None:
     _restore_from_cookie()
     user = current_user()
     public = [_page(p) for p in PUBLIC_PAGES]
+    if user is None:
+        style.apply(large=False)
+    else:
+        with runtime.db().read() as s:
+            style.apply(large=staff.large_text(s, user))
 
     if user is None:
         # First run (empty database, e.g. JIFEN_NO_DEMO=1): the set-up page instead of the login.
@@ -104,9 +151,11 @@ def _run() -> None:
     sections.setdefault("账号", []).append(account)
     sections["公开页面"] = public
 
+    nav = st.navigation(sections, position="hidden")
     with st.sidebar:
         st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
-    nav = st.navigation(sections, expanded=True)
+        _large_text_switch(user)
+        _sidebar_links(sections)
     show_flash()
     nav.run()

@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from core.platform import auth
 from core.platform.errors import DomainError
+from core.village import staff
 from db.models import StaffUser, Village
 from startup.demo import DEMO_PASSWORD
 from ui import request, runtime, state
-from ui.widgets import flash, md_escape, say
+from ui.widgets import flash, md_escape, run_action, say
 
 SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
 
@@ -121,6 +122,17 @@ def _password_form() -> None:
             st.rerun()
 
 
+LARGE_TEXT_CHOICES = {None: "跟随本村设置", True: "大字", False: "标准字号"}
+
+
+def _large_text_choice(user: StaffUser) -> None:
+    choice = st.radio("字号（大字模式）", list(LARGE_TEXT_CHOICES), index=list(LARGE_TEXT_CHOICES).index(user.large_text),
+                      format_func=LARGE_TEXT_CHOICES.get, horizontal=True, key="account_large_text",
+                      help="大字：正文至少 20 像素，余额等关键数字至少 40 像素。侧边栏的“大字模式”开关也会改这里。")
+    if choice != user.large_text and run_action(lambda: staff.set_own_large_text(runtime.db(), user.id, choice)):
+        st.rerun()
+
+
 def render_account() -> None:
     st.title("我的账号")
     uid = st.session_state.get(state.USER_ID)
@@ -130,6 +142,7 @@ def render_account() -> None:
     st.text(f"姓名：{user.display_name}　用户名：{user.username}")
     if village:
         st.text(f"所属村：{village.county}{village.township}{village.name}")
+    _large_text_choice(user)
     with st.expander("修改密码"):
         _password_form()
     if st.button("退出登录", type="primary", icon=":material/logout:"):

@@ -50,6 +50,8 @@ SPECS: dict[str, Spec] = {
              3, "int", min=0, max=30),
         Spec("rankings_enabled", "显示排名", "关闭后，系统任何地方（包括村民查询页）都不显示排名，落实减轻基层负担要求。",
              True, "bool"),
+        Spec("large_text", "大字模式（本村默认）", "工作人员页面默认使用大号字（正文至少 20 像素，余额等关键数字至少 40 像素）；"
+             "每人可在“我的账号”或侧边栏里自己改。", False, "bool"),
         Spec("board_enabled", "公示栏大屏", "村委会电视上的公示栏页面是否开放（无需登录，只显示公开信息）。", True, "bool"),
         Spec("min_balance_to_redeem", "兑换最低积分", "可用积分低于此数的户暂不能兑换。", 0, "int", min=0, max=100000),
         Spec("redemption_open", "积分超市开放兑换", "关闭后收银台不能兑换（例如只在季度兑换日开放）。", True, "bool"),

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import delete, func, select
 
+from core.platform import settings
 from core.platform.access import ROLES, Actor, require
 from core.platform.audit import record
 from core.platform.auth import hash_password
@@ -229,3 +230,24 @@ def user_roles(db, user_id: int) -> tuple[str, list[str], bool]:
         if user is None:
             raise NotFound("找不到该工作人员。")
         return user.display_name, sorted(_roles_of(user)), user.active
+
+
+def large_text(s, user: StaffUser) -> bool:
+    """Whether this user's pages use the large-text mode: their own choice, else the village's default."""
+    if user.large_text is not None:
+        return bool(user.large_text)
+    return bool(user.village_id) and bool(settings.get(s, user.village_id, "large_text"))
+
+
+def set_own_large_text(db, user_id: int, choice: bool | None) -> bool:
+    """The logged-in user's own 大字模式 (like core.platform.auth.change_own_password, for the
+    user of the login session only): True, False, or None to follow the village's default.
+    Remembered with the account, so it follows the user to any computer."""
+    if choice not in (True, False, None):
+        raise InvalidInput("大字模式只能是开、关或跟随本村设置。")
+    with db.write() as s:
+        user = s.get(StaffUser, user_id)
+        if user is None or not user.active:
+            raise NotAllowed("账号已停用。")
+        user.large_text = choice
+    return True

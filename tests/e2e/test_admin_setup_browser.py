@@ -48,7 +48,7 @@ def test_an_admin_sets_up_a_fresh_village_and_prints_its_cards(browser, empty_se
     page.get_by_label("用户名").fill("cunguan")
     page.get_by_label("密码").fill("good-pass-1")
     page.get_by_role("button", name="登录", exact=True).last.click()
-    page.wait_for_selector("text=工作台")
+    page.locator("h1", has_text="工作台").wait_for()
     wait_idle(page)
 
     roster = tmp_path / "花名册.csv"
