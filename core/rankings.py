@@ -219,5 +219,11 @@ def household_rank(s: Session, village_id: int, household_id: int, period: Perio
     return int(above) + 1
 
 
+def households_with_points(s: Session, village_id: int, period: Period) -> int:
+    """How many households have entries in the period (the length of the rankings page's list)."""
+    pts = _household_points(s, village_id, period)
+    return int(s.execute(select(func.count()).select_from(pts)).scalar_one())
+
+
 def current_year(today: dt.date | None = None) -> Period:
     return period_of("year", today or dt.date.today())

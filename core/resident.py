@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from core import cards, ratelimit, settings, volunteer
+from core import cards, rankings, ratelimit, settings, volunteer
 from core.cards import extract_token
 from core.errors import InvalidInput, NotFound
 from core.ledger import KIND_NAMES, held_points, spendable
@@ -27,6 +27,7 @@ from db.models import (
     Activity,
     Card,
     Household,
+    HouseholdMonth,
     LedgerEntry,
     Product,
     Proposal,
@@ -110,11 +111,13 @@ class ResidentView:
     publicity: list[PublicityRow]
     affordable: list[Affordable]
     activities: list[UpcomingActivity]
-    rank: int | None  # None when the village has rankings switched off
+    rank: int | None  # this year's place (as on the rankings page); None when rankings are off or no points
     households_ranked: int | None
     self_signup: bool = False  # the village lets residents sign up for activities here
     held: int = 0  # points held for deductions still in 公示
     outstanding: int = 0  # 待扣: deducted points not yet covered, settled from the next points
+    year_points: int = 0  # this year's 加分 − 扣分: what the rankings page ranks by (default period)
+    star: int | None = None  # star level (0..5) from year_points; None when rankings are off
 
     @property
     def spendable(self) -> int:
@@ -172,7 +175,8 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
                        RuleItem.name, LedgerEntry.delta_outstanding)
                 .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
                 .where(LedgerEntry.household_id == hid)
-                .order_by(LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
+                # newest first by the day it happened (a volunteer entry posted late sorts by its day)
+                .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
             ).all()
         ]
         publicity = [
@@ -195,17 +199,21 @@ def _load(db, token: str, today: dt.date) -> ResidentView:
             ).all()
         ]
         activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
-        rank = ranked = None
-        if settings.get(s, vid, "rankings_enabled"):
-            ahead, ranked = s.execute(
-                select(func.count().filter(Account.earned_total > earned), func.count())
-                .where(Account.village_id == vid)
-            ).one()
-            rank = ahead + 1
+        rank = ranked = star = None
+        year = rankings.current_year(today)
+        year_points = int(s.execute(
+            select(func.coalesce(func.sum(HouseholdMonth.earned - HouseholdMonth.deducted), 0))
+            .where(HouseholdMonth.household_id == hid, HouseholdMonth.month >= year.first_month,
+                   HouseholdMonth.month <= year.last_month)).scalar_one())
+        if rankings.rankings_enabled(s, vid):
+            # the rankings page's default: this year's 加分 − 扣分, competition ranks (1-2-2-4)
+            rank = rankings.household_rank(s, vid, hid, year)
+            ranked = rankings.households_with_points(s, vid, year)
+            star = rankings.star_level(year_points, list(settings.get(s, vid, "star_household_thresholds")))
         self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
     return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
                         [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
-                        self_signup, held, outstanding)
+                        self_signup, held, outstanding, year_points, star)
 
 
 def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:
@@ -264,7 +272,7 @@ def self_report_items(db, village_id: int) -> list[tuple[int, str]]:
 
 
 def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_date: dt.date, note: str,
-                resident_id: int | None = None) -> int:
+                resident_id: int | None = None, photos=()) -> int:
     """A resident reports a good deed from the card page; the committee reviews it.
 
     At most SELF_REPORTS_PER_DAY per household a day, so a card link cannot flood the
@@ -278,7 +286,7 @@ def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_
     if resident_id is not None and resident_id not in {rid for rid, _ in household.member_ids}:
         raise InvalidInput("请选择本户的家庭成员。")
     pid = submit_self_report(db, household.village_id, scanned, rule_item_id=rule_item_id, act_date=act_date,
-                             note=note, resident_id=resident_id)
+                             note=note, resident_id=resident_id, photos=photos)
     ratelimit.hit(db, key, 86400)
     return pid
 
