@@ -35,4 +35,5 @@ if [ -z "${JIFEN_TEST_DATABASE_URL:-}" ]; then
 fi
 
 python -m ruff check .
+lint-imports
 python -m pytest -n 2 "$@"
