@@ -206,10 +206,14 @@ async def _client(base: str, tokens: list[str], concurrency: int, seconds: float
                 t = time.perf_counter()
                 if t >= stop_at:
                     return
-                r = await client.get(f"/me?card={rnd.choice(tokens)}")
+                try:
+                    r = await client.get(f"/me?card={rnd.choice(tokens)}")
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
                 done = time.perf_counter()
                 if t >= count_from:
-                    if r.status_code != 200:
+                    if not ok:
                         errors["n"] += 1
                     latencies.append(done - t)
 
@@ -227,7 +231,8 @@ def _uvicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+                             str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+                             "--timeout-worker-healthcheck", "60"],
                             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"

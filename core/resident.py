@@ -27,7 +27,6 @@ from db.models import (
     Activity,
     Card,
     Household,
-    HouseholdMonth,
     LedgerEntry,
     Product,
     Proposal,
@@ -130,6 +129,13 @@ def view(db, scanned: str, client: str | None = None, today: dt.date | None = No
     Raises TooManyAttempts (too many failures from ``client``), InvalidInput (malformed) or
     NotFound (unknown / revoked / inactive), each with a friendly Chinese message; a failure
     counts against ``client``."""
+    day = today or dt.date.today()
+    return checked_read(db, scanned, client, lambda s, token: load_in(s, token, day))
+
+
+def checked_read(db, scanned: str, client: str | None, load):
+    """``load(session, token)`` in one read transaction, behind the card-guessing limit: a
+    blocked client is refused before any look-up; a malformed or unknown card counts against it."""
     key = ratelimit.client_key("card", client)
     limit, window = ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW
     if ratelimit.is_blocked(db, key, limit, window):
@@ -138,82 +144,78 @@ def view(db, scanned: str, client: str | None = None, today: dt.date | None = No
     try:
         if token is None:
             raise InvalidInput(FRIENDLY_MALFORMED)
-        return _load(db, token, today or dt.date.today())
+        with db.read() as s:
+            return load(s, token)
     except (InvalidInput, NotFound):
         ratelimit.hit(db, key, window)
         raise
 
 
-def _load(db, token: str, today: dt.date) -> ResidentView:
-    with db.read() as s:
-        row = s.execute(
-            select(Card.household_id, Household, Village.name)
-            .join(Household, Household.id == Card.household_id)
-            .join(Village, Village.id == Card.village_id)
-            .where(Card.token == token, Card.status == "active")
-        ).first()
-        if row is None or not row[1].active:
-            if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
-                raise InvalidInput(FRIENDLY_MALFORMED)
-            raise NotFound(FRIENDLY_UNKNOWN)
-        hid, hh, vname = row
-        vid = hh.village_id
-        acc = s.get(Account, hid)
-        balance = acc.balance if acc else 0
-        earned = acc.earned_total if acc else 0
-        outstanding = acc.outstanding if acc else 0
-        held = held_points(s, [hid]).get(hid, 0)
-        people = s.execute(
-            select(Resident.id, Resident.name, Resident.relation)
-            .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+def load_in(s, token: str, today: dt.date) -> ResidentView:
+    """The view of the active card ``token`` (no guessing limit: callers go through checked_read)."""
+    row = s.execute(
+        select(Card.household_id, Household, Village.name)
+        .join(Household, Household.id == Card.household_id)
+        .join(Village, Village.id == Card.village_id)
+        .where(Card.token == token, Card.status == "active")
+    ).first()
+    if row is None or not row[1].active:
+        if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
+            raise InvalidInput(FRIENDLY_MALFORMED)
+        raise NotFound(FRIENDLY_UNKNOWN)
+    hid, hh, vname = row
+    vid = hh.village_id
+    acc = s.get(Account, hid)
+    balance = acc.balance if acc else 0
+    earned = acc.earned_total if acc else 0
+    outstanding = acc.outstanding if acc else 0
+    held = held_points(s, [hid]).get(hid, 0)
+    people = s.execute(
+        select(Resident.id, Resident.name, Resident.relation)
+        .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+    ).all()
+    members = [f"{n}（{r}）" if r else n for _, n, r in people]
+    history = [
+        HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
+        for day, kind, delta, reason, item, owed in s.execute(
+            select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
+                   RuleItem.name, LedgerEntry.delta_outstanding)
+            .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
+            .where(LedgerEntry.household_id == hid)
+            # newest first by the day it happened (a volunteer entry posted late sorts by its day)
+            .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
         ).all()
-        members = [f"{n}（{r}）" if r else n for _, n, r in people]
-        history = [
-            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
-            for day, kind, delta, reason, item, owed in s.execute(
-                select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
-                       RuleItem.name, LedgerEntry.delta_outstanding)
-                .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
-                .where(LedgerEntry.household_id == hid)
-                # newest first by the day it happened (a volunteer entry posted late sorts by its day)
-                .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
-            ).all()
-        ]
-        publicity = [
-            PublicityRow(name, pts if pts is not None else proposed, act, until)
-            for name, pts, proposed, act, until in s.execute(
-                select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
-                       Proposal.publicity_until)
-                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
-                .order_by(Proposal.act_date.desc()).limit(50)
-            ).all()
-        ]
-        affordable = [
-            Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
-                select(Product.name, Product.category, Product.price, Product.unit)
-                .where(Product.village_id == vid, Product.active.is_(True),
-                       Product.price <= spendable(balance, held),
-                       (Product.kind == "service") | (Product.stock > 0))
-                .order_by(Product.price.desc(), Product.name).limit(50)
-            ).all()
-        ]
-        activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
-        rank = ranked = star = None
-        year = rankings.current_year(today)
-        year_points = int(s.execute(
-            select(func.coalesce(func.sum(HouseholdMonth.earned - HouseholdMonth.deducted), 0))
-            .where(HouseholdMonth.household_id == hid, HouseholdMonth.month >= year.first_month,
-                   HouseholdMonth.month <= year.last_month)).scalar_one())
-        if rankings.rankings_enabled(s, vid):
-            # the rankings page's default: this year's 加分 − 扣分, competition ranks (1-2-2-4)
-            rank = rankings.household_rank(s, vid, hid, year)
-            ranked = rankings.households_with_points(s, vid, year)
-            star = rankings.star_level(year_points, list(settings.get(s, vid, "star_household_thresholds")))
-        self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
+    ]
+    publicity = [
+        PublicityRow(name, pts if pts is not None else proposed, act, until)
+        for name, pts, proposed, act, until in s.execute(
+            select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
+                   Proposal.publicity_until)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
+            .order_by(Proposal.act_date.desc()).limit(50)
+        ).all()
+    ]
+    affordable = [
+        Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
+            select(Product.name, Product.category, Product.price, Product.unit)
+            .where(Product.village_id == vid, Product.active.is_(True),
+                   Product.price <= spendable(balance, held),
+                   (Product.kind == "service") | (Product.stock > 0))
+            .order_by(Product.price.desc(), Product.name).limit(50)
+        ).all()
+    ]
+    activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
+    ranked_on, self_signup, thresholds = settings.get_many(
+        s, vid, "rankings_enabled", "volunteer_self_signup", "star_household_thresholds")
+    # the rankings page's default: this year's 加分 − 扣分, competition ranks (1-2-2-4)
+    year_points, rank, ranked = rankings.household_standing(s, vid, hid, rankings.current_year(today))
+    star = rankings.star_level(year_points, list(thresholds)) if ranked_on else None
+    if not ranked_on:
+        rank = ranked = None
     return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
                         [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
-                        self_signup, held, outstanding, year_points, star)
+                        bool(self_signup), held, outstanding, year_points, star)
 
 
 def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:

@@ -84,31 +84,36 @@ class ResidentPage:
 
 
 def page(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentPage:
-    """Everything the resident page shows for a card link; raises like core.resident.view."""
-    v = resident.view(db, scanned, client, today)
-    with db.read() as s:
-        reports = [
-            ReportRow(name, act, SOURCE_NAMES.get(source, source), decided if decided is not None else pts,
-                      PROPOSAL_STATUS.get(status, status), reason or "", until, source == "self")
-            for name, act, source, pts, decided, status, reason, until in s.execute(
-                select(RuleItem.name, Proposal.act_date, Proposal.source, Proposal.points, Proposal.decided_points,
-                       Proposal.status, Proposal.decision_reason, Proposal.publicity_until)
-                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.household_id == v.household_id)
-                .order_by(Proposal.act_date.desc(), Proposal.id.desc()).limit(REPORTS_LIMIT))
-        ]
-        objections = [
-            ObjectionRow(name, logged.date(), by, reason, OBJECTION_STATUS.get(status, status), resolution or "")
-            for name, logged, by, reason, status, resolution in s.execute(
-                select(RuleItem.name, Objection.logged_at, Objection.raised_by, Objection.reason, Objection.status,
-                       Objection.resolution)
-                .join(Proposal, Proposal.id == Objection.proposal_id)
-                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.household_id == v.household_id)
-                .order_by(Objection.id.desc()).limit(REPORTS_LIMIT))
-        ]
-        groups: dict[str, list[ItemView]] = {}
-        for item in catalogue(s, v.village_id):
-            groups.setdefault(item.category, []).append(item)
+    """Everything the resident page shows for a card link, in one read transaction after the
+    card-guessing check; raises like core.resident.view."""
+    day = today or dt.date.today()
+    return resident.checked_read(db, scanned, client, lambda s, token: _load(s, token, day))
+
+
+def _load(s, token: str, today: dt.date) -> ResidentPage:
+    v = resident.load_in(s, token, today)
+    reports = [
+        ReportRow(name, act, SOURCE_NAMES.get(source, source), decided if decided is not None else pts,
+                  PROPOSAL_STATUS.get(status, status), reason or "", until, source == "self")
+        for name, act, source, pts, decided, status, reason, until in s.execute(
+            select(RuleItem.name, Proposal.act_date, Proposal.source, Proposal.points, Proposal.decided_points,
+                   Proposal.status, Proposal.decision_reason, Proposal.publicity_until)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.household_id == v.household_id)
+            .order_by(Proposal.act_date.desc(), Proposal.id.desc()).limit(REPORTS_LIMIT))
+    ]
+    objections = [
+        ObjectionRow(name, logged.date(), by, reason, OBJECTION_STATUS.get(status, status), resolution or "")
+        for name, logged, by, reason, status, resolution in s.execute(
+            select(RuleItem.name, Objection.logged_at, Objection.raised_by, Objection.reason, Objection.status,
+                   Objection.resolution)
+            .join(Proposal, Proposal.id == Objection.proposal_id)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.household_id == v.household_id)
+            .order_by(Objection.id.desc()).limit(REPORTS_LIMIT))
+    ]
+    groups: dict[str, list[ItemView]] = {}
+    for item in catalogue(s, v.village_id):
+        groups.setdefault(item.category, []).append(item)
     items = [(i.id, i.label) for g in groups.values() for i in g if i.points > 0]
     return ResidentPage(v, reports, objections, [RuleGroup(c, its) for c, its in groups.items()], items)
