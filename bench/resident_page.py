@@ -227,6 +227,24 @@ async def _client(base: str, tokens: list[str], concurrency: int, seconds: float
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
 
+def _cpu_seconds(session: int | None = None, comm: str | None = None) -> float:
+    """CPU time (user + system) of the processes of a session (the server and its workers), or
+    of every process with this command name (PostgreSQL's backends), from /proc."""
+    total = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            raw = (d / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        if (session is not None and int(fields[3]) == session) or (comm is not None and name == comm):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _uvicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"}
@@ -268,8 +286,17 @@ def load_run(args) -> dict:
             try:
                 asyncio.run(_client(base, tokens, args.concurrency, 2, 1))  # warm the pools
                 for rnd in range(args.rounds):
+                    app_cpu, pg_cpu, load = _cpu_seconds(session=proc.pid), _cpu_seconds(comm="postgres"), time.time()
                     r = asyncio.run(_client(base, tokens, args.concurrency, args.seconds, 1))
-                    r.update(processes=workers, round=rnd + 1, concurrency=args.concurrency)
+                    app_cpu = _cpu_seconds(session=proc.pid) - app_cpu
+                    pg_cpu = _cpu_seconds(comm="postgres") - pg_cpu
+                    total = r["requests"] * (args.seconds + 1) / args.seconds  # the warm-up second too
+                    # CPU per page: what the server's processes spent, whatever else ran on the machine;
+                    # 1000 / app_cpu_ms_per_page is the rate one process reaches on a core of its own.
+                    r.update(processes=workers, round=rnd + 1, concurrency=args.concurrency,
+                             app_cpu_ms_per_page=round(app_cpu / total * 1000, 2) if total else None,
+                             postgres_cpu_ms_per_page=round(pg_cpu / total * 1000, 2) if total else None,
+                             load_avg_1min=os.getloadavg()[0], wall_seconds=round(time.time() - load, 1))
                     print(json.dumps(r), file=sys.stderr)
                     results.append(r)
             finally:
@@ -279,7 +306,10 @@ def load_run(args) -> dict:
                 for w in args.workers}
         scaling = (round(best[2]["requests_per_second"] / best[1]["requests_per_second"], 2)
                    if 1 in best and 2 in best else None)
+        cpu = {w: statistics.median(r["app_cpu_ms_per_page"] for r in results if r["processes"] == w)
+               for w in args.workers}
         return {"kind": "resident-load", "db": args.db, "scale": args.scale, "sizes": size,
+                "median_app_cpu_ms_per_page": cpu,
                 "seed_seconds": seeded_seconds, "tokens": len(tokens), "machine": _machine(), "results": results,
                 "two_over_one": scaling}
     finally:

@@ -138,16 +138,16 @@ def checked_read(db, scanned: str, client: str | None, load):
     blocked client is refused before any look-up; a malformed or unknown card counts against it."""
     key = ratelimit.client_key("card", client)
     limit, window = ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW
-    if ratelimit.is_blocked(db, key, limit, window):
-        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
     token = extract_token(scanned or "")
     try:
-        if token is None:
-            raise InvalidInput(FRIENDLY_MALFORMED)
-        with db.read() as s:
+        with db.read() as s:  # the limit is read in the page's own transaction: one round trip less
+            if ratelimit.count_in(s, key, window) >= limit:
+                raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+            if token is None:
+                raise InvalidInput(FRIENDLY_MALFORMED)
             return load(s, token)
     except (InvalidInput, NotFound):
-        ratelimit.hit(db, key, window)
+        ratelimit.hit(db, key, window)  # after the read transaction has ended
         raise
 
 
