@@ -10,6 +10,7 @@ village and a LIMIT.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +21,13 @@ from core.rules import ItemView, catalogue
 from db.models import Objection, Proposal, RuleItem
 
 REPORTS_LIMIT = 20
+RULES_TTL = 60.0  # seconds a process reuses a village's rules catalogue (it changes by assembly vote)
+_rules_cache: dict[tuple[str, int], tuple[float, list[RuleGroup], list[tuple[int, str]]]] = {}
+
+
+def forget_rules() -> None:
+    """Drop the cached catalogues (tests that empty a database and reuse its ids)."""
+    _rules_cache.clear()
 
 # What a household's own report (or a committee proposal about it) has come to, in words a
 # resident reads: submitted → approved/rejected/deferred → publicity → (objected) → posted | overturned.
@@ -112,8 +120,25 @@ def _load(s, token: str, today: dt.date) -> ResidentPage:
             .where(Proposal.household_id == v.household_id)
             .order_by(Objection.id.desc()).limit(REPORTS_LIMIT))
     ]
+    rules, items = rules_of(s, v.village_id)
+    return ResidentPage(v, reports, objections, rules, items)
+
+
+def rules_of(s, village_id: int) -> tuple[list[RuleGroup], list[tuple[int, str]]]:
+    """The village's rules catalogue by category, and the items a resident may self-report.
+
+    Kept RULES_TTL seconds per process: the same list for every household of the village, read
+    and drawn once a minute instead of on every card page. A report of an item retired in that
+    minute is still refused by core.proposals (it checks the item's current state)."""
+    now = time.monotonic()
+    key = (str(s.get_bind().url), village_id)
+    hit = _rules_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
     groups: dict[str, list[ItemView]] = {}
-    for item in catalogue(s, v.village_id):
+    for item in catalogue(s, village_id):
         groups.setdefault(item.category, []).append(item)
-    items = [(i.id, i.label) for g in groups.values() for i in g if i.points > 0]
-    return ResidentPage(v, reports, objections, [RuleGroup(c, its) for c, its in groups.items()], items)
+    rules = [RuleGroup(c, its) for c, its in groups.items()]
+    items = [(i.id, i.label) for g in rules for i in g.items if i.points > 0]
+    _rules_cache[key] = (now + RULES_TTL, rules, items)
+    return rules, items

@@ -247,3 +247,18 @@ def test_the_rules_catalogue_lists_how_to_earn_and_lose_points(db, v):
 def test_no_card_asks_for_the_digits(db, v):
     r = phone().get("/me")
     assert r.status_code == 200 and "26 位数字" in r.text
+
+
+def test_a_rule_retired_within_the_cached_minute_is_still_refused_when_reported(db, v):
+    from core import rules
+
+    token = cards.issue_card(db, v.admin, v.household_ids[0])
+    client = phone()
+    fields = _form(client.get(f"/me?card={token}").text, "/me/report")  # the catalogue is cached now
+    rules.set_item_active(db, v.admin, v.rule_ids["HJ01"], False)
+    data = {**fields, "item": str(v.rule_ids["HJ01"]), "member": str(v.resident_ids[0]),
+            "day": TODAY.isoformat(), "note": "帮邻居打扫院子"}
+    r = client.post(f"/me/report?card={token}", data=data)
+    assert r.status_code == 400 and "已停用" in r.text
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Proposal)).scalar_one() == 0

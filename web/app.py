@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -111,6 +112,18 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == host.split(",")[0].strip()
 
 
+_rules_html: dict[int, tuple[int, Markup]] = {}  # village -> (id of the cached rules list, its section)
+
+
+def rules_section(village_id: int, rules: list) -> Markup:
+    """The rules catalogue's section, drawn once per cached list (core.resident_page.rules_of)."""
+    hit = _rules_html.get(village_id)
+    if hit is None or hit[0] != id(rules):
+        hit = (id(rules), Markup(_env.get_template("rules.html").render(rules=rules)))
+        _rules_html[village_id] = hit
+    return hit[1]
+
+
 def render(name: str, status: int = 200, **context) -> HTMLResponse:
     html = _env.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
@@ -127,7 +140,8 @@ def _page(request: Request, card: str, notice: str = "", error: str = "", status
     except DomainError as e:
         return _error_page(e)
     return render("me.html", status=status, p=page, v=page.view, card=extract_token(card), csrf=csrf_token(card),
-                  notice=notice, error=error, today=dt.date.today())
+                  notice=notice, error=error, today=dt.date.today(),
+                  rules=rules_section(page.view.village_id, page.rules))
 
 
 def me(request: Request) -> Response:
