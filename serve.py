@@ -6,6 +6,9 @@
                         (and the "known browser" cookie that exempts it from an account's login wait)
 /auth/logout            clears the session cookie
 /healthz                plain health check for a process supervisor
+/me?card=TOKEN          the resident's light page (web/: plain HTML, no websocket), the link printed on
+                        cards; /me/signup, /me/cancel, /me/report are its forms. Also runnable alone:
+                        uvicorn web.app:app (docs/RESIDENT_PAGE.md)
 
 Cookies carry Secure when the browser used https: directly, or through a trusted proxy that says
 so (X-Forwarded-Proto from an address in JIFEN_TRUSTED_PROXIES), or always with
@@ -24,6 +27,7 @@ from core.platform.clients import forwarded_https
 from db.engine import Database
 from ui import login
 from ui.frame import COOKIE
+from web.app import ROUTES as RESIDENT_ROUTES
 
 login.SERVED_WITH_ROUTES = True
 _db: Database | None = None
@@ -77,5 +81,6 @@ app = st.App(
         Route("/auth/session", session_route),
         Route("/auth/logout", logout_route),
         Route("/healthz", health),
+        *RESIDENT_ROUTES,  # before Streamlit's own: the card link opens the light page
     ],
 )

@@ -4,15 +4,19 @@ reason and a confirmation step."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
 from core.committee import proposals, publicity
 from core.points import ledger
+from core.public import statement
+from core.reporting import reports
 from core.village import households
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, pdf_download, run_action
 from ui.widgets import md_escape as _md
 
 
@@ -40,6 +44,8 @@ def render() -> None:
     if hid is None:
         st.info("输入姓名、门牌号或卡号查找一户。")
         _balance_list(actor)
+        if actor.has(*statement.STATEMENT_ROLES):
+            _statements(actor)
         return
     with db.read() as s:
         view = run_action(lambda: households.household(s, actor.village_id, hid))
@@ -66,6 +72,12 @@ def render() -> None:
             downloads(hist, f"积分流水_{view.door_no}", "hh_hist_dl")
     with t[1]:
         st.dataframe(people, hide_index=True, width="stretch")
+    if actor.has(*statement.STATEMENT_ROLES):
+        with t[0]:
+            period = _statement_period("hh_stmt_one")
+            pdf_download("打印本户对账单", lambda: statement.statements_pdf(db, actor, actor.village_id, period, [hid]),
+                         f"积分对账单_{view.door_no}_{period.label}.pdf", "hh_stmt_one_pdf",
+                         f"{view.head_name}{view.door_no}{view.grid}")
     if actor.has("admin"):
         with t[2]:
             _corrections(actor, view)
@@ -135,6 +147,36 @@ def _balance_list(actor) -> None:
 
     st.caption("全村积分余额表：每户的可用、冻结、待扣和累计积分。")
     downloads(frame, "全村积分余额表", "hh_balances_dl")
+
+
+def _statement_period(key: str) -> reports.Period:
+    cols = st.columns([1, 2])
+    kind = cols[0].segmented_control("对账单周期", ["month", "year"], format_func={"month": "按月", "year": "按年"}.get,
+                                     default="month", key=f"{key}_kind") or "month"
+    options = reports.recent_periods(kind, dt.date.today(), 12 if kind == "month" else 5)
+    return cols[1].selectbox("时间", options, format_func=lambda p: p.label, key=f"{key}_period_{kind}")
+
+
+def _statements(actor) -> None:
+    """积分对账单 for households without a phone: a grid or the whole village, a page per household."""
+    st.subheader("打印积分对账单")
+    st.caption("给没有手机的村民：每户一页，含可用、暂扣、待扣积分，本期积分记录和星级。查找一户可单独打印。")
+    db = runtime.db()
+    with db.read() as s:
+        grids = publicity.grids(s, actor.village_id)
+    scope = st.selectbox("范围", [None] + [g.id for g in grids], key="hh_stmt_scope",
+                         format_func=lambda g: "全村" if g is None else next(x.name for x in grids if x.id == g))
+    period = _statement_period("hh_stmt_all")
+    if not st.button("生成对账单", icon=":material/print:", key="hh_stmt_build"):
+        return
+    bar = st.progress(0.0, text="正在生成……")
+    data = run_action(lambda: statement.statements_pdf(
+        db, actor, actor.village_id, period, grid_id=scope,
+        progress=lambda n, total: bar.progress(n / total, text=f"已生成 {n} / {total} 户")))
+    if data:
+        name = "全村" if scope is None else next(x.name for x in grids if x.id == scope)
+        st.download_button("下载对账单 PDF", data, f"积分对账单_{name}_{period.label}.pdf", mime="application/pdf",
+                           icon=":material/download:", key="hh_stmt_dl", on_click="ignore")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -53,6 +53,9 @@ def _truncate_all(database: Database) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
+    from core.public.resident_page import forget_rules
+
+    forget_rules()  # a process-wide cache keyed by URL and village id: the PostgreSQL database is reused
     if request.param == "sqlite":
         database = Database.from_url(f"sqlite:///{tmp_path / 'test.db'}")
         Base.metadata.create_all(database.engine)

@@ -32,6 +32,7 @@ from core.charity import field_aid
 from core.committee import proposals, publicity, review
 from core.platform.access import ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
+from core.reporting.reports import Period
 from core.supermarket import shop, stock
 from core.village import cards, staff
 from core.volunteering import volunteer
@@ -124,6 +125,8 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "cards.revoke_card": (SHOP, lambda W: {"household_id": W.v.household_ids[1], "reason": "遗失"}),
     "certificates.issue": (LEAD, lambda W: {"resident_id": W.v.resident_ids[0], "period_from": TODAY,
                                             "period_to": TODAY}),
+    "statement.statements_pdf": ({"admin", "cashier", "committee", "grid_worker"}, lambda W: {
+        "village_id": W.v.id, "period": Period("year", TODAY.year, 1)}),
     "cycles.grant_base": (ADMIN, lambda W: {"village_id": W.v.id, "period": f"{TODAY:%Y-%m}"}),
     "cycles.run_year_end": (ADMIN, lambda W: {"village_id": W.v.id, "year": TODAY.year - 1,
                                               "confirm": str(TODAY.year - 1)}),

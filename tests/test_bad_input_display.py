@@ -173,10 +173,6 @@ def _runs(db, ids):
     at.session_state[state.STAFF_PENDING] = ("deactivate", grid_worker)
     at.switch_page("pages/staff.py").run()
     yield "staff (deactivation asked)", at
-    me = app()
-    me.query_params["card"] = ids["token"]
-    me.switch_page("pages/me.py").run()
-    yield "me (card link)", me
     at = app()
     at.switch_page("pages/board.py").run()
     yield "board", at

@@ -93,30 +93,6 @@ def test_an_unknown_code_is_explained_at_the_counter(shop_app):
     assert any("未识别" in e.value for e in at.error)
 
 
-def test_the_resident_link_shows_that_household_only_without_login(shop_app):
-    db, v, hid, pid, token, other_token = shop_app
-    at = app()
-    at.query_params["card"] = token
-    at.switch_page("pages/me.py").run()
-    assert not at.exception
-    shown = texts(at)
-    assert "户主1家的积分" in shown
-    assert "户主2" not in shown and "777" not in shown
-    assert [m.value for m in at.metric][:2] == ["100", "100"]
-
-
-def test_an_unknown_card_link_gets_a_friendly_chinese_message(shop_app):
-    at = app()
-    at.query_params["card"] = cards.new_token()
-    at.switch_page("pages/me.py").run()
-    assert not at.exception
-    assert any("没有找到这张积分卡" in w.value for w in at.warning)
-    at2 = app()
-    at2.query_params["card"] = "not-a-card"
-    at2.switch_page("pages/me.py").run()
-    assert any("链接不完整" in w.value for w in at2.warning)
-
-
 @pytest.mark.parametrize("module", ["checkout", "redemptions", "products", "cards", "transparency"])
 def test_the_shop_pages_render_for_a_cashier_with_history(shop_app, module):
     db, v, hid, pid, token, _ = shop_app

@@ -1,15 +1,17 @@
 """Residents sign up for volunteer activities through their household card link (志愿活动报名):
 on SQLite and PostgreSQL the card proves the household, the queue and waitlist follow the same
-rules as staff sign-ups, and every refusal is a Chinese message. Then the card page in the app."""
+rules as staff sign-ups, and every refusal is a Chinese message. Then the card page (web/) over HTTP."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 
 import pytest
 from sqlalchemy import func, select
+from starlette.testclient import TestClient
 
 from core.platform import ratelimit, settings
 from core.platform.errors import AlreadyDone, DomainError, InvalidInput, NotAllowed, NotFound
@@ -19,7 +21,6 @@ from core.village import cards
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from db.models import AuditLog, Resident, Signup
-from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
 
 TODAY = dt.date.today()
@@ -242,82 +243,81 @@ def test_sign_ups_share_the_card_links_guessing_limit(db, village, card):
     assert resident.sign_up(db, card, "10.0.0.8", activity_id=aid, resident_id=village.resident_ids[0]) == "signed"
 
 
-# ---------------------------------------------------------------- the card page (AppTest)
+# ---------------------------------------------------------------- the card page (web/, over HTTP)
 
 
 @pytest.fixture
-def me_app(tmp_path, monkeypatch):
-    use_data_dir(monkeypatch, tmp_path / "data", demo=False)
-    db = db_for_env()
+def me_app(db, monkeypatch, tmp_path):
+    from web import app as web
+
+    monkeypatch.setenv("JIFEN_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("JIFEN_DATA_DIR", str(tmp_path))
     v = make_village(db, name="文祖北村", code="T100", households=2)
     spouse = add_member(db, v, v.household_ids[0])
-    aid = activity(db, v, capacity=1, place="村敬老院", start_time=dt.time(8, 30), end_time=dt.time(11))
+    aid = vol.create_activity(db, lead(v), title="敬老院帮扶服务", date=SOON, points_per_hour=2, capacity=1,
+                              place="村敬老院", start_time=dt.time(8, 30), end_time=dt.time(11))
     token = cards.issue_card(db, v.admin, v.household_ids[0])
-    yield db, v, aid, spouse, token
-    db.dispose()
+    web.use_database(db)
+    yield db, v, aid, spouse, token, TestClient(web.build(), client=(CLIENT, 50000))
+    web.use_database(None)
 
 
-def _open(token):
-    at = app()
-    at.query_params["card"] = token
-    at.switch_page("pages/me.py").run()
-    assert not at.exception, at.exception
-    return at
+def _shown(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def _click(at, label, key):
-    next(b for b in at.button if b.label == label and b.key == key).click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def _tap(phone, html: str, action: str, member: int):
+    """Post the form of ``action`` for ``member`` as the page carries it (hidden fields and all)."""
+    for form in re.findall(r'<form method="post" action="' + action + r'">(.*?)</form>', html, re.S):
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+        if fields.get("member") == str(member):
+            return phone.post(action, data=fields)
+    raise AssertionError(f"no {action} form for member {member}")
 
 
 def test_the_card_page_signs_up_shows_the_waitlist_and_cancels_after_a_confirmation(me_app):
-    db, v, aid, spouse, token = me_app
+    db, v, aid, spouse, token, phone = me_app
     me = v.resident_ids[0]
-    at = _open(token)
-    shown = texts(at)
-    assert "志愿活动报名" in shown and "敬老院帮扶服务" in shown and "还剩 1 个名额（共 1 人）" in shown
+    html = phone.get(f"/me?card={token}").text
+    shown = _shown(html)
+    assert "志愿活动" in shown and "敬老院帮扶服务" in shown and "还剩 1 个名额（共 1 人）" in shown
     assert "户主1：未报名" in shown and "李桂兰：未报名" in shown
     assert "户主2" not in shown  # another household's people are never listed
 
-    at = _click(at, "报名", f"me_vol_add_{aid}_{me}")
-    shown = texts(at)
-    assert "户主1 报名成功" in shown and "户主1：已报名" in shown and "名额已满" in shown
-    assert any("户主1 报名成功" in t.value for t in at.toast)  # seen wherever the phone is scrolled
+    html = _tap(phone, html, "/me/signup", me).text
+    shown = _shown(html)
+    assert "报名成功" in shown and "户主1：已报名" in shown and "名额已满" in shown
     assert statuses(db, aid) == {me: "signed"}
-    assert not any(b.key == f"me_vol_add_{aid}_{me}" for b in at.button)  # nothing left to tap twice
+    html = _tap(phone, html, "/me/signup", spouse).text
+    assert "已进入候补名单" in _shown(html) and "李桂兰：候补第 1 位" in _shown(html)
 
-    at = _click(at, "报名候补", f"me_vol_add_{aid}_{spouse}")
-    assert "李桂兰 已进入候补名单" in texts(at) and "李桂兰：候补第 1 位" in texts(at)
-
-    at = _click(at, "确认取消", f"me_vol_cancel_{aid}_{me}")
-    shown = texts(at)
-    assert "已取消 户主1 的“敬老院帮扶服务”报名" in shown
-    assert "户主1：未报名" in shown and "李桂兰：已报名" in shown  # the waitlist moved up
+    assert "确定取消 户主1 的“敬老院帮扶服务”报名吗？" in _shown(html)  # asked before the cancel is sent
+    html = _tap(phone, html, "/me/cancel", me).text
+    shown = _shown(html)
+    assert "已取消报名" in shown and "户主1：未报名" in shown and "李桂兰：已报名" in shown  # the waitlist moved up
     assert statuses(db, aid) == {me: "cancelled", spouse: "signed"}
 
 
 def test_a_tap_on_a_button_that_is_out_of_date_signs_nobody_up_twice(me_app):
-    db, v, aid, spouse, token = me_app
-    at = _open(token)
+    db, v, aid, spouse, token, phone = me_app
+    html = phone.get(f"/me?card={token}").text
     vol.sign_up(db, lead(v), aid, spouse)  # the lead signs her up while the page is open (or a first tap did)
-    at = _click(at, "报名", f"me_vol_add_{aid}_{spouse}")
-    assert "李桂兰：已报名" in texts(at) and not at.error
+    r = _tap(phone, html, "/me/signup", spouse)
+    assert r.status_code == 400 and "李桂兰：已报名" in _shown(r.text)
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Signup)).scalar_one() == 1
 
 
 def test_the_card_page_refuses_a_revoked_card_and_shows_no_buttons_when_switched_off(me_app):
-    db, v, aid, spouse, token = me_app
-    at = _open(token)
+    db, v, aid, spouse, token, phone = me_app
+    html = phone.get(f"/me?card={token}").text
     cards.revoke_card(db, v.admin, v.household_ids[0], "遗失")
-    at = _click(at, "报名", f"me_vol_add_{aid}_{spouse}")
-    assert any("没有找到这张积分卡" in w.value for w in at.warning)
+    r = _tap(phone, html, "/me/signup", spouse)
+    assert "没有找到这张积分卡" in r.text and "李桂兰" not in r.text
     assert statuses(db, aid) == {}
 
     token = cards.issue_card(db, v.admin, v.household_ids[0])
     settings.change(db, v.admin, v.id, "volunteer_self_signup", False)
-    at = _open(token)
-    assert "本村暂未开放网上报名" in texts(at) and "李桂兰：未报名" in texts(at)
-    assert not [b for b in at.button if (b.key or "").startswith("me_vol_")]
+    html = phone.get(f"/me?card={token}").text
+    assert "本村暂未开放网上报名" in _shown(html) and "李桂兰：未报名" in _shown(html)
+    assert "/me/signup" not in html

@@ -50,9 +50,9 @@ PAGES: list[PageSpec] = [
     PageSpec("audit", "操作日志", ":material/history:", ("admin",), "管理"),
 ]
 
-# No login: the resident's card link and the office TV board. Each checks its own token/setting.
+# No login: the office TV board (it checks its own setting). The resident's card link
+# (/me?card=TOKEN) is the light page in web/, served beside Streamlit by serve.py.
 PUBLIC_PAGES: list[PageSpec] = [
-    PageSpec("me", "我的积分", ":material/badge:", (), "公开"),
     PageSpec("board", "公示栏", ":material/tv:", (), "公开"),
 ]
 

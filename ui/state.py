@@ -53,7 +53,6 @@ CHECKOUT_NOTICE = "checkout_notice"  # (level, text) result of the last scan, sh
 REDEMPTION_VOIDING = "redemptions_voiding_id"  # redemption whose void confirmation step is open
 CARDS_PENDING = "cards_pending_action"  # (action, household_id, reason) waiting for the 确认 step
 CARDS_SHEET = "cards_sheet_pdf_ready"  # list of household ids (or None = all) of the sheet last generated
-ME_REPORTED = "me_self_report_fingerprint"  # fingerprint of the last self-report: a double submit sends once
 
 # charity field (党员义田) — besides DISTRIBUTION_ROUND above
 FIELD_WORKDAY = "field_workday_id"  # work day (activity with a plot) open on the field page

@@ -37,9 +37,14 @@ def _now() -> dt.datetime:
 
 def count(db, key: str, window: int, now: dt.datetime | None = None) -> int:
     """Events counted for ``key`` in its current window (0 if the window has ended)."""
-    now = now or _now()
     with db.read() as s:
-        row = s.execute(select(RateLimit.window_start, RateLimit.count).where(RateLimit.key == key)).first()
+        return count_in(s, key, window, now)
+
+
+def count_in(s, key: str, window: int, now: dt.datetime | None = None) -> int:
+    """:func:`count` inside the caller's read transaction (one query)."""
+    now = now or _now()
+    row = s.execute(select(RateLimit.window_start, RateLimit.count).where(RateLimit.key == key)).first()
     if row is None or row.window_start <= now - dt.timedelta(seconds=window):
         return 0
     return row.count

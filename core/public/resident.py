@@ -21,6 +21,7 @@ from sqlalchemy import case, func, select
 from core.platform import ratelimit, settings
 from core.platform.errors import InvalidInput, NotFound
 from core.points.ledger import KIND_NAMES, held_points, spendable
+from core.reporting import rankings
 from core.village import cards
 from core.village.cards import extract_token
 from core.volunteering import volunteer
@@ -112,11 +113,13 @@ class ResidentView:
     publicity: list[PublicityRow]
     affordable: list[Affordable]
     activities: list[UpcomingActivity]
-    rank: int | None  # None when the village has rankings switched off
+    rank: int | None  # this year's place (as on the rankings page); None when rankings are off or no points
     households_ranked: int | None
     self_signup: bool = False  # the village lets residents sign up for activities here
     held: int = 0  # points held for deductions still in 公示
     outstanding: int = 0  # 待扣: deducted points not yet covered, settled from the next points
+    year_points: int = 0  # this year's 加分 − 扣分: what the rankings page ranks by (default period)
+    star: int | None = None  # star level (0..5) from year_points; None when rankings are off
 
     @property
     def spendable(self) -> int:
@@ -129,85 +132,93 @@ def view(db, scanned: str, client: str | None = None, today: dt.date | None = No
     Raises TooManyAttempts (too many failures from ``client``), InvalidInput (malformed) or
     NotFound (unknown / revoked / inactive), each with a friendly Chinese message; a failure
     counts against ``client``."""
+    day = today or dt.date.today()
+    return checked_read(db, scanned, client, lambda s, token: load_in(s, token, day))
+
+
+def checked_read(db, scanned: str, client: str | None, load):
+    """``load(session, token)`` in one read transaction, behind the card-guessing limit: a
+    blocked client is refused before any look-up; a malformed or unknown card counts against it."""
     key = ratelimit.client_key("card", client)
     limit, window = ratelimit.CARD_LOOKUP_LIMIT, ratelimit.CARD_LOOKUP_WINDOW
-    if ratelimit.is_blocked(db, key, limit, window):
-        raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
     token = extract_token(scanned or "")
     try:
-        if token is None:
-            raise InvalidInput(FRIENDLY_MALFORMED)
-        return _load(db, token, today or dt.date.today())
+        with db.read() as s:  # the limit is read in the page's own transaction: one round trip less
+            if ratelimit.count_in(s, key, window) >= limit:
+                raise ratelimit.TooManyAttempts(FRIENDLY_SLOWDOWN)
+            if token is None:
+                raise InvalidInput(FRIENDLY_MALFORMED)
+            return load(s, token)
     except (InvalidInput, NotFound):
-        ratelimit.hit(db, key, window)
+        ratelimit.hit(db, key, window)  # after the read transaction has ended
         raise
 
 
-def _load(db, token: str, today: dt.date) -> ResidentView:
-    with db.read() as s:
-        row = s.execute(
-            select(Card.household_id, Household, Village.name)
-            .join(Household, Household.id == Card.household_id)
-            .join(Village, Village.id == Card.village_id)
-            .where(Card.token == token, Card.status == "active")
-        ).first()
-        if row is None or not row[1].active:
-            if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
-                raise InvalidInput(FRIENDLY_MALFORMED)
-            raise NotFound(FRIENDLY_UNKNOWN)
-        hid, hh, vname = row
-        vid = hh.village_id
-        acc = s.get(Account, hid)
-        balance = acc.balance if acc else 0
-        earned = acc.earned_total if acc else 0
-        outstanding = acc.outstanding if acc else 0
-        held = held_points(s, [hid]).get(hid, 0)
-        people = s.execute(
-            select(Resident.id, Resident.name, Resident.relation)
-            .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+def load_in(s, token: str, today: dt.date) -> ResidentView:
+    """The view of the active card ``token`` (no guessing limit: callers go through checked_read)."""
+    row = s.execute(
+        select(Card.household_id, Household, Village.name)
+        .join(Household, Household.id == Card.household_id)
+        .join(Village, Village.id == Card.village_id)
+        .where(Card.token == token, Card.status == "active")
+    ).first()
+    if row is None or not row[1].active:
+        if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
+            raise InvalidInput(FRIENDLY_MALFORMED)
+        raise NotFound(FRIENDLY_UNKNOWN)
+    hid, hh, vname = row
+    vid = hh.village_id
+    acc = s.get(Account, hid)
+    balance = acc.balance if acc else 0
+    earned = acc.earned_total if acc else 0
+    outstanding = acc.outstanding if acc else 0
+    held = held_points(s, [hid]).get(hid, 0)
+    people = s.execute(
+        select(Resident.id, Resident.name, Resident.relation)
+        .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
+    ).all()
+    members = [f"{n}（{r}）" if r else n for _, n, r in people]
+    history = [
+        HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
+        for day, kind, delta, reason, item, owed in s.execute(
+            select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
+                   RuleItem.name, LedgerEntry.delta_outstanding)
+            .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
+            .where(LedgerEntry.household_id == hid)
+            # newest first by the day it happened (a volunteer entry posted late sorts by its day)
+            .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
         ).all()
-        members = [f"{n}（{r}）" if r else n for _, n, r in people]
-        history = [
-            HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
-            for day, kind, delta, reason, item, owed in s.execute(
-                select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
-                       RuleItem.name, LedgerEntry.delta_outstanding)
-                .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
-                .where(LedgerEntry.household_id == hid)
-                .order_by(LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
-            ).all()
-        ]
-        publicity = [
-            PublicityRow(name, pts if pts is not None else proposed, act, until)
-            for name, pts, proposed, act, until in s.execute(
-                select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
-                       Proposal.publicity_until)
-                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
-                .order_by(Proposal.act_date.desc()).limit(50)
-            ).all()
-        ]
-        affordable = [
-            Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
-                select(Product.name, Product.category, Product.price, Product.unit)
-                .where(Product.village_id == vid, Product.active.is_(True),
-                       Product.price <= spendable(balance, held),
-                       (Product.kind == "service") | (Product.stock > 0))
-                .order_by(Product.price.desc(), Product.name).limit(50)
-            ).all()
-        ]
-        activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
+    ]
+    publicity = [
+        PublicityRow(name, pts if pts is not None else proposed, act, until)
+        for name, pts, proposed, act, until in s.execute(
+            select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
+                   Proposal.publicity_until)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
+            .order_by(Proposal.act_date.desc()).limit(50)
+        ).all()
+    ]
+    affordable = [
+        Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
+            select(Product.name, Product.category, Product.price, Product.unit)
+            .where(Product.village_id == vid, Product.active.is_(True),
+                   Product.price <= spendable(balance, held),
+                   (Product.kind == "service") | (Product.stock > 0))
+            .order_by(Product.price.desc(), Product.name).limit(50)
+        ).all()
+    ]
+    activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
+    ranked_on, self_signup, thresholds = settings.get_many(
+        s, vid, "rankings_enabled", "volunteer_self_signup", "star_household_thresholds")
+    # the rankings page's default: this year's 加分 − 扣分, competition ranks (1-2-2-4)
+    year_points, rank, ranked = rankings.household_standing(s, vid, hid, rankings.current_year(today))
+    star = rankings.star_level(year_points, list(thresholds)) if ranked_on else None
+    if not ranked_on:
         rank = ranked = None
-        if settings.get(s, vid, "rankings_enabled"):
-            ahead, ranked = s.execute(
-                select(func.count().filter(Account.earned_total > earned), func.count())
-                .where(Account.village_id == vid)
-            ).one()
-            rank = ahead + 1
-        self_signup = bool(settings.get(s, vid, "volunteer_self_signup"))
     return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
                         [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
-                        self_signup, held, outstanding)
+                        bool(self_signup), held, outstanding, year_points, star)
 
 
 def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:
@@ -266,7 +277,7 @@ def self_report_items(db, village_id: int) -> list[tuple[int, str]]:
 
 
 def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_date: dt.date, note: str,
-                resident_id: int | None = None) -> int:
+                resident_id: int | None = None, photos=()) -> int:
     """A resident reports a good deed from the card page; the committee reviews it.
 
     At most SELF_REPORTS_PER_DAY per household a day, so a card link cannot flood the
@@ -280,7 +291,7 @@ def self_report(db, scanned: str, client: str | None, *, rule_item_id: int, act_
     if resident_id is not None and resident_id not in {rid for rid, _ in household.member_ids}:
         raise InvalidInput("请选择本户的家庭成员。")
     pid = submit_self_report(db, household.village_id, scanned, rule_item_id=rule_item_id, act_date=act_date,
-                             note=note, resident_id=resident_id)
+                             note=note, resident_id=resident_id, photos=photos)
     ratelimit.hit(db, key, 86400)
     return pid
 

@@ -64,6 +64,10 @@ def star_level(points: int, thresholds: list[int]) -> int:
 
 
 def _household_points(s: Session, village_id: int, period: Period, grid_id: int | None = None):
+    return _household_points_query(village_id, period, grid_id).subquery()
+
+
+def _household_points_query(village_id: int, period: Period, grid_id: int | None = None):
     cond = [HouseholdMonth.village_id == village_id, HouseholdMonth.month >= period.first_month,
             HouseholdMonth.month <= period.last_month]
     if grid_id is not None:
@@ -72,7 +76,7 @@ def _household_points(s: Session, village_id: int, period: Period, grid_id: int 
                    func.sum(HouseholdMonth.earned - HouseholdMonth.deducted).label("points"),
                    func.sum(HouseholdMonth.earned).label("earned"),
                    func.sum(HouseholdMonth.deducted).label("deducted"))
-            .where(*cond).group_by(HouseholdMonth.household_id).subquery())
+            .where(*cond).group_by(HouseholdMonth.household_id))
 
 
 HOUSEHOLD_COLUMNS = ["名次", "门牌号", "户主", "网格", "积分", "加分", "扣分"]
@@ -217,6 +221,19 @@ def household_rank(s: Session, village_id: int, household_id: int, period: Perio
         return None
     above = s.execute(select(func.count()).select_from(pts).where(pts.c.points > mine)).scalar_one()
     return int(above) + 1
+
+
+def household_standing(s: Session, village_id: int, household_id: int, period: Period
+                       ) -> tuple[int, int | None, int]:
+    """(the household's points in the period, its place as on the rankings page or None when it
+    has no entries in the period, how many households the rankings page lists): one statement."""
+    pts = _household_points_query(village_id, period).cte("pts")
+    mine = select(pts.c.points).where(pts.c.household_id == household_id).scalar_subquery()
+    points, above, listed = s.execute(
+        select(mine, func.count().filter(pts.c.points > mine), func.count()).select_from(pts)).one()
+    if points is None:
+        return 0, None, int(listed)
+    return int(points), int(above) + 1, int(listed)
 
 
 def current_year(today: dt.date | None = None) -> Period:
