@@ -27,7 +27,17 @@ from core.audit import record
 from core.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
 from core.stock import change_stock
 from db import clock
-from db.models import Account, Card, Household, Product, Redemption, RedemptionLine, Resident
+from db.models import (
+    Account,
+    Card,
+    Household,
+    Product,
+    Redemption,
+    RedemptionLine,
+    RedemptionReturn,
+    RedemptionReturnLine,
+    Resident,
+)
 
 SHOP_ROLES = ("cashier", "admin")
 MAX_LINE_QTY = 99
@@ -139,16 +149,22 @@ def cart_problems(lines: list[LineCheck], *, balance: int, min_balance: int, win
 
 
 def month_used(s: Session, household_id: int, month: int, product_ids: list[int] | None = None) -> dict[int, int]:
-    """Quantity of each product this household redeemed in ``month`` (voided excluded)."""
+    """Quantity of each product this household redeemed in ``month`` (voided and returned excluded)."""
+    back = (select(RedemptionReturnLine.redemption_line_id.label("line_id"),
+                   func.sum(RedemptionReturnLine.qty).label("qty"))
+            .join(RedemptionReturn, RedemptionReturn.id == RedemptionReturnLine.return_id)
+            .where(RedemptionReturn.household_id == household_id)
+            .group_by(RedemptionReturnLine.redemption_line_id).subquery())
     q = (
-        select(RedemptionLine.product_id, func.sum(RedemptionLine.qty))
+        select(RedemptionLine.product_id, func.sum(RedemptionLine.qty - func.coalesce(back.c.qty, 0)))
         .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+        .outerjoin(back, back.c.line_id == RedemptionLine.id)
         .where(Redemption.household_id == household_id, Redemption.month == month, Redemption.status == "done")
         .group_by(RedemptionLine.product_id)
     )
     if product_ids is not None:
         q = q.where(RedemptionLine.product_id.in_(product_ids))
-    return {pid: int(n) for pid, n in s.execute(q).all()}
+    return {pid: int(n) for pid, n in s.execute(q).all() if n}
 
 
 def _products(s: Session, cart: dict[int, int]) -> dict[int, Product]:
@@ -353,21 +369,24 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
 
 def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
     """Undo a redemption (撤销): points back by a redeem_void entry, goods back on the shelf.
+    After partial returns (core.returns) only the rest comes back: nothing is returned twice.
 
-    A cashier may void the same day; later only an admin (the goods have usually left)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("撤销兑换必须填写原因。")
-    if len(reason) > 500:
-        raise InvalidInput("原因不能超过 500 个字。")
+    On the redemption's day every counter role may void; later, who may is the village setting
+    ``late_returns_by`` (the admin only by default: the goods have usually left)."""
+    from core import returns
+
+    reason = returns.clean_reason(reason, "撤销兑换")
     with db.write() as s:
         red = s.get(Redemption, redemption_id) if isinstance(redemption_id, int) else None
         if red is None:
             raise NotFound("找不到这笔兑换。")
         require(actor, SHOP_ROLES, red.village_id)
-        ledger.lock_account(s, red.household_id)  # account first, like checkout
-        if red.created_at.date() != dt.date.today() and not actor.has("admin"):
-            raise NotAllowed("只能撤销当天的兑换；更早的兑换请村管理员撤销。")
+        ledger.lock_account(s, red.household_id)  # account first, like checkout and returns
+        returns.check_late(red.created_at.date(), clock.now().date(), actor,
+                           settings.get(s, red.village_id, "late_returns_by"), "撤销")
+        rest = [ln for ln in returns.remaining(s, red.id) if ln.left > 0]
+        if not rest and s.execute(select(Redemption.status).where(Redemption.id == red.id)).scalar() == "done":
+            raise AlreadyDone("这笔兑换的商品已经全部退回，无需撤销。")
         now = clock.now()
         res = s.execute(
             update(Redemption).where(Redemption.id == red.id, Redemption.status == "done")
@@ -376,18 +395,20 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         )
         if res.rowcount != 1:
             raise AlreadyDone("这笔兑换已经撤销过。")
-        lines = s.execute(
-            select(RedemptionLine, Product).join(Product, Product.id == RedemptionLine.product_id)
-            .where(RedemptionLine.redemption_id == red.id).order_by(RedemptionLine.product_id)
-        ).all()
-        for ln, product in lines:
-            if product.kind == "goods":
-                change_stock(s, product, ln.qty, kind="void", actor=actor, reason=reason,
+        products = {p.id: p for p in s.execute(
+            select(Product).where(Product.id.in_([ln.product_id for ln in rest]))).scalars()}
+        for ln in rest:  # ordered by product: one lock order for every till
+            if ln.kind == "goods":
+                change_stock(s, products[ln.product_id], ln.left, kind="void", actor=actor, reason=reason,
                              ref_type="redemption", ref_id=str(red.id))
-        ledger.post(s, household_id=red.household_id, kind="redeem_void", points=red.total,
+        points = sum(ln.left * ln.price for ln in rest)
+        returned = red.total - points
+        ledger.post(s, household_id=red.household_id, kind="redeem_void", points=points,
                     source_type="redemption_void", source_id=red.id, actor=actor,
-                    reason=f"撤销兑换 {red.receipt_no}：{reason}")
-        record(s, actor, "shop.void", "redemption", red.id, {"total": red.total}, reason, village_id=red.village_id)
+                    reason=f"撤销兑换 {red.receipt_no}" + (f"（已退货 {returned} 分，退回其余）" if returned else "")
+                    + f"：{reason}")
+        record(s, actor, "shop.void", "redemption", red.id, {"total": points, "returned_before": returned}, reason,
+               village_id=red.village_id)
 
 
 def mark_delivered(db, actor: Actor, redemption_id: int) -> None:
