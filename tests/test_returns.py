@@ -9,7 +9,8 @@ import threading
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
@@ -190,7 +191,7 @@ def test_two_tills_returning_the_same_items_at_once_return_them_once(db, village
         start.wait()
         try:
             results.append(action(actor))
-        except Exception as e:  # noqa: BLE001 - collected and checked below
+        except Exception as e:  # collected and checked below
             results.append(e)
 
     actions = [lambda a: _return(db, a, rid, {line: 2}), lambda a: _return(db, a, rid, {line: 2}),
