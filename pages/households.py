@@ -4,10 +4,9 @@ reason and a confirmation step."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from core import households, ledger, proposals, publicity
+from core import households, ledger, proposals, publicity, township
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
@@ -123,14 +122,7 @@ def _corrections(actor, view) -> None:
 
 def _balance_list(actor) -> None:
     """全村积分余额表: every household's spendable, held and outstanding points, to download."""
-    with runtime.db().read() as s:
-        rows = households.balances(s, actor.village_id)
-    frame = pd.DataFrame([{"门牌号": r.door_no, "户主": r.head_name, "网格": r.grid, "可用积分": r.balance,
-                          "公示中扣分冻结": r.held, "可兑换积分": r.spendable, "待扣积分": r.outstanding,
-                          "累计积分": r.earned_total} for r in rows],
-                         columns=["门牌号", "户主", "网格", "可用积分", "公示中扣分冻结", "可兑换积分", "待扣积分",
-                                  "累计积分"])
-
+    frame = township.balance_frame(runtime.db(), actor.village_id)
     st.caption("全村积分余额表：每户的可用、冻结、待扣和累计积分。")
     downloads(frame, "全村积分余额表", "hh_balances_dl")
 
