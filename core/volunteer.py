@@ -543,7 +543,8 @@ def _scan(db, actor: Actor, activity_id: int, scanned: str, resident_id: int | N
                               resident_id=person.id)
         att = _check_out(s, actor, act, person, at or now())
         return ScanResult("out", hh.id, hh.door_no,
-                          f"{person.name} 签退成功，服务 {att.minutes // 60} 小时 {att.minutes % 60} 分钟。",
+                          f"{person.name} 签退成功，计入 {att.minutes // 60} 小时 {att.minutes % 60} 分钟"
+                          f"（{time_rule(act.travel_minutes, act.fixed_minutes)}）。",
                           resident_id=person.id, minutes=att.minutes)
 
 

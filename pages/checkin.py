@@ -82,7 +82,7 @@ def _scan(actor, aid: int) -> None:
                     if result is not None:
                         st.session_state.pop(state.CHECKIN_CHOOSE, None)
                         msg = (f"{name} 签到成功。" if cmode == "in"
-                               else f"{name} 签退成功，服务 {result // 60} 小时 {result % 60} 分钟。")
+                               else f"{name} 签退成功，计入 {result // 60} 小时 {result % 60} 分钟。")
                         st.session_state[state.CHECKIN_LAST] = ("success", msg)
                         st.rerun()
             if st.button("取消选择", key="checkin_choose_cancel"):
