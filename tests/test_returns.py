@@ -289,3 +289,19 @@ def test_random_returns_and_voids_never_give_back_more_than_was_bought(db):
         max_examples=8, stateful_step_count=12, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
     assert verify(db) == []
+
+
+def test_verify_names_a_return_whose_points_did_not_come_back(sqlite_db):
+    """The invariant check: a return row without its ledger entry (written around core) is reported."""
+    from db.models import RedemptionReturn
+
+    v = make_village(sqlite_db, households=1)
+    hid = v.household_ids[0]
+    give_points(sqlite_db, hid, 50, "a")
+    rid = _buy(sqlite_db, v, hid, {_product(sqlite_db, v, price=10): 2})
+    _return(sqlite_db, v.actors["cashier"], rid, {_lines(sqlite_db, v, rid)["大米"].line_id: 1})
+    assert verify(sqlite_db) == []
+    with sqlite_db.write() as s:
+        s.add(RedemptionReturn(village_id=v.id, redemption_id=rid, household_id=hid, receipt_no="TH-forged",
+                               return_key="forged", total=10, reason="绕过系统写入"))
+    assert any("TH-forged" in p and "缺失" in p for p in verify(sqlite_db))
