@@ -9,6 +9,9 @@
     python manage.py backup               database and photos into data/backups/jifen-*.zip (SQLite online backup; pg_dump)
     python manage.py check-backup FILE    check a backup as a restore would (format, revision, verify), restore nothing
     python manage.py restore FILE         replace the database with a checked backup; the current one is kept first
+    python manage.py export-archive       one village's complete archive (.xlsx: a sheet per table, a manifest)
+    python manage.py check-archive FILE   check an archive as the import would (manifest, counts, checksums)
+    python manage.py import-archive FILE  load a village archive into an empty install, all or nothing
 
 Settings come from the environment (see core/platform/config.py): JIFEN_DATA_DIR, JIFEN_DATABASE_URL, ...
 """
@@ -156,6 +159,79 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_export_archive(args) -> int:
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from core.maintenance.archive import export_archive
+    from db.models import Village
+
+    db = _db()
+    with db.read() as s:
+        villages = list(s.execute(select(Village.id, Village.code, Village.name).order_by(Village.id)).all())
+    chosen = [v for v in villages if args.village_id in (None, v.id)]
+    if not chosen or (args.village_id is None and len(chosen) > 1):
+        listing = "；".join(f"{v.id} {v.name}" for v in villages) or "（没有村）"
+        print(f"请用 --village-id 指定要归档的村：{listing}", file=sys.stderr)
+        return 2
+    v = chosen[0]
+    t = time.perf_counter()
+    data = export_archive(db, v.id)
+    out = Path(args.out or f"村级数据归档_{v.code}_{time.strftime('%Y%m%d')}.xlsx")
+    out.write_bytes(data)
+    print(f"已导出 {v.name} 的村级数据归档：{out}（{len(data) / 1024:.0f} KB，用时 {time.perf_counter() - t:.1f} 秒）。")
+    return 0
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    print(f"{counts.get('household', 0)} 户、{counts.get('resident', 0)} 位村民、"
+          f"{counts.get('ledger_entry', 0)} 条积分流水、{sum(counts.values())} 行数据，清单、行数和校验和一致。")
+
+
+def cmd_check_archive(args) -> int:
+    from pathlib import Path
+
+    from core.maintenance.archive import check_archive
+
+    _print_counts(check_archive(Path(args.file).read_bytes()))
+    return 0
+
+
+def cmd_import_archive(args) -> int:
+    from pathlib import Path
+
+    from core.maintenance.archive import import_archive
+
+    data = Path(args.file).read_bytes()
+    db = _db()
+    if not args.yes:
+        answer = input(f"将把 {args.file} 导入 {_safe_url(config_mod.load().database_url)}（只能导入空的系统；"
+                       "任何检查不通过都不会写入数据）。输入 yes 继续：")
+        if answer.strip().lower() != "yes":
+            print("已取消。")
+            return 1
+    result = import_archive(db, data)
+    print(f"已导入 {result.village_name}（编号 {result.village_id}）：", end="")
+    _print_counts(result.rows)
+    if args.admin:
+        from sqlalchemy import select
+
+        from core.village.staff import reset_password
+        from db.models import StaffUser
+
+        with db.read() as s:
+            uid = s.execute(select(StaffUser.id).where(StaffUser.username == args.admin)).scalar()
+        if uid is None:
+            print(f"归档中没有用户 {args.admin}；请用 create-user 新建管理员。", file=sys.stderr)
+            return 2
+        reset_password(db, SYSTEM, uid, args.password or getpass.getpass(f"{args.admin} 的临时密码："))
+        print(f"已为 {args.admin} 设置临时密码（首次登录需修改）；其他人的密码由管理员在“工作人员”页重设。")
+    else:
+        print("归档不含密码：请用 --admin 用户名 为一位管理员设置临时密码，再由他为其他人重设。")
+    return 0
+
+
 def cmd_post_due(args) -> int:
     from core.committee.publicity import post_due
 
@@ -229,6 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--yes", action="store_true", help="不再询问确认")
     s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("export-archive", help="导出一个村的村级数据归档（Excel：每张表一页，另有清单和校验和）")
+    s.add_argument("--village-id", type=int, help="要归档的村（系统只有一个村时可不填）")
+    s.add_argument("--out", help="输出文件（默认：当前目录下的 村级数据归档_村代码_日期.xlsx）")
+    s.set_defaults(func=cmd_export_archive)
+
+    s = sub.add_parser("check-archive", help="检查村级数据归档（清单、行数、校验和），不写入数据")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_check_archive)
+
+    s = sub.add_parser("import-archive", help="把村级数据归档导入一套空的系统（全部成功才写入）")
+    s.add_argument("file")
+    s.add_argument("--admin", help="导入后为这位管理员设置临时密码（归档不含密码）")
+    s.add_argument("--password", help="--admin 的临时密码（不填则提示输入）")
+    s.add_argument("--yes", action="store_true", help="不再询问确认")
+    s.set_defaults(func=cmd_import_archive)
 
     s = sub.add_parser("post-due", help="把公示期满且无异议的评议事项记入积分账户（可每天定时运行，重复运行无害）")
     s.add_argument("--village-id", type=int, help="只处理这个村（默认全部）")

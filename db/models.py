@@ -561,6 +561,38 @@ class RedemptionLine(Base):
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
 
 
+class RedemptionReturn(Base):
+    """A return of part (or the rest) of a redemption (退货): points back by a ``redeem_return`` entry
+    naming it, goods back on the shelf by stock moves. Append-only: a return is never changed;
+    what is left to return is what was bought minus every return before."""
+
+    __tablename__ = "redemption_return"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemption.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    receipt_no: Mapped[str] = mapped_column(String(40), unique=True)  # TH + the redemption's number + -n
+    return_key: Mapped[str] = mapped_column(String(64), unique=True)  # idempotency key
+    total: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (CheckConstraint("total >= 0", name="total_not_negative"),)
+
+
+class RedemptionReturnLine(Base):
+    __tablename__ = "redemption_return_line"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("redemption_return.id"), index=True)
+    redemption_line_id: Mapped[int] = mapped_column(ForeignKey("redemption_line.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+
 # ---------------------------------------------------------------- volunteering
 
 
@@ -578,6 +610,10 @@ class Activity(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     points_per_hour: Mapped[int] = mapped_column(Integer, default=2)
     cap_minutes: Mapped[int | None] = mapped_column(Integer)  # credited per person per activity
+    # counted time (计入时长): a fixed duration for everyone who attended, or the time between
+    # check-in and check-out plus a travel allowance; neither set = the time on site only
+    travel_minutes: Mapped[int | None] = mapped_column(Integer)
+    fixed_minutes: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="open")  # planned/open/done/cancelled
     plot_id: Mapped[int | None] = mapped_column(ForeignKey("plot.id"))  # charity-field work day
     tasks: Mapped[str] = mapped_column(Text, default="")

@@ -36,13 +36,21 @@ def _activity_form(key: str, act=None) -> dict | None:
                               placeholder="默认按村里设置", help="留空则按“志愿服务每小时积分”设置。")
         cap = c3.number_input("每人计时上限（分钟，0 = 不限）", min_value=0, max_value=1440, step=30,
                               value=(act.cap_minutes or 0) if act else 0)
+        c1, c2 = st.columns(2)
+        travel = c1.number_input("往返路途（分钟，0 = 不计）", min_value=0, max_value=480, step=5,
+                                 value=(act.travel_minutes or 0) if act else 0,
+                                 help="签退时在签到到签退的时间上另加的路途时间（如到外村服务）。与固定时长只能选一种。")
+        fixed = c2.number_input("固定时长（分钟，0 = 按签到签退计）", min_value=0, max_value=1440, step=15,
+                                value=(act.fixed_minutes or 0) if act else 0,
+                                help="每位签到签退的志愿者都按这个时长计（如值守一班）。")
         tasks = st.text_area("任务说明", value=act.tasks if act else "", max_chars=2000, height=80)
         if not st.form_submit_button("保存" if act else "发布活动", type="primary"):
             return None
     return dict(title=title, date=date, category=category, organiser=organiser, place=place, start_time=start,
                 end_time=end, capacity=int(capacity) or None,
                 points_per_hour=int(pph) if pph is not None else (None if act is None else act.points_per_hour),
-                cap_minutes=int(cap) or None, tasks=tasks)
+                cap_minutes=int(cap) or None, tasks=tasks, travel_minutes=int(travel) or None,
+                fixed_minutes=int(fixed) or None)
 
 
 def _create(actor) -> None:
@@ -139,7 +147,8 @@ def _manage(actor, aid: int) -> None:
     st.subheader(f"{act.date:%Y-%m-%d} {md_escape(act.title)}")
     st.caption(" · ".join(x for x in [act.category, act.organiser, act.place,
                                       f"每小时 {act.points_per_hour} 分",
-                                      f"每人最多计 {act.cap_minutes} 分钟" if act.cap_minutes else ""] if x))
+                                      f"每人最多计 {act.cap_minutes} 分钟" if act.cap_minutes else "",
+                                      vol.time_rule(act.travel_minutes, act.fixed_minutes)] if x))
     if act.tasks:
         st.text(act.tasks)
     t1, t2, t3 = st.tabs(["报名与候补", "状态", "修改活动"])

@@ -82,7 +82,7 @@ def _scan(actor, aid: int) -> None:
                     if result is not None:
                         st.session_state.pop(state.CHECKIN_CHOOSE, None)
                         msg = (f"{name} 签到成功。" if cmode == "in"
-                               else f"{name} 签退成功，服务 {result // 60} 小时 {result % 60} 分钟。")
+                               else f"{name} 签退成功，计入 {result // 60} 小时 {result % 60} 分钟。")
                         st.session_state[state.CHECKIN_LAST] = ("success", msg)
                         st.rerun()
             if st.button("取消选择", key="checkin_choose_cancel"):
@@ -93,7 +93,9 @@ def _scan(actor, aid: int) -> None:
 
 def _manual(actor, aid: int, df, missing) -> None:
     db = runtime.db()
-    st.caption("只计实际服务时间，不含往返路途。已确认的时长只能通过“志愿者与证明”页面的更正申请修改。")
+    act = vq.activity(db, actor.village_id, aid)
+    st.caption(f"本活动计时：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。手工录入的是计入的时长。"
+               "已确认的时长只能通过“志愿者与证明”页面的更正申请修改。")
     people = [(int(r.resident_id), f"{r.姓名}（{r.门牌号}）") for r in df.itertuples() if not r.已确认]
     people += [(int(r.resident_id), f"{r.姓名}（{r.门牌号}，已报名未签到）") for r in missing.itertuples()]
     query = st.text_input("或查找其他村民（姓名或门牌号）", key="checkin_manual_query", max_chars=40)
@@ -125,8 +127,11 @@ def _confirm(actor, aid: int, df) -> None:
     if pending.empty:
         st.info("没有待确认的时长。")
         return
+    act = vq.activity(db, actor.village_id, aid)
     st.write(f"待确认 **{len(pending)}** 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时，"
              f"折算 {int(pending['折算积分'].sum())} 积分。")
+    st.caption(f"计时规则：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。请核对上表每人的“在场”与“时长”"
+               "（计入的时长）后确认；有出入的先在“手工录入时长”中改正。")
     if st.session_state.get(state.CHECKIN_CONFIRMING) != aid:
         if st.button("确认时长…", key="checkin_confirm_start", type="primary"):
             st.session_state[state.CHECKIN_CONFIRMING] = aid

@@ -6,11 +6,12 @@ import datetime as dt
 
 import streamlit as st
 
+from core.committee import cadence
 from core.reporting import reports
 from ui import runtime
 from ui.guard import page_guard
 from ui.nav import PAGES, PageSpec, pages_for, render_function
-from ui.widgets import md_escape
+from ui.widgets import excel_download, md_escape, pdf_download, say, text_of
 
 WEEKDAYS = "一二三四五六日"
 
@@ -32,6 +33,8 @@ def render() -> None:
         where = actor.township
     st.caption(f"{md_escape(actor.name)} · {md_escape(where)} · {today:%Y年%m月%d日} 星期{WEEKDAYS[today.weekday()]}")
     allowed = {p.module: p for p in pages_for(actor.roles)}
+    if actor.village_id is not None and actor.has("committee", "admin"):
+        _reminders(actor, today, allowed, where)
     if not items:
         st.info("今天没有需要处理的事项。")
     for start in range(0, len(items), 3):
@@ -51,6 +54,29 @@ def render() -> None:
         for i, p in enumerate(shortcuts):
             with cols[i % 4]:
                 _link(p, p.title)
+
+
+def _reminders(actor, today: dt.date, allowed: dict, village: str) -> None:
+    """评议提醒: a session due by the cadence, items waiting past it, 公示 ended with objections open."""
+    db = runtime.db()
+    with db.read() as s:
+        r = cadence.reminders(s, actor.village_id, today)
+    notes = cadence.messages(r, today)
+    for note in notes:
+        say("warning", note, icon=":material/schedule:")
+    if notes:
+        frame = cadence.summary_frame(r, today)
+        with st.expander(f"逾期事项明细（等待超过评议周期 {r.overdue_count} 件，公示期满异议未处理 {r.blocked_count} 件）"):
+            st.dataframe(frame[frame["申报编号"].notna()], hide_index=True, width="stretch")
+        if "review" in allowed:
+            _link(allowed["review"], "去评议会处理")
+    if actor.has("admin"):
+        with st.container(horizontal=True):
+            excel_download("导出评议提醒日报（Excel）", lambda: {"评议提醒": cadence.summary_frame(r, today)},
+                           f"评议提醒_{today:%Y%m%d}.xlsx", key="home_reminders_xlsx")
+            pdf_download("打印评议提醒日报（PDF）", lambda: cadence.summary_pdf(db, actor.village_id, today),
+                         f"评议提醒_{today:%Y%m%d}.pdf", "home_reminders_pdf",
+                         text_of(cadence.summary_frame(r, today), village))
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

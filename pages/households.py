@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from core.committee import proposals, publicity
 from core.points import ledger
 from core.public import statement
-from core.reporting import reports
+from core.reporting import reports, township
 from core.village import households
 from ui import runtime, state
 from ui.guard import page_guard
@@ -137,14 +136,7 @@ def _corrections(actor, view) -> None:
 
 def _balance_list(actor) -> None:
     """全村积分余额表: every household's spendable, held and outstanding points, to download."""
-    with runtime.db().read() as s:
-        rows = households.balances(s, actor.village_id)
-    frame = pd.DataFrame([{"门牌号": r.door_no, "户主": r.head_name, "网格": r.grid, "可用积分": r.balance,
-                          "公示中扣分冻结": r.held, "可兑换积分": r.spendable, "待扣积分": r.outstanding,
-                          "累计积分": r.earned_total} for r in rows],
-                         columns=["门牌号", "户主", "网格", "可用积分", "公示中扣分冻结", "可兑换积分", "待扣积分",
-                                  "累计积分"])
-
+    frame = township.balance_frame(runtime.db(), actor.village_id)
     st.caption("全村积分余额表：每户的可用、冻结、待扣和累计积分。")
     downloads(frame, "全村积分余额表", "hh_balances_dl")
 

@@ -1,16 +1,18 @@
-"""兑换记录: the list of redemptions, void with a reason (confirmed), home deliveries."""
+"""兑换记录: the list of redemptions, returns of part of one (退货) and void with a reason (each confirmed
+in a dialog), home deliveries."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import streamlit as st
 
 from core.platform.errors import DomainError
-from core.supermarket import receipts, shop
+from core.supermarket import receipts, returns, shop
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, run_action, say
+from ui.widgets import downloads, md_escape, pdf_download, run_action, say, text_of
 
 
 def _close_void() -> None:
@@ -26,7 +28,8 @@ def _void_dialog(actor, village_id: int, rid: int) -> None:
         return
     st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
     st.text("、".join(f"{ln.name}×{ln.qty}" for ln in r.lines))
-    st.warning("撤销后积分退回该户、商品退回库存。此操作会记入操作日志。", icon=":material/warning:")
+    st.warning("撤销后积分退回该户、商品退回库存（已退货的部分不再退）。此操作会记入操作日志。",
+               icon=":material/warning:")
     reason = st.text_input("撤销原因（必填）", max_chars=500, key="redemptions_void_reason")
     if st.button("确认撤销", type="primary", key="redemptions_void_confirm"):
         done = run_action(lambda: shop.void(runtime.db(), actor, rid, reason) or True,
@@ -34,6 +37,57 @@ def _void_dialog(actor, village_id: int, rid: int) -> None:
         if done:
             st.session_state[state.REDEMPTION_VOIDING] = None
             st.rerun()
+
+
+def _close_return() -> None:
+    st.session_state[state.REDEMPTION_RETURNING] = None
+
+
+@st.dialog("退货", on_dismiss=_close_return)
+def _return_dialog(actor, village_id: int, rid: int) -> None:
+    try:
+        r = receipts.receipt(runtime.db(), village_id, rid)
+        lines = returns.returnable(runtime.db(), village_id, rid)
+    except DomainError as e:
+        say("error", e)
+        return
+    st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
+    st.caption("填写每种商品这次退回的数量（不退的填 0）；最多可退的是兑换数量减去以前已退的。")
+    qty: dict[int, int] = {}
+    for ln in lines:
+        label = f"{ln.name}（兑换 {ln.bought}{ln.unit}，已退 {ln.returned}，每{ln.unit} {ln.price} 分）"
+        qty[ln.line_id] = int(st.number_input(label, min_value=0, max_value=ln.left, value=0, step=1,
+                                              disabled=ln.left == 0, key=f"redemptions_return_qty_{ln.line_id}"))
+    points = sum(ln.price * qty[ln.line_id] for ln in lines)
+    st.warning(f"退货后退回 {points} 积分，商品回到库存。退货会记入积分流水和操作日志，不能撤回。",
+               icon=":material/warning:")
+    reason = st.text_input("退货原因（必填）", max_chars=500, key="redemptions_return_reason")
+    if st.button("确认退货", type="primary", key="redemptions_return_confirm", disabled=points == 0):
+        key = st.session_state.setdefault(state.REDEMPTION_RETURN_KEY, uuid.uuid4().hex)
+        done = run_action(lambda: returns.return_items(runtime.db(), actor, rid, qty, reason, key),
+                          success=f"已退货，退回 {points} 分。")
+        if done:
+            st.session_state[state.REDEMPTION_RETURNED] = done
+            st.session_state[state.REDEMPTION_RETURNING] = None
+            st.session_state.pop(state.REDEMPTION_RETURN_KEY, None)
+            st.rerun()
+
+
+def _return_receipt(village_id: int) -> None:
+    ret_id = st.session_state.get(state.REDEMPTION_RETURNED)
+    if not ret_id:
+        return
+    try:
+        r = returns.return_receipt(runtime.db(), village_id, ret_id)
+    except DomainError:
+        return
+    with st.container(border=True):
+        say("success", f"退货凭证 {r.receipt_no}（原兑换 {r.redemption_receipt_no}）：退回 {r.total} 分。")
+        st.caption(f"{md_escape(r.door_no)} {md_escape(r.head_name)} · "
+                   + "、".join(f"{md_escape(name)}×{q}" for name, _, q, _ in r.lines))
+        pdf_download("打印退货凭证（PDF）", lambda: returns.return_receipt_pdf(r), f"退货凭证_{r.receipt_no}.pdf",
+                     f"redemptions_return_pdf_{ret_id}",
+                     text_of(r.village, r.door_no, r.head_name, r.cashier, r.reason, *(n + u for n, u, _, _ in r.lines)))
 
 
 def _list(actor, village_id: int) -> None:
@@ -49,24 +103,35 @@ def _list(actor, village_id: int) -> None:
     if df.empty:
         st.info("这段时间没有兑换记录。")
         return
-    done = df[df["状态"] == "已兑换"]
-    m = st.columns(3)
-    m[0].metric("兑换笔数", len(done))
-    m[1].metric("使用积分", int(done["积分"].sum()))
-    m[2].metric("已撤销", int((df["状态"] == "已撤销").sum()))
+    kept = df[df["状态"] != "已撤销"]
+    done = df[df["状态"].isin(["已兑换", "部分退货"])]  # something is left to return or void
+    m = st.columns(4)
+    m[0].metric("兑换笔数", len(kept))
+    m[1].metric("使用积分（扣除退货）", int((kept["积分"] - kept["已退积分"]).sum()))
+    m[2].metric("退货积分", int(kept["已退积分"].sum()))
+    m[3].metric("已撤销", int((df["状态"] == "已撤销").sum()))
     st.dataframe(df, hide_index=True, width="stretch")
     downloads(df, f"兑换记录_{since:%Y%m%d}-{until:%Y%m%d}", key="redemptions_dl")
 
-    st.subheader("撤销一笔兑换")
-    st.caption("收银员可撤销当天的兑换；更早的兑换需村管理员撤销。")
+    st.subheader("退货或撤销一笔兑换")
+    st.caption("退货：退回一笔兑换中任意商品的任意数量，可分几次退；撤销：退回这笔兑换剩下的全部（已退的不再退）。"
+               "兑换当天收银员可以办理；之后由谁办理见系统设置“当天之后的退货和撤销”。")
+    _return_receipt(village_id)
     options = {int(row["兑换ID"]): f"{row['凭证号']}　{row['门牌号']} {row['户主']}　{row['商品']}（{row['积分']} 分）"
                for row in done[["兑换ID", "凭证号", "门牌号", "户主", "商品", "积分"]].to_dict("records")}
-    cols = st.columns([4, 1], vertical_alignment="bottom")
+    cols = st.columns([4, 1, 1], vertical_alignment="bottom")
     rid = cols[0].selectbox("选择兑换", list(options), format_func=options.get, index=None,
-                            placeholder="选择要撤销的兑换", key="redemptions_void_pick")
-    if cols[1].button("撤销…", disabled=rid is None, key="redemptions_void_open", width="stretch"):
+                            placeholder="选择要退货或撤销的兑换", key="redemptions_void_pick")
+    if cols[1].button("退货…", disabled=rid is None, key="redemptions_return_open", width="stretch"):
+        st.session_state[state.REDEMPTION_RETURNING] = rid
+        st.session_state[state.REDEMPTION_VOIDING] = None
+        st.session_state.pop(state.REDEMPTION_RETURN_KEY, None)
+    if cols[2].button("撤销…", disabled=rid is None, key="redemptions_void_open", width="stretch"):
         st.session_state[state.REDEMPTION_VOIDING] = rid
-    if st.session_state.get(state.REDEMPTION_VOIDING):
+        st.session_state[state.REDEMPTION_RETURNING] = None
+    if st.session_state.get(state.REDEMPTION_RETURNING):
+        _return_dialog(actor, village_id, st.session_state[state.REDEMPTION_RETURNING])
+    elif st.session_state.get(state.REDEMPTION_VOIDING):
         _void_dialog(actor, village_id, st.session_state[state.REDEMPTION_VOIDING])
 
 

@@ -15,6 +15,7 @@ from ui.widgets import downloads, flash, run_action
 CHOICE_NAMES = {
     "daily": "每天", "weekly": "每周", "monthly": "每月",
     "each": "逐人表决（每项决定记下每人的表决）", "collective": "只记集体决定（纪要注明未逐人表决）",
+    "admin": "仅村管理员", "cashier": "收银员也可以",
     "carry_over": "结转到下一年（不清零）", "clear": "年终清零（记一笔清零流水，累计积分不变）",
 }
 BENEFICIARY_NAMES = {"elderly": "高龄老人", "dibao": "低保户", "wubao": "五保户", "disabled": "残疾人",
@@ -23,7 +24,7 @@ GROUPS = [
     ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days"]),
     ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
     ("显示", ["large_text"]),
-    ("积分超市", ["min_balance_to_redeem", "redemption_open", "public_url"]),
+    ("积分超市", ["min_balance_to_redeem", "redemption_open", "late_returns_by", "public_url"]),
     ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",
               "star_thresholds_hours"]),
     ("党员义田", ["beneficiary_weights"]),

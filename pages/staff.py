@@ -1,14 +1,19 @@
-"""工作人员: staff accounts of the village — create, roles, password reset, deactivate."""
+"""工作人员: staff accounts of the village — create, roles, password reset, deactivate — and the
+village's exports for the township (ledger of a period, balance list, complete archive)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
+from core.maintenance import archive
 from core.platform.access import ROLE_NAMES
+from core.reporting import township
 from core.village import staff
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action, say
+from ui.widgets import XLSX_MIME, downloads, flash, run_action, say
 
 GRANTABLE = list(staff.VILLAGE_ROLES)
 
@@ -25,11 +30,43 @@ def render() -> None:
     st.dataframe(df.drop(columns=["编号"]), hide_index=True, width="stretch")
     downloads(df.drop(columns=["编号"]), "工作人员", key="staff_dl")
 
-    new_tab, edit_tab = st.tabs(["新建账号", "修改账号"])
+    new_tab, edit_tab, export_tab = st.tabs(["新建账号", "修改账号", "数据导出（报镇街、归档）"])
     with new_tab:
         _create_form(actor)
     with edit_tab:
         _edit(actor, df)
+    with export_tab:
+        _exports(actor)
+
+
+def _exports(actor) -> None:
+    """Files for the township and the village's archive, each built only when its button is clicked."""
+    db, vid = runtime.db(), actor.village_id
+    today = dt.date.today()
+    st.markdown("**积分流水（一个时期的全部流水）**")
+    st.caption("每笔流水的户、村民、积分细则、事由、来源、评议会和决定人、经办人，另附按类型的汇总。")
+    c1, c2 = st.columns(2)
+    since = c1.date_input("从", value=today.replace(day=1), max_value=today, key="staff_export_since",
+                          format="YYYY-MM-DD")
+    until = c2.date_input("到", value=today, key="staff_export_until", format="YYYY-MM-DD")
+    if since > until:
+        say("error", "开始日期不能晚于结束日期。")
+    else:
+        st.download_button("下载积分流水（Excel）", lambda: township.ledger_workbook(db, vid, since, until),
+                           f"积分流水_{since:%Y%m%d}-{until:%Y%m%d}.xlsx", mime=XLSX_MIME, on_click="ignore",
+                           icon=":material/download:", key="staff_export_ledger")
+    st.markdown("**全村积分余额表**")
+    st.caption("每户的可用积分、公示中扣分冻结、可兑换积分、待扣积分和累计积分，另附合计。")
+    st.download_button("下载全村积分余额表（Excel）", lambda: township.balance_workbook(db, vid),
+                       f"全村积分余额表_{today:%Y%m%d}.xlsx", mime=XLSX_MIME, on_click="ignore",
+                       icon=":material/download:", key="staff_export_balances")
+    st.markdown("**村级数据归档（完整）**")
+    st.caption("本村拥有的每张数据表各一页，另有清单页（每张表的行数和 SHA-256 校验和）。可交镇街存档，也可用"
+               "“python manage.py import-archive 文件”导入一套空的系统，恢复为同样的数据。归档不含工作人员密码"
+               "（导入后需重设）和照片文件（照片在备份文件里）。")
+    st.download_button("下载村级数据归档（Excel）", lambda: archive.export_archive(db, vid),
+                       f"村级数据归档_{today:%Y%m%d}.xlsx", mime=XLSX_MIME, on_click="ignore",
+                       icon=":material/archive:", key="staff_export_archive")
 
 
 def _create_form(actor) -> None:

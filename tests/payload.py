@@ -58,6 +58,7 @@ THROUGH_CORE: dict[str, tuple[str, ...]] = {
     "review_session": ("note",),
     "card": ("revoke_reason",),
     "redemption": ("void_reason",),
+    "redemption_return": ("reason",),
     "allocation": ("signed_by", "note"),
     "import_batch": ("filename",),
     "session_attendee": ("name",),
@@ -86,6 +87,7 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
     "certificate": ("number",),  # generated
     "ledger_entry": ("kind", "source_type", "source_id"),
     "redemption": ("receipt_no", "cart_key", "status", "delivery"),
+    "redemption_return": ("receipt_no", "return_key"),  # generated; idempotency key
     "signup": ("status",),
     "hours_correction": ("status",),
     "proposal": ("source", "source_ref", "status"),
@@ -158,6 +160,12 @@ def seed(db) -> dict:
     shop.void(db, who["cashier"], redemption, LONG)
     kept = shop.checkout(db, who["cashier"], household_id=hid, card_id=None, cart={product: 1},
                          cart_key="payload-kept")
+    from core.supermarket import returns
+
+    partly = shop.checkout(db, who["cashier"], household_id=hid, card_id=None, cart={product: 2},
+                           cart_key="payload-return")
+    returns.return_items(db, who["cashier"], partly,
+                         {returns.returnable(db, vid, partly)[0].line_id: 1}, LONG, "payload-return")
 
     committee = who["committee"]
     with db.read() as s:

@@ -75,6 +75,9 @@ def build_world(db, files_dir) -> World:
     token = cards.issue_card(db, a["cashier"], hid)
     ids["redemption"] = shop.checkout(db, a["cashier"], household_id=hid, card_id=None, cart={ids["product"]: 1},
                                       cart_key="world-1", delivery=True)
+    from core.supermarket import returns
+
+    ids["redemption_line"] = returns.returnable(db, v.id, ids["redemption"])[0].line_id
     with db.read() as s:
         ids["entry"] = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_id == f"seed:{hid2}")).scalar_one()
     ids["session"] = review.open_session(db, a["committee"], v.id, held_on=TODAY,
@@ -198,6 +201,9 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
                                                "admin_username": "newadmin", "admin_name": "新管理员",
                                                "admin_password": "correct-horse-9"}),
     "setup.remove_demo": (ADMIN, lambda W: {"confirm": "删除示范数据"}),
+    "returns.return_items": (SHOP, lambda W: {"redemption_id": W.ids["redemption"],
+                                              "quantities": {W.ids["redemption_line"]: 1}, "reason": "退货",
+                                              "return_key": "matrix-return"}),
     "shop.checkout": (SHOP, lambda W: {"household_id": W.v.household_ids[1], "card_id": None,
                                        "cart": {W.ids["product"]: 1}, "cart_key": "matrix-1"}),
     "shop.mark_delivered": (SHOP, lambda W: {"redemption_id": W.ids["redemption"]}),

@@ -24,7 +24,7 @@ from db.models import HISTORY
 from tests.dbs import empty_database
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_START = "from core import config\nfrom startup.prepare import prepare\nprepare(config.load(), create_demo=False)\n"
+FIRST_START = "from core.platform import config\nfrom startup.prepare import prepare\nprepare(config.load(), create_demo=False)\n"
 
 
 def _run(args: list[str], env: dict) -> str:

@@ -142,3 +142,36 @@ def test_revoking_a_card_needs_the_confirm_step(shop_app):
     assert not at.exception
     with db.read() as s, pytest.raises(Exception, match="挂失"):
         cards.resolve(s, v.id, token)
+
+
+def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reason_and_confirmation(shop_app):
+    from core.supermarket import shop
+
+    db, v, hid, pid, token, _ = shop_app
+    rid = shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 3}, cart_key="k3")
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/redemptions.py").run()
+    at.selectbox(key="redemptions_void_pick").set_value(rid).run()
+    at.button(key="redemptions_return_open").click().run()
+    assert _balance(db, hid) == 70  # the dialog is only open
+    qty = next(n for n in at.number_input if n.key.startswith("redemptions_return_qty_"))
+    assert qty.value == 0 and qty.max == 3  # nothing is assumed: the cashier types what comes back
+    qty.set_value(2).run()
+    at.button(key="redemptions_return_confirm").click().run()
+    assert any("原因" in e.value for e in at.error) and _balance(db, hid) == 70
+    at.text_input(key="redemptions_return_reason").input("两把受潮")
+    at.button(key="redemptions_return_confirm").click().run()
+    assert not at.exception
+    assert _balance(db, hid) == 90
+    assert any("退货凭证 TH" in s.value for s in at.success)
+    assert any("部分退货" in df.value["状态"].tolist() for df in at.dataframe if "状态" in df.value)
+    with db.read() as s:
+        assert s.get(Redemption, rid).status == "done" and s.get(Product, pid).stock == 19
+    # the rest by a void: only the one bag left comes back
+    at.selectbox(key="redemptions_void_pick").set_value(rid).run()
+    at.button(key="redemptions_void_open").click().run()
+    at.text_input(key="redemptions_void_reason").input("其余也退")
+    at.button(key="redemptions_void_confirm").click().run()
+    assert _balance(db, hid) == 100
+    with db.read() as s:
+        assert s.get(Product, pid).stock == 20

@@ -121,3 +121,42 @@ def test_the_activities_page_signs_up_and_fills_the_waitlist(demo_db):
         statuses = sorted(s.execute(select(Signup.status).where(Signup.activity_id == aid)).scalars())
         assert s.execute(select(func.count()).select_from(Signup).where(Signup.activity_id == aid)).scalar() == 2
     assert statuses == ["signed", "waitlist"]
+
+
+def test_the_organiser_refuses_a_residents_card_request_with_a_reason_the_resident_then_sees(demo_db):
+    from core.public import volunteer_requests as vr
+    from db.models import Attendance, HoursCorrection
+
+    lead = _lead(demo_db)
+    rid, token = _single_member_household(demo_db, lead.village_id)
+    aid = vol.create_activity(demo_db, lead, title="值守测试", date=dt.date.today(), travel_minutes=20)
+    now = dt.datetime.now().replace(second=0, microsecond=0)
+    vol.check_in(demo_db, lead, aid, rid, at=now - dt.timedelta(minutes=60))
+    assert vol.check_out(demo_db, lead, aid, rid, at=now) == 80  # an hour on site and the travel allowance
+    with demo_db.read() as s:
+        att = s.execute(select(Attendance.id).where(Attendance.activity_id == aid)).scalar_one()
+    cid = vr.request_correction(demo_db, token, att, 140, "路上走了一小时")
+
+    at = app(lead.user_id)
+    at.session_state[state.VOLUNTEERS_TAB] = "时长更正"
+    at.switch_page("pages/volunteers.py").run()
+    assert not at.exception
+    pick = next(sb for sb in at.selectbox if sb.label == "申请")
+    pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
+    at.radio[0].set_value("不采纳")
+    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
+    next(b for b in at.button if b.label == "提交处理").click().run()
+    assert any("理由" in e.value for e in at.error)
+    with demo_db.read() as s:
+        assert s.get(HoursCorrection, cid).status == "open"
+    pick = next(sb for sb in at.selectbox if sb.label == "申请")
+    pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
+    at.radio[0].set_value("不采纳")
+    next(t for t in at.text_input if t.label.startswith("处理意见")).input("路途已按 20 分钟计入")
+    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
+    next(b for b in at.button if b.label == "提交处理").click().run()
+    assert not at.exception
+    [record] = vr.service_records(demo_db, token)
+    assert record.minutes == 80 and record.corrections[0].status_name == "未采纳"
+    assert record.corrections[0].decision_note == "路途已按 20 分钟计入"
+    assert "另加往返路途 20 分钟" in record.rule

@@ -51,6 +51,9 @@ BOARD_SECTION = "board_section_index"  # int: which section the office TV board 
 CHECKOUT_CAMERA_LAST = "checkout_camera_last"  # sha256 of the last camera photo decoded (decode each photo once)
 CHECKOUT_NOTICE = "checkout_notice"  # (level, text) result of the last scan, shown under the scan box
 REDEMPTION_VOIDING = "redemptions_voiding_id"  # redemption whose void confirmation step is open
+REDEMPTION_RETURNING = "redemptions_returning_id"  # redemption whose return (退货) dialog is open
+REDEMPTION_RETURN_KEY = "redemptions_return_key"  # idempotency key of the return being confirmed
+REDEMPTION_RETURNED = "redemptions_returned_id"  # last return made, offered as a receipt
 CARDS_PENDING = "cards_pending_action"  # (action, household_id, reason) waiting for the 确认 step
 CARDS_SHEET = "cards_sheet_pdf_ready"  # list of household ids (or None = all) of the sheet last generated
 

@@ -117,6 +117,8 @@ def verify(db) -> list[str]:
             if stock < 0:
                 problems.append(f"商品 {pid}（{name}）：库存为负")
 
+        problems += over_returned(s)
+
         pm = (
             select(ProduceMove.village_id.label("v"), ProduceMove.crop.label("c"), func.sum(ProduceMove.grams).label("g"))
             .group_by(ProduceMove.village_id, ProduceMove.crop).subquery()
@@ -132,6 +134,27 @@ def verify(db) -> list[str]:
         problems += guard_problems(conn, HISTORY)
     for vid, name in villages:  # volunteer totals and star levels, village by village
         problems += [f"{name}：{p}" for p in total_mismatches(db, vid)]
+    return problems
+
+
+def over_returned(s) -> list[str]:
+    """Redemption lines returned more than bought (across returns), and returns whose points did
+    not come back by exactly one entry of their total — each a bug, never a user's doing."""
+    from sqlalchemy import String, cast
+
+    from db.models import LedgerEntry, RedemptionLine, RedemptionReturn, RedemptionReturnLine
+
+    back = (select(RedemptionReturnLine.redemption_line_id.label("lid"), func.sum(RedemptionReturnLine.qty).label("q"))
+            .group_by(RedemptionReturnLine.redemption_line_id).subquery())
+    problems = [f"兑换明细 {lid}：兑换 {qty} 件，退货合计 {q} 件" for lid, qty, q in s.execute(
+        select(RedemptionLine.id, RedemptionLine.qty, back.c.q).join(back, back.c.lid == RedemptionLine.id)
+        .where(back.c.q > RedemptionLine.qty))]
+    entry = (select(LedgerEntry.source_id.label("sid"), LedgerEntry.delta_balance.label("d"))
+             .where(LedgerEntry.source_type == "redemption_return").subquery())
+    problems += [f"退货 {no}：退回 {total} 分，流水 {d if d is not None else '缺失'}" for no, total, d in s.execute(
+        select(RedemptionReturn.receipt_no, RedemptionReturn.total, entry.c.d)
+        .outerjoin(entry, entry.c.sid == cast(RedemptionReturn.id, String))
+        .where((entry.c.d.is_(None)) | (entry.c.d != RedemptionReturn.total)))]
     return problems
 
 

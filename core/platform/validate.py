@@ -59,3 +59,12 @@ def whole_number(value: object, label: str, lo: int | None = None, hi: int | Non
     if hi is not None and lo is None and value > hi:
         raise InvalidInput(f"{label}不能大于 {hi}。")
     return value
+
+
+def submit_key(key: object) -> str:
+    """The idempotency key a form carries (a checkout's cart, a return): a submit repeated with the
+    same key finds the first result instead of doing the work twice."""
+    key = (key or "").strip() if isinstance(key, str) else ""
+    if not key or len(key) > 64:
+        raise InvalidInput("缺少有效的结算编号，请刷新页面后重试。")
+    return key

@@ -45,6 +45,7 @@ KIND_NAMES: dict[str, str] = {
     "base_locked": "底分（不可兑换）",
     "redeemed": "兑换",
     "redeem_void": "兑换撤销",
+    "redeem_return": "兑换退货",
     "reversal": "冲正",
     "clearing": "清零",
     "adjustment": "管理员调整",
@@ -100,9 +101,9 @@ def deltas_for(kind: str, points: int, balance: int) -> Deltas:
         if points >= 0:
             raise InvalidInput("兑换必须扣减积分。")
         return Deltas(points, 0)
-    if kind == "redeem_void":
+    if kind in ("redeem_void", "redeem_return"):
         if points <= 0:
-            raise InvalidInput("撤销兑换必须退回积分。")
+            raise InvalidInput("撤销兑换或退货必须退回积分。")
         return Deltas(points, 0)
     if kind == "clearing":
         return Deltas(points, 0)
@@ -174,7 +175,7 @@ def _increments(bucket: str, delta_balance: int, delta_earned: int, sign: int = 
             inc["earned"] = delta_earned
         else:
             inc["deducted"] = -delta_earned
-    elif bucket in ("redeemed", "redeem_void"):
+    elif bucket in ("redeemed", "redeem_void", "redeem_return"):
         inc["redeemed"] = -delta_balance
     else:
         inc["other"] = delta_balance
@@ -528,7 +529,7 @@ def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
         require(actor, "admin", original.village_id)
         if original.kind == "reversal":
             raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
-        if original.kind in ("redeemed", "redeem_void"):
+        if original.kind in ("redeemed", "redeem_void", "redeem_return"):
             raise InvalidInput("兑换流水不能冲正：请在“兑换记录”中撤销这笔兑换。")
         if original.kind in ("settlement", "backfill"):
             raise InvalidInput("待扣抵扣、待扣补记由系统随其他流水自动记账，不能单独冲正；请冲正引起它的那笔流水。")

@@ -310,7 +310,7 @@ def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFram
         .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     rows = []
     for e in entries:
-        points = e.delta_earned if e.kind not in ("redeemed", "redeem_void", "clearing") else e.delta_balance
+        points = e.delta_earned if e.kind not in ("redeemed", "redeem_void", "redeem_return", "clearing") else e.delta_balance
         what = e.category or e.reason or ""
         rows.append({"时间": e.created_at, "类型": KIND_NAMES.get(e.kind, e.kind),
                      "内容": f"{e.door_no} {e.head_name}" + (f"：{what}" if what else ""), "积分": int(points)})

@@ -7,13 +7,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.platform.errors import NotFound
 from core.platform.pdf import Sheet
-from db.models import Household, Product, Redemption, RedemptionLine, StaffUser, Village
+from core.supermarket.returns import returns_frame_rows
+from db.models import Household, Product, Redemption, RedemptionLine, RedemptionReturn, StaffUser, Village
 
-STATUS_NAMES = {"done": "已兑换", "voided": "已撤销"}
+STATUS_NAMES = {"done": "已兑换", "voided": "已撤销", "partly_returned": "部分退货", "returned": "已全部退货"}
 DELIVERY_NAMES = {"none": "自提", "pending": "待送货", "delivered": "已送达"}
 
 
@@ -108,10 +109,22 @@ def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit
                 .where(RedemptionLine.redemption_id.in_(ids)).order_by(RedemptionLine.id)
             ):
                 items.setdefault(rid, []).append(f"{name}×{qty}")
-    cols = ["兑换ID", "凭证号", "时间", "门牌号", "户主", "商品", "积分", "状态", "送货", "撤销原因"]
+        back = returns_frame_rows(s, ids)
+        back_points = dict(s.execute(
+            select(RedemptionReturn.redemption_id, func.sum(RedemptionReturn.total))
+            .where(RedemptionReturn.redemption_id.in_(ids)).group_by(RedemptionReturn.redemption_id)
+        ).all()) if ids else {}
+
+    def status(r) -> str:
+        if r.status == "done" and back_points.get(r.id):
+            return STATUS_NAMES["returned" if back_points[r.id] >= r.total else "partly_returned"]
+        return STATUS_NAMES.get(r.status, r.status)
+
+    cols = ["兑换ID", "凭证号", "时间", "门牌号", "户主", "商品", "积分", "已退积分", "状态", "退货", "送货", "撤销原因"]
     return pd.DataFrame(
         [{"兑换ID": r.id, "凭证号": r.receipt_no, "时间": r.created_at, "门牌号": door, "户主": head,
-          "商品": "、".join(items.get(r.id, [])), "积分": r.total, "状态": STATUS_NAMES.get(r.status, r.status),
+          "商品": "、".join(items.get(r.id, [])), "积分": r.total, "已退积分": int(back_points.get(r.id) or 0),
+          "状态": status(r), "退货": "、".join(back.get(r.id, [])),
           "送货": DELIVERY_NAMES.get(r.delivery, r.delivery), "撤销原因": r.void_reason} for r, door, head in reds],
         columns=cols,
     )

@@ -25,10 +25,21 @@ from core.platform import settings
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
+from core.platform.validate import submit_key
 from core.points import ledger
 from core.supermarket.stock import change_stock
 from db import clock
-from db.models import Account, Card, Household, Product, Redemption, RedemptionLine, Resident
+from db.models import (
+    Account,
+    Card,
+    Household,
+    Product,
+    Redemption,
+    RedemptionLine,
+    RedemptionReturn,
+    RedemptionReturnLine,
+    Resident,
+)
 
 SHOP_ROLES = ("cashier", "admin")
 MAX_LINE_QTY = 99
@@ -140,16 +151,22 @@ def cart_problems(lines: list[LineCheck], *, balance: int, min_balance: int, win
 
 
 def month_used(s: Session, household_id: int, month: int, product_ids: list[int] | None = None) -> dict[int, int]:
-    """Quantity of each product this household redeemed in ``month`` (voided excluded)."""
+    """Quantity of each product this household redeemed in ``month`` (voided and returned excluded)."""
+    back = (select(RedemptionReturnLine.redemption_line_id.label("line_id"),
+                   func.sum(RedemptionReturnLine.qty).label("qty"))
+            .join(RedemptionReturn, RedemptionReturn.id == RedemptionReturnLine.return_id)
+            .where(RedemptionReturn.household_id == household_id)
+            .group_by(RedemptionReturnLine.redemption_line_id).subquery())
     q = (
-        select(RedemptionLine.product_id, func.sum(RedemptionLine.qty))
+        select(RedemptionLine.product_id, func.sum(RedemptionLine.qty - func.coalesce(back.c.qty, 0)))
         .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+        .outerjoin(back, back.c.line_id == RedemptionLine.id)
         .where(Redemption.household_id == household_id, Redemption.month == month, Redemption.status == "done")
         .group_by(RedemptionLine.product_id)
     )
     if product_ids is not None:
         q = q.where(RedemptionLine.product_id.in_(product_ids))
-    return {pid: int(n) for pid, n in s.execute(q).all()}
+    return {pid: int(n) for pid, n in s.execute(q).all() if n}
 
 
 def _products(s: Session, cart: dict[int, int]) -> dict[int, Product]:
@@ -275,20 +292,13 @@ def _same_cart(red: Redemption, household_id: int) -> int:
     return red.id
 
 
-def _clean_key(cart_key: object) -> str:
-    key = (cart_key or "").strip() if isinstance(cart_key, str) else ""
-    if not key or len(key) > 64:
-        raise InvalidInput("缺少有效的结算编号，请刷新页面后重试。")
-    return key
-
-
 def checkout(db, actor: Actor, *, household_id: int, card_id: int | None, cart: dict[int, int], cart_key: str,
              delivery: bool = False, at: dt.datetime | None = None) -> int:
     """Redeem ``cart`` for the household; returns the redemption id.
 
     Same ``cart_key`` again → the same redemption, nothing charged twice. ``at`` backdates
     the redemption (demo data and imports only)."""
-    key = _clean_key(cart_key)
+    key = submit_key(cart_key)
     cart = clean_cart(cart)
     with db.read() as s:  # fast path for the double click: no write lock needed
         red = _existing(s, key)
@@ -354,21 +364,24 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
 
 def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
     """Undo a redemption (撤销): points back by a redeem_void entry, goods back on the shelf.
+    After partial returns (core.supermarket.returns) only the rest comes back: nothing is returned twice.
 
-    A cashier may void the same day; later only an admin (the goods have usually left)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("撤销兑换必须填写原因。")
-    if len(reason) > 500:
-        raise InvalidInput("原因不能超过 500 个字。")
+    On the redemption's day every counter role may void; later, who may is the village setting
+    ``late_returns_by`` (the admin only by default: the goods have usually left)."""
+    from core.supermarket import returns
+
+    reason = returns.clean_reason(reason, "撤销兑换")
     with db.write() as s:
         red = s.get(Redemption, redemption_id) if isinstance(redemption_id, int) else None
         if red is None:
             raise NotFound("找不到这笔兑换。")
         require(actor, SHOP_ROLES, red.village_id)
-        ledger.lock_account(s, red.household_id)  # account first, like checkout
-        if red.created_at.date() != dt.date.today() and not actor.has("admin"):
-            raise NotAllowed("只能撤销当天的兑换；更早的兑换请村管理员撤销。")
+        ledger.lock_account(s, red.household_id)  # account first, like checkout and returns
+        returns.check_late(red.created_at.date(), clock.now().date(), actor,
+                           settings.get(s, red.village_id, "late_returns_by"), "撤销")
+        rest = [ln for ln in returns.remaining(s, red.id) if ln.left > 0]
+        if not rest and s.execute(select(Redemption.status).where(Redemption.id == red.id)).scalar() == "done":
+            raise AlreadyDone("这笔兑换的商品已经全部退回，无需撤销。")
         now = clock.now()
         res = s.execute(
             update(Redemption).where(Redemption.id == red.id, Redemption.status == "done")
@@ -377,18 +390,20 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         )
         if res.rowcount != 1:
             raise AlreadyDone("这笔兑换已经撤销过。")
-        lines = s.execute(
-            select(RedemptionLine, Product).join(Product, Product.id == RedemptionLine.product_id)
-            .where(RedemptionLine.redemption_id == red.id).order_by(RedemptionLine.product_id)
-        ).all()
-        for ln, product in lines:
-            if product.kind == "goods":
-                change_stock(s, product, ln.qty, kind="void", actor=actor, reason=reason,
+        products = {p.id: p for p in s.execute(
+            select(Product).where(Product.id.in_([ln.product_id for ln in rest]))).scalars()}
+        for ln in rest:  # ordered by product: one lock order for every till
+            if ln.kind == "goods":
+                change_stock(s, products[ln.product_id], ln.left, kind="void", actor=actor, reason=reason,
                              ref_type="redemption", ref_id=str(red.id))
-        ledger.post(s, household_id=red.household_id, kind="redeem_void", points=red.total,
+        points = sum(ln.left * ln.price for ln in rest)
+        returned = red.total - points
+        ledger.post(s, household_id=red.household_id, kind="redeem_void", points=points,
                     source_type="redemption_void", source_id=red.id, actor=actor,
-                    reason=f"撤销兑换 {red.receipt_no}：{reason}")
-        record(s, actor, "shop.void", "redemption", red.id, {"total": red.total}, reason, village_id=red.village_id)
+                    reason=f"撤销兑换 {red.receipt_no}" + (f"（已退货 {returned} 分，退回其余）" if returned else "")
+                    + f"：{reason}")
+        record(s, actor, "shop.void", "redemption", red.id, {"total": points, "returned_before": returned}, reason,
+               village_id=red.village_id)
 
 
 def mark_delivered(db, actor: Actor, redemption_id: int) -> None:

@@ -99,7 +99,26 @@ def format_hours(minutes: int | None) -> str:
     return f"{minutes / 60:.1f}"
 
 
-def _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity, cap_minutes, tasks):
+def counted_minutes(on_site: int, travel_minutes: int | None, fixed_minutes: int | None) -> int:
+    """The time an attendance counts (计入时长): the activity's fixed duration when it has one,
+    else the time between check-in and check-out plus its travel allowance (往返路途), at most a day.
+    Neither set: the time on site only (民政部《志愿服务记录办法》: actual service time)."""
+    if fixed_minutes is not None:
+        return fixed_minutes
+    return min(on_site + (travel_minutes or 0), MAX_MINUTES)
+
+
+def time_rule(travel_minutes: int | None, fixed_minutes: int | None) -> str:
+    """The activity's counting rule in words, for the lead's screens and the resident's page."""
+    if fixed_minutes is not None:
+        return f"每人按固定时长 {fixed_minutes} 分钟计（签到签退后即计）"
+    if travel_minutes:
+        return f"签到到签退的时间，另加往返路途 {travel_minutes} 分钟"
+    return "只计签到到签退的实际服务时间，不含往返路途"
+
+
+def _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity, cap_minutes, tasks,
+                    travel_minutes=None, fixed_minutes=None):
     if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
         raise InvalidInput("请选择活动日期。")
     for t in (start_time, end_time):
@@ -118,7 +137,17 @@ def _clean_activity(title, date, category, organiser, place, start_time, end_tim
         capacity=validate.whole_number(capacity, "招募人数", 1, 10000, optional=True),
         cap_minutes=validate.whole_number(cap_minutes, "每人计时上限（分钟）", 1, MAX_MINUTES, optional=True),
         tasks=validate.text(tasks, "任务说明", 2000),
+        travel_minutes=_travel_and_fixed(travel_minutes, fixed_minutes)[0],
+        fixed_minutes=_travel_and_fixed(travel_minutes, fixed_minutes)[1],
     )
+
+
+def _travel_and_fixed(travel_minutes, fixed_minutes) -> tuple[int | None, int | None]:
+    travel = validate.whole_number(travel_minutes, "往返路途（分钟）", 0, 480, optional=True) or None
+    fixed = validate.whole_number(fixed_minutes, "固定时长（分钟）", 1, MAX_MINUTES, optional=True)
+    if travel and fixed is not None:
+        raise InvalidInput("固定时长已包含一切，不能再加往返路途：两者只能选一种。")
+    return travel, fixed
 
 
 # ---------------------------------------------------------------- authorisation helpers
@@ -163,10 +192,13 @@ def create_activity(db, actor: Actor, *, title: str, date: dt.date, category: st
                     place: str = "", start_time: dt.time | None = None, end_time: dt.time | None = None,
                     capacity: int | None = None, points_per_hour: int | None = None,
                     cap_minutes: int | None = None, plot_id: int | None = None, tasks: str = "",
-                    status: str = "open") -> int:
-    """Publish a volunteer activity in the actor's village; returns its id."""
+                    status: str = "open", travel_minutes: int | None = None,
+                    fixed_minutes: int | None = None) -> int:
+    """Publish a volunteer activity in the actor's village; returns its id. ``travel_minutes`` (a
+    travel allowance added to each check-out) or ``fixed_minutes`` (a fixed duration) set how
+    time is counted (see counted_minutes)."""
     fields = _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity,
-                             cap_minutes, tasks)
+                             cap_minutes, tasks, travel_minutes, fixed_minutes)
     if status not in ("planned", "open"):
         raise InvalidInput("新活动的状态只能是筹备中或报名中。")
     roles = (*LEAD_ROLES, "field_lead") if plot_id is not None else LEAD_ROLES
@@ -194,18 +226,20 @@ def create_activity(db, actor: Actor, *, title: str, date: dt.date, category: st
 def update_activity(db, actor: Actor, activity_id: int, *, title: str, date: dt.date, category: str = "",
                     organiser: str = "", place: str = "", start_time: dt.time | None = None,
                     end_time: dt.time | None = None, capacity: int | None = None, points_per_hour: int = 2,
-                    cap_minutes: int | None = None, tasks: str = "") -> None:
-    """Edit an activity's details. Rate and cap are fixed once any hours were confirmed,
-    so that two people with the same time never get different points."""
+                    cap_minutes: int | None = None, tasks: str = "", travel_minutes: int | None = None,
+                    fixed_minutes: int | None = None) -> None:
+    """Edit an activity's details. Rate, cap and the counting rule are fixed once any hours were
+    confirmed, so that two people with the same time never get different points."""
     fields = _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity,
-                             cap_minutes, tasks)
+                             cap_minutes, tasks, travel_minutes, fixed_minutes)
     fields["points_per_hour"] = validate.whole_number(points_per_hour, "每小时积分", 0, 100, optional=False)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
         confirmed = s.execute(select(func.count()).select_from(Attendance).where(
             Attendance.activity_id == act.id, Attendance.confirmed_at.is_not(None))).scalar_one()
-        if confirmed and (fields["points_per_hour"] != act.points_per_hour or fields["cap_minutes"] != act.cap_minutes):
-            raise InvalidInput("已有确认的时长，不能再修改每小时积分或计时上限。")
+        if confirmed and any(fields[k] != getattr(act, k) for k in ("points_per_hour", "cap_minutes",
+                                                                     "travel_minutes", "fixed_minutes")):
+            raise InvalidInput("已有确认的时长，不能再修改每小时积分、计时上限、往返路途或固定时长。")
         before = {k: getattr(act, k) for k in fields}
         for k, v in fields.items():
             setattr(act, k, v)
@@ -434,13 +468,16 @@ def _check_out(s: Session, actor: Actor, act: Activity, person: Resident, at: dt
         raise AlreadyDone(f"{person.name} 的时长已确认，不能再签退。")
     if at < att.check_in:
         raise InvalidInput("签退时间早于签到时间，请核对。")
-    minutes = int((at - att.check_in).total_seconds() // 60)
-    if minutes > MAX_MINUTES:
+    on_site = int((at - att.check_in).total_seconds() // 60)
+    if on_site > MAX_MINUTES:
         raise InvalidInput("签到到签退超过 24 小时，不能自动计时，请由负责人手工录入实际服务时长。")
+    minutes = counted_minutes(on_site, act.travel_minutes, act.fixed_minutes)
     att.check_out = at
     att.minutes = minutes
     s.flush()
-    record(s, actor, "attendance.check_out", "attendance", att.id, {"minutes": minutes}, village_id=act.village_id)
+    record(s, actor, "attendance.check_out", "attendance", att.id,
+           {"minutes": minutes, "on_site": on_site, "travel": act.travel_minutes, "fixed": act.fixed_minutes},
+           village_id=act.village_id)
     return att
 
 
@@ -506,7 +543,8 @@ def _scan(db, actor: Actor, activity_id: int, scanned: str, resident_id: int | N
                               resident_id=person.id)
         att = _check_out(s, actor, act, person, at or now())
         return ScanResult("out", hh.id, hh.door_no,
-                          f"{person.name} 签退成功，服务 {att.minutes // 60} 小时 {att.minutes % 60} 分钟。",
+                          f"{person.name} 签退成功，计入 {att.minutes // 60} 小时 {att.minutes % 60} 分钟"
+                          f"（{time_rule(act.travel_minutes, act.fixed_minutes)}）。",
                           resident_id=person.id, minutes=att.minutes)
 
 

@@ -96,14 +96,16 @@ def attendance(db, village_id: int, activity_id: int) -> pd.DataFrame:
                 "attendance_id": att.id, "resident_id": att.resident_id, "姓名": name, "门牌号": door,
                 "签到": f"{att.check_in:%H:%M}" if att.check_in else "",
                 "签退": f"{att.check_out:%H:%M}" if att.check_out else "",
+                "在场（分钟）": int((att.check_out - att.check_in).total_seconds() // 60)
+                if att.check_in and att.check_out else None,
                 "时长（分钟）": att.minutes,
                 "计入（分钟）": credited_minutes(att.minutes, act.cap_minutes) if att.minutes is not None else None,
                 "折算积分": points_for(att.minutes, act.cap_minutes, act.points_per_hour)
                 if att.minutes is not None else None,
                 "已确认": att.confirmed_at is not None,
             })
-    return pd.DataFrame(rows, columns=["attendance_id", "resident_id", "姓名", "门牌号", "签到", "签退", "时长（分钟）",
-                                       "计入（分钟）", "折算积分", "已确认"])
+    return pd.DataFrame(rows, columns=["attendance_id", "resident_id", "姓名", "门牌号", "签到", "签退", "在场（分钟）",
+                                       "时长（分钟）", "计入（分钟）", "折算积分", "已确认"])
 
 
 def find_residents(db, village_id: int, query: str, limit: int = 30) -> list[tuple[int, str]]:

@@ -274,6 +274,70 @@ def test_a_cashier_scans_cards_confirms_once_and_a_stray_enter_does_not_charge_a
     assert q(server, count, tok_b)[0][0] == n + 1
 
 
+def test_a_cashier_returns_one_of_two_bags_and_later_the_rest_without_returning_anything_twice(page_factory, server):
+    (token, head, _), = _rich_cards(server, 1)
+    name, barcode, price, pid = q(server, "select name, barcode, price, id from product where kind = 'goods' "
+                                          "and active = 1 and stock > 5 and barcode is not null and barcode != '' "
+                                          "order by price limit 1")[0]
+    page = page_factory()
+    login(page, server.url, "shouyin")
+    page.goto(server.url + "/checkout")
+    wait_idle(page)
+    scan(page, "checkout_scan", token)
+    page.get_by_text(f"已读卡：{head}").wait_for(timeout=WAIT)
+    wait_idle(page)
+    for _ in (1, 2):  # each scan adds one bag
+        scan(page, "checkout_scan", barcode)
+        page.get_by_text(f"已加入：{name} ×1").wait_for(timeout=WAIT)
+        wait_idle(page)
+    page.locator(".st-key-checkout_confirm button").click()
+    page.get_by_text("兑换成功").first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    (rid, receipt_no, hid), = q(server, "select r.id, r.receipt_no, r.household_id from redemption r "
+                                        "join card c on c.household_id = r.household_id where c.token = ? "
+                                        "order by r.id desc limit 1", token)
+    assert q(server, "select qty from redemption_line where redemption_id = ?", rid) == [(2,)]
+    balance = q(server, "select balance from account where household_id = ?", hid)[0][0]
+    stock = q(server, "select stock from product where id = ?", pid)[0][0]
+
+    page.goto(server.url + "/redemptions")
+    wait_idle(page)
+    pick(page, "redemptions_void_pick", receipt_no)
+    page.locator(".st-key-redemptions_return_open button").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=WAIT)
+    qty = dialog.locator("[class*='st-key-redemptions_return_qty_'] input")
+    qty.fill("1")
+    qty.press("Tab")
+    wait_idle(page)
+    expect(dialog).to_contain_text(f"退回 {price} 积分", timeout=WAIT)
+    dialog.locator(".st-key-redemptions_return_reason input").fill("包装破损")
+    dialog.locator(".st-key-redemptions_return_reason input").press("Tab")
+    wait_idle(page)
+    dialog.locator(".st-key-redemptions_return_confirm button").click()
+    page.get_by_text("退货凭证 TH").first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    shot(page, "journey-partial-return")
+    assert page.get_by_role("button", name=re.compile("打印退货凭证")).count() == 1
+    assert q(server, "select balance from account where household_id = ?", hid)[0][0] == balance + price
+    assert q(server, "select stock from product where id = ?", pid)[0][0] == stock + 1
+
+    # The rest by a void: the one bag still out comes back, the returned one not again.
+    pick(page, "redemptions_void_pick", receipt_no)
+    page.locator(".st-key-redemptions_void_open button").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=WAIT)
+    dialog.locator(".st-key-redemptions_void_reason input").fill("其余也退")
+    dialog.locator(".st-key-redemptions_void_reason input").press("Tab")
+    wait_idle(page)
+    dialog.locator(".st-key-redemptions_void_confirm button").click()
+    page.get_by_text(f"已撤销兑换 {receipt_no}").first.wait_for(timeout=WAIT)
+    no_exception(page)
+    assert q(server, "select balance from account where household_id = ?", hid)[0][0] == balance + 2 * price
+    assert q(server, "select stock from product where id = ?", pid)[0][0] == stock + 2
+    assert q(server, "select status from redemption where id = ?", rid) == [("voided",)]
+
+
 # ---------------------------------------------------------------- 3. resident on a phone
 
 

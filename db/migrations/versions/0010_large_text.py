@@ -1,7 +1,7 @@
 """large-text mode: each staff user's own choice (None follows the village default)
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0005'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
