@@ -99,7 +99,7 @@ def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
                             LedgerEntry.delta_balance, LedgerEntry.reason)
                      .outerjoin(rev, rev.reverses_id == LedgerEntry.id)
                      .where(LedgerEntry.household_id == household_id,
-                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill")), rev.id.is_(None))
+                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill", "carryover_record", "transfer")), rev.id.is_(None))
                      .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     return [{"id": r.id, "label": f"#{r.id} {r.occurred_on} {KIND_NAMES.get(r.kind, r.kind)} "
              f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]
