@@ -166,13 +166,17 @@ def resolve(s, village_id: int, scanned: str):
         raise InvalidInput("这不是有效的积分卡号：请重新扫描，或核对卡片下方的 26 位数字。")
     if card is None:
         raise NotFound("查无此卡：卡号不存在。")
-    if card.status != "active":
-        raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
     if card.village_id != village_id:
         raise NotFound("这张积分卡不属于本村。")
     household = s.get(Household, card.household_id)
-    if household is None or not household.active:
-        raise NotFound("该户已注销。")
+    if household is not None and not household.active:
+        from core.lifecycle import closed_message
+
+        raise NotFound(closed_message(s, household))
+    if card.status != "active":
+        raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
+    if household is None:
+        raise NotFound("找不到该户。")
     return card, household
 
 
@@ -187,7 +191,9 @@ def _household_in(s, actor, household_id: int):
         raise NotFound("找不到该户。")
     require(actor, CARD_ROLES, hh.village_id)
     if not hh.active:
-        raise NotFound("该户已注销，不能办卡。")
+        from core.lifecycle import closed_message
+
+        raise NotFound(closed_message(s, hh) + "如需办卡，请先恢复该户。")
     return hh
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from core import photos as photos_mod
@@ -195,8 +195,10 @@ def submit_self_report(db, village_id: int, card_scanned: str, *, rule_item_id: 
 # ---------------------------------------------------------------- look-ups for the entry form
 
 
-def find_households(s: Session, village_id: int, text: str, limit: int = 20) -> list[dict]:
-    """Households matching a head or member name, a door number or a card number."""
+def find_households(s: Session, village_id: int, text: str, limit: int = 20, include_closed: bool = False
+                    ) -> list[dict]:
+    """Households matching a head or member name, a door number or a card number; closed
+    households (注销) only when ``include_closed`` (to read their history)."""
     text = (text or "").strip()
     if not text:
         return []
@@ -211,16 +213,18 @@ def find_households(s: Session, village_id: int, text: str, limit: int = 20) -> 
         like = f"%{text[:40]}%"
         member = select(Resident.household_id).where(Resident.village_id == village_id, Resident.name.like(like))
         ids = list(s.execute(
-            select(Household.id).where(Household.village_id == village_id, Household.active,
+            select(Household.id).where(Household.village_id == village_id,
+                                       true() if include_closed else Household.active,
                                        or_(Household.head_name.like(like), Household.door_no.like(like),
                                            Household.id.in_(member)))
             .order_by(Household.door_no).limit(limit)).scalars())
     if not ids:
         return []
-    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Household.grid_id)
+    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Household.grid_id,
+                            Household.active)
                      .where(Household.id.in_(ids)).order_by(Household.door_no)).all()
     return [{"id": r.id, "door_no": r.door_no, "head_name": r.head_name, "grid_id": r.grid_id,
-             "label": f"{r.door_no} {r.head_name}"} for r in rows]
+             "label": f"{r.door_no} {r.head_name}" + ("" if r.active else "（已注销）")} for r in rows]
 
 
 def members(s: Session, household_id: int) -> list[Resident]:
