@@ -13,7 +13,7 @@ import streamlit as st
 from core import opening, roster, setup
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, downloads, excel_download, flash, pdf_download, run_action, text_of
+from ui.widgets import XLSX_MIME, card_address_ok, downloads, excel_download, flash, pdf_download, run_action, text_of
 
 
 def render() -> None:
@@ -218,11 +218,12 @@ def _cards(actor) -> None:
     ids = st.session_state.get(state.ADMIN_CARDS_PDF)
     if ids:
         st.subheader("打印")
+        may, local = card_address_ok(actor.village_id, state.ROSTER_CARDS_LOCAL_OK)
         # Generated only when clicked (deferred): printing reads tokens and is audited each time.
         st.download_button(f"下载刚发放的 {len(ids)} 张积分卡（PDF，A4 每页 10 张）",
-                           lambda: card_sheet.card_sheet(db, actor, actor.village_id, ids), "积分卡.pdf",
-                           mime="application/pdf", icon=":material/print:", key="roster_cards_pdf",
-                           on_click="ignore")
+                           lambda: card_sheet.card_sheet(db, actor, actor.village_id, ids, local_ok=local and may),
+                           "积分卡.pdf", mime="application/pdf", icon=":material/print:", key="roster_cards_pdf",
+                           on_click="ignore", disabled=not may)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation
