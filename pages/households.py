@@ -119,7 +119,8 @@ def _lifecycle(actor, view) -> None:
     today = dt.date.today()
     if action == "leave":
         with st.form("hh_lc_leave"):
-            rid = st.selectbox("成员", list(names), format_func=names.get, index=None, placeholder="选择成员")
+            rid = st.selectbox("成员", list(names), format_func=names.get, index=None, placeholder="选择成员",
+                               key="hh_lc_member")
             why = st.selectbox("原因", list(lifecycle.LEAVE_REASONS), format_func=lifecycle.LEAVE_REASONS.get)
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             heir = st.selectbox("新户主（户主迁出或去世时必选）", list(names), format_func=names.get, index=None,
@@ -147,9 +148,10 @@ def _lifecycle(actor, view) -> None:
                          [f"说明：{note}"])
     elif action == "split":
         with st.form("hh_lc_split"):
-            movers = st.multiselect("分出去的成员", list(names), format_func=names.get, placeholder="选择成员")
+            movers = st.multiselect("分出去的成员", list(names), format_func=names.get, placeholder="选择成员",
+                                    key="hh_lc_movers")
             head = st.selectbox("新户户主", list(names), format_func=names.get, index=None, placeholder="默认第一位")
-            door = st.text_input("新户门牌号（必填）", max_chars=30)
+            door = st.text_input("新户门牌号（必填）", max_chars=30, key="hh_lc_door")
             pts = st.number_input(f"分给新户的可用积分（本户现有 {view.balance} 分）", min_value=0,
                                   max_value=max(0, view.balance), value=0, step=1)
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
@@ -168,7 +170,7 @@ def _lifecycle(actor, view) -> None:
     elif action == "merge":
         with st.form("hh_lc_merge"):
             into = st.selectbox("并入哪一户", list(other_labels), format_func=other_labels.get, index=None,
-                                placeholder="输入门牌号或户主查找")
+                                placeholder="输入门牌号或户主查找", key="hh_lc_into")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
@@ -186,7 +188,7 @@ def _lifecycle(actor, view) -> None:
             keep = st.radio("本户的可用积分", ["keep", "move"],
                             format_func={"keep": "保留在本户（冻结，可查询）", "move": "转给另一户"}.get)
             to = st.selectbox("转给哪一户（选择“转给另一户”时）", list(other_labels), format_func=other_labels.get,
-                              index=None, placeholder="输入门牌号或户主查找")
+                              index=None, placeholder="输入门牌号或户主查找", key="hh_lc_close_to")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
