@@ -127,6 +127,8 @@ def test_a_village_brings_its_points_book_in_and_its_households_change(browser, 
         wait_idle(page)
         assert q(village_server, "select count(*) from ledger_entry") == [(0,)]  # nothing before 确认
         page.get_by_role("tab", name="导入期初积分").click()
+        page.get_by_text("确认把 300 户").wait_for()
+        shot(page, "desktop-opening-confirm")
         page.get_by_role("button", name="确认记入期初积分").click()
         page.wait_for_selector("text=期初积分导入完成")
         wait_idle(page)
@@ -144,7 +146,7 @@ def test_a_village_brings_its_points_book_in_and_its_households_change(browser, 
         # 1-002 moves in with 1-001: merged, through the confirmation
         _open_household(page, base, "1-002", "1-002 户主2")
         page.get_by_role("tab", name="办理户籍变动").click()
-        page.get_by_role("button", name="并入另一户", exact=True).click()
+        page.locator(".st-key-hh_lc_action").get_by_text("并入另一户", exact=True).click()
         wait_idle(page)
         _choose(page, "hh_lc_into", "1-001 户主1")
         page.get_by_role("button", name="下一步…").click()
@@ -158,13 +160,17 @@ def test_a_village_brings_its_points_book_in_and_its_households_change(browser, 
         assert q(village_server, "select balance from account a join household h on h.id = a.household_id "
                                  "where h.door_no in ('1-001', '1-002') order by h.door_no") == [(7 + 14,), (0,)]
         page.get_by_text("注销（并入他户）").first.wait_for()
-        page.get_by_role("tab", name="户籍变动").click()
-        page.get_by_text("合户（并入他户）").first.wait_for()
+        page.get_by_role("tab", name="户籍变动", exact=True).click()
+        wait_idle(page)
+        shot(page, "desktop-household-closed-history")
+        assert q(village_server, "select e.kind, o.door_no, e.points from household_event e join household o "
+                                 "on o.id = e.other_household_id order by e.id") == [("merge_out", "1-001", 14),
+                                                                                     ("merge_in", "1-002", 14)]
 
         # 1-003's son marries and sets up his own household with 10 of its points
         _open_household(page, base, "1-003", "1-003 户主3")
         page.get_by_role("tab", name="办理户籍变动").click()
-        page.get_by_role("button", name="分户", exact=True).click()
+        page.locator(".st-key-hh_lc_action").get_by_text("分户", exact=True).click()
         wait_idle(page)
         _choose(page, "hh_lc_movers", "户主3之子")
         page.keyboard.press("Escape")
