@@ -486,11 +486,14 @@ class Reconciliation:
 
 
 def reconciliation(db, actor: Actor, village_id: int, filename: str, data: bytes,
-                   cutover: dt.date | None = None) -> Reconciliation:
-    """The book's figures household by household against what the ledger holds as their opening."""
+                   cutover: dt.date | None = None, *, plan: Plan | None = None) -> Reconciliation:
+    """The book's figures household by household against what the ledger holds as their opening.
+    ``plan``: the preview of this very file just made (the page has it), so the workbook is not
+    read a second time."""
     require(actor, "admin", village_id)
     with db.read() as s:
-        plan = _plan(s, village_id, filename, data, cutover or default_cutover())
+        if plan is None or plan.sha256 != hashlib.sha256(data).hexdigest():
+            plan = _plan(s, village_id, filename, data, cutover or default_cutover())
         if not plan.openings or any(o.household_id is None for o in plan.openings):
             raise InvalidInput("期初积分表有错误，无法对账：请先按预览中的提示改正。")
         done = _imported(s, [o.household_id for o in plan.openings])

@@ -119,7 +119,7 @@ def _opening(actor) -> None:
     rows = pd.DataFrame([{"行号": o.line or "", "门牌号": o.door_no, "户主": o.head_name, "期初积分": o.balance,
                           "累计积分": o.earned_total, "历史明细": len(o.history)} for o in plan.openings])
     st.dataframe(rows, hide_index=True, width="stretch", height=300)
-    _reconciliation(actor, upload.name, data, cutover)
+    _reconciliation(actor, upload.name, data, cutover, plan)
     if plan.imported_before:
         st.info("这个文件以前导入过。")
     if plan.new == 0:
@@ -145,9 +145,9 @@ def _opening(actor) -> None:
             st.rerun()
 
 
-def _reconciliation(actor, filename: str, data: bytes, cutover) -> None:
+def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
     db = runtime.db()
-    r = run_action(lambda: opening.reconciliation(db, actor, actor.village_id, filename, data, cutover))
+    r = run_action(lambda: opening.reconciliation(db, actor, actor.village_id, filename, data, cutover, plan=plan))
     if r is None:
         return
     st.markdown("**对账**")

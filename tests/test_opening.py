@@ -220,6 +220,8 @@ def test_the_reconciliation_sets_the_book_against_the_ledger(db, village):
     opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     r = opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     assert (r.book_total, r.imported_total, r.mismatches, r.ledger_total, r.ledger_households) == (161, 161, 0, 161, 4)
+    plan = opening.preview(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
+    assert opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER, plan=plan) == r
     frames = opening.reconciliation_frames(r)
     summary = dict(zip(frames["对账汇总"]["项目"], frames["对账汇总"]["内容"], strict=True))
     assert summary["差额"] == "0" and "村务监督委员会签字" in summary
