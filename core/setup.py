@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 
+from core import settings
 from core.access import Actor
 from core.audit import record
 from core.auth import hash_password
@@ -17,6 +19,7 @@ from db.models import (
     Product,
     RuleCategory,
     RuleItem,
+    Setting,
     StaffUser,
     StockMove,
     Village,
@@ -34,8 +37,11 @@ def _clean_name(value: str, label: str, limit: int = 60) -> str:
 
 def create_village(db, actor: Actor, *, name: str, township: str, county: str, grids: list[str],
                    admin_username: str, admin_name: str, admin_password: str, rules_template: bool = True,
-                   products_template: bool = False, first_run: bool = False) -> int:
+                   products_template: bool = False, first_run: bool = False, public_url: str = "") -> int:
     """Create a village with its grids, first admin and (optionally) the template catalogues.
+
+    ``public_url``: the address printed in the cards' QR codes (the village setting), asked for at
+    set-up so that the first cards printed do not carry the default localhost link.
 
     ``first_run``: the set-up page of an empty installation. Then nobody is logged in, so the
     call is only allowed while the database has no village at all (checked inside the same
@@ -57,6 +63,7 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
     if not USERNAME_RE.match(admin_username):
         raise InvalidInput("管理员用户名须为 3–40 位字母、数字、下划线、点或横线。")
     admin_name = _clean_name(admin_name, "管理员姓名", 40)
+    public_url = settings.validate("public_url", public_url or "")
     pw = hash_password(admin_password)
     with db.write() as s:
         count = s.execute(select(func.count()).select_from(Village)).scalar_one()
@@ -76,13 +83,16 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
         admin = StaffUser(username=admin_username, display_name=admin_name, password_hash=pw,
                           roles="admin,committee", village_id=village.id, must_change_password=not first_run)
         s.add(admin)
+        if public_url:
+            s.add(Setting(village_id=village.id, key="public_url", value=json.dumps(public_url, ensure_ascii=False)))
         if rules_template:
             add_rules_template(s, village.id, adopted_on=dt.date.today() if first_run else None)
         if products_template:
             add_products_template(s, village.id, actor)
         s.flush()
         record(s, actor, "village.create", "village", village.id,
-               {"name": name, "admin": admin_username, "grids": grids or ["第一网格"], "first_run": first_run},
+               {"name": name, "admin": admin_username, "grids": grids or ["第一网格"], "first_run": first_run,
+                "public_url": public_url},
                village_id=village.id)
         return village.id
 

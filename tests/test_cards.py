@@ -173,3 +173,16 @@ def test_a_photo_of_a_card_decodes_to_its_link_and_garbage_to_nothing():
     pdfium.PdfDocument(pdf)[0].render(scale=3).to_pil().save(buf, format="JPEG", quality=80)
     assert [cards.extract_token(t) for t in cards.decode_image(buf.getvalue())] == [token]
     assert cards.decode_image(b"not an image") == []
+
+
+def test_the_first_run_set_up_stores_the_cards_address(db):
+    from core.access import SYSTEM
+    from core.setup import create_village
+
+    with pytest.raises(InvalidInput, match="http://"):
+        create_village(db, SYSTEM, name="新村", township="新镇", county="新县", grids=[], admin_username="boss",
+                       admin_name="村主任", admin_password="boss-pass-1", first_run=True, public_url="192.168.1.10")
+    vid = create_village(db, SYSTEM, name="新村", township="新镇", county="新县", grids=[], admin_username="boss",
+                         admin_name="村主任", admin_password="boss-pass-1", first_run=True,
+                         public_url=" http://192.168.1.10:8501 ")
+    assert cards.link_check(db, vid) == ("http://192.168.1.10:8501", None)
