@@ -13,7 +13,17 @@ import streamlit as st
 from core import opening, roster, setup
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, card_address_ok, downloads, excel_download, flash, pdf_download, run_action, text_of
+from ui.widgets import (
+    XLSX_MIME,
+    card_address_ok,
+    downloads,
+    excel_download,
+    flash,
+    pdf_download,
+    run_action,
+    say,
+    text_of,
+)
 
 
 def render() -> None:
@@ -109,8 +119,10 @@ def _opening(actor) -> None:
         st.dataframe(errors, hide_index=True, width="stretch")
         downloads(errors, "期初积分错误清单", key="opening_errors_dl")
         return
-    for w in plan.warnings:
-        st.warning(w, icon=":material/content_copy:")
+    for w in plan.warnings[:20]:  # they quote what was typed in the book: shown as text
+        say("warning", w, icon=":material/content_copy:")
+    if len(plan.warnings) > 20:
+        st.warning(f"……共 {len(plan.warnings)} 条提醒。", icon=":material/content_copy:")
     c = st.columns(4)
     c[0].metric("待导入户数", plan.new)
     c[1].metric("已导入过（相同）", plan.unchanged)
