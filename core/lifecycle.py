@@ -158,9 +158,13 @@ def close_household(db, actor: Actor, household_id: int, reason: str, *, note: s
         raise InvalidInput("请选择注销原因。")
     on, note = _day(on), _note(note)
     with db.write() as s:
-        hh = _household(s, actor, household_id)
-        to = _household(s, actor, balance_to) if balance_to is not None else None
-        if to is not None and (to.id == hh.id or to.village_id != hh.village_id):
+        if balance_to == household_id:
+            raise InvalidInput("积分只能转给本村的另一户。")
+        # Lock in id order, as the ledger does, so two closings moving points both ways cannot deadlock.
+        order = sorted({household_id, balance_to} - {None})
+        locked = {i: _household(s, actor, i) for i in order}
+        hh, to = locked[household_id], locked.get(balance_to)
+        if to is not None and to.village_id != hh.village_id:
             raise InvalidInput("积分只能转给本村的另一户。")
         points = ledger.balance(s, hh.id).balance if to is not None else 0
         ev = _event(s, actor, hh, "close", on, reason=reason, note=note, other=to, points=points)
