@@ -264,3 +264,31 @@ def test_numbers_and_dates_as_books_write_them_are_read():
     assert opening.read_date("2025年3月1日") == dt.date(2025, 3, 1)
     assert opening.read_date("2025/3/1") == dt.date(2025, 3, 1)
     assert opening.read_date("2025-02-30") is None
+
+
+def test_two_admins_importing_the_same_book_at_once_carry_it_over_once(db, village):
+    import threading
+
+    from core.errors import AlreadyDone
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run():
+        barrier.wait()
+        try:
+            outcomes.append(opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER).new)
+        except AlreadyDone:
+            outcomes.append("retry")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 4 in outcomes and len(outcomes) == 2
+    h1, h2, h3, h4 = village.household_ids
+    assert _accounts(db, village) == {h1: (120, 150), h2: (0, 0), h3: (35, 35), h4: (6, 6)}
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(ImportBatch)).scalar_one() == 1
+    assert verify(db) == []
