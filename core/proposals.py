@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import photos as photos_mod
 from core.access import Actor, require
 from core.audit import record
-from core.errors import AlreadyDone, InvalidInput, NotFound
+from core.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.ledger import MAX_POINTS
 from db.models import Household, Proposal, ProposalPhoto, Resident, RuleItem
 
@@ -97,6 +97,22 @@ def _clean_date(act_date: object, today: dt.date | None = None) -> dt.date:
     return act_date
 
 
+def _check_grid_scope(s: Session, actor: Actor, hh: Household) -> None:
+    """Setting ``grid_scope_own``: a grid worker (who is not also on the committee or an admin)
+    proposes only for households of the grids they are responsible for (``grid.worker_user_id``);
+    a grid nobody is responsible for is open to every grid worker."""
+    if actor.has("admin") or actor.has("committee") or not actor.has("grid_worker"):
+        return
+    from core import settings
+    from db.models import Grid
+
+    if not settings.get(s, hh.village_id, "grid_scope_own"):
+        return
+    grid = s.get(Grid, hh.grid_id) if hh.grid_id is not None else None
+    if grid is not None and grid.worker_user_id is not None and grid.worker_user_id != actor.user_id:
+        raise NotAllowed(f"{hh.door_no} 属于“{grid.name}”，由该网格的网格员申报；本村设置为网格员只为本网格申报。")
+
+
 def submit_in(s: Session, actor: Actor, *, household_id: int, rule_item_id: int, act_date: dt.date,
               points: int | None = None, resident_id: int | None = None, note: str = "", source: str = "grid",
               source_ref: str | None = None) -> int:
@@ -113,6 +129,8 @@ def submit_in(s: Session, actor: Actor, *, household_id: int, rule_item_id: int,
     require(actor, roles, hh.village_id)
     if not hh.active:
         raise InvalidInput("该户已注销，不能申报。")
+    if source in ("grid", "proxy"):
+        _check_grid_scope(s, actor, hh)
     rule = s.get(RuleItem, rule_item_id) if isinstance(rule_item_id, int) else None
     if rule is None or rule.village_id != hh.village_id:
         raise NotFound("找不到该积分事项。")

@@ -124,6 +124,44 @@ def grid_names(db, village_id: int) -> list[str]:
         return list(s.execute(select(Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).scalars())
 
 
+def grids(db, village_id: int) -> list[tuple[int, str, int | None, str]]:
+    """(id, name, worker's user id, worker's name) of the village's grids."""
+    with db.read() as s:
+        rows = s.execute(select(Grid.id, Grid.name, Grid.worker_user_id, StaffUser.display_name)
+                         .outerjoin(StaffUser, StaffUser.id == Grid.worker_user_id)
+                         .where(Grid.village_id == village_id).order_by(Grid.id)).all()
+    return [(i, n, w, d or "") for i, n, w, d in rows]
+
+
+def grid_workers(db, village_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of the village's active grid workers."""
+    with db.read() as s:
+        rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
+                         .where(StaffUser.village_id == village_id, StaffUser.active.is_(True))
+                         .order_by(StaffUser.id)).all()
+    return [(i, d) for i, d, roles in rows if "grid_worker" in roles.split(",")]
+
+
+def set_grid_worker(db, actor: Actor, grid_id: int, user_id: int | None) -> int:
+    """Name the grid worker responsible for a grid (or nobody); audited. Returns the grid's id."""
+    from core.access import require
+
+    with db.write() as s:
+        g = s.get(Grid, grid_id) if isinstance(grid_id, int) else None
+        if g is None:
+            raise InvalidInput("找不到这个网格。")
+        require(actor, "admin", g.village_id)
+        if user_id is not None:
+            u = s.get(StaffUser, user_id) if isinstance(user_id, int) else None
+            if u is None or u.village_id != g.village_id or not u.active or "grid_worker" not in u.roles.split(","):
+                raise InvalidInput("只能指定本村在岗的网格员。")
+        if g.worker_user_id != user_id:
+            record(s, actor, "grid.worker", "grid", g.id, {"old": g.worker_user_id, "new": user_id},
+                   village_id=g.village_id)
+            g.worker_user_id = user_id
+        return g.id
+
+
 # ---------------------------------------------------------------- removing the demo
 
 REMOVE_DEMO_CONFIRM = "删除示范数据"

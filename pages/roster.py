@@ -176,8 +176,19 @@ def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
 
 def _grids(actor) -> None:
     db = runtime.db()
-    names = setup.grid_names(db, actor.village_id)
-    st.dataframe(pd.DataFrame({"网格": names}), hide_index=True)
+    grids = setup.grids(db, actor.village_id)
+    st.dataframe(pd.DataFrame({"网格": [g[1] for g in grids], "负责网格员": [g[3] for g in grids]}), hide_index=True)
+    workers = dict(setup.grid_workers(db, actor.village_id))
+    if grids:
+        with st.form("roster_grid_worker"):
+            labels = {g[0]: g[1] for g in grids}
+            gid = st.selectbox("网格", list(labels), format_func=labels.get)
+            uid = st.selectbox("负责网格员", [None, *workers], format_func=lambda u: "（不指定）" if u is None else workers[u])
+            go = st.form_submit_button("指定负责人")
+        if go and run_action(lambda: setup.set_grid_worker(db, actor, gid, uid)) is not None:
+            flash("已更新网格负责人。")
+            st.rerun()
+        st.caption("在“系统设置 → 网格员只为本网格申报”开启后，网格员只能为自己负责的网格申报。")
     with st.form("roster_grid_add", clear_on_submit=True):
         name = st.text_input("新网格名称", max_chars=40)
         go = st.form_submit_button("添加网格")

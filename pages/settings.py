@@ -19,7 +19,7 @@ CHOICE_NAMES = {
 BENEFICIARY_NAMES = {"elderly": "高龄老人", "dibao": "低保户", "wubao": "五保户", "disabled": "残疾人",
                      "hardship": "其他困难户"}
 GROUPS = [
-    ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days"]),
+    ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days", "grid_scope_own"]),
     ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
     ("积分超市", ["min_balance_to_redeem", "redemption_open", "public_url"]),
     ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",

@@ -203,6 +203,8 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "setup.create_village": (set(), lambda W: {"name": "新村", "township": "测试镇", "county": "测试县", "grids": [],
                                                "admin_username": "newadmin", "admin_name": "新管理员",
                                                "admin_password": "correct-horse-9"}),
+    "setup.set_grid_worker": (ADMIN, lambda W: {"grid_id": W.v.grid_ids[0],
+                                                "user_id": W.v.actors["grid_worker"].user_id}),
     "setup.remove_demo": (ADMIN, lambda W: {"confirm": "删除示范数据"}),
     "shop.checkout": (SHOP, lambda W: {"household_id": W.v.household_ids[1], "card_id": None,
                                        "cart": {W.ids["product"]: 1}, "cart_key": "matrix-1"}),
