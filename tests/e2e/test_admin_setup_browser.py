@@ -55,7 +55,7 @@ def test_an_admin_sets_up_a_fresh_village_and_prints_its_cards(browser, empty_se
     roster.write_bytes(ROSTER.encode("gbk"))
     page.goto(base + "/roster")
     wait_idle(page)
-    page.locator("input[type=file]").set_input_files(str(roster))
+    page.locator(".st-key-roster_file input[type=file]").set_input_files(str(roster))
     page.get_by_role("button", name="确认导入").click()
     page.wait_for_selector("text=导入完成")
     wait_idle(page)
@@ -70,6 +70,7 @@ def test_an_admin_sets_up_a_fresh_village_and_prints_its_cards(browser, empty_se
     assert page.get_by_role("button", name="下载刚发放的").is_disabled()
     page.get_by_text("仍要打印（仅用于测试）").click()
     wait_idle(page)
+    page.get_by_role("tab", name="批量发卡与打印").click()
     shot(page, "desktop-admin-cards-issued")
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="下载刚发放的").click()
