@@ -130,6 +130,31 @@ class Resident(Base):
     __table_args__ = (Index("ix_resident_village_name", "village_id", "name"),)
 
 
+class HouseholdEvent(Base):
+    """户籍变动: what happened to a household or one of its residents — closed (moved away, died,
+    merged), reopened, a resident left or came back, split, merged — with the date it happened
+    and why. ``Household.active`` / ``Resident.active`` are the current state; these rows are the
+    history (a step is undone by a new step, never by changing a row). ``other_household_id``
+    names the other side of a split, a merge or a balance moved on closing; ``points`` the
+    spendable points moved by ledger entries whose cause is this event."""
+
+    __tablename__ = "household_event"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    happened_on: Mapped[dt.date] = mapped_column(Date)
+    other_household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (Index("ix_household_event_household", "household_id", "id"),)
+
+
 # ---------------------------------------------------------------- staff & security
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from core.village import card_sheet, cards
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import card_address_ok, downloads, flash, run_action
 
 ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
 
@@ -72,8 +72,10 @@ def _print(actor, village_id: int, df) -> None:
     default = [h for h in (st.session_state.get(state.CARDS_SHEET) or []) if h in labels]
     chosen = st.multiselect("打印哪些户的卡（不选 = 全村有效卡）", list(labels), format_func=labels.get,
                             default=default, key="cards_print_pick")
-    if st.button("生成打印文件", type="primary", key="cards_make_sheet", icon=":material/print:"):
-        pdf = run_action(lambda: card_sheet.card_sheet(runtime.db(), actor, village_id, chosen or None))
+    may, local = card_address_ok(village_id, state.CARDS_LOCAL_OK)
+    if st.button("生成打印文件", type="primary", key="cards_make_sheet", icon=":material/print:", disabled=not may):
+        pdf = run_action(lambda: card_sheet.card_sheet(runtime.db(), actor, village_id, chosen or None,
+                                                       local_ok=local and may))
         if pdf:
             n = len(chosen) if chosen else len(with_card)
             st.download_button(f"下载积分卡 PDF（{n} 张）", pdf, "积分卡.pdf", mime="application/pdf",

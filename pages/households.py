@@ -1,18 +1,20 @@
-"""户积分查询: find a household; its balance, earned total, members and history, where a
-reversal (冲正) stands beside the entry it undoes. Admins reverse or adjust, with a
-reason and a confirmation step."""
+"""户积分查询: find a household; its balance, earned total, members, history and 户籍变动, where a
+reversal (冲正) stands beside the entry it undoes. Admins reverse or adjust, and record a
+household's life-cycle (a member leaving, split, merge, closing, reopening), each with a reason
+and a confirmation step. Closed households are found too, so their history stays readable."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from core.committee import proposals, publicity
 from core.points import ledger
 from core.public import statement
 from core.reporting import reports, township
-from core.village import households
+from core.village import households, lifecycle
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, pdf_download, run_action
@@ -27,7 +29,7 @@ def render() -> None:
     text = st.text_input("姓名、门牌号或积分卡号", key="hh_search", placeholder="例如：王建国、2-105，或扫描积分卡")
     if text.strip():
         with db.read() as s:
-            found = run_action(lambda: proposals.find_households(s, actor.village_id, text))
+            found = run_action(lambda: proposals.find_households(s, actor.village_id, text, include_closed=True))
         if found == []:
             st.warning("没有找到这一户。")
         elif found:
@@ -53,14 +55,19 @@ def render() -> None:
             return
         people = households.members_frame(s, hid)
         hist = households.history_frame(s, hid)
-    st.subheader(_md(f"{view.door_no} {view.head_name}（{view.grid}）"))
+        events = lifecycle.events(s, hid)
+        closed = None if view.active else lifecycle.close_info(s, hid)
+    st.subheader(_md(f"{view.door_no} {view.head_name}（{view.grid}）" + ("　已注销" if not view.active else "")))
+    if not view.active:
+        when = f"于 {closed[0]} 注销（{closed[1]}）" if closed else "已注销"
+        st.error(f"该户{when}：积分卡已作废，不能兑换，不参加排名；积分记录仍可查询。", icon=":material/block:")
     c = st.columns(5)
     c[0].metric("可用积分", view.balance)
     c[1].metric("公示中扣分冻结", view.held, help="评议通过、仍在公示中的扣分：这些积分暂不能兑换，公示期满后扣除。")
     c[2].metric("待扣积分", view.outstanding, help="扣分时余额不足、尚未扣除的积分；以后得到的积分先用于抵扣。")
     c[3].metric("累计积分", view.earned_total)
     c[4].metric("流水笔数", view.entries)
-    tabs = ["积分流水", "家庭成员"] + (["冲正与调整"] if actor.has("admin") else [])
+    tabs = ["积分流水", "家庭成员", "户籍变动"] + (["冲正与调整", "办理户籍变动"] if actor.has("admin") else [])
     t = st.tabs(tabs)
     with t[0]:
         if hist.empty:
@@ -77,9 +84,176 @@ def render() -> None:
             pdf_download("打印本户对账单", lambda: statement.statements_pdf(db, actor, actor.village_id, period, [hid]),
                          f"积分对账单_{view.door_no}_{period.label}.pdf", "hh_stmt_one_pdf",
                          f"{view.head_name}{view.door_no}{view.grid}")
+    with t[2]:
+        _events(events, view)
     if actor.has("admin"):
-        with t[2]:
+        with t[3]:
             _corrections(actor, view)
+        with t[4]:
+            _lifecycle(actor, view)
+
+
+def _events(events, view) -> None:
+    if not events:
+        st.info("没有户籍变动记录。")
+        return
+    frame = pd.DataFrame([{"日期": e.happened_on, "变动": e.what, "成员": e.resident, "对方户": e.other,
+                           "转移积分": e.points or "", "说明": e.note, "登记时间": e.recorded_at} for e in events],
+                         columns=["日期", "变动", "成员", "对方户", "转移积分", "说明", "登记时间"])
+    st.dataframe(frame, hide_index=True, width="stretch")
+    downloads(frame, f"户籍变动_{view.door_no}", "hh_events_dl")
+
+
+LIFECYCLE_ACTIONS = {"leave": "成员迁出/去世", "return": "成员恢复", "split": "分户", "merge": "并入另一户",
+                     "close": "注销本户", "reopen": "恢复本户"}
+
+
+def _lifecycle(actor, view) -> None:
+    """Forms for the household's life-cycle; each leads to a confirmation naming both sides."""
+    db = runtime.db()
+    if st.session_state.get(state.LIFECYCLE_PENDING):
+        _confirm_lifecycle(actor, view)
+    if not view.active:
+        st.caption("该户已注销。恢复后才能办理其他变动（积分卡需要重新发放）。")
+        with st.form("hh_reopen"):
+            note = st.text_input("恢复原因（必填）", max_chars=200)
+            if st.form_submit_button("恢复本户…"):
+                _ask("reopen", {"note": note}, f"恢复 {view.door_no} {view.head_name}", [f"原因：{note}"])
+        return
+    with db.read() as s:
+        members = proposals.members(s, view.id)
+        gone = lifecycle.former_members(s, view.id)
+        others = [r for r in households.balances(s, view.village_id) if r.household_id != view.id]
+    names = {r.id: f"{r.name}（{r.relation}）" for r in members}
+    other_labels = {r.household_id: f"{r.door_no} {r.head_name}" for r in others}
+    action = st.segmented_control("办理", list(LIFECYCLE_ACTIONS), format_func=LIFECYCLE_ACTIONS.get,
+                                  key="hh_lc_action", default="leave")
+    today = dt.date.today()
+    if action == "leave":
+        with st.form("hh_lc_leave"):
+            rid = st.selectbox("成员", list(names), format_func=names.get, index=None, placeholder="选择成员",
+                               key="hh_lc_member")
+            why = st.selectbox("原因", list(lifecycle.LEAVE_REASONS), format_func=lifecycle.LEAVE_REASONS.get)
+            on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
+            heir = st.selectbox("新户主（户主迁出或去世时必选）", list(names), format_func=names.get, index=None,
+                                placeholder="不换户主")
+            note = st.text_input("说明", max_chars=200)
+            if st.form_submit_button("下一步…"):
+                if rid is None:
+                    st.error("请选择成员。")
+                    return
+                lines = [f"原因：{lifecycle.LEAVE_REASONS[why]}，日期 {on}", f"说明：{note}"]
+                if heir is not None:
+                    lines.append(f"新户主：{names[heir]}")
+                _ask("leave", {"resident_id": rid, "reason": why, "on": on, "note": note, "new_head_id": heir},
+                     f"{names[rid]} 离开 {view.door_no} {view.head_name}", lines)
+    elif action == "return":
+        if not gone:
+            st.caption("这一户没有迁出或去世的成员。")
+        else:
+            back = {rid: f"{name}（{rel}）" for rid, name, rel in gone}
+            with st.form("hh_lc_return"):
+                rid = st.selectbox("成员", list(back), format_func=back.get)
+                note = st.text_input("说明（如：登记有误、已迁回）", max_chars=200)
+                if st.form_submit_button("下一步…"):
+                    _ask("return", {"resident_id": rid, "note": note}, f"{back[rid]} 回到 {view.door_no}",
+                         [f"说明：{note}"])
+    elif action == "split":
+        with st.form("hh_lc_split"):
+            movers = st.multiselect("分出去的成员", list(names), format_func=names.get, placeholder="选择成员",
+                                    key="hh_lc_movers")
+            head = st.selectbox("新户户主", list(names), format_func=names.get, index=None, placeholder="默认第一位")
+            door = st.text_input("新户门牌号（必填）", max_chars=30, key="hh_lc_door")
+            pts = st.number_input(f"分给新户的可用积分（本户现有 {view.balance} 分）", min_value=0,
+                                  max_value=max(0, view.balance), value=0, step=1)
+            on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
+            note = st.text_input("说明（如：儿子结婚分户，积分按约定划分）", max_chars=200)
+            if st.form_submit_button("下一步…"):
+                if not movers or not door.strip():
+                    st.error("请选择分出去的成员，并填写新户门牌号。")
+                    return
+                who = "、".join(names[m] for m in movers)
+                _ask("split", {"resident_ids": movers, "door_no": door, "points": int(pts), "head_id": head,
+                               "on": on, "note": note},
+                     f"从 {view.door_no} {view.head_name} 分户",
+                     [f"原户：{view.door_no} {view.head_name}，留下 {len(names) - len(movers)} 人，"
+                      f"可用积分 {view.balance} → {view.balance - int(pts)} 分",
+                      f"新户：门牌号 {door}，{who}，可用积分 0 → {int(pts)} 分", f"日期 {on}；说明：{note}"])
+    elif action == "merge":
+        with st.form("hh_lc_merge"):
+            into = st.selectbox("并入哪一户", list(other_labels), format_func=other_labels.get, index=None,
+                                placeholder="输入门牌号或户主查找", key="hh_lc_into")
+            on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
+            note = st.text_input("说明", max_chars=200)
+            if st.form_submit_button("下一步…"):
+                if into is None:
+                    st.error("请选择并入哪一户。")
+                    return
+                _ask("merge", {"into_id": into, "on": on, "note": note},
+                     f"{view.door_no} {view.head_name} 并入 {other_labels[into]}",
+                     [f"本户 {len(names)} 位成员和全部可用积分 {view.balance} 分转入 {other_labels[into]}",
+                      "本户随即注销，积分卡作废；累计积分留在本户的记录里。", f"日期 {on}；说明：{note}"])
+    elif action == "close":
+        reasons = {k: v for k, v in lifecycle.CLOSE_REASONS.items() if k != "merged"}
+        with st.form("hh_lc_close"):
+            why = st.selectbox("原因", list(reasons), format_func=reasons.get)
+            keep = st.radio("本户的可用积分", ["keep", "move"],
+                            format_func={"keep": "保留在本户（冻结，可查询）", "move": "转给另一户"}.get)
+            to = st.selectbox("转给哪一户（选择“转给另一户”时）", list(other_labels), format_func=other_labels.get,
+                              index=None, placeholder="输入门牌号或户主查找", key="hh_lc_close_to")
+            on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
+            note = st.text_input("说明", max_chars=200)
+            if st.form_submit_button("下一步…"):
+                target = to if keep == "move" else None
+                if keep == "move" and to is None:
+                    st.error("请选择接收积分的户。")
+                else:
+                    where = f"转给 {other_labels[target]}" if target else "保留在本户"
+                    _ask("close", {"reason": why, "on": on, "note": note, "balance_to": target},
+                         f"注销 {view.door_no} {view.head_name}",
+                         [f"原因：{reasons[why]}，日期 {on}", f"可用积分 {view.balance} 分：{where}",
+                          "积分卡立即作废；该户不能兑换，不参加排名，记录仍可查询。", f"说明：{note}"])
+
+
+def _ask(action: str, args: dict, title: str, lines: list[str]) -> None:
+    st.session_state[state.LIFECYCLE_PENDING] = (action, args, title, lines)
+    st.rerun()
+
+
+def _close_lifecycle() -> None:
+    st.session_state[state.LIFECYCLE_PENDING] = None
+
+
+@st.dialog("请确认户籍变动", on_dismiss=_close_lifecycle)
+def _confirm_lifecycle(actor, view) -> None:
+    action, args, title, lines = st.session_state[state.LIFECYCLE_PENDING]
+    st.text(title)
+    for line in lines:
+        st.text(line)
+    st.warning("确认后记入户籍变动和积分流水，不能删除；如有错误，只能再办理一次相反的变动。", icon=":material/warning:")
+    db = runtime.db()
+    calls = {
+        "leave": lambda: lifecycle.resident_leaves(db, actor, args["resident_id"], args["reason"], note=args["note"],
+                                                   on=args["on"], new_head_id=args["new_head_id"]),
+        "return": lambda: lifecycle.resident_returns(db, actor, args["resident_id"], note=args["note"]),
+        "split": lambda: lifecycle.split(db, actor, view.id, args["resident_ids"], door_no=args["door_no"],
+                                         points=args["points"], head_id=args["head_id"], note=args["note"],
+                                         on=args["on"]),
+        "merge": lambda: lifecycle.merge(db, actor, view.id, args["into_id"], note=args["note"], on=args["on"]),
+        "close": lambda: lifecycle.close_household(db, actor, view.id, args["reason"], note=args["note"],
+                                                   on=args["on"], balance_to=args["balance_to"]),
+        "reopen": lambda: lifecycle.reopen_household(db, actor, view.id, note=args["note"]),
+    }
+    cols = st.columns(2)
+    if cols[0].button("确认", type="primary", key="hh_lc_confirm", width="stretch"):
+        st.session_state[state.LIFECYCLE_PENDING] = None  # cleared first: a double click does nothing twice
+        done = run_action(calls[action])
+        if done is not None:
+            flash(done.message)
+            st.rerun()
+    if cols[1].button("取消", key="hh_lc_cancel", width="stretch"):
+        st.session_state[state.LIFECYCLE_PENDING] = None
+        st.rerun()
 
 
 def _corrections(actor, view) -> None:

@@ -53,6 +53,12 @@ def render() -> None:
         st.subheader("4. 积分细则与积分超市")
         rules = st.checkbox("从示范模板复制积分细则（环境卫生、孝老爱亲、移风易俗等，之后可修改）", value=True)
         products = st.checkbox("从示范模板复制积分超市商品（17 种，含初始库存，之后可修改）", value=False)
+        st.subheader("5. 积分卡链接地址")
+        public_url = st.text_input(
+            "村民手机扫积分卡二维码打开的网址（可以以后在“系统设置”中填写）", max_chars=200,
+            placeholder="例如：http://192.168.1.10:8501（村委会电脑的局域网地址）或县里统一的网址",
+            help="不填时用服务器的 JIFEN_PUBLIC_URL（默认 http://localhost:8501，手机打不开）；"
+                 "打印积分卡前系统会检查这个地址。")
         go = st.form_submit_button("建立本村", type="primary", icon=":material/rocket_launch:")
     if not go:
         return
@@ -62,7 +68,7 @@ def render() -> None:
     vid = run_action(lambda: setup.create_village(
         db, SYSTEM, name=name, township=township, county=county, grids=grids.splitlines(),
         admin_username=username, admin_name=admin_name, admin_password=pw1, rules_template=rules,
-        products_template=products, first_run=True))
+        products_template=products, first_run=True, public_url=public_url))
     if vid:
         st.session_state[state.SETUP_DONE] = username.strip()
         st.rerun()

@@ -15,9 +15,58 @@ from core.committee.proposals import resident_actor, submit, submit_in
 from core.platform.access import SYSTEM
 from db.models import Proposal, ReviewSession
 
-NOTES_PLUS = ["门前屋后打扫得很干净", "主动清理路边垃圾", "照顾生病的婆婆，邻居都夸", "参加周末环境整治",
-              "帮邻居老人收玉米", "按时参加主题党日", "劝说邻里和好", "院子里种了花，很整洁", "积极配合医保收缴"]
-NOTES_MINUS = ["门口堆放柴草占道", "往沟里倒污水", "焚烧秸秆被发现", "垃圾没有分类乱扔"]
+# What a grid worker or a resident writes about an act, by the rule it falls under: every note
+# reads as an instance of its item (HJ02 环境整治 is never "按时参加主题党日").
+NOTES: dict[str, tuple[str, ...]] = {
+    "HJ01": ("门前屋后打扫得很干净", "院子收拾得整整齐齐，柴草码放整齐"),
+    "HJ02": ("参加周末环境集中整治", "参加村里清理河道垃圾"),
+    "HJ03": ("垃圾分类投放，厨余垃圾单独装袋", "分类投放做得好，网格员连续检查都合格"),
+    "HJ04": ("院子里种了花，很整洁", "门前栽了两棵树、种了月季"),
+    "HJ05": ("被镇里评为“美丽庭院”示范户",),
+    "HJ06": ("往沟里倒污水", "把垃圾倒在村口路边"),
+    "HJ07": ("门口堆放柴草占道", "玉米秸秆堆在公共道路上"),
+    "HJ08": ("焚烧秸秆被发现", "在地头烧垃圾"),
+    "XL01": ("常年照顾瘫痪在床的母亲，邻居都夸", "每周接送父亲去镇卫生院"),
+    "XL02": ("照顾生病的婆婆，邻居都夸", "悉心照料残疾的弟弟"),
+    "XL03": ("帮邻居老人收玉米", "帮困难户修好了漏雨的屋顶"),
+    "XL04": ("被村里评为“好媳妇”",),
+    "XL05": ("不给老人生活费，经调解仍不改", "与父母分家后不管老人"),
+    "XL06": ("邻里宅基地纠纷，调解后仍无理取闹",),
+    "XL07": ("一家人和和睦睦，多年无争吵",),
+    "YF01": ("儿子结婚简办，没摆大席",),
+    "YF02": ("老人丧事简办，文明祭扫",),
+    "YF03": ("女儿出嫁不要高价彩礼",),
+    "YF04": ("参加新时代文明实践站宣讲", "参加村里移风易俗宣讲"),
+    "YF05": ("孩子满月摆了三十桌酒席",),
+    "YF06": ("请人“看香”治病",),
+    "YF07": ("在家中聚众赌博被派出所处理",),
+    "ZY02": ("参加夜间护林防火值守", "汛期参加河堤巡查"),
+    "ZY03": ("参加无偿献血",),
+    "ZY04": ("参加党员义田除草", "到义田帮忙收麦子"),
+    "ZY05": ("为修村里生产路出义务工",),
+    "ZY06": ("给孤寡老人送饭、打扫屋子", "辅导留守儿童写作业"),
+    "ZY07": ("下河救起落水儿童",),
+    "ZF01": ("按时参加村民代表会议", "参加村民大会并发言"),
+    "ZF02": ("积极配合医保收缴", "配合完成人口普查登记"),
+    "ZF03": ("劝说邻里和好", "主动调解两家的地界矛盾"),
+    "ZF04": ("举报非法采砂，经查属实",),
+    "ZF05": ("未经审批在院外私搭彩钢棚",),
+    "ZF06": ("越级上访，经劝返仍反复缠访",),
+    "ZF07": ("酒后滋事受到治安处罚",),
+    "DY01": ("按时参加主题党日", "参加支部组织生活会"),
+    "DY02": ("走访联系的 5 户群众，记录了诉求",),
+    "DY03": ("带头参与村里人居环境整治",),
+    "DY04": ("带领 10 户村民种植大棚蔬菜增收",),
+    "DY05": ("无故不参加主题党日",),
+    "DY06": ("党员亮身份，兑现承诺帮扶 2 户困难群众",),
+}
+
+
+def note_for(rule, rng: random.Random) -> str:
+    """A note that describes an act under ``rule`` (a village's own item falls back to its name)."""
+    return rng.choice(NOTES.get(rule.code) or (f"{rule.name}（网格员现场核实）",))
+
+
 REJECT_REASONS = ["照片与所报事项不符", "经核实不属实", "同一事项本月已加过分", "属于本职工作，不另加分"]
 DEFER_REASONS = ["需网格员再核实", "当事人不在家，下次再议"]
 OBJECTORS = [("邻居王大娘", "她家门口的柴草是我家的，不该扣她家分"), ("村民刘某", "那天打扫的是村保洁员，不是他家")]
@@ -40,7 +89,7 @@ def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) ->
         actor, source = resident_actor(ctx.village.id), "self"
     else:
         actor, source = ctx.actors[rng.choice(["pingyi1", "pingyi2"])], "proxy"
-    note = rng.choice(NOTES_MINUS if rule.points < 0 else NOTES_PLUS)
+    note = note_for(rule, rng)
     if source == "proxy":
         note = f"{note}（本人不会用手机，代报）"
     pid = submit_in(s, actor, household_id=hh.id, rule_item_id=rule.id, act_date=day, resident_id=who, note=note,
@@ -131,9 +180,10 @@ def _held_deductions(ctx, s, chair, sid: int, held_on: dt.date) -> None:
                                                              Account.balance >= 30)
                           .order_by(Account.balance.desc()).limit(3)).scalars())
     rule = next(r for r in ctx.rule_items if r.points < 0 and r.code != "ZY01")
+    notes = NOTES.get(rule.code, (rule.name,))
     for i, hid in enumerate(rich):
         pid = submit_in(s, ctx.actors["wangge1"], household_id=hid, rule_item_id=rule.id,
-                        act_date=held_on - dt.timedelta(days=1), note=NOTES_MINUS[i % len(NOTES_MINUS)],
+                        act_date=held_on - dt.timedelta(days=1), note=notes[i % len(notes)],
                         source="grid")
         votes = dict.fromkeys((a.id for a in attendance.voters(attendance.present(s, sid))), "agree")
         review.decide_in(s, chair, sid, pid, "approved", votes=votes)
@@ -197,8 +247,9 @@ def _photos(ctx, rng: random.Random, day: dt.date) -> None:
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=70)
         hh = ctx.households[rng.randrange(len(ctx.households))]
+        rule = rng.choice(plus)
         try:
-            submit(ctx.db, ctx.actors["wangge1"], household_id=hh.id, rule_item_id=rng.choice(plus).id,
-                   act_date=day, note="房前屋后干净整洁（附照片）", photos=[(f"现场{i + 1}.jpg", buf.getvalue())])
+            submit(ctx.db, ctx.actors["wangge1"], household_id=hh.id, rule_item_id=rule.id,
+                   act_date=day, note=f"{note_for(rule, rng)}（附照片）", photos=[(f"现场{i + 1}.jpg", buf.getvalue())])
         except OSError:
             return  # a read-only data dir: the demo still works without photos

@@ -62,6 +62,7 @@ THROUGH_CORE: dict[str, tuple[str, ...]] = {
     "allocation": ("signed_by", "note"),
     "import_batch": ("filename",),
     "session_attendee": ("name",),
+    "household_event": ("note",),
 }
 
 # Text columns nobody types free text into, and why.
@@ -99,6 +100,7 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
     "session_departure": ("kind",),  # code
     "audit_log": ("action", "target_type", "target_id"),  # codes named by the audit page
     "product": ("kind",),
+    "household_event": ("kind", "reason"),  # codes
 }
 
 
@@ -213,5 +215,12 @@ def seed(db) -> dict:
         grid = s.execute(select(Grid.name).where(Grid.village_id == vid).order_by(Grid.id)).scalars().first()
     rows = [roster.COLUMNS, ["payload-1", grid, NAME, "男", "1960", "户主", "否", ""]]
     roster.commit(db, admin, vid, f"{NAME}.csv", csv_rows_bytes(rows))
+    from core.village import lifecycle
+
+    with db.read() as s:
+        moved = s.execute(select(Household.id).where(Household.village_id == vid, Household.door_no == "payload-1")
+                          ).scalar_one()
+    lifecycle.close_household(db, admin, moved, "moved", note=LONG[:200])
+    lifecycle.reopen_household(db, admin, moved, note=LONG[:200])
     return {"village_id": vid, "households": hids, "token": token, "redemption": kept, "session": sid,
             "proposals": pids, "product": product}

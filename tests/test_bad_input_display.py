@@ -231,7 +231,7 @@ def test_generated_pdfs_show_user_text_literally(payload_dir, monkeypatch):
     pdfs = {
         "公示单": sheet,
         "评议会纪要": mins,
-        "积分卡": card_sheet.card_sheet(db, cashier, vid, payload_dir["households"][:1]),
+        "积分卡": card_sheet.card_sheet(db, cashier, vid, payload_dir["households"][:1], local_ok=True),
         "兑换小票": receipts.receipt_pdf(receipts.receipt(db, vid, payload_dir["redemption"])),
         "五公开报表": transparency.report_pdf(transparency.monthly_report(db, vid, ledger.month_of(dt.date.today()))),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
@@ -133,10 +135,34 @@ def test_a_name_the_font_cannot_draw_is_an_error_not_a_blank():
 
 
 def test_printing_needs_a_card_role(db, village):
+    settings.change(db, village.admin, village.id, "public_url", "http://192.168.1.10:8501")
     with pytest.raises(NotAllowed):
         card_sheet.card_sheet(db, village.actors["committee"], village.id)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="没有可以打印的积分卡"):
         card_sheet.card_sheet(db, village.admin, village.id)  # nothing issued yet
+
+
+@pytest.mark.parametrize("url,phone_can_open", [
+    ("http://localhost:8501", False), ("http://LOCALHOST", False), ("http://127.0.0.1:8501", False),
+    ("http://[::1]:8501", False), ("http://0.0.0.0:8501", False), ("http://app.localhost", False),
+    ("not a url", False), ("http://192.168.1.10:8501", True), ("https://jifen.example.cn", True),
+    ("http://localhost.example.cn", True)])
+def test_an_address_a_phone_cannot_open_is_named(url, phone_can_open):
+    assert (cards.address_problem(url) is None) == phone_can_open
+
+
+def test_cards_with_a_localhost_link_print_only_when_the_admin_confirms(db, village, monkeypatch):
+    monkeypatch.setenv("JIFEN_PUBLIC_URL", "http://localhost:8501")
+    cards.issue_missing(db, village.admin, village.id)
+    with pytest.raises(InvalidInput, match="手机扫码打不开.*积分卡链接地址"):
+        card_sheet.card_sheet(db, village.admin, village.id)
+    assert card_sheet.card_sheet(db, village.admin, village.id, local_ok=True)[:5] == b"%PDF-"
+    settings.change(db, village.admin, village.id, "public_url", "http://192.168.1.10:8501")
+    assert card_sheet.card_sheet(db, village.admin, village.id)[:5] == b"%PDF-"
+    with db.read() as s:
+        details = [json.loads(d) for d in s.execute(select(AuditLog.detail).where(AuditLog.action == "card.print")
+                                                   .order_by(AuditLog.id)).scalars()]
+    assert [d.get("unreachable_link") for d in details] == ["http://localhost:8501", None]
 
 
 def test_a_photo_of_a_card_decodes_to_its_link_and_garbage_to_nothing():
@@ -148,3 +174,16 @@ def test_a_photo_of_a_card_decodes_to_its_link_and_garbage_to_nothing():
     pdfium.PdfDocument(pdf)[0].render(scale=3).to_pil().save(buf, format="JPEG", quality=80)
     assert [cards.extract_token(t) for t in cards.decode_image(buf.getvalue())] == [token]
     assert cards.decode_image(b"not an image") == []
+
+
+def test_the_first_run_set_up_stores_the_cards_address(db):
+    from core.platform.access import SYSTEM
+    from core.village.setup import create_village
+
+    with pytest.raises(InvalidInput, match="http://"):
+        create_village(db, SYSTEM, name="新村", township="新镇", county="新县", grids=[], admin_username="boss",
+                       admin_name="村主任", admin_password="boss-pass-1", first_run=True, public_url="192.168.1.10")
+    vid = create_village(db, SYSTEM, name="新村", township="新镇", county="新县", grids=[], admin_username="boss",
+                         admin_name="村主任", admin_password="boss-pass-1", first_run=True,
+                         public_url=" http://192.168.1.10:8501 ")
+    assert cards.link_check(db, vid) == ("http://192.168.1.10:8501", None)

@@ -66,3 +66,29 @@ def test_manage_post_due_posts_and_a_second_run_does_nothing(db, tmp_path, monke
     with db.read() as s:
         assert s.get(Proposal, pid).status == "posted"
     assert publicity.post_due(db) == 0
+
+
+def test_every_demo_note_describes_an_act_under_its_own_item(db, tmp_path, monkeypatch):
+    """HJ02 环境整治 with "按时参加主题党日" read false to a committee trying the demo."""
+    monkeypatch.setenv("JIFEN_DATA_DIR", str(tmp_path / "data"))
+    from db.models import RuleItem
+    from startup.demo import build_demo
+    from startup.demo_review import NOTES
+
+    build_demo(db, households=40, days=6, steps=["startup.demo_review"], today=dt.date.today())
+    with db.read() as s:
+        rows = s.execute(select(RuleItem.code, RuleItem.name, Proposal.note)
+                         .join(RuleItem, RuleItem.id == Proposal.rule_item_id)).all()
+    assert len(rows) > 50
+    suffixes = ("（本人不会用手机，代报）", "（附照片）")
+    wrong = []
+    for code, name, note in rows:
+        plain = note
+        for suffix in suffixes:
+            plain = plain.removesuffix(suffix)
+        if plain == "同一件事，另一位网格员也报了":  # the duplicate the queue flags
+            continue
+        if plain not in NOTES.get(code, (f"{name}（网格员现场核实）",)):
+            wrong.append((code, note))
+    assert wrong == []
+    assert {code for code, _, _ in rows} - set(NOTES) <= {"ZY01"}  # every template item has its own notes

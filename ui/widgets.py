@@ -166,3 +166,19 @@ def md_escape(text: object) -> str:
 
 
 _AUTOLINK = re.compile(r"(?<=\\:)|(?<=www)(?=\\\.)|(?=\\@)", re.IGNORECASE)
+
+
+def card_address_ok(village_id: int, key: str) -> tuple[bool, bool]:
+    """Before printing cards: warn when their QR link is an address a phone cannot open
+    (localhost) and ask for an explicit confirmation. Returns (may print, address unreachable);
+    core refuses the print itself unless the confirmation is passed on (``local_ok``)."""
+    from core.village.cards import link_check
+    from ui import runtime
+
+    base, problem = link_check(runtime.db(), village_id)
+    if problem is None:
+        st.caption(f"二维码链接地址：{md_escape(base)}")
+        return True, False
+    say("error", problem, icon=":material/link_off:")
+    ok = st.checkbox("我知道这些卡用手机扫码打不开，仍要打印（仅用于测试）", key=key)
+    return ok, True

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.committee import photos as photos_mod
 from core.platform.access import Actor, require
 from core.platform.audit import record
-from core.platform.errors import AlreadyDone, InvalidInput, NotFound
+from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.points.ledger import MAX_POINTS
 from db.models import Household, Proposal, ProposalPhoto, Resident, RuleItem
 
@@ -97,6 +97,22 @@ def _clean_date(act_date: object, today: dt.date | None = None) -> dt.date:
     return act_date
 
 
+def _check_grid_scope(s: Session, actor: Actor, hh: Household) -> None:
+    """Setting ``grid_scope_own``: a grid worker (who is not also on the committee or an admin)
+    proposes only for households of the grids they are responsible for (``grid.worker_user_id``);
+    a grid nobody is responsible for is open to every grid worker."""
+    if actor.has("admin") or actor.has("committee") or not actor.has("grid_worker"):
+        return
+    from core.platform import settings
+    from db.models import Grid
+
+    if not settings.get(s, hh.village_id, "grid_scope_own"):
+        return
+    grid = s.get(Grid, hh.grid_id) if hh.grid_id is not None else None
+    if grid is not None and grid.worker_user_id is not None and grid.worker_user_id != actor.user_id:
+        raise NotAllowed(f"{hh.door_no} 属于“{grid.name}”，由该网格的网格员申报；本村设置为网格员只为本网格申报。")
+
+
 def submit_in(s: Session, actor: Actor, *, household_id: int, rule_item_id: int, act_date: dt.date,
               points: int | None = None, resident_id: int | None = None, note: str = "", source: str = "grid",
               source_ref: str | None = None) -> int:
@@ -113,6 +129,8 @@ def submit_in(s: Session, actor: Actor, *, household_id: int, rule_item_id: int,
     require(actor, roles, hh.village_id)
     if not hh.active:
         raise InvalidInput("该户已注销，不能申报。")
+    if source in ("grid", "proxy"):
+        _check_grid_scope(s, actor, hh)
     rule = s.get(RuleItem, rule_item_id) if isinstance(rule_item_id, int) else None
     if rule is None or rule.village_id != hh.village_id:
         raise NotFound("找不到该积分事项。")
@@ -195,8 +213,10 @@ def submit_self_report(db, village_id: int, card_scanned: str, *, rule_item_id: 
 # ---------------------------------------------------------------- look-ups for the entry form
 
 
-def find_households(s: Session, village_id: int, text: str, limit: int = 20) -> list[dict]:
-    """Households matching a head or member name, a door number or a card number."""
+def find_households(s: Session, village_id: int, text: str, limit: int = 20, include_closed: bool = False
+                    ) -> list[dict]:
+    """Households matching a head or member name, a door number or a card number; closed
+    households (注销) only when ``include_closed`` (to read their history)."""
     text = (text or "").strip()
     if not text:
         return []
@@ -211,16 +231,18 @@ def find_households(s: Session, village_id: int, text: str, limit: int = 20) -> 
         like = f"%{text[:40]}%"
         member = select(Resident.household_id).where(Resident.village_id == village_id, Resident.name.like(like))
         ids = list(s.execute(
-            select(Household.id).where(Household.village_id == village_id, Household.active,
+            select(Household.id).where(Household.village_id == village_id,
+                                       true() if include_closed else Household.active,
                                        or_(Household.head_name.like(like), Household.door_no.like(like),
                                            Household.id.in_(member)))
             .order_by(Household.door_no).limit(limit)).scalars())
     if not ids:
         return []
-    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Household.grid_id)
+    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Household.grid_id,
+                            Household.active)
                      .where(Household.id.in_(ids)).order_by(Household.door_no)).all()
     return [{"id": r.id, "door_no": r.door_no, "head_name": r.head_name, "grid_id": r.grid_id,
-             "label": f"{r.door_no} {r.head_name}"} for r in rows]
+             "label": f"{r.door_no} {r.head_name}" + ("" if r.active else "（已注销）")} for r in rows]
 
 
 def members(s: Session, household_id: int) -> list[Resident]:

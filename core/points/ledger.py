@@ -52,7 +52,14 @@ KIND_NAMES: dict[str, str] = {
     "volunteer": "志愿服务",
     "settlement": "待扣抵扣",
     "backfill": "待扣补记",
+    "carryover": "期初结转",
+    "carryover_earned": "期初结转（累计积分）",
+    "carryover_record": "原账本记录",
+    "transfer": "积分转移",
 }
+# Kinds that may post an entry that changes no number: an opening balance of 0 still records
+# that the household was carried over, and a row of the old book is kept for the record only.
+ZERO_KINDS = ("carryover", "carryover_record")
 KINDS = tuple(KIND_NAMES)
 MAX_POINTS = 100_000  # one entry; anything larger is a typo, not a deed
 
@@ -106,6 +113,23 @@ def deltas_for(kind: str, points: int, balance: int) -> Deltas:
             raise InvalidInput("撤销兑换或退货必须退回积分。")
         return Deltas(points, 0)
     if kind == "clearing":
+        return Deltas(points, 0)
+    if kind == "carryover":
+        # The opening balance from the village's old points book: spendable and earned alike.
+        if points < 0:
+            raise InvalidInput("期初积分不能是负数。")
+        return Deltas(points, points)
+    if kind == "carryover_earned":
+        # The book's earned total differs from its balance (points redeemed before): only 累计积分.
+        return Deltas(0, points)
+    if kind == "carryover_record":
+        return Deltas(0, 0)  # a row of the old book, already counted in the opening balance
+    if kind == "transfer":
+        # Spendable points moved between households (split, merge, a closed household's balance);
+        # the earned total (ranks, stars) stays with the household that earned it. The giving
+        # side must hold them.
+        if points == 0:
+            raise InvalidInput("转移分值不能为 0。")
         return Deltas(points, 0)
     if kind == "adjustment":
         if points == 0:
@@ -170,7 +194,7 @@ def _increments(bucket: str, delta_balance: int, delta_earned: int, sign: int = 
         inc["earned"] = delta_earned
     elif bucket == "deducted":
         inc["deducted"] = -delta_earned
-    elif bucket == "adjustment":
+    elif bucket in ("adjustment", "carryover", "carryover_earned"):
         if sign * delta_earned >= 0:
             inc["earned"] = delta_earned
         else:
@@ -266,7 +290,7 @@ def post(
         d = deltas_for(kind, points, acc.balance)
     if acc.balance + d.balance < 0:
         raise InsufficientPoints(f"可用积分不足：余额 {acc.balance} 分，需要 {-d.balance} 分。")
-    if d.balance == 0 and d.earned == 0 and d.outstanding == 0 and not allow_zero:
+    if d.balance == 0 and d.earned == 0 and d.outstanding == 0 and not allow_zero and kind not in ZERO_KINDS:
         raise InvalidInput("这笔记账不改变任何积分。")
     day = occurred_on or dt.date.today()
     village_id, balance, outstanding = acc.village_id, acc.balance + d.balance, acc.outstanding + d.outstanding
@@ -478,7 +502,7 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
         d = Deltas(p.points, 0) if p.kind == "clearing" else deltas_for(p.kind, p.points, balance[h])
         if balance[h] + d.balance < 0:
             raise InsufficientPoints(f"可用积分不足：余额 {balance[h]} 分，需要 {-d.balance} 分。")
-        if d.balance == 0 and d.earned == 0 and d.outstanding == 0:
+        if d.balance == 0 and d.earned == 0 and d.outstanding == 0 and p.kind not in ZERO_KINDS:
             raise InvalidInput("这笔记账不改变任何积分。")
         balance[h] += d.balance
         outstanding[h] += d.outstanding
@@ -531,6 +555,10 @@ def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
             raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
         if original.kind in ("redeemed", "redeem_void", "redeem_return"):
             raise InvalidInput("兑换流水不能冲正：请在“兑换记录”中撤销这笔兑换。")
+        if original.kind == "carryover_record":
+            raise InvalidInput("原账本记录只是存档，不改变积分，不能冲正；如需更正期初积分请手工调整。")
+        if original.kind == "transfer":
+            raise InvalidInput("积分转移是分户、合户或注销的一部分，不能单独冲正；请手工调整两户的积分并写明原因。")
         if original.kind in ("settlement", "backfill"):
             raise InvalidInput("待扣抵扣、待扣补记由系统随其他流水自动记账，不能单独冲正；请冲正引起它的那笔流水。")
         done = s.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)).scalar()

@@ -42,6 +42,7 @@ from db.models import (
 HISTORY_LIMIT = 50
 UPCOMING_LIMIT = 10
 FRIENDLY_UNKNOWN = "没有找到这张积分卡。请确认扫描的是本户积分卡；卡片遗失或更换后，旧卡将不能使用，请到村委会咨询。"
+FRIENDLY_CLOSED = "这张积分卡所属的户已注销（迁出、合户等），卡已作废，不能再使用。如有疑问请到村委会咨询。"
 FRIENDLY_MALFORMED = "这个链接不完整或卡号有误。请直接扫描积分卡上的二维码，或核对卡片下方的 26 位数字。"
 FRIENDLY_SLOWDOWN = "查询失败次数过多，请 10 分钟后再试。如有疑问请到村委会咨询。"
 
@@ -163,9 +164,11 @@ def load_in(s, token: str, today: dt.date) -> ResidentView:
         .where(Card.token == token, Card.status == "active")
     ).first()
     if row is None or not row[1].active:
-        if row is None and cards.mistyped(token) and cards.find_card(s, token) is None:
+        card = cards.find_card(s, token)
+        if row is None and card is None and cards.mistyped(token):
             raise InvalidInput(FRIENDLY_MALFORMED)
-        raise NotFound(FRIENDLY_UNKNOWN)
+        closed = card is not None and not s.get(Household, card.household_id).active
+        raise NotFound(FRIENDLY_CLOSED if closed else FRIENDLY_UNKNOWN)
     hid, hh, vname = row
     vid = hh.village_id
     acc = s.get(Account, hid)

@@ -323,7 +323,9 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
             raise NotFound("找不到该户。")
         require(actor, SHOP_ROLES, hh.village_id)
         if not hh.active:
-            raise NotFound("该户已注销。")
+            from core.village.lifecycle import closed_message
+
+            raise NotFound(closed_message(s, hh))
         if card_id is not None:
             card = s.get(Card, card_id)
             if card is None or card.household_id != hh.id:

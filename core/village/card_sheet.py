@@ -17,7 +17,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import InvalidInput
 from core.platform.pdf import Sheet
-from core.village.cards import CARD_ROLES, card_link, format_token, public_url
+from core.village.cards import CARD_ROLES, address_problem, card_link, format_token, public_url
 from db.models import Card, Household, Village
 
 CARD_W, CARD_H = 85.6, 54.0
@@ -115,13 +115,19 @@ def render_sheet(cards: list[CardPrint]) -> bytes:
     return pdf.output_bytes()
 
 
-def cards_to_print(db, actor: Actor, village_id: int, household_ids: list[int] | None = None) -> list[CardPrint]:
+def cards_to_print(db, actor: Actor, village_id: int, household_ids: list[int] | None = None, *,
+                   local_ok: bool = False) -> list[CardPrint]:
     """Active cards of the village (or of the chosen households), ordered by door number.
-    Reading tokens is as sensitive as issuing them, so it needs the card roles; audited."""
+    Reading tokens is as sensitive as issuing them, so it needs the card roles; audited.
+    Refused while the link address is one a phone cannot open (localhost), unless the admin
+    confirmed ``local_ok`` (a test print): checked here, so no page can skip it."""
     require(actor, CARD_ROLES, village_id)
     with db.write() as s:
         vname = s.execute(select(Village.name).where(Village.id == village_id)).scalar_one()
         base = public_url(s, village_id)
+        problem = address_problem(base)
+        if problem and not local_ok:
+            raise InvalidInput(problem)
         q = (select(Card.token, Household.head_name, Household.door_no)
              .join(Household, Household.id == Card.household_id)
              .where(Card.village_id == village_id, Card.status == "active", Household.active.is_(True)))
@@ -130,10 +136,12 @@ def cards_to_print(db, actor: Actor, village_id: int, household_ids: list[int] |
         rows = s.execute(q.order_by(Household.door_no).limit(MAX_CARDS + 1)).all()
         if len(rows) > MAX_CARDS:
             raise InvalidInput(f"一次最多打印 {MAX_CARDS} 张卡，请分批选择。")
-        record(s, actor, "card.print", "village", village_id, {"count": len(rows)}, village_id=village_id)
+        record(s, actor, "card.print", "village", village_id,
+               {"count": len(rows), **({"unreachable_link": base} if problem else {})}, village_id=village_id)
     return [CardPrint(vname, head, door, token, card_link(base, token)) for token, head, door in rows]
 
 
-def card_sheet(db, actor: Actor, village_id: int, household_ids: list[int] | None = None) -> bytes:
+def card_sheet(db, actor: Actor, village_id: int, household_ids: list[int] | None = None, *,
+               local_ok: bool = False) -> bytes:
     """The printable PDF of the village's active cards (or the chosen households')."""
-    return render_sheet(cards_to_print(db, actor, village_id, household_ids))
+    return render_sheet(cards_to_print(db, actor, village_id, household_ids, local_ok=local_ok))

@@ -166,13 +166,17 @@ def resolve(s, village_id: int, scanned: str):
         raise InvalidInput("这不是有效的积分卡号：请重新扫描，或核对卡片下方的 26 位数字。")
     if card is None:
         raise NotFound("查无此卡：卡号不存在。")
-    if card.status != "active":
-        raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
     if card.village_id != village_id:
         raise NotFound("这张积分卡不属于本村。")
     household = s.get(Household, card.household_id)
-    if household is None or not household.active:
-        raise NotFound("该户已注销。")
+    if household is not None and not household.active:
+        from core.village.lifecycle import closed_message
+
+        raise NotFound(closed_message(s, household))
+    if card.status != "active":
+        raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
+    if household is None:
+        raise NotFound("找不到该户。")
     return card, household
 
 
@@ -187,7 +191,9 @@ def _household_in(s, actor, household_id: int):
         raise NotFound("找不到该户。")
     require(actor, CARD_ROLES, hh.village_id)
     if not hh.active:
-        raise NotFound("该户已注销，不能办卡。")
+        from core.village.lifecycle import closed_message
+
+        raise NotFound(closed_message(s, hh) + "如需办卡，请先恢复该户。")
     return hh
 
 
@@ -317,3 +323,32 @@ def card_overview(db, village_id: int):
 def public_url(s, village_id: int) -> str:
     """Base of the card link: the village setting if set, else JIFEN_PUBLIC_URL."""
     return (settings.get(s, village_id, "public_url") or config.load().public_url).rstrip("/")
+
+
+_LOOPBACK = ("localhost", "0.0.0.0", "::1", "ip6-localhost", "ip6-loopback")
+
+
+def address_problem(url: str) -> str | None:
+    """Why a phone scanning a card could not open ``url``, or None. The default address
+    (http://localhost:8501) opens only on the computer running the app: a whole village's cards
+    printed with it would be useless."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if not host:
+        return f"积分卡链接地址“{url}”不是有效的网址。"
+    if host in _LOOPBACK or host.endswith(".localhost") or host.startswith("127."):
+        return (f"积分卡二维码里的链接是 {url}，这个地址只能在运行本系统的电脑上打开，村民用手机扫码打不开。"
+                "请先在“设置 → 积分超市 → 积分卡链接地址”填写手机能访问的地址"
+                "（如村委会电脑的局域网地址 http://192.168.1.10:8501，或县里统一的网址），再打印。")
+    return None
+
+
+def link_check(db, village_id: int) -> tuple[str, str | None]:
+    """(the base address cards will carry, why a phone could not open it or None)."""
+    with db.read() as s:
+        base = public_url(s, village_id)
+    return base, address_problem(base)

@@ -30,6 +30,7 @@ class HouseholdView:
     entries: int
     outstanding: int = 0  # 待扣
     held: int = 0  # held for deductions in 公示
+    active: bool = True  # False: closed (注销); its history stays readable
 
 
 def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
@@ -39,7 +40,8 @@ def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
         raise NotFound("找不到该户。")
     hh, acc, grid = row
     return HouseholdView(hh.id, hh.village_id, hh.door_no, hh.head_name, grid or "", hh.phone, acc.balance,
-                         acc.earned_total, acc.entries, acc.outstanding, held_points(s, [hh.id]).get(hh.id, 0))
+                         acc.earned_total, acc.entries, acc.outstanding, held_points(s, [hh.id]).get(hh.id, 0),
+                         hh.active)
 
 
 def members_frame(s: Session, household_id: int) -> pd.DataFrame:
@@ -99,7 +101,7 @@ def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
                             LedgerEntry.delta_balance, LedgerEntry.reason)
                      .outerjoin(rev, rev.reverses_id == LedgerEntry.id)
                      .where(LedgerEntry.household_id == household_id,
-                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill")), rev.id.is_(None))
+                            LedgerEntry.kind.not_in(("reversal", "settlement", "backfill", "carryover_record", "transfer")), rev.id.is_(None))
                      .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     return [{"id": r.id, "label": f"#{r.id} {r.occurred_on} {KIND_NAMES.get(r.kind, r.kind)} "
              f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]

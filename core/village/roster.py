@@ -314,6 +314,18 @@ def _plan(s, village_id: int, filename: str, data: bytes) -> Plan:
     households = _households_by_door(s, village_id)
     residents = {(r.household_id, r.name): r for r in s.execute(
         select(Resident).where(Resident.village_id == village_id)).scalars()}
+    # Closing a household or recording a resident as gone is a step of its own (户积分查询 →
+    # 户籍变动), undone by another step: an old roster file must not silently bring them back.
+    for r in plan.rows:
+        hh = households.get(r.door_no)
+        if hh is not None and not hh.active:
+            plan.errors.append(f"第 {r.line} 行“门牌号”列：“{r.door_no}”这一户已注销；如需恢复，请在“户积分查询”中办理，"
+                               "或从花名册中删去这一行。")
+        elif hh is not None and (hh.id, r.name) in residents and not residents[(hh.id, r.name)].active:
+            plan.errors.append(f"第 {r.line} 行“姓名”列：“{r.name}”已登记迁出或去世；如需恢复，请在“户积分查询”中办理，"
+                               "或从花名册中删去这一行。")
+    if plan.errors:
+        return plan
     heads = {}
     for r in plan.rows:
         if r.relation == HEAD:

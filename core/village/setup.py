@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 
+from core.platform import settings
 from core.platform.access import Actor
 from core.platform.audit import record
 from core.platform.auth import hash_password
@@ -17,6 +19,7 @@ from db.models import (
     Product,
     RuleCategory,
     RuleItem,
+    Setting,
     StaffUser,
     StockMove,
     Village,
@@ -34,8 +37,11 @@ def _clean_name(value: str, label: str, limit: int = 60) -> str:
 
 def create_village(db, actor: Actor, *, name: str, township: str, county: str, grids: list[str],
                    admin_username: str, admin_name: str, admin_password: str, rules_template: bool = True,
-                   products_template: bool = False, first_run: bool = False) -> int:
+                   products_template: bool = False, first_run: bool = False, public_url: str = "") -> int:
     """Create a village with its grids, first admin and (optionally) the template catalogues.
+
+    ``public_url``: the address printed in the cards' QR codes (the village setting), asked for at
+    set-up so that the first cards printed do not carry the default localhost link.
 
     ``first_run``: the set-up page of an empty installation. Then nobody is logged in, so the
     call is only allowed while the database has no village at all (checked inside the same
@@ -57,6 +63,7 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
     if not USERNAME_RE.match(admin_username):
         raise InvalidInput("管理员用户名须为 3–40 位字母、数字、下划线、点或横线。")
     admin_name = _clean_name(admin_name, "管理员姓名", 40)
+    public_url = settings.validate("public_url", public_url or "")
     pw = hash_password(admin_password)
     with db.write() as s:
         count = s.execute(select(func.count()).select_from(Village)).scalar_one()
@@ -76,13 +83,16 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
         admin = StaffUser(username=admin_username, display_name=admin_name, password_hash=pw,
                           roles="admin,committee", village_id=village.id, must_change_password=not first_run)
         s.add(admin)
+        if public_url:
+            s.add(Setting(village_id=village.id, key="public_url", value=json.dumps(public_url, ensure_ascii=False)))
         if rules_template:
             add_rules_template(s, village.id, adopted_on=dt.date.today() if first_run else None)
         if products_template:
             add_products_template(s, village.id, actor)
         s.flush()
         record(s, actor, "village.create", "village", village.id,
-               {"name": name, "admin": admin_username, "grids": grids or ["第一网格"], "first_run": first_run},
+               {"name": name, "admin": admin_username, "grids": grids or ["第一网格"], "first_run": first_run,
+                "public_url": public_url},
                village_id=village.id)
         return village.id
 
@@ -112,6 +122,44 @@ def add_grid(db, actor: Actor, village_id: int, name: str) -> int:
 def grid_names(db, village_id: int) -> list[str]:
     with db.read() as s:
         return list(s.execute(select(Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).scalars())
+
+
+def grids(db, village_id: int) -> list[tuple[int, str, int | None, str]]:
+    """(id, name, worker's user id, worker's name) of the village's grids."""
+    with db.read() as s:
+        rows = s.execute(select(Grid.id, Grid.name, Grid.worker_user_id, StaffUser.display_name)
+                         .outerjoin(StaffUser, StaffUser.id == Grid.worker_user_id)
+                         .where(Grid.village_id == village_id).order_by(Grid.id)).all()
+    return [(i, n, w, d or "") for i, n, w, d in rows]
+
+
+def grid_workers(db, village_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of the village's active grid workers."""
+    with db.read() as s:
+        rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
+                         .where(StaffUser.village_id == village_id, StaffUser.active.is_(True))
+                         .order_by(StaffUser.id)).all()
+    return [(i, d) for i, d, roles in rows if "grid_worker" in roles.split(",")]
+
+
+def set_grid_worker(db, actor: Actor, grid_id: int, user_id: int | None) -> int:
+    """Name the grid worker responsible for a grid (or nobody); audited. Returns the grid's id."""
+    from core.platform.access import require
+
+    with db.write() as s:
+        g = s.get(Grid, grid_id) if isinstance(grid_id, int) else None
+        if g is None:
+            raise InvalidInput("找不到这个网格。")
+        require(actor, "admin", g.village_id)
+        if user_id is not None:
+            u = s.get(StaffUser, user_id) if isinstance(user_id, int) else None
+            if u is None or u.village_id != g.village_id or not u.active or "grid_worker" not in u.roles.split(","):
+                raise InvalidInput("只能指定本村在岗的网格员。")
+        if g.worker_user_id != user_id:
+            record(s, actor, "grid.worker", "grid", g.id, {"old": g.worker_user_id, "new": user_id},
+                   village_id=g.village_id)
+            g.worker_user_id = user_id
+        return g.id
 
 
 # ---------------------------------------------------------------- removing the demo

@@ -477,6 +477,11 @@ def test_an_admin_prints_a_card_sheet_whose_qr_codes_decode_to_the_tokens(browse
         for door, head, _ in rows:
             pick(page, "cards_print_pick", door, f"{door}　{head}")
             page.keyboard.press("Escape")
+        # The test server's address is 127.0.0.1: printing asks for an explicit confirmation first.
+        page.get_by_text("这个地址只能在运行本系统的电脑上打开").wait_for(timeout=WAIT)
+        assert page.get_by_role("button", name="生成打印文件").is_disabled()
+        page.get_by_text("仍要打印（仅用于测试）").click()
+        wait_idle(page)
         page.get_by_role("button", name="生成打印文件").click()
         dl = page.get_by_role("button", name=re.compile(r"下载积分卡 PDF（2 张）"))
         dl.wait_for(timeout=WAIT)

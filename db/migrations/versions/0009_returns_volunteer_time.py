@@ -2,7 +2,7 @@
 and fixed duration
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 11:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from db.history import Guard, install
 
 revision: str = '0009'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
