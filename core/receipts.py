@@ -88,6 +88,28 @@ def receipt_pdf(r: Receipt) -> bytes:
     return pdf.output_bytes()
 
 
+def confirm_code_pdf(village: str) -> bytes:
+    """The 结算 code for the till, to print and stick beside the scanner: scanned after the
+    goods, it confirms the cart (core.shop.CONFIRM_CODE)."""
+    from core.card_sheet import draw_qr
+    from core.shop import CONFIRM_CODE
+
+    pdf = Sheet(title="收银台结算码")
+    pdf.add_page()
+    pdf.set_font_size(22)
+    pdf.cell(0, 14, f"{village} 积分超市 · 结算码", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(13)
+    pdf.multi_cell(0, 7, "扫完积分卡和商品后，扫描下面的结算码即确认兑换（与点“确认兑换”相同，不会重复扣分）。",
+                   align="C", new_x="LMARGIN", new_y="NEXT")
+    draw_qr(pdf, 55, 60, 100, CONFIRM_CODE)
+    pdf.set_xy(10, 165)
+    pdf.set_font_size(28)
+    pdf.cell(0, 14, "结  算", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(11)
+    pdf.cell(0, 8, CONFIRM_CODE, align="C", new_x="LMARGIN", new_y="NEXT")
+    return pdf.output_bytes()
+
+
 def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit: int = 2000) -> pd.DataFrame:
     """Redemptions in [since, until], newest first, one row each with its items."""
     start = dt.datetime.combine(since, dt.time.min)

@@ -52,6 +52,9 @@ SPECS: dict[str, Spec] = {
              True, "bool"),
         Spec("board_enabled", "公示栏大屏", "村委会电视上的公示栏页面是否开放（无需登录，只显示公开信息）。", True, "bool"),
         Spec("min_balance_to_redeem", "兑换最低积分", "可用积分低于此数的户暂不能兑换。", 0, "int", min=0, max=100000),
+        Spec("checkout_enter_confirms", "收银台空回车确认兑换",
+             "开启后，购物车里有商品时，在收银台扫码框里直接按回车（扫码枪扫空码）即确认兑换，和扫描打印的“结算码”"
+             "一样；关闭时只能扫结算码或点“确认兑换”。", False, "bool"),
         Spec("redemption_open", "积分超市开放兑换", "关闭后收银台不能兑换（例如只在季度兑换日开放）。", True, "bool"),
         Spec("volunteer_points_per_hour", "志愿服务每小时积分", "新建志愿活动时默认的每小时积分。", 2, "int", min=0, max=100),
         Spec("volunteer_direct_post", "志愿积分直接入账", "开启后，确认的志愿时长直接记入积分；关闭时先进入评议会审核。",

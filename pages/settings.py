@@ -21,7 +21,7 @@ BENEFICIARY_NAMES = {"elderly": "高龄老人", "dibao": "低保户", "wubao": "
 GROUPS = [
     ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days"]),
     ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
-    ("积分超市", ["min_balance_to_redeem", "redemption_open", "public_url"]),
+    ("积分超市", ["min_balance_to_redeem", "redemption_open", "checkout_enter_confirms", "public_url"]),
     ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",
               "star_thresholds_hours"]),
     ("党员义田", ["beneficiary_weights"]),
