@@ -98,15 +98,23 @@ def test_every_button_of_the_till_leaves_the_next_scan_to_the_scan_box(page_fact
     wait_idle(page)
     scan_card_next("查找展开")
 
-    # 确认兑换: scanned again right after the click, while the page still runs
+    # 确认兑换: the receipt shows, then the next card is read
     fill_cart()
+    done = "select count(*) from redemption r join card c on c.household_id = r.household_id where c.token = ?"
+    tok_here = cards[(turn + 1) % 2][0]
+    n = q(server, done, tok_here)[0][0]
     page.locator(".st-key-checkout_confirm button").click()
-    tok, head = cards[turn % 2]
-    turn += 1
-    scanner(page, tok)
-    _read(page, head)
     page.get_by_text("兑换成功").first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    assert q(server, done, tok_here)[0][0] == n + 1
     scan_card_next("确认兑换")
+    # 确认兑换 and the next card scanned at once, while the page still runs: one charge, card read
+    fill_cart()
+    tok_here = cards[(turn + 1) % 2][0]
+    n = q(server, done, tok_here)[0][0]
+    page.locator(".st-key-checkout_confirm button").click()
+    scan_card_next("确认兑换（立即扫码）")
+    assert q(server, done, tok_here)[0][0] == n + 1
 
     # 完成，接待下一位
     page.get_by_role("button", name=re.compile("接待下一位")).click()
@@ -153,3 +161,40 @@ def test_the_losing_till_shows_the_balance_another_till_left_and_cannot_confirm(
         assert number(m.locator('[data-testid="stMetricValue"]').inner_text()) == spend_now
     expect(two.locator(".st-key-checkout_confirm button")).to_be_disabled()
     no_exception(two)
+
+
+def test_a_checkout_is_done_with_the_scanner_alone(page_factory, server):
+    from core.shop import CONFIRM_CODE
+
+    ((token, head, _),) = q(server, _CARDS, 1)
+    (name, code, price), _ = q(server, _GOODS)
+    done = "select count(*), coalesce(sum(r.total), 0) from redemption r join card c on c.household_id = r.household_id where c.token = ?"
+    n, spent = q(server, done, token)[0]
+    page = page_factory()
+    login(page, server.url, "shouyin")
+    page.goto(server.url + "/checkout")
+    page.locator(".st-key-checkout_scan_input input").wait_for(timeout=WAIT)
+    wait_idle(page)
+    scanner(page, token)
+    _read(page, head)
+    before = number(metric_value(page, "可兑换积分").first.inner_text())
+    for _ in range(2):
+        scanner(page, code)
+        wait_idle(page)
+    expect(page.get_by_text(f"小计 {2 * price} 分")).to_have_count(1, timeout=WAIT)
+    # An Enter on the empty box confirms nothing unless the village allows it (off by default).
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    assert q(server, done, token)[0] == (n, spent)
+    scanner(page, CONFIRM_CODE)
+    page.get_by_text("兑换成功").first.wait_for(timeout=WAIT)
+    wait_idle(page)
+    assert q(server, done, token)[0] == (n + 1, spent + 2 * price)
+    expect(metric_value(page, "可兑换积分").first).to_have_text(str(before - 2 * price), timeout=WAIT)
+    expect(page.get_by_text("购物车是空的")).to_have_count(1)
+    shot(page, "till-scanner-only")
+    # the same code again: the cart is empty, nothing is charged
+    scanner(page, CONFIRM_CODE)
+    wait_idle(page)
+    assert q(server, done, token)[0] == (n + 1, spent + 2 * price)
+    no_exception(page)
