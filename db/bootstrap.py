@@ -77,7 +77,9 @@ def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
-def prepare(cfg: Config, create_demo: bool = True) -> Database:
+def prepare(cfg: Config, create_demo: bool = True, history_in_background: bool = False) -> Database:
+    """Schema to head, crashed photo writes recovered, and on an empty database the demo village
+    (``history_in_background``: the app's first start — accounts now, history in a thread)."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cfg.photo_dir.mkdir(parents=True, exist_ok=True)
     cfg.secret_key()
@@ -91,7 +93,11 @@ def prepare(cfg: Config, create_demo: bool = True) -> Database:
     if create_demo and not (cfg.data_dir / "demo-removed").exists():
         with db.read() as s:
             empty = s.execute(select(func.count()).select_from(Village)).scalar_one() == 0
-        if empty:
+        if empty and history_in_background:
+            from db.demo import start_demo
+
+            start_demo(db, cfg.data_dir)
+        elif empty:
             from db.demo import build_demo
 
             build_demo(db)

@@ -69,6 +69,12 @@ def _run() -> None:
     # A local icon: a Material icon name here would make the browser fetch it from outside.
     st.set_page_config(page_title="村级积分制管理系统", page_icon=str(FAVICON), layout="wide")
     runtime.db()  # migrate and seed before anything reads
+    demo = runtime.demo_state()
+    if demo:
+        st.info("示范村的历史数据（评议、兑换、志愿服务、义田）正在后台生成，约需一两分钟；期间页面上的数字会陆续出现。"
+                if demo == "building" else
+                "示范村的历史数据没有生成完整（生成时程序被关闭）。示范数据只供试用，可在“系统设置”中删除。",
+                icon=":material/hourglass_top:")
     _restore_from_cookie()
     user = current_user()
     public = [_page(p) for p in PUBLIC_PAGES]
