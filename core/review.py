@@ -32,6 +32,7 @@ from core.access import Actor, require
 from core.attendance import DEPARTURE_NAMES, GUEST_CAPACITIES, Guest
 from core.audit import record
 from core.errors import AlreadyDone, InvalidInput, NotFound
+from core.natural import natural_key
 from core.proposals import LIVE_STATUSES, SOURCE_NAMES, check_points_for_rule
 from db import clock
 from db.executemany import executemany
@@ -598,6 +599,7 @@ def queue(s: Session, village_id: int, up_to: dt.date, session_id: int | None = 
                              lo, hi, p.act_date, SOURCE_NAMES.get(p.source, p.source),
                              by or ("村民本人" if p.source == "self" else "系统"), p.submitted_at, p.note,
                              p.status, p.over_cap, dups.get(p.id, []), photo_counts.get(p.id, 0)))
+    out.sort(key=lambda q: (natural_key(q.grid), natural_key(q.door_no), q.id))  # 第二 before 第三
     return out
 
 
