@@ -8,6 +8,7 @@ USER_ID = "auth_user_id"  # int | None: logged-in staff user
 SESSION_ID = "auth_session_id"  # str | None: row in auth_session (cookie-backed)
 HANDOFF = "auth_handoff_code"  # str | None: one-time code waiting for the browser redirect
 LOGIN_ENDED = "auth_login_ended"  # bool: this tab's login ended elsewhere (logout, expiry, …): say so once
+LOGIN_NEXT = "auth_login_next"  # str | None: module of the staff page whose address was opened before logging in
 FLASH = "flash_message"  # (level, text) shown once at the top of the next run
 
 # checkout (积分超市收银台)
