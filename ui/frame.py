@@ -31,8 +31,8 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 CHINESE_CSS = """<style>
 [data-testid="InputInstructions"] { display: none !important; }
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none !important; }
-[data-testid="stFileUploaderDropzone"] button { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
 </style>"""
 
 
