@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
             print("checkout:", json.dumps(result["checkout"], ensure_ascii=False), flush=True)
         browser.close()
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / f"till-{a.label or 'run'}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    kinds = "-".join(k for k in ("first_start", "checkout") if k in result).replace("_", "-")
+    (a.out / f"till-{kinds}-{a.label or 'run'}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
