@@ -19,6 +19,7 @@ import streamlit as st
 
 from core import attendance, photos, publicity, review, settings
 from core import minutes as minutes_mod
+from core.errors import DomainError
 from core.natural import natural_key
 from core.proposals import SOURCE_NAMES, photos_of
 from ui import runtime, state
@@ -107,7 +108,7 @@ def _session(actor, rs) -> None:
         return
     _attendance(actor, rs, everyone)
     tabs = st.tabs([f"待议事项（{len(items)}）", f"异议处理（{len(objections)}）", f"本次决定（{len(done)}）",
-                    "纪要与结束"])
+                    "纪要与结束"], key=state.REVIEW_TAB, on_change="rerun")
     with tabs[0]:
         _queue(actor, rs, people, items)
     with tabs[1]:
@@ -377,24 +378,29 @@ def _objections(actor, rs, people, objections) -> None:
                 st.rerun()
 
 
+def _close_now(actor, session_id: int) -> None:
+    st.session_state[state.REVIEW_CLOSE_PENDING] = False
+    try:
+        review.close_session(runtime.db(), actor, session_id)
+    except DomainError as e:
+        flash(str(e), "error")
+        return
+    flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
+
+
 def _close(actor, rs) -> None:
+    # The question appears right here, in this tab: the tabs are keyed (state.REVIEW_TAB), so the
+    # run after the click shows the same tab instead of the first one.
     st.divider()
-    # The question opens over the page where the button was pressed (a rerun would show the first
-    # tab again, and a confirmation inside this tab would sit unseen behind it).
-    if st.button("结束评议会", key="rv_close", icon=":material/lock:"):
-        _close_dialog(actor, rs.id)
-
-
-@st.dialog("结束评议会")
-def _close_dialog(actor, session_id: int) -> None:
-    st.warning("结束后本次评议会的决定将冻结，不能再修改（更正只能走冲正流程）。确认结束吗？")
-    c = st.columns(2)
-    if c[0].button("确认结束", type="primary", key="rv_close_yes", width="stretch") and run_action(
-            lambda: review.close_session(runtime.db(), actor, session_id)):
-        flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
-        st.rerun()
-    if c[1].button("取消", key="rv_close_no", width="stretch"):
-        st.rerun()
+    if st.session_state.get(state.REVIEW_CLOSE_PENDING):
+        st.warning("结束后本次评议会的决定将冻结，不能再修改（更正只能走冲正流程）。确认结束吗？")
+        c = st.columns(2)
+        c[0].button("确认结束", type="primary", key="rv_close_yes", on_click=_close_now, args=(actor, rs.id))
+        c[1].button("取消", key="rv_close_no", on_click=st.session_state.__setitem__,
+                    args=(state.REVIEW_CLOSE_PENDING, False))
+    else:
+        st.button("结束评议会", key="rv_close", icon=":material/lock:", on_click=st.session_state.__setitem__,
+                  args=(state.REVIEW_CLOSE_PENDING, True))
 
 
 # ---------------------------------------------------------------- minutes of past sessions
