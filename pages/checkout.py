@@ -195,11 +195,14 @@ def _add_by_hand(village_id: int) -> None:
                   for p in items}
         pid = cols[0].selectbox("选择商品（无条码的商品、服务）", list(labels), format_func=labels.get,
                                 index=None, placeholder="输入商品名称搜索", key="checkout_add_product")
-        qty = cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=1, step=1,
-                                   key="checkout_add_qty")
+        # No min/max on the box: Streamlit would answer a typed 150 with an English tooltip; the page says it.
+        qty = cols[1].number_input("数量", value=1, step=1, key="checkout_add_qty")
         if cols[2].form_submit_button("加入", width="stretch") and pid is not None:
-            cart = _cart()
-            cart[pid] = cart.get(pid, 0) + int(qty)
+            if not 1 <= qty <= shop.MAX_LINE_QTY:
+                st.error(f"数量请填 1 到 {shop.MAX_LINE_QTY}。", icon=":material/error:")
+            else:
+                cart = _cart()
+                cart[pid] = cart.get(pid, 0) + int(qty)
 
 
 def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter) -> None:
@@ -218,8 +221,8 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
         cols = st.columns([4, 2, 2, 1], vertical_alignment="center")
         cols[0].text(f"{ln.name}（{ln.price} 分/{ln.unit}）")
         qkey = f"checkout_qty_{ln.product_id}_{ln.qty}"
-        cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=ln.qty, step=1, key=qkey,
-                             label_visibility="collapsed", on_change=_set_qty, args=(ln.product_id, qkey))
+        cols[1].number_input("数量", value=ln.qty, step=1, key=qkey, label_visibility="collapsed",
+                             on_change=_set_qty, args=(ln.product_id, qkey))
         cols[2].text(f"小计 {ln.amount} 分")
         cols[3].button("移除", key=f"checkout_remove_{ln.product_id}", icon=":material/delete:",
                        on_click=_remove, args=(ln.product_id,))
@@ -238,8 +241,14 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
 
 def _set_qty(product_id: int, widget_key: str) -> None:
     qty = st.session_state.get(widget_key)
-    if qty is not None:
+    if qty is None:
+        return
+    if 1 <= qty <= shop.MAX_LINE_QTY:
         _cart()[product_id] = int(qty)
+        return
+    _notice("error", "数量不能少于 1；不要这件商品请点“移除”。" if qty < 1
+            else f"每种商品一次最多兑换 {shop.MAX_LINE_QTY} 件。")
+    st.session_state[widget_key] = _cart().get(product_id, 1)  # the box shows the cart again
 
 
 def _remove(product_id: int) -> None:
