@@ -277,6 +277,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 .stMainBlockContainer h1 { font-size: 2.2rem !important; }
 .stMainBlockContainer h2 { font-size: 2.6rem !important; }
 .stMainBlockContainer h3 { font-size: 1.9rem !important; }
+.stMainBlockContainer [data-testid="stMetricValue"], .stMainBlockContainer [data-testid="stMetricValue"] *
+  { font-size: 2.8rem !important; }
 </style>"""
 
 
@@ -291,7 +293,7 @@ def _projector(actor, rs, people, items) -> None:
     ids = [i.id for i in items]
     current = st.session_state.get(state.REVIEW_CURRENT)
     at = ids.index(current) if current in ids else 0
-    nav = st.columns([1, 6, 1], vertical_alignment="center")
+    nav = st.columns([2, 5, 2], vertical_alignment="center")
     if nav[0].button("上一项", key="rv_proj_prev", disabled=at == 0, width="stretch", shortcut="Alt+Left"):
         at -= 1
     if nav[2].button("下一项", key="rv_proj_next", disabled=at == len(ids) - 1, width="stretch", shortcut="Alt+Right"):
