@@ -267,9 +267,14 @@ def _receipt_panel(village_id: int, rid: int) -> None:
         st.caption(f"{md_escape(r.door_no)} {md_escape(r.head_name)} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {md_escape(r.cashier)} · "
                    f"{receipts.DELIVERY_NAMES.get(r.delivery, '')}")
         # drawn only when clicked: the next scan at the till must not wait for a PDF
-        pdf_download("打印兑换凭证（PDF）", lambda: receipts.receipt_pdf(r), f"兑换凭证_{r.receipt_no}.pdf",
-                     f"checkout_receipt_{rid}", text_of(r.village, r.door_no, r.head_name, r.cashier, r.void_reason,
-                                                        *(f"{ln.name}{ln.unit}" for ln in r.lines)))
+        printed = text_of(r.village, r.door_no, r.head_name, r.cashier, r.void_reason,
+                          *(f"{ln.name}{ln.unit}" for ln in r.lines))
+        with st.container(horizontal=True):
+            pdf_download("打印兑换凭证（A4）", lambda: receipts.receipt_pdf(r), f"兑换凭证_{r.receipt_no}.pdf",
+                         f"checkout_receipt_{rid}", printed)
+            for w in receipts.SLIP_WIDTHS:
+                pdf_download(f"小票 {w} mm", lambda w=w: receipts.receipt_slip_pdf(r, w),
+                             f"兑换小票_{w}mm_{r.receipt_no}.pdf", f"checkout_slip{w}_{rid}", printed)
 
 
 def _confirm_code_help(village_id: int) -> None:
