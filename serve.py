@@ -55,7 +55,8 @@ async def session_route(request):
     sid = auth.redeem_handoff(db, request.query_params.get("code", ""))
     # Back to the page whose address was opened before the login: only a page name of this app.
     nxt = request.query_params.get("next", "")
-    response = RedirectResponse("/" + nxt if nxt in _PAGE_PATHS else "/", status_code=303)
+    # 工作台 (home) is every staff member's first page, served at "/" (its own path is not an address).
+    response = RedirectResponse("/" + nxt if nxt in _PAGE_PATHS and nxt != "home" else "/", status_code=303)
     user = auth.user_for_session(db, sid) if sid else None
     if user is not None:
         key, secure = cfg.secret_key(), _secure(request, cfg)
