@@ -84,10 +84,14 @@ def first_start(root: Path, browser, work: Path) -> dict:
         _healthy(url, proc)
         healthy = time.perf_counter() - t0
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-        page.goto(url + "/")
-        page.get_by_label("用户名").wait_for(timeout=600_000)
+        page.goto(url + "/", wait_until="commit")
+        english = False  # did Streamlit's own list of page files show in the sidebar while starting?
+        while not page.get_by_label("用户名").count():
+            if time.perf_counter() - t0 > 600:
+                raise TimeoutError("no login form")
+            english = english or page.locator('[data-testid="stSidebarNav"] a').count() > 0
+            page.wait_for_timeout(100)
         usable = time.perf_counter() - t0
-        english = page.locator('[data-testid="stSidebarNav"]').count()
         page.close()
         return {"server_healthy_s": round(healthy, 2), "login_form_s": round(usable, 2),
                 "sidebar_file_list_seen": bool(english)}
