@@ -131,7 +131,7 @@ BUILDING_MARKER = "demo-building"  # file in the data dir while the demo's histo
 _history_thread: threading.Thread | None = None
 
 
-def start_demo(db: Database, data_dir: Path, today: dt.date | None = None) -> None:
+def start_demo(db: Database, data_dir: Path, today: dt.date | None = None, steps: list[str] | None = None) -> None:
     """The first start of the app: the demo's village, staff accounts, households and catalogue
     now (a second or two: the login page can be used at once), its months of history — review
     mornings, redemptions, volunteering, the charity field, written through the real core
@@ -151,7 +151,7 @@ def start_demo(db: Database, data_dir: Path, today: dt.date | None = None) -> No
 
     def history() -> None:
         try:
-            for step in DEMO_STEPS:
+            for step in DEMO_STEPS if steps is None else steps:
                 importlib.import_module(step).populate(ctx)
             marker.unlink(missing_ok=True)
         except Exception:  # the app keeps running on what was written; the marker stays
@@ -159,6 +159,12 @@ def start_demo(db: Database, data_dir: Path, today: dt.date | None = None) -> No
 
     _history_thread = threading.Thread(target=history, name="demo-history", daemon=True)
     _history_thread.start()
+
+
+def wait_for_demo(timeout: float | None = None) -> None:
+    """Block until the background history of :func:`start_demo` is written (tests, benchmarks)."""
+    if _history_thread is not None:
+        _history_thread.join(timeout)
 
 
 def demo_state(data_dir: Path) -> str:
