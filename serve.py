@@ -3,7 +3,8 @@
     streamlit run serve.py
 
 /auth/session?code=...  swaps a one-time login code for an HttpOnly, SameSite=Lax session cookie
-                        (and the "known browser" cookie that exempts it from an account's login wait)
+                        (and the "known browser" cookie that exempts it from an account's login wait);
+                        &next=checkout goes back to the page whose address was opened before the login
 /auth/logout            clears the session cookie
 /healthz                plain health check for a process supervisor
 /me?card=TOKEN          the resident's light page (web/: plain HTML, no websocket), the link printed on
@@ -27,9 +28,11 @@ from core.platform.clients import forwarded_https
 from db.engine import Database
 from ui import login
 from ui.frame import COOKIE
+from ui.nav import PAGES
 from web.app import ROUTES as RESIDENT_ROUTES
 
 login.SERVED_WITH_ROUTES = True
+_PAGE_PATHS = {p.module for p in PAGES}
 _db: Database | None = None
 
 
@@ -54,7 +57,10 @@ async def session_route(request):
     cfg = config_mod.load()
     db = _database()
     sid = auth.redeem_handoff(db, request.query_params.get("code", ""))
-    response = RedirectResponse("/", status_code=303)
+    # Back to the page whose address was opened before the login: only a page name of this app.
+    nxt = request.query_params.get("next", "")
+    # 工作台 (home) is every staff member's first page, served at "/" (its own path is not an address).
+    response = RedirectResponse("/" + nxt if nxt in _PAGE_PATHS and nxt != "home" else "/", status_code=303)
     user = auth.user_for_session(db, sid) if sid else None
     if user is not None:
         key, secure = cfg.secret_key(), _secure(request, cfg)

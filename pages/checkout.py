@@ -1,10 +1,16 @@
 """收银台: scan the card, scan or pick goods, confirm once, print the receipt.
 
 The USB scanner types into the scan box and presses Enter. The box is a form that clears
-on submit and takes the cursor back after every run, so the scanner's Enter never presses
-the confirm button. The cart's idempotency key lives in session_state and is replaced
-only after a successful commit: a double click or rerun confirms the same cart, which
-core.supermarket.shop.checkout commits once.
+on submit and takes the cursor back after every run, and keystrokes typed anywhere else on
+the page are moved into it (ui.scan), so a scan after any click acts and the scanner's
+Enter never presses the button clicked last. A checkout can be done from the scanner alone:
+card, goods, then the printed 结算 code (or, where the village allows it, Enter on an empty box).
+
+Every button acts in its callback, before the page is drawn: one click is one run of the
+page, and what the run shows (balance, limits, the confirm button) is read after the action,
+so a till that lost a race to another till shows the balance left, not the old one.
+The cart's idempotency key lives in session_state and is replaced only after a successful
+commit: a double click or rerun confirms the same cart, which core.supermarket.shop.checkout commits once.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from core.village import cards
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import md_escape, pdf_download, run_action, say, text_of
+from ui.widgets import md_escape, pdf_download, say, text_of
 
 
 def _reset(household_id: int | None = None, card_id: int | None = None) -> None:
@@ -40,7 +46,48 @@ def _cart() -> dict[int, int]:
     return st.session_state.setdefault(state.CHECKOUT_CART, {})
 
 
-def _handle_scan(village_id: int, text: str) -> None:
+def _next_customer() -> None:
+    _reset()
+    st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
+
+
+def _confirm(actor) -> None:
+    """Commit the cart on screen (button callback, the 结算 code or an empty Enter)."""
+    household_id = st.session_state.get(state.CHECKOUT_HOUSEHOLD)
+    cart = dict(_cart())
+    if household_id is None:
+        _notice("warning", "请先扫描村民的积分卡。")
+        return
+    if not cart:
+        _notice("warning", "购物车是空的：请先扫描商品。")
+        return
+    delivery = st.session_state.get(f"checkout_delivery_{household_id}")
+    if delivery is None:  # the box was never drawn (scanner-only checkout): the household's own need
+        try:
+            delivery = shop.counter_view(runtime.db(), actor.village_id, household_id).needs_delivery
+        except DomainError:
+            delivery = False
+    try:
+        rid = shop.checkout(runtime.db(), actor, household_id=household_id,
+                            card_id=st.session_state.get(state.CHECKOUT_CARD), cart=cart,
+                            cart_key=st.session_state[state.CHECKOUT_CART_KEY], delivery=bool(delivery))
+    except DomainError as e:
+        _notice("error", f"未兑换：{e}")
+        return
+    st.session_state[state.CHECKOUT_LAST_RECEIPT] = rid
+    # A new key only now: a rerun or second click of this cart finds the same redemption.
+    st.session_state[state.CHECKOUT_CART] = {}
+    st.session_state[state.CHECKOUT_CART_KEY] = uuid.uuid4().hex
+
+
+def _handle_scan(actor, village_id: int, text: str) -> None:
+    if text == "":
+        if shop.enter_confirms(runtime.db(), village_id) and _cart():
+            _confirm(actor)
+        return
+    if shop.is_confirm_code(text):
+        _confirm(actor)
+        return
     try:
         scan = shop.interpret_scan(runtime.db(), village_id, text)
     except DomainError as e:
@@ -62,7 +109,7 @@ def _handle_scan(village_id: int, text: str) -> None:
     _notice("success", f"已加入：{scan.name} ×1")
 
 
-def _camera(village_id: int) -> None:
+def _camera(actor, village_id: int) -> None:
     # A toggle, not an expander: a camera widget inside a collapsed expander would still ask
     # for camera permission on every page load.
     if not st.toggle("没有扫码枪？用摄像头扫码", key="checkout_camera_on"):
@@ -85,7 +132,7 @@ def _camera(village_id: int) -> None:
         if not found:
             _notice("warning", "照片里没有识别到二维码或条码，请靠近一些、保持光线充足后重拍。")
         else:
-            _handle_scan(village_id, found[0])
+            _handle_scan(actor, village_id, found[0])
         st.rerun()
 
 
@@ -96,11 +143,14 @@ def _household_search(village_id: int) -> None:
         if text and not hits:
             st.caption("没有找到。")
         for hid, door, head in hits:
-            if st.button(f"{md_escape(door)}　{md_escape(head)}", key=f"checkout_pick_{hid}"):
-                _reset(hid, None)
-                st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
-                _notice("info", f"已选择：{door} {head}（未刷卡，请核对身份）")
-                st.rerun()
+            st.button(f"{md_escape(door)}　{md_escape(head)}", key=f"checkout_pick_{hid}",
+                      on_click=_pick_household, args=(hid, door, head))
+
+
+def _pick_household(hid: int, door: str, head: str) -> None:
+    _reset(hid, None)
+    st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
+    _notice("info", f"已选择：{door} {head}（未刷卡，请核对身份）")
 
 
 def _household_panel(village_id: int, household_id: int) -> shop.Counter | None:
@@ -146,11 +196,14 @@ def _add_by_hand(village_id: int) -> None:
                   for p in items}
         pid = cols[0].selectbox("选择商品（无条码的商品、服务）", list(labels), format_func=labels.get,
                                 index=None, placeholder="输入商品名称搜索", key="checkout_add_product")
-        qty = cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=1, step=1,
-                                   key="checkout_add_qty")
+        # No min/max on the box: Streamlit would answer a typed 150 with an English tooltip; the page says it.
+        qty = cols[1].number_input("数量", value=1, step=1, key="checkout_add_qty")
         if cols[2].form_submit_button("加入", width="stretch") and pid is not None:
-            cart = _cart()
-            cart[pid] = cart.get(pid, 0) + int(qty)
+            if not 1 <= qty <= shop.MAX_LINE_QTY:
+                st.error(f"数量请填 1 到 {shop.MAX_LINE_QTY}。", icon=":material/error:")
+            else:
+                cart = _cart()
+                cart[pid] = cart.get(pid, 0) + int(qty)
 
 
 def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter) -> None:
@@ -168,39 +221,39 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
     for ln in check.lines:
         cols = st.columns([4, 2, 2, 1], vertical_alignment="center")
         cols[0].text(f"{ln.name}（{ln.price} 分/{ln.unit}）")
-        new_qty = cols[1].number_input("数量", min_value=1, max_value=shop.MAX_LINE_QTY, value=ln.qty, step=1,
-                                       key=f"checkout_qty_{ln.product_id}_{ln.qty}", label_visibility="collapsed")
+        qkey = f"checkout_qty_{ln.product_id}_{ln.qty}"
+        cols[1].number_input("数量", value=ln.qty, step=1, key=qkey, label_visibility="collapsed",
+                             on_change=_set_qty, args=(ln.product_id, qkey))
         cols[2].text(f"小计 {ln.amount} 分")
-        if cols[3].button("移除", key=f"checkout_remove_{ln.product_id}", icon=":material/delete:"):
-            cart.pop(ln.product_id, None)
-            st.rerun()
-        if new_qty != ln.qty:
-            cart[ln.product_id] = int(new_qty)
-            st.rerun()
+        cols[3].button("移除", key=f"checkout_remove_{ln.product_id}", icon=":material/delete:",
+                       on_click=_remove, args=(ln.product_id,))
     m = st.columns(3)
     m[0].metric("本次合计", f"{check.total} 分")
     m[1].metric("可兑换积分", f"{check.spendable} 分")
     m[2].metric("兑换后余额", f"{check.balance_after} 分")
     for problem in check.problems:
         say("error", problem, icon=":material/error:")
-    delivery = st.checkbox("送货上门（老人、残疾人等）", value=counter.needs_delivery,
-                           key=f"checkout_delivery_{household_id}")
+    st.checkbox("送货上门（老人、残疾人等）", value=counter.needs_delivery, key=f"checkout_delivery_{household_id}")
     cols = st.columns([2, 1])
-    if cols[0].button(f"确认兑换（{check.total} 分）", type="primary", disabled=not check.ok, width="stretch",
-                      key="checkout_confirm", icon=":material/check_circle:"):
-        key = st.session_state[state.CHECKOUT_CART_KEY]
-        rid = run_action(lambda: shop.checkout(
-            runtime.db(), actor, household_id=household_id, card_id=st.session_state.get(state.CHECKOUT_CARD),
-            cart=dict(cart), cart_key=key, delivery=delivery))
-        if rid:
-            st.session_state[state.CHECKOUT_LAST_RECEIPT] = rid
-            # A new key only now: a rerun or second click of this cart finds the same redemption.
-            st.session_state[state.CHECKOUT_CART] = {}
-            st.session_state[state.CHECKOUT_CART_KEY] = uuid.uuid4().hex
-            st.rerun()
-    if cols[1].button("清空购物车", width="stretch", key="checkout_clear"):
-        cart.clear()
-        st.rerun()
+    cols[0].button(f"确认兑换（{check.total} 分）", type="primary", disabled=not check.ok, width="stretch",
+                   key="checkout_confirm", icon=":material/check_circle:", on_click=_confirm, args=(actor,))
+    cols[1].button("清空购物车", width="stretch", key="checkout_clear", on_click=lambda: _cart().clear())
+
+
+def _set_qty(product_id: int, widget_key: str) -> None:
+    qty = st.session_state.get(widget_key)
+    if qty is None:
+        return
+    if 1 <= qty <= shop.MAX_LINE_QTY:
+        _cart()[product_id] = int(qty)
+        return
+    _notice("error", "数量不能少于 1；不要这件商品请点“移除”。" if qty < 1
+            else f"每种商品一次最多兑换 {shop.MAX_LINE_QTY} 件。")
+    st.session_state[widget_key] = _cart().get(product_id, 1)  # the box shows the cart again
+
+
+def _remove(product_id: int) -> None:
+    _cart().pop(product_id, None)
 
 
 def _receipt_panel(village_id: int, rid: int) -> None:
@@ -215,9 +268,29 @@ def _receipt_panel(village_id: int, rid: int) -> None:
         st.caption(f"{md_escape(r.door_no)} {md_escape(r.head_name)} · {r.created_at:%Y-%m-%d %H:%M} · 收银员 {md_escape(r.cashier)} · "
                    f"{receipts.DELIVERY_NAMES.get(r.delivery, '')}")
         # drawn only when clicked: the next scan at the till must not wait for a PDF
-        pdf_download("打印兑换凭证（PDF）", lambda: receipts.receipt_pdf(r), f"兑换凭证_{r.receipt_no}.pdf",
-                     f"checkout_receipt_{rid}", text_of(r.village, r.door_no, r.head_name, r.cashier, r.void_reason,
-                                                        *(f"{ln.name}{ln.unit}" for ln in r.lines)))
+        printed = text_of(r.village, r.door_no, r.head_name, r.cashier, r.void_reason,
+                          *(f"{ln.name}{ln.unit}" for ln in r.lines))
+        with st.container(horizontal=True):
+            pdf_download("打印兑换凭证（A4）", lambda: receipts.receipt_pdf(r), f"兑换凭证_{r.receipt_no}.pdf",
+                         f"checkout_receipt_{rid}", printed)
+            for w in receipts.SLIP_WIDTHS:
+                pdf_download(f"小票 {w} mm", lambda w=w: receipts.receipt_slip_pdf(r, w),
+                             f"兑换小票_{w}mm_{r.receipt_no}.pdf", f"checkout_slip{w}_{rid}", printed)
+
+
+def _confirm_code_help(village_id: int) -> None:
+    with st.expander("只用扫码枪结账：打印结算码", icon=":material/qr_code_2:"):
+        st.caption("扫积分卡 → 扫商品（同一商品扫几次就是几件）→ 扫“结算码”即确认兑换，凭证随即显示，"
+                   "可以接着扫下一位的卡。把结算码打印出来贴在扫码枪旁。系统设置里可以让扫码框空回车也确认兑换。")
+        pdf_download("打印结算码（PDF）", lambda: receipts.confirm_code_pdf(_village_name(village_id)),
+                     "收银台结算码.pdf", "checkout_confirm_code", _village_name(village_id))
+
+
+def _village_name(village_id: int) -> str:
+    from core.reporting.reports import village_name
+
+    with runtime.db().read() as s:
+        return village_name(s, village_id)
 
 
 def render() -> None:
@@ -232,12 +305,12 @@ def render() -> None:
 
     scanned = scan_box("checkout_scan", label="扫描积分卡或商品条码",
                        placeholder="光标在这里时，用扫码枪扫卡或扫商品；也可输入卡号后回车")
-    if scanned:
-        _handle_scan(village_id, scanned)
+    if scanned is not None:
+        _handle_scan(actor, village_id, scanned)
     notice = st.session_state.pop(state.CHECKOUT_NOTICE, None)
     if notice:
         say(notice[0], notice[1])
-    _camera(village_id)
+    _camera(actor, village_id)
     _household_search(village_id)
 
     last = st.session_state.get(state.CHECKOUT_LAST_RECEIPT)
@@ -247,16 +320,14 @@ def render() -> None:
     household_id = st.session_state.get(state.CHECKOUT_HOUSEHOLD)
     if household_id is None:
         st.info("请扫描村民的积分卡开始兑换。", icon=":material/qr_code_scanner:")
+        _confirm_code_help(village_id)
         return
     counter = _household_panel(village_id, household_id)
     if counter is None:
         return
     _add_by_hand(village_id)
     _cart_panel(actor, village_id, household_id, counter)
-    if st.button("完成，接待下一位", key="checkout_next", icon=":material/person_add:"):
-        _reset()
-        st.session_state[state.CHECKOUT_LAST_RECEIPT] = None
-        st.rerun()
+    st.button("完成，接待下一位", key="checkout_next", icon=":material/person_add:", on_click=_next_customer)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

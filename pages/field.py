@@ -230,7 +230,7 @@ def _harvest(actor) -> None:
             day = c2.date_input("收获日期", value=dt.date.today(), format="YYYY-MM-DD")
             kg = c3.number_input("过秤重量（公斤）", min_value=0.0, max_value=1_000_000.0, step=0.1, format="%.1f",
                                  value=None, placeholder="精确到 0.1 公斤")
-            photo = st.file_uploader("过秤照片（可选）", type=["jpg", "jpeg", "png"])
+            photo = st.file_uploader("过秤照片（可选，不超过 8 MB）", type=["jpg", "jpeg", "png"], max_upload_size=8)
             note = st.text_input("备注", max_chars=200)
             again = st.checkbox("与上一条重量相同，确是另一次过秤（如整袋称重）")
             if st.form_submit_button("记录收获", type="primary"):

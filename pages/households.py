@@ -295,8 +295,7 @@ def _corrections(actor, view) -> None:
         st.caption("没有可冲正的流水。")
     st.subheader("手工调整")
     with st.form("hh_adjust"):
-        pts = st.number_input("调整分值（扣减填负数）", min_value=-ledger.MAX_POINTS, max_value=ledger.MAX_POINTS,
-                              value=0, step=1)
+        pts = st.number_input("调整分值（扣减填负数）", value=0, step=1)  # core refuses too large, in Chinese
         reason = st.text_input("调整原因（必填）", max_chars=200)
         ok = st.form_submit_button("调整…")
     if ok:

@@ -39,14 +39,14 @@ def _product_form(actor, village_id: int, items: list) -> None:
         kind = c3.selectbox("类型", list(kinds), format_func=kinds.get,
                             index=0 if p is None or p.kind == "goods" else 1)
         c1, c2, c3 = st.columns(3)
-        price = c1.number_input("兑换积分", min_value=1, max_value=stock.MAX_PRICE, step=1,
+        price = c1.number_input("兑换积分", min_value=1, step=1,
                                 value=p.price if p else 10)
         unit = c2.text_input("单位", value=p.unit if p else "件", max_chars=10)
         barcode = c3.text_input("条码（可扫码枪录入）", value=(p.barcode or "") if p else "", max_chars=40)
         c1, c2, c3 = st.columns(3)
-        limit = c1.number_input("每户每月限兑（0 = 不限）", min_value=0, max_value=stock.MAX_QTY, step=1,
+        limit = c1.number_input("每户每月限兑（0 = 不限）", min_value=0, step=1,
                                 value=(p.monthly_limit or 0) if p else 0)
-        low = c2.number_input("低库存提醒", min_value=0, max_value=stock.MAX_QTY, step=1,
+        low = c2.number_input("低库存提醒", min_value=0, step=1,
                               value=p.low_stock if p else 5)
         active = c3.checkbox("在售", value=p.active if p else True)
         if st.form_submit_button("保存修改" if p else "新增商品", type="primary"):
@@ -67,7 +67,7 @@ def _stock_in(actor, village_id: int, goods: list) -> None:
         kinds = {"purchase": "采购", "donation": "捐赠"}
         c1, c2 = st.columns(2)
         kind = c1.segmented_control("来源", list(kinds), format_func=kinds.get, default="purchase")
-        qty = c2.number_input("数量", min_value=1, max_value=stock.MAX_QTY, step=1, value=1)
+        qty = c2.number_input("数量", min_value=1, step=1, value=1)
         c1, c2 = st.columns(2)
         donor = c1.text_input("捐赠人/单位（捐赠必填）", max_chars=60)
         funding = c2.text_input("资金来源", max_chars=60, placeholder="如：村集体经济、上级补助、社会捐赠")
@@ -87,7 +87,7 @@ def _count(actor, village_id: int, goods: list) -> None:
     with st.form("products_count", clear_on_submit=True):
         pid = st.selectbox("商品", list(by_id), format_func=lambda i: _label(by_id[i]), index=None,
                            placeholder="选择盘点商品")
-        counted = st.number_input("实盘数量", min_value=0, max_value=stock.MAX_QTY, step=1, value=None,
+        counted = st.number_input("实盘数量", min_value=0, step=1, value=None,
                                   placeholder="清点后的实际数量")
         reason = st.text_input("差异原因（实盘与账面不符时必填）", max_chars=500, placeholder="如：破损、过期、漏记")
         if st.form_submit_button("提交盘点", type="primary"):

@@ -93,8 +93,8 @@ def render() -> None:
         who = st.selectbox("当事人（可不选）", person_ids, format_func=lambda i: "全户" if i is None else names[i],
                            key=f"pn_person_{n}")
         day = st.date_input("事项日期", value=dt.date.today(), max_value=dt.date.today(), key=f"pn_date_{n}")
-        pts = st.number_input("申报分值", min_value=item.min_points, max_value=item.max_points, value=item.points,
-                              step=1, key=f"pn_points_{item.id}_{n}")
+        # No min/max on the box (Streamlit's tooltip is English): core checks the range and says it in Chinese.
+        pts = st.number_input("申报分值", value=item.points, step=1, key=f"pn_points_{item.id}_{n}")
         note = st.text_area("情况说明", key=f"pn_note_{n}", max_chars=proposals.MAX_NOTE,
                             placeholder="看到了什么、在哪里；代报时写明是谁反映的")
         files = st.file_uploader(f"现场照片（最多 {photos.MAX_PHOTOS} 张，每张不超过 5 MB）",

@@ -21,6 +21,8 @@ from core.committee import attendance, photos, publicity, review
 from core.committee import minutes as minutes_mod
 from core.committee.proposals import SOURCE_NAMES, photos_of
 from core.platform import settings
+from core.platform.errors import DomainError
+from core.platform.natural import natural_key
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, show_photo, text_of
@@ -101,9 +103,13 @@ def _session(actor, rs) -> None:
     st.caption("出席：" + _md("、".join(a.name for a in members) or "无") + f"（法定人数 {rs.quorum_required} 人）"
                + ("　列席：" + _md("、".join(f"{a.capacity_name} {a.name}" + ("" if a.voting else "（不表决）")
                                           for a in guests)) if guests else ""))
+    if st.toggle("投影模式：不显示侧边栏，大字号，一次一项（快捷键 Alt+1 通过、Alt+2 不通过、Alt+3 暂缓、Alt+A 全体同意）",
+                 key=state.REVIEW_PROJECTOR):
+        _projector(actor, rs, people, items)
+        return
     _attendance(actor, rs, everyone)
     tabs = st.tabs([f"待议事项（{len(items)}）", f"异议处理（{len(objections)}）", f"本次决定（{len(done)}）",
-                    "纪要与结束"])
+                    "纪要与结束"], key=state.REVIEW_TAB, on_change="rerun")
     with tabs[0]:
         _queue(actor, rs, people, items)
     with tabs[1]:
@@ -211,7 +217,7 @@ def _queue(actor, rs, people, items) -> None:
     with c[0]:
         by = st.segmented_control("分组", list(GROUPS), default="网格", key="rv_group") or "网格"
     attr = GROUPS[by]
-    items = sorted(items, key=lambda i: (getattr(i, attr), i.door_no, i.id))
+    items = sorted(items, key=lambda i: (natural_key(getattr(i, attr)), natural_key(i.door_no), i.id))
     counts: dict[str, int] = {}
     for i in items:
         counts[getattr(i, attr)] = counts.get(getattr(i, attr), 0) + 1
@@ -221,14 +227,20 @@ def _queue(actor, rs, people, items) -> None:
     if group is not None and group in counts:
         items = [i for i in items if getattr(i, attr) == group]
     st.caption("　".join(f"{_md(g)} {n} 项" for g, n in counts.items()))
-    table = pd.DataFrame([{"通过": not i.flags, "编号": i.id, by: getattr(i, attr), "门牌号": i.door_no,
-                           "户主": i.head_name, "当事人": i.resident, "事项": f"{i.rule_code} {i.rule_name}",
-                           "分值": i.points, "事项日期": i.act_date, "来源": i.source, "照片": i.photos,
-                           "标记": i.flags} for i in items])
+    # 标记 (why an item is not ticked) next to the tick, so it stays on screen at 1366×768.
+    table = pd.DataFrame([{"通过": not i.flags, "标记": i.flags, "编号": i.id, by: getattr(i, attr),
+                           "门牌号": i.door_no, "户主": i.head_name, "当事人": i.resident,
+                           "事项": f"{i.rule_code} {i.rule_name}", "分值": i.points, "事项日期": i.act_date,
+                           "来源": i.source, "照片": i.photos} for i in items])
     st.caption("勾选后可批量通过（有“超上限”“疑似重复”等标记的默认不勾选，请逐项评议）。")
     edited = st.data_editor(table, hide_index=True, width="stretch", key="rv_table",
                             disabled=[c for c in table.columns if c != "通过"],
-                            column_config={"通过": st.column_config.CheckboxColumn("勾选", width="small")})
+                            column_config={"通过": st.column_config.CheckboxColumn("勾选", width="small"),
+                                           "标记": st.column_config.TextColumn("标记", width="medium"),
+                                           "编号": st.column_config.NumberColumn("编号", width="small", format="%d"),
+                                           "分值": st.column_config.NumberColumn("分值", width="small"),
+                                           "照片": st.column_config.NumberColumn("照片", width="small"),
+                                           "事项日期": st.column_config.DateColumn("事项日期", format="MM-DD")})
     chosen = [int(i) for i in edited.loc[edited["通过"], "编号"]]
     pending = st.session_state.get(state.REVIEW_BULK_PENDING)
     if pending:
@@ -258,7 +270,41 @@ def _queue(actor, rs, people, items) -> None:
     _item_card(actor, rs, people, next(i for i in items if i.id == pick))
 
 
-def _item_card(actor, rs, people, it) -> None:
+PROJECTOR_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"]
+  { display: none !important; }
+.stMainBlockContainer { max-width: 100% !important; padding: 1rem 2.5rem !important; }
+.stMainBlockContainer p, .stMainBlockContainer label, .stMainBlockContainer button { font-size: 1.3rem !important; }
+.stMainBlockContainer h1 { font-size: 2.2rem !important; }
+.stMainBlockContainer h2 { font-size: 2.6rem !important; }
+.stMainBlockContainer h3 { font-size: 1.9rem !important; }
+.stMainBlockContainer [data-testid="stMetricValue"], .stMainBlockContainer [data-testid="stMetricValue"] *
+  { font-size: 2.8rem !important; }
+</style>"""
+
+
+def _projector(actor, rs, people, items) -> None:
+    """The meeting on the projector: one item at a time, large, with its photos, the household's
+    recent history, the vote count and the decision buttons; no sidebar."""
+    st.html(PROJECTOR_CSS)
+    if not items:
+        st.success("待议事项已全部评议完毕。关闭投影模式后可以下载纪要、结束评议会。")
+        return
+    items = sorted(items, key=lambda i: (natural_key(i.grid), natural_key(i.door_no), i.id))
+    ids = [i.id for i in items]
+    current = st.session_state.get(state.REVIEW_CURRENT)
+    at = ids.index(current) if current in ids else 0
+    nav = st.columns([2, 5, 2], vertical_alignment="center")
+    if nav[0].button("上一项", key="rv_proj_prev", disabled=at == 0, width="stretch", shortcut="Alt+Left"):
+        at -= 1
+    if nav[2].button("下一项", key="rv_proj_next", disabled=at == len(ids) - 1, width="stretch", shortcut="Alt+Right"):
+        at += 1
+    nav[1].markdown(f"**第 {at + 1} 项，共 {len(ids)} 项待议**　" + _md(items[at].grid))
+    st.session_state[state.REVIEW_CURRENT] = ids[at]
+    _item_card(actor, rs, people, items[at], history_open=True)
+
+
+def _item_card(actor, rs, people, it, history_open: bool = False) -> None:
     db = runtime.db()
     with db.read() as s:
         history = review.household_recent(s, it.household_id)
@@ -278,7 +324,7 @@ def _item_card(actor, rs, people, it) -> None:
             cols = st.columns(4)
             for col, ph in zip(cols, pics, strict=False):
                 show_photo(photos.path_of(ph.path), col, width="stretch")
-        with st.expander("该户近期积分记录", expanded=bool(it.flags)):
+        with st.expander("该户近期积分记录", expanded=history_open or bool(it.flags)):
             if history:
                 st.dataframe(pd.DataFrame(history), hide_index=True, width="stretch")
             else:
@@ -335,22 +381,29 @@ def _objections(actor, rs, people, objections) -> None:
                 st.rerun()
 
 
+def _close_now(actor, session_id: int) -> None:
+    st.session_state[state.REVIEW_CLOSE_PENDING] = False
+    try:
+        review.close_session(runtime.db(), actor, session_id)
+    except DomainError as e:
+        flash(str(e), "error")
+        return
+    flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
+
+
 def _close(actor, rs) -> None:
+    # The question appears right here, in this tab: the tabs are keyed (state.REVIEW_TAB), so the
+    # run after the click shows the same tab instead of the first one.
     st.divider()
     if st.session_state.get(state.REVIEW_CLOSE_PENDING):
         st.warning("结束后本次评议会的决定将冻结，不能再修改（更正只能走冲正流程）。确认结束吗？")
         c = st.columns(2)
-        if c[0].button("确认结束", type="primary", key="rv_close_yes"):
-            st.session_state[state.REVIEW_CLOSE_PENDING] = False
-            if run_action(lambda: review.close_session(runtime.db(), actor, rs.id)):
-                flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
-            st.rerun()
-        if c[1].button("取消", key="rv_close_no"):
-            st.session_state[state.REVIEW_CLOSE_PENDING] = False
-            st.rerun()
-    elif st.button("结束评议会", key="rv_close", icon=":material/lock:"):
-        st.session_state[state.REVIEW_CLOSE_PENDING] = True
-        st.rerun()
+        c[0].button("确认结束", type="primary", key="rv_close_yes", on_click=_close_now, args=(actor, rs.id))
+        c[1].button("取消", key="rv_close_no", on_click=st.session_state.__setitem__,
+                    args=(state.REVIEW_CLOSE_PENDING, False))
+    else:
+        st.button("结束评议会", key="rv_close", icon=":material/lock:", on_click=st.session_state.__setitem__,
+                  args=(state.REVIEW_CLOSE_PENDING, True))
 
 
 # ---------------------------------------------------------------- minutes of past sessions

@@ -24,7 +24,7 @@ GROUPS = [
     ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days", "grid_scope_own"]),
     ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
     ("显示", ["large_text"]),
-    ("积分超市", ["min_balance_to_redeem", "redemption_open", "late_returns_by", "public_url"]),
+    ("积分超市", ["min_balance_to_redeem", "redemption_open", "late_returns_by", "checkout_enter_confirms", "public_url"]),
     ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",
               "star_thresholds_hours"]),
     ("党员义田", ["beneficiary_weights"]),

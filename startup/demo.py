@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
@@ -122,6 +125,54 @@ def build_demo(
             importlib.import_module(step).populate(ctx)
         ids.append(ctx.village.id)
     return ids
+
+
+BUILDING_MARKER = "demo-building"  # file in the data dir while the demo's history is being written
+_history_thread: threading.Thread | None = None
+
+
+def start_demo(db: Database, data_dir: Path, today: dt.date | None = None, steps: list[str] | None = None) -> None:
+    """The first start of the app: the demo's village, staff accounts, households and catalogue
+    now (a second or two: the login page can be used at once), its months of history — review
+    mornings, redemptions, volunteering, the charity field, written through the real core
+    functions, about a minute — in a background thread, one transaction per day as always.
+
+    While it runs a marker file says so (ui.frame shows a notice); a process stopped meanwhile
+    leaves the marker, and the demo stays as far as it got (see :func:`demo_state`)."""
+    global _history_thread
+    today = today or dt.date.today()
+    rng = random.Random(42 * 1000)
+    marker = Path(data_dir) / BUILDING_MARKER
+    try:
+        ctx = _base(db, 0, rng, 300, 120, today)
+    except IntegrityError:
+        return  # another process created the demo meanwhile
+    marker.write_text(str(ctx.village.id), encoding="utf-8")
+
+    def history() -> None:
+        try:
+            for step in DEMO_STEPS if steps is None else steps:
+                importlib.import_module(step).populate(ctx)
+            marker.unlink(missing_ok=True)
+        except Exception:  # the app keeps running on what was written; the marker stays
+            logging.getLogger(__name__).exception("demo history stopped")
+
+    _history_thread = threading.Thread(target=history, name="demo-history", daemon=True)
+    _history_thread.start()
+
+
+def wait_for_demo(timeout: float | None = None) -> None:
+    """Block until the background history of :func:`start_demo` is written (tests, benchmarks)."""
+    if _history_thread is not None:
+        _history_thread.join(timeout)
+
+
+def demo_state(data_dir: Path) -> str:
+    """'building' while this process writes the demo's history, 'incomplete' when an earlier
+    process stopped before it finished, '' otherwise."""
+    if not (Path(data_dir) / BUILDING_MARKER).exists():
+        return ""
+    return "building" if _history_thread is not None and _history_thread.is_alive() else "incomplete"
 
 
 def _base(db: Database, n: int, rng: random.Random, n_households: int, days: int, today: dt.date) -> DemoContext:

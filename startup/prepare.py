@@ -12,7 +12,9 @@ from db.migrate import current_revisions, head_revisions, upgrade
 from db.models import Village
 
 
-def prepare(cfg: Config, create_demo: bool = True) -> Database:
+def prepare(cfg: Config, create_demo: bool = True, history_in_background: bool = False) -> Database:
+    """Schema to head, crashed photo writes recovered, and on an empty database the demo village
+    (``history_in_background``: the app's first start — accounts now, history in a thread)."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cfg.photo_dir.mkdir(parents=True, exist_ok=True)
     cfg.secret_key()
@@ -24,7 +26,11 @@ def prepare(cfg: Config, create_demo: bool = True) -> Database:
     if create_demo and not (cfg.data_dir / "demo-removed").exists():
         with db.read() as s:
             empty = s.execute(select(func.count()).select_from(Village)).scalar_one() == 0
-        if empty:
+        if empty and history_in_background:
+            from startup.demo import start_demo
+
+            start_demo(db, cfg.data_dir)
+        elif empty:
             from startup.demo import build_demo
 
             build_demo(db)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from core.platform import settings
+from core.platform.masking import mask_name
 from core.points import ledger
 from core.public import board
 from db.models import Activity, Household, Product, Proposal, Resident, StockMove
@@ -22,7 +23,7 @@ BALANCE = 987
 
 
 def test_names_are_masked_in_the_middle():
-    assert [board.mask_name(n) for n in ("张三明", "张三", "欧阳小明", "张", "", " 李四 ")] == [
+    assert [mask_name(n) for n in ("张三明", "张三", "欧阳小明", "张", "", " 李四 ")] == [
         "张*明", "张*", "欧**明", "张*", "", "李*"]
 
 

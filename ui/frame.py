@@ -19,16 +19,37 @@ from core.platform.access import ROLE_NAMES
 from core.village import staff
 from ui import login, runtime, state, style
 from ui.guard import current_user
-from ui.nav import PUBLIC_PAGES, PageSpec, pages_for, render_function
+from ui.nav import PAGES, PUBLIC_PAGES, PageSpec, pages_for, render_function
 from ui.widgets import md_escape, run_action, show_flash
 
 COOKIE = "jifen_session"
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 
 
+# Streamlit's own English where a widget has no Chinese option (docs/ARCHITECTURE.md "Chinese everywhere"):
+# the "Press Enter to apply / submit form" hints are hidden (every form has its own button); the
+# uploader's "Upload" button reads 选择文件 and its "5MB per file • JPG" line is replaced by the label's
+# own limit (each uploader's label states it).
+CHINESE_CSS = """<style>
+[data-testid="InputInstructions"] { display: none !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
+</style>"""
+
+
 def _page(spec: PageSpec, default: bool = False) -> st.Page:
     return st.Page(render_function(spec.module), title=spec.title, icon=spec.icon,
                    url_path=spec.module, default=default)
+
+
+def _login_then(module: str):
+    def render() -> None:
+        st.session_state[state.LOGIN_NEXT] = module
+        login.render_login()
+
+    render.__name__ = f"login_then_{module}"
+    return render
 
 
 def _restore_from_cookie() -> None:
@@ -110,7 +131,14 @@ def run() -> None:
 def _run() -> None:
     # A local icon: a Material icon name here would make the browser fetch it from outside.
     st.set_page_config(page_title="村级积分制管理系统", page_icon=str(FAVICON), layout="wide")
+    st.html(CHINESE_CSS)
     runtime.db()  # migrate and seed before anything reads
+    demo = runtime.demo_state()
+    if demo:
+        st.info("示范村的历史数据（评议、兑换、志愿服务、义田）正在后台生成，约需一两分钟；期间页面上的数字会陆续出现。"
+                if demo == "building" else
+                "示范村的历史数据没有生成完整（生成时程序被关闭）。示范数据只供试用，可在“系统设置”中删除。",
+                icon=":material/hourglass_top:")
     _restore_from_cookie()
     user = current_user()
     public = [_page(p) for p in PUBLIC_PAGES]
@@ -131,7 +159,11 @@ def _run() -> None:
             return
         login_page = st.Page(login.render_login, title="登录", icon=":material/login:", url_path="login",
                              default=True)
-        nav = st.navigation([login_page, *public], position="hidden")
+        # A staff page's address opened while logged out shows the login there; after the login
+        # the same address shows the page (a link in a message, a bookmark, a till's start page).
+        asked = [st.Page(_login_then(spec.module), title=spec.title, icon=spec.icon, url_path=spec.module)
+                 for spec in PAGES]
+        nav = st.navigation([login_page, *public, *asked], position="hidden")
         nav.run()
         return
 
@@ -151,10 +183,17 @@ def _run() -> None:
     sections.setdefault("账号", []).append(account)
     sections["公开页面"] = public
 
+    st.session_state.pop(state.LOGIN_NEXT, None)
+    # The links are drawn by the app (_sidebar_links), not by st.navigation: with
+    # client.showSidebarNavigation off (so that Streamlit never lists the files of pages/ while the
+    # first run starts) it draws none.
     nav = st.navigation(sections, position="hidden")
     with st.sidebar:
         st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
+        # One click from every page: a till PC or an office PC is shared.
+        if st.button("退出登录", key="sidebar_logout", icon=":material/logout:"):
+            login.logout()
         _large_text_switch(user)
         _sidebar_links(sections)
     show_flash()

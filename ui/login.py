@@ -41,7 +41,9 @@ def send_handoff() -> None:
     """Send the browser to /auth/session once, which sets the HttpOnly cookie."""
     code = st.session_state.pop(state.HANDOFF, None)
     if code:
-        st.html(f"<script>window.location.replace('/auth/session?code={code}');</script>",
+        nxt = st.session_state.get(state.LOGIN_NEXT) or ""
+        after = f"&next={nxt}" if nxt.isidentifier() and nxt.isascii() else ""
+        st.html(f"<script>window.location.replace('/auth/session?code={code}{after}');</script>",
                 unsafe_allow_javascript=True)
 
 

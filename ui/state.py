@@ -8,6 +8,7 @@ USER_ID = "auth_user_id"  # int | None: logged-in staff user
 SESSION_ID = "auth_session_id"  # str | None: row in auth_session (cookie-backed)
 HANDOFF = "auth_handoff_code"  # str | None: one-time code waiting for the browser redirect
 LOGIN_ENDED = "auth_login_ended"  # bool: this tab's login ended elsewhere (logout, expiry, …): say so once
+LOGIN_NEXT = "auth_login_next"  # str | None: module of the staff page whose address was opened before logging in
 FLASH = "flash_message"  # (level, text) shown once at the top of the next run
 
 # checkout (积分超市收银台)
@@ -22,6 +23,8 @@ REVIEW_SESSION = "review_session_id"
 REVIEW_CURRENT = "review_current_proposal_id"  # int | None: the item shown large on the projector
 REVIEW_BULK_PENDING = "review_bulk_pending_ids"  # list[int] | None: waiting for the 确认 click
 REVIEW_CLOSE_PENDING = "review_close_pending"  # bool: 结束评议会 asked, waiting for 确认
+REVIEW_TAB = "review_tab"  # the open tab of an open session: a rerun keeps it (the close question is in the last)
+REVIEW_PROJECTOR = "review_projector"  # bool: the meeting screen for the projector (no sidebar, large type)
 REVIEW_PAST_OPEN = "review_past_open"  # the 往期评议会与纪要 expander is open (lazy: it runs only then)
 REVIEW_ATTEND_BOX = "review_attend_box"  # key of the 出席登记 expander: it stays open while people are recorded
 PROPOSAL_HOUSEHOLD = "proposal_household_id"  # int | None: household picked on the entry form

@@ -179,6 +179,6 @@ def card_address_ok(village_id: int, key: str) -> tuple[bool, bool]:
     if problem is None:
         st.caption(f"二维码链接地址：{md_escape(base)}")
         return True, False
-    say("error", problem, icon=":material/link_off:")
+    say("warning", problem, icon=":material/link_off:")
     ok = st.checkbox("我知道这些卡用手机扫码打不开，仍要打印（仅用于测试）", key=key)
     return ok, True

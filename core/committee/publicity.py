@@ -19,6 +19,8 @@ from core.platform import settings
 from core.platform.access import SYSTEM, Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
+from core.platform.masking import mask_name
+from core.platform.natural import natural_key
 from core.points import ledger
 from db.models import (
     Grid,
@@ -207,8 +209,8 @@ def in_publicity(s: Session, village_id: int, grid_id: int | None = None) -> lis
     q = _base_rows(village_id).where(Proposal.status.in_(("publicity", "objected")))
     if grid_id is not None:
         q = q.where(Household.grid_id == grid_id)
-    rows = s.execute(q.order_by(Grid.name, Household.door_no, Proposal.id)).all()
-    return [dict(r._mapping) for r in rows]
+    rows = [dict(r._mapping) for r in s.execute(q).all()]
+    return sorted(rows, key=lambda r: (natural_key(r["grid"]), natural_key(r["door_no"]), r["id"]))
 
 
 def objections(s: Session, village_id: int, status: str | None = None, limit: int = 200) -> list[dict]:
@@ -224,8 +226,29 @@ def objections(s: Session, village_id: int, status: str | None = None, limit: in
     return [dict(r._mapping) for r in s.execute(q.order_by(Objection.id.desc()).limit(limit)).all()]
 
 
+def is_report(rule_name: str) -> bool:
+    """A 举报 item (e.g. 举报违法线索经查属实): who reported whom is not for the notice board."""
+    return "举报" in (rule_name or "")
+
+
+def sheet_row(r: dict) -> list[str]:
+    """One 公示 item as the printed sheet shows it. 举报 items and deductions print the household
+    head and the person concerned masked (张*明, as on the board, core.platform.masking.mask_name) and no door
+    number; a 举报 item prints no 事由 either (it could name the one reported)."""
+
+    report = is_report(r["rule"])
+    private = report or (r["decided_points"] or 0) < 0
+    head = mask_name(r["head_name"]) if private else r["head_name"]
+    resident = (mask_name(r["resident"]) if private else r["resident"]) or ""
+    note = "（举报事项，不公示事由）" if report else (r["note"] or "")
+    return [r["grid"] or "", "" if private else r["door_no"], head, resident, f"{r['code']} {r['rule']}",
+            f"{r['decided_points']:+d}", note, f"{r['publicity_until']:%m-%d}" if r["publicity_until"] else "",
+            "有异议" if r["status"] == "objected" else ""]
+
+
 def sheet_pdf(s: Session, village_id: int, grid_id: int | None = None, today: dt.date | None = None) -> bytes:
-    """The printable 公示 sheet (A4, Chinese): village-wide or one grid."""
+    """The printable 公示 sheet (A4 landscape, 11 pt, text wrapped in its cell): village-wide or one
+    grid; names masked where :func:`sheet_row` says."""
     from core.platform.pdf import Sheet
 
     today = today or dt.date.today()
@@ -233,27 +256,34 @@ def sheet_pdf(s: Session, village_id: int, grid_id: int | None = None, today: dt
     rows = in_publicity(s, village_id, grid_id)
     grid_name = s.get(Grid, grid_id).name if grid_id is not None else ""
     title = f"{village.name}{grid_name}积分评议结果公示"
-    pdf = Sheet(title=title)
+    pdf = Sheet("L", title=title)
     pdf.add_page()
     pdf.set_font_size(18)
     pdf.cell(0, 12, title, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font_size(10)
+    pdf.set_font_size(11)
     starts = [r["publicity_until"] for r in rows if r["publicity_until"]]
     window = f"公示期至 {max(starts):%Y年%m月%d日}" if starts else "目前没有公示中的事项"
     pdf.multi_cell(0, 6, f"经村积分评议小组评议，下列事项拟予加分或扣分，现予公示。{window}。"
                          "如有异议，请在公示期内向村委会或网格员反映（实名，说明理由）。",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    table = [[r["grid"] or "", r["door_no"], r["head_name"], r["resident"] or "", f"{r['code']} {r['rule']}",
-              f"{r['decided_points']:+d}", r["note"] or "", f"{r['publicity_until']:%m-%d}" if r["publicity_until"]
-              else "", "有异议" if r["status"] == "objected" else ""] for r in rows]
-    pdf.table_rows(["网格", "门牌号", "户主", "当事人", "事项", "分值", "事由", "公示至", "备注"], table,
-                   [18, 16, 16, 16, 42, 12, 40, 14, 14], font_size=8)
+    headers = ["网格", "门牌号", "户主", "当事人", "事项", "分值", "事由", "公示至", "备注"]
+    widths = (22, 18, 20, 20, 58, 14, 82, 18, 20)  # landscape A4: 277 mm between the margins
+    from fpdf.fonts import FontFace
+
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5.5, repeat_headings=1,
+                   first_row_as_headings=True, headings_style=FontFace(emphasis="", fill_color=(235, 235, 235))) as t:
+        t.row(headers)
+        for r in rows:
+            t.row([str(v) for v in sheet_row(r)])
     pdf.ln(6)
-    pdf.set_font_size(10)
+    pdf.set_font_size(11)
+    pdf.multi_cell(0, 6, "举报类事项和扣分事项按规定隐去姓名（张*明）和门牌号，举报事项不公示事由。",
+                   new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 8, f"{village.name}积分评议小组　　{today:%Y年%m月%d日}", align="R")
     return pdf.output_bytes()
 
 
 def grids(s: Session, village_id: int) -> list[Grid]:
-    return list(s.execute(select(Grid).where(Grid.village_id == village_id).order_by(Grid.name)).scalars())
+    found = s.execute(select(Grid).where(Grid.village_id == village_id)).scalars()
+    return sorted(found, key=lambda g: (natural_key(g.name), g.id))

@@ -34,6 +34,7 @@ from core.platform import settings
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
+from core.platform.natural import natural_key
 from db import clock
 from db.executemany import executemany
 from db.models import (
@@ -590,6 +591,7 @@ def queue(s: Session, village_id: int, up_to: dt.date, session_id: int | None = 
                              lo, hi, p.act_date, SOURCE_NAMES.get(p.source, p.source),
                              by or ("村民本人" if p.source == "self" else "系统"), p.submitted_at, p.note,
                              p.status, p.over_cap, dups.get(p.id, []), photo_counts.get(p.id, 0)))
+    out.sort(key=lambda q: (natural_key(q.grid), natural_key(q.door_no), q.id))  # 第二 before 第三
     return out
 
 

@@ -147,8 +147,8 @@ class Sheet:
     first use, so that importing this module (and every module that imports ``Sheet``)
     does not import fpdf2. Use it like a class: ``pdf = Sheet(title=...)``."""
 
-    def __new__(cls, orientation: str = "P", title: str = ""):
-        return _sheet_class()(orientation=orientation, title=title)
+    def __new__(cls, orientation: str = "P", title: str = "", page_format: str | tuple[float, float] = "A4"):
+        return _sheet_class()(orientation=orientation, title=title, page_format=page_format)
 
 
 @lru_cache(maxsize=1)
@@ -158,8 +158,8 @@ def _sheet_class():
     class _Sheet(FPDF):
         """An A4 FPDF with the CJK font registered as 'cjk' and glyph checks on text."""
 
-        def __init__(self, orientation: str = "P", title: str = ""):
-            super().__init__(orientation=orientation, unit="mm", format="A4")
+        def __init__(self, orientation: str = "P", title: str = "", page_format: str | tuple[float, float] = "A4"):
+            super().__init__(orientation=orientation, unit="mm", format=page_format)
             path, index = find_cjk_font()
             self.add_font("cjk", "", path, collection_font_number=index)
             self.set_font("cjk", size=11)

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.platform import settings
+from core.platform.masking import mask_name
 from core.reporting import rankings
 from core.reporting.reports import period_of
 from db.models import (
@@ -41,16 +42,6 @@ from db.models import (
 
 NEW_STOCK_DAYS = 30
 MAX_ITEMS = 12  # per section: what fits on a TV screen in large type
-
-
-def mask_name(name: str) -> str:
-    """张三明 → 张*明, 张三 → 张*, 欧阳小明 → 欧**明; an empty name stays empty."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name[:1] + "*" if name else ""
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def find_village(s: Session, code: str | None) -> Village | None:

@@ -89,6 +89,64 @@ def receipt_pdf(r: Receipt) -> bytes:
     return pdf.output_bytes()
 
 
+SLIP_WIDTHS = (58, 80)  # receipt-printer paper, mm
+
+
+def receipt_slip_pdf(r: Receipt, width_mm: int = 58) -> bytes:
+    """The receipt for a receipt printer (58 or 80 mm paper): one narrow page as long as its lines."""
+    if width_mm not in SLIP_WIDTHS:
+        raise ValueError(width_mm)
+    margin = 3
+    text_w = width_mm - 2 * margin
+    size = 9 if width_mm == 58 else 10.5
+    lines = [f"{ln.name} ×{ln.qty}{ln.unit}  {ln.amount}分" for ln in r.lines]
+    height = 62 + 5.5 * sum(1 + len(x) // (14 if width_mm == 58 else 20) for x in lines)
+    pdf = Sheet(title=f"兑换凭证 {r.receipt_no}", page_format=(width_mm, height))
+    pdf.set_margins(margin, margin, margin)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font_size(size + 2)
+    pdf.multi_cell(text_w, 6, f"{r.village}\n积分超市兑换凭证", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(size)
+    for text in (f"凭证号 {r.receipt_no}", f"{r.created_at:%Y-%m-%d %H:%M}  收银 {r.cashier}",
+                 f"{r.door_no}  {r.head_name}"):
+        pdf.multi_cell(text_w, 5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text_w, 4, "-" * (32 if width_mm == 58 else 46), new_x="LMARGIN", new_y="NEXT")
+    for text in lines:
+        pdf.multi_cell(text_w, 5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text_w, 4, "-" * (32 if width_mm == 58 else 46), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(size + 1)
+    pdf.multi_cell(text_w, 6, f"合计 {r.total} 积分  {DELIVERY_NAMES.get(r.delivery, '')}".strip(),
+                   new_x="LMARGIN", new_y="NEXT")
+    if r.status == "voided":
+        pdf.multi_cell(text_w, 5, f"已撤销：{r.void_reason}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(size)
+    pdf.multi_cell(text_w, 7, "领取人签字：", new_x="LMARGIN", new_y="NEXT")
+    return pdf.output_bytes()
+
+
+def confirm_code_pdf(village: str) -> bytes:
+    """The 结算 code for the till, to print and stick beside the scanner: scanned after the
+    goods, it confirms the cart (core.supermarket.shop.CONFIRM_CODE)."""
+    from core.supermarket.shop import CONFIRM_CODE
+    from core.village.card_sheet import draw_qr
+
+    pdf = Sheet(title="收银台结算码")
+    pdf.add_page()
+    pdf.set_font_size(22)
+    pdf.cell(0, 14, f"{village} 积分超市 · 结算码", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(13)
+    pdf.multi_cell(0, 7, "扫完积分卡和商品后，扫描下面的结算码即确认兑换（与点“确认兑换”相同，不会重复扣分）。",
+                   align="C", new_x="LMARGIN", new_y="NEXT")
+    draw_qr(pdf, 55, 60, 100, CONFIRM_CODE)
+    pdf.set_xy(10, 165)
+    pdf.set_font_size(28)
+    pdf.cell(0, 14, "结  算", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(11)
+    pdf.cell(0, 8, CONFIRM_CODE, align="C", new_x="LMARGIN", new_y="NEXT")
+    return pdf.output_bytes()
+
+
 def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit: int = 2000) -> pd.DataFrame:
     """Redemptions in [since, until], newest first, one row each with its items."""
     start = dt.datetime.combine(since, dt.time.min)

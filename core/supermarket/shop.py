@@ -454,6 +454,26 @@ class Scan:
     name: str = ""
 
 
+# The printed 结算 code (ui: 收银台 → 打印结算码): scanned after the goods, it confirms the cart.
+# Typed by hand, "结算" does the same. Neither can be a card (26 digits or a card link) nor,
+# in practice, a product barcode (digits).
+CONFIRM_CODE = "JIFEN-JIESUAN"
+_CONFIRM_WORDS = {CONFIRM_CODE, "结算"}
+
+
+def is_confirm_code(scanned: str) -> bool:
+    """The scanner read the printed 结算 code (or someone typed 结算)."""
+    return (scanned or "").strip().upper() in _CONFIRM_WORDS
+
+
+def enter_confirms(db, village_id: int) -> bool:
+    """The village lets an Enter on the empty scan box confirm the cart (setting)."""
+    from core.platform import settings
+
+    with db.read() as s:
+        return bool(settings.get(s, village_id, "checkout_enter_confirms"))
+
+
 def interpret_scan(db, village_id: int, scanned: str) -> Scan:
     """What the counter's scanner just typed: a household card (link or digits) or a
     product barcode. Raises with a Chinese message for anything else."""

@@ -45,7 +45,7 @@ def qr_modules(data: str) -> np.ndarray:
     return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
 
 
-def _draw_qr(pdf: Sheet, x: float, y: float, size: float, data: str) -> None:
+def draw_qr(pdf: Sheet, x: float, y: float, size: float, data: str) -> None:
     """Draw the code as vector rectangles (sharp at any printer resolution, and fast:
     one rectangle per run of dark modules in a row). The card's white margin around it
     serves as the quiet zone."""
@@ -94,7 +94,7 @@ def _draw_card(pdf: Sheet, x: float, y: float, card: CardPrint) -> None:
     pdf.set_font_size(7)
     pdf.set_xy(x + 3, y + 29)
     pdf.multi_cell(text_w, 3.6, "扫码查看本户积分、兑换商品。\n遗失请到村委会挂失补办。")
-    _draw_qr(pdf, x + CARD_W - QR_MM - 3, y + 11, QR_MM, card.link)
+    draw_qr(pdf, x + CARD_W - QR_MM - 3, y + 11, QR_MM, card.link)
     pdf.set_font_size(9.5)
     pdf.set_xy(x + 3, y + CARD_H - 8)
     pdf.cell(CARD_W - 6, 5, format_token(card.token), align="C")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.platform.errors import NotFound
+from core.platform.natural import natural_key
 from core.points.ledger import KIND_NAMES, held_points
 from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
 
@@ -135,6 +136,7 @@ def balances(s: Session, village_id: int) -> list[BalanceRow]:
                      .where(Household.village_id == village_id, Household.active.is_(True))
                      .order_by(Grid.name, Household.door_no)).all()
     held = held_points(s, village_id=village_id)
+    rows = sorted(rows, key=lambda r: (natural_key(r[3]), natural_key(r[1])))  # 第二网格 before 第三网格
     return [BalanceRow(hid, door, head, grid or "", bal, held.get(hid, 0), owed, earned)
             for hid, door, head, grid, bal, owed, earned in rows]
 

@@ -214,6 +214,7 @@ def remove_demo(db, actor: Actor, confirm: str, data_dir=None) -> None:
     upgrade(db)
     if data_dir is not None:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
+        (Path(data_dir) / "demo-building").unlink(missing_ok=True)  # startup.demo.BUILDING_MARKER
         (Path(data_dir) / DEMO_REMOVED_MARKER).write_text("示范数据已删除；启动时不再生成示范村。\n", encoding="utf-8")
 
 

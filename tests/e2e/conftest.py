@@ -87,7 +87,13 @@ class Server:
 
 @pytest.fixture(scope="session")
 def demo_data_dir(tmp_path_factory):
-    """A demo database built once, copied into each server's fresh data dir."""
+    """A demo database built once, copied into each server's fresh data dir.
+
+    JIFEN_E2E_DEMO_DIR names a demo data dir built before (same schema), to rerun one test
+    without building the demo again."""
+    given = os.environ.get("JIFEN_E2E_DEMO_DIR")
+    if given:
+        return Path(given)
     d = tmp_path_factory.mktemp("e2e-demo") / "data"
     env = {"JIFEN_DATA_DIR": str(d), "JIFEN_NO_DEMO": "0"}
     subprocess.run([sys.executable, "-c", "from core.platform.config import load; from startup.prepare import prepare; "
