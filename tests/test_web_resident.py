@@ -266,3 +266,37 @@ def test_a_rule_retired_within_the_cached_minute_is_still_refused_when_reported(
     assert r.status_code == 400 and "已停用" in r.text
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Proposal)).scalar_one() == 0
+
+
+def test_a_resident_asks_for_a_time_correction_and_sees_the_organisers_answer(db, v):
+    from core.volunteering import volunteer
+    from db.models import HoursCorrection
+
+    aid = _activity(db, v)
+    rid = v.resident_ids[0]
+    lead = v.actors["volunteer_lead"]
+    volunteer.sign_up(db, lead, aid, rid)
+    start = dt.datetime.combine(TODAY, dt.time(8, 0))
+    volunteer.check_in(db, lead, aid, rid, at=start)
+    volunteer.check_out(db, lead, aid, rid, at=start + dt.timedelta(minutes=30))  # checked out too early
+    token = cards.issue_card(db, v.admin, v.household_ids[0])
+    client = phone()
+    page = client.get(f"/me?card={token}").text
+    assert "计入 0.5 小时" in section(page, "service")
+    fields = _form(page, "/me/correction")
+    bad = client.post("/me/correction", data={**fields, "hours": "两个钟头", "reason": "忘了签退"})
+    assert bad.status_code == 400 and "请填写实际服务了多少小时" in text_of(bad.text)
+    r = client.post("/me/correction", data={**fields, "hours": "2", "reason": "活动结束时忘了扫码签退"})
+    assert r.status_code == 200 and "更正申请已提交" in r.text
+    assert "改为 2.0 小时" in section(r.text, "service") and "/me/correction" not in r.text  # one open request at a time
+    assert client.post("/me/correction", data={**fields, "hours": "3", "reason": "再改"}).status_code == 400
+    assert client.post("/me/correction", data={**fields, "csrf": "0" * 32, "hours": "3", "reason": "x"}).status_code == 403
+    with db.read() as s:
+        cid, minutes = s.execute(select(HoursCorrection.id, HoursCorrection.new_minutes)).one()
+    assert minutes == 120
+    volunteer.decide_correction(db, lead, cid, False, "签到记录显示九点已离开")
+    shown = section(client.get(f"/me?card={token}").text, "service")
+    assert "签到记录显示九点已离开" in shown and "计入 0.5 小时" in shown
+    other = cards.issue_card(db, v.admin, v.household_ids[1])  # another household cannot ask about this record
+    other_fields = {**fields, "card": other, "csrf": web.csrf_token(other), "hours": "2", "reason": "x"}
+    assert client.post("/me/correction", data=other_fields).status_code == 400

@@ -41,13 +41,14 @@ from core.platform import config as config_mod
 from core.platform import ratelimit
 from core.platform.clients import client_address
 from core.platform.errors import DomainError, InvalidInput, NotFound
-from core.public import resident, resident_page
+from core.public import resident, resident_page, volunteer_requests
 from core.village.cards import extract_token
 from db.engine import Database
 
 TEMPLATES = Path(__file__).parent / "templates"
 WEEKDAYS = "一二三四五六日"
 MAX_UPLOAD = photos.MAX_BYTES + 64 * 1024  # one photo and the form's few fields
+SERVICE_LIMIT = 20  # the newest service records on the page (older ones: ask the organiser)
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -61,6 +62,7 @@ DONE = {
     "waitlist": "名额已满，已进入候补名单；有人取消时按报名先后递补。",
     "cancelled": "已取消报名。",
     "reported": "申报已提交，评议小组审核后会公示。",
+    "correction": "更正申请已提交，活动负责人处理后会在这里显示结果。",
 }
 
 
@@ -139,9 +141,11 @@ def _error_page(e: DomainError) -> HTMLResponse:
 def _page(request: Request, card: str, notice: str = "", error: str = "", status: int = 200) -> Response:
     try:
         page = resident_page.page(database(), card, client(request))
+        service = volunteer_requests.service_records(database(), card, limit=SERVICE_LIMIT)
     except DomainError as e:
         return _error_page(e)
     return render("me.html", status=status, p=page, v=page.view, card=extract_token(card), csrf=csrf_token(card),
+                  service=service,
                   notice=notice, error=error, today=dt.date.today(),
                   rules=rules_section(page.view.village_id, page.rules))
 
@@ -238,6 +242,26 @@ async def report(request: Request) -> Response:
     return _back(card, "reported", "report")
 
 
+async def correction(request: Request) -> Response:
+    """A resident asks for a service record's counted time to be corrected (forgot to check out …)."""
+    form, refusal = await _checked_form(request)
+    if refusal:
+        return refusal
+    card = str(form["card"])
+    try:
+        hours = float(str(form.get("hours", "")).strip().replace("，", "."))
+    except ValueError:
+        hours = None
+    try:
+        if hours is None or hours != hours or hours <= 0:
+            raise InvalidInput("请填写实际服务了多少小时，例如 2 或 1.5。")
+        await run_in_threadpool(volunteer_requests.request_correction, database(), card, _int(form.get("record")),
+                                round(hours * 60), str(form.get("reason", "")), client=client(request))
+    except DomainError as e:
+        return await run_in_threadpool(_page, request, card, "", str(e), 400)
+    return _back(card, "correction", "service")
+
+
 def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -247,6 +271,7 @@ ROUTES = [
     Route("/me/signup", sign_up, methods=["POST"]),
     Route("/me/cancel", cancel, methods=["POST"]),
     Route("/me/report", report, methods=["POST"]),
+    Route("/me/correction", correction, methods=["POST"]),
 ]
 
 
