@@ -17,6 +17,7 @@ from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.points import ledger
 from db.models import Account, Decision, LedgerEntry, Proposal, ProposalPhoto, StaffUser, Vote
 from tests.factories import all_agree, make_village
+from tests.pdf_sizes import smallest_font_pt
 
 TODAY = dt.date.today()
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -353,6 +354,7 @@ def test_the_publicity_sheet_prints_village_wide_and_per_grid(db, v, members):
     with db.read() as s:
         assert publicity.sheet_pdf(s, v.id).startswith(b"%PDF")
         assert publicity.sheet_pdf(s, v.id, v.grid_ids[0]).startswith(b"%PDF")
+        assert smallest_font_pt(publicity.sheet_pdf(s, v.id)) >= 11  # a notice on the wall, read by older eyes
         assert [r["id"] for r in publicity.in_publicity(s, v.id, v.grid_ids[0])] == [pid]
 
 

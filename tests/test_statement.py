@@ -13,6 +13,7 @@ from core.points import ledger
 from core.public import statement
 from core.reporting import reports
 from tests.factories import make_village
+from tests.pdf_sizes import smallest_font_pt
 
 TODAY = dt.date.today()
 MONTH = reports.period_of("month", TODAY)
@@ -51,6 +52,7 @@ def test_a_village_prints_one_page_per_household_with_its_own_figures(db, v):
     assert "合计 +15 分" in first and "22 分" in first  # spendable today counts last month too
     assert "户主2" in second and "待扣积分" in second and "7 分" in second and "打扫村道" not in second
     assert "本期没有积分记录" in third
+    assert smallest_font_pt(pdf) >= 11  # for residents without a phone, often older
 
 
 def test_a_grid_or_one_household_prints_only_those(db, v):

@@ -15,6 +15,7 @@ from core.supermarket import shop, stock, transparency
 from core.supermarket.stock import ProductInput
 from db.models import Product, StockMove
 from tests.factories import give_points
+from tests.pdf_sizes import smallest_font_pt
 
 
 def _new(db, v, **kw) -> int:
@@ -147,5 +148,6 @@ def test_the_monthly_report_shows_receipts_prices_and_redemptions_by_item(db, vi
     assert r.redeemed.to_dict("records") == [{"商品": "食用油", "兑换数量": "2桶", "消耗积分": 200, "兑换户数": 1}]
     assert (r.redemptions, r.households, r.points) == (1, 1, 200)
     assert transparency.report_pdf(r).startswith(b"%PDF")
+    assert smallest_font_pt(transparency.report_pdf(r)) >= 11  # 五公开 goes on the village notice board
     with pytest.raises(InvalidInput):
         transparency.monthly_report(db, village.id, 202613)

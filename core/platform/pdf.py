@@ -151,6 +151,12 @@ class Sheet:
         return _sheet_class()(orientation=orientation, title=title, page_format=page_format)
 
 
+def _heading_style():
+    from fpdf.fonts import FontFace
+
+    return FontFace(emphasis="", fill_color=(235, 235, 235))
+
+
 @lru_cache(maxsize=1)
 def _sheet_class():
     from fpdf import FPDF
@@ -173,28 +179,23 @@ def _sheet_class():
             return super().normalize_text(text)
 
         def table_rows(self, headers: list[str], rows: list[list[object]], widths: list[float],
-                       font_size: float = 10) -> None:
-            """A simple bordered table that repeats its header after a page break."""
+                       font_size: float = 11) -> None:
+            """A bordered table whose header repeats after a page break; long text wraps inside its
+            cell (character by character, as Chinese is written) instead of being cut off."""
+            from fpdf.enums import WrapMode
+
             self.set_font_size(font_size)
-            line_h = font_size * 0.55
-
-            def header():
-                self.set_fill_color(235, 235, 235)
-                for h, w in zip(headers, widths, strict=True):
-                    self.cell(w, line_h + 2, h, border=1, align="C", fill=True)
-                self.ln()
-
-            header()
-            for row in rows:
-                if self.get_y() + line_h + 2 > self.h - self.b_margin:
-                    self.add_page()
-                    header()
-                for value, w in zip(row, widths, strict=True):
-                    text = "" if value is None else str(value)
-                    while text and self.get_string_width(text) > w - 2:
-                        text = text[:-2] + "…"
-                    self.cell(w, line_h + 2, text, border=1)
-                self.ln()
+            self.set_fill_color(235, 235, 235)
+            with self.table(col_widths=tuple(widths), width=sum(widths), align="LEFT", repeat_headings=1,
+                            line_height=font_size * 0.5, wrapmode=WrapMode.CHAR, first_row_as_headings=True,
+                            headings_style=_heading_style(), text_align="LEFT") as table:
+                head = table.row()
+                for h in headers:
+                    head.cell(str(h))
+                for row in rows:
+                    r = table.row()
+                    for value in row:
+                        r.cell("" if value is None else str(value))
 
         def output_bytes(self) -> bytes:
             return bytes(self.output())

@@ -149,11 +149,11 @@ def _page(pdf, village: str, period: Period, st: Statement, today: dt.date) -> N
              new_x="LMARGIN", new_y="NEXT")
     rows = [[f"{x.day:%Y-%m-%d}", x.kind, f"{x.points:+d}", x.reason] for x in st.lines]
     if rows:
-        pdf.table_rows(["日期", "类型", "积分", "事由"], rows, [26, 28, 18, 118], font_size=10)
+        pdf.table_rows(["日期", "类型", "积分", "事由"], rows, [26, 28, 18, 118])
     else:
         pdf.cell(0, 7, "本期没有积分记录。", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.set_font_size(10)
+    pdf.set_font_size(11)
     pdf.multi_cell(0, 6, "如对积分有疑问，请到村委会或找网格员核对。排名与星级按当年加分减扣分计算，兑换不影响。",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 8, f"打印日期：{today:%Y年%m月%d日}　　村民签字：________", align="R")

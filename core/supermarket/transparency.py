@@ -141,12 +141,12 @@ def report_pdf(r: MonthlyReport) -> bytes:
         pdf.set_font_size(13)
         pdf.cell(0, 9, heading, new_x="LMARGIN", new_y="NEXT")
         if df.empty:
-            pdf.set_font_size(10)
+            pdf.set_font_size(11)
             pdf.cell(0, 7, "本月无记录。", new_x="LMARGIN", new_y="NEXT")
             continue
         rows = [["" if pd.isna(v) else v for v in row] for row in df.itertuples(index=False)]
-        pdf.table_rows(list(df.columns), rows, widths, font_size=9)
+        pdf.table_rows(list(df.columns), rows, widths)
     pdf.ln(6)
-    pdf.set_font_size(10)
+    pdf.set_font_size(11)
     pdf.cell(0, 7, f"公示时间：{dt.date.today():%Y年%m月%d日}    如有疑问请向村委会反映。", new_x="LMARGIN", new_y="NEXT")
     return pdf.output_bytes()
