@@ -48,6 +48,7 @@ OWNED: dict[str, tuple[str, str | None]] = {
     "household": ("village_id", None),
     "resident": ("village_id", None),
     "account": ("village_id", None),
+    "household_event": ("village_id", None),
     "audit_log": ("village_id", None),
     "rule_category": ("village_id", None),
     "rule_item": ("village_id", None),
