@@ -81,7 +81,7 @@ def _freeze_long_lived() -> None:
         gc.freeze()
 
 
-SIDEBAR_FOCUSABLE = """<script>
+ACCESSIBILITY_FIXES = """<script>
 if (!window.jfSidebarWatch) {
   window.jfSidebarWatch = true;
   const fix = () => {
@@ -89,6 +89,9 @@ if (!window.jfSidebarWatch) {
     if (s && s.getAttribute('tabindex') !== '0') {
       s.setAttribute('tabindex', '0'); s.setAttribute('role', 'region'); s.setAttribute('aria-label', '侧边栏');
     }
+    // the uploader's button shows 选择文件 through CSS only; give it the same name for screen readers
+    document.querySelectorAll('[data-testid="stFileUploaderDropzone"] button:not([aria-label])')
+      .forEach((b) => b.setAttribute('aria-label', '选择文件'));
   };
   new MutationObserver(fix).observe(document.body, {childList: true, subtree: true});
   fix();
@@ -106,7 +109,7 @@ def _sidebar_links(sections: dict[str, list]) -> None:
             st.page_link(p, label=p.title, icon=p.icon)
     # A long sidebar scrolls: keyboard users must be able to focus it to scroll it (axe-core:
     # scrollable-region-focusable). Streamlit gives no attribute for this; one line of script does.
-    st.html(SIDEBAR_FOCUSABLE, unsafe_allow_javascript=True)
+    st.html(ACCESSIBILITY_FIXES, unsafe_allow_javascript=True)
 
 
 def _large_text_switch(user) -> None:
