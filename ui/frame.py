@@ -43,6 +43,16 @@ def _page(spec: PageSpec, default: bool = False) -> st.Page:
                    url_path=spec.module, default=default)
 
 
+def _alias(spec: PageSpec) -> st.Page:
+    page = render_function(spec.module)
+
+    def render() -> None:
+        page()
+
+    render.__name__ = f"{spec.module}_as_start_page"
+    return st.Page(render, title=spec.title, icon=spec.icon, url_path="start", default=True)
+
+
 def _login_then(module: str):
     def render() -> None:
         st.session_state[state.LOGIN_NEXT] = module
@@ -180,8 +190,8 @@ def _run() -> None:
     roles = frozenset(r for r in user.roles.split(",") if r)
     specs = pages_for(roles)
     sections: dict[str, list[st.Page]] = {}
-    for i, spec in enumerate(specs):
-        sections.setdefault(spec.section, []).append(_page(spec, default=(i == 0)))
+    for spec in specs:
+        sections.setdefault(spec.section, []).append(_page(spec))
     account = st.Page(login.render_account, title="我的账号", icon=":material/person:", url_path="account")
     sections.setdefault("账号", []).append(account)
     sections["公开页面"] = public
@@ -190,7 +200,11 @@ def _run() -> None:
     # The links are drawn by the app (_sidebar_links), not by st.navigation: with
     # client.showSidebarNavigation off (so that Streamlit never lists the files of pages/ while the
     # first run starts) it draws none.
-    nav = st.navigation(sections, position="hidden")
+    # "/" shows the user's first page through a default alias that is not drawn in the sidebar: a
+    # registry page made the default is served at "/" only, and its own address (/home, where a
+    # link or a login's return leads) ends in Streamlit's English "Page not found".
+    alias = {"": [_alias(specs[0])]} if specs else {}
+    nav = st.navigation({**sections, **alias}, position="hidden")
     with st.sidebar:
         st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))
