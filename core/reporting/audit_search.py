@@ -52,6 +52,9 @@ ACTION_NAMES = {
     "beneficiary.deactivate": "停用受助户", "beneficiary.confirm_suggestions": "批量登记受助户",
     "round.create": "生成分配方案", "round.confirm": "确认分配出库", "round.cancel": "作废分配草稿",
     "round.close": "结束发放（未领退库）", "allocation.deliver": "签领发放",
+    "correction.self_request": "村民申请时长更正", "grid.worker": "指定网格员", "household.close": "注销户",
+    "household.merge": "合户", "household.reopen": "恢复户", "household.split": "分户", "opening.import": "导入期初积分",
+    "resident.leave": "村民迁出或去世", "resident.return": "村民迁回", "shop.return": "退货",
 }
 # What an audited row is about (target_type), as the 对象 column shows it.
 TARGET_NAMES = {
@@ -61,7 +64,7 @@ TARGET_NAMES = {
     "objection": "异议", "period": "统计期", "plot": "义田地块", "produce_move": "农产品出入库", "product": "商品",
     "proposal": "积分申报", "redemption": "兑换单", "review_session": "评议会", "rule_category": "积分类别",
     "rule_item": "积分事项", "season": "种植季", "setting": "设置", "staff_user": "工作人员账号", "village": "村",
-    "year": "年度",
+    "year": "年度", "resident": "村民",
 }
 # The keys of the stored details, as the 详情 column shows them.
 FIELD_NAMES = {
@@ -86,6 +89,11 @@ FIELD_NAMES = {
     "stock_move_id": "库存变动编号", "tasks": "任务说明", "title": "名称", "today": "日期", "total": "合计积分",
     "total_grams": "总重量（克）", "unit": "单位", "updated": "更新", "username": "用户名", "valid_until": "有效期至",
     "via": "途径", "votes": "表决", "voting": "有表决权", "year": "年度",
+    "balance_to": "余额转入户", "book_total": "账本合计", "cards": "积分卡", "cutover": "切换日期", "door_no": "门牌号",
+    "fixed": "固定时长（分钟）", "history_rows": "历史明细行数", "into": "并入户", "lines": "退货明细",
+    "new_household": "新户", "on": "开启", "on_site": "在场时长（分钟）", "public_url": "二维码链接地址",
+    "reason": "原因", "residents": "村民", "return_id": "退货单号", "returned_before": "此前已退",
+    "travel": "往返路途（分钟）", "travel_minutes": "往返路途（分钟）", "fixed_minutes": "固定时长（分钟）",
 }
 # Stored codes shown in words, by the key they are stored under.
 VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"},
