@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # The README's test command: install everything the tests need, then run them all
 # on SQLite and PostgreSQL, browser journeys included.
+#
+# `bash scripts/test.sh --fast` is the developer loop: no installs, SQLite only, no browser and no
+# long suites (unit + service on SQLite + AppTest), a few minutes. CI always runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  unset JIFEN_TEST_DATABASE_URL JIFEN_REQUIRE_POSTGRES
+  python -m ruff check .
+  lint-imports --no-cache >/dev/null || lint-imports --no-cache
+  exec python -m pytest -n 2 -m "not e2e and not slow and not postgresql" "$@"
+fi
 
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null; then SUDO="sudo"; fi

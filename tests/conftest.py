@@ -20,6 +20,16 @@ from db.models import Base
 PG_URL = os.environ.get("JIFEN_TEST_DATABASE_URL", "")
 
 
+def pytest_collection_modifyitems(items):
+    """Mark every test that runs on PostgreSQL (the ``postgresql`` side of ``db``, or a direct user
+    of ``pg_database_url``) so the developer loop can leave them out: ``-m "not postgresql"``."""
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        on_pg = spec is not None and any(v == "postgresql" for v in spec.params.values() if isinstance(v, str))
+        if on_pg or "pg_database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
 def _replace_db(url: str, name: str) -> str:
     base, _, _ = url.rpartition("/")
     return f"{base}/{name}"
