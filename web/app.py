@@ -48,7 +48,6 @@ from db.engine import Database
 TEMPLATES = Path(__file__).parent / "templates"
 WEEKDAYS = "一二三四五六日"
 MAX_UPLOAD = photos.MAX_BYTES + 64 * 1024  # one photo and the form's few fields
-SERVICE_LIMIT = 20  # the newest service records on the page (older ones: ask the organiser)
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -140,12 +139,11 @@ def _error_page(e: DomainError) -> HTMLResponse:
 
 def _page(request: Request, card: str, notice: str = "", error: str = "", status: int = 200) -> Response:
     try:
-        page = resident_page.page(database(), card, client(request))
-        service = volunteer_requests.service_records(database(), card, limit=SERVICE_LIMIT)
+        page = resident_page.page(database(), card, client(request))  # one read transaction
     except DomainError as e:
         return _error_page(e)
     return render("me.html", status=status, p=page, v=page.view, card=extract_token(card), csrf=csrf_token(card),
-                  service=service,
+                  service=page.service,
                   notice=notice, error=error, today=dt.date.today(),
                   rules=rules_section(page.view.village_id, page.rules))
 

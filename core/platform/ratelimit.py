@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 
 from core.platform.errors import DomainError
 from db.engine import upsert_insert
@@ -41,10 +41,13 @@ def count(db, key: str, window: int, now: dt.datetime | None = None) -> int:
         return count_in(s, key, window, now)
 
 
+_COUNT = select(RateLimit.window_start, RateLimit.count).where(RateLimit.key == bindparam("key"))  # built once
+
+
 def count_in(s, key: str, window: int, now: dt.datetime | None = None) -> int:
     """:func:`count` inside the caller's read transaction (one query)."""
     now = now or _now()
-    row = s.execute(select(RateLimit.window_start, RateLimit.count).where(RateLimit.key == key)).first()
+    row = s.execute(_COUNT, {"key": key}).first()
     if row is None or row.window_start <= now - dt.timedelta(seconds=window):
         return 0
     return row.count

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.platform.access import Actor, require
@@ -98,9 +98,13 @@ def get(s: Session, village_id: int, key: str) -> Any:
 
 def get_many(s: Session, village_id: int, *keys: str) -> tuple[Any, ...]:
     """Several settings of a village in one query, in the order asked."""
-    rows = dict(s.execute(select(Setting.key, Setting.value).where(Setting.village_id == village_id,
-                                                                   Setting.key.in_(keys))).all())
+    rows = dict(s.execute(_SOME, {"vid": village_id, "keys": list(keys)}).all())
     return tuple(_decode(SPECS[k], rows.get(k)) for k in keys)
+
+
+# built once (every card page and counter run asks for a few settings)
+_SOME = select(Setting.key, Setting.value).where(Setting.village_id == bindparam("vid"),
+                                                 Setting.key.in_(bindparam("keys", expanding=True)))
 
 
 def all_for(s: Session, village_id: int) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.platform.access import Actor, require
@@ -359,14 +359,19 @@ def held_points(s: Session, household_ids: list[int] | None = None, *, village_i
     if household_ids is not None:
         if not household_ids:
             return {}
-        which = Proposal.household_id.in_(household_ids)
+        rows = s.execute(_HELD_OF, {"ids": list(household_ids)}).all()
     else:
-        which = Proposal.village_id == village_id
-    rows = s.execute(
-        select(Proposal.household_id, func.sum(-Proposal.decided_points))
-        .where(which, Proposal.status.in_(("publicity", "objected")), Proposal.decided_points < 0)
-        .group_by(Proposal.household_id)).all()
+        rows = s.execute(_held(Proposal.village_id == village_id)).all()
     return {hid: int(n) for hid, n in rows}
+
+
+def _held(which):
+    return (select(Proposal.household_id, func.sum(-Proposal.decided_points))
+            .where(which, Proposal.status.in_(("publicity", "objected")), Proposal.decided_points < 0)
+            .group_by(Proposal.household_id))
+
+
+_HELD_OF = _held(Proposal.household_id.in_(bindparam("ids", expanding=True)))  # built once: the card page's
 
 
 def spendable(balance: int, held: int) -> int:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from core.platform import ratelimit, settings
 from core.platform.errors import InvalidInput, NotFound
@@ -155,62 +156,102 @@ def checked_read(db, scanned: str, client: str | None, load):
         raise
 
 
+class _Statements:
+    """The card page's statements, built once per process with bound parameters.
+
+    The page is the most requested one (every resident's phone); building a SELECT costs about as
+    much CPU as running it, so each statement is built on first use and then only executed
+    (SQLAlchemy's compiled cache does the rest). Same queries as before, same indexes."""
+
+    @cached_property
+    def card(self):
+        return (select(Card.household_id, Household.active, Household.village_id, Household.door_no,
+                       Household.head_name, Village.name)
+                .join(Household, Household.id == Card.household_id)
+                .join(Village, Village.id == Card.village_id)
+                .where(Card.token == bindparam("token"), Card.status == "active"))
+
+    @cached_property
+    def account(self):
+        return select(Account.balance, Account.earned_total, Account.outstanding).where(
+            Account.household_id == bindparam("hid"))
+
+    @cached_property
+    def people(self):
+        return (select(Resident.id, Resident.name, Resident.relation)
+                .where(Resident.household_id == bindparam("hid"), Resident.active.is_(True)).order_by(Resident.id))
+
+    @cached_property
+    def history(self):
+        return (select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
+                       RuleItem.name, LedgerEntry.delta_outstanding)
+                .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
+                .where(LedgerEntry.household_id == bindparam("hid"))
+                # newest first by the day it happened (a volunteer entry posted late sorts by its day)
+                .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT))
+
+    @cached_property
+    def publicity(self):
+        return (select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
+                       Proposal.publicity_until)
+                .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+                .where(Proposal.household_id == bindparam("hid"), Proposal.status.in_(("publicity", "objected")))
+                .order_by(Proposal.act_date.desc()).limit(50))
+
+    @cached_property
+    def affordable(self):
+        return (select(Product.name, Product.category, Product.price, Product.unit)
+                .where(Product.village_id == bindparam("vid"), Product.active.is_(True),
+                       Product.price <= bindparam("spendable"),
+                       (Product.kind == "service") | (Product.stock > 0))
+                .order_by(Product.price.desc(), Product.name).limit(50))
+
+    @cached_property
+    def activities(self):
+        return (select(Activity.id, Activity.title, Activity.date, Activity.start_time, Activity.end_time,
+                       Activity.place, Activity.points_per_hour, Activity.capacity)
+                .where(Activity.village_id == bindparam("vid"), Activity.date >= bindparam("today"),
+                       Activity.status.in_(("planned", "open")))
+                .order_by(Activity.date, Activity.start_time, Activity.id).limit(UPCOMING_LIMIT))
+
+    @cached_property
+    def counts(self):
+        return (select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)),
+                       func.sum(case((Signup.status == "waitlist", 1), else_=0)))
+                .where(Signup.activity_id.in_(bindparam("ids", expanding=True))).group_by(Signup.activity_id))
+
+    @cached_property
+    def signups(self):
+        return (select(Signup.activity_id, Signup.resident_id, Signup.status)
+                .where(Signup.activity_id.in_(bindparam("ids", expanding=True)), Signup.status != "cancelled",
+                       Signup.resident_id.in_(bindparam("members", expanding=True)) | (Signup.status == "waitlist"))
+                .order_by(Signup.activity_id, Signup.created_at, Signup.id))
+
+
+_Q = _Statements()
+
+
 def load_in(s, token: str, today: dt.date) -> ResidentView:
     """The view of the active card ``token`` (no guessing limit: callers go through checked_read)."""
-    row = s.execute(
-        select(Card.household_id, Household, Village.name)
-        .join(Household, Household.id == Card.household_id)
-        .join(Village, Village.id == Card.village_id)
-        .where(Card.token == token, Card.status == "active")
-    ).first()
-    if row is None or not row[1].active:
+    row = s.execute(_Q.card, {"token": token}).first()
+    if row is None or not row.active:
         card = cards.find_card(s, token)
         if row is None and card is None and cards.mistyped(token):
             raise InvalidInput(FRIENDLY_MALFORMED)
         closed = card is not None and not s.get(Household, card.household_id).active
         raise NotFound(FRIENDLY_CLOSED if closed else FRIENDLY_UNKNOWN)
-    hid, hh, vname = row
-    vid = hh.village_id
-    acc = s.get(Account, hid)
-    balance = acc.balance if acc else 0
-    earned = acc.earned_total if acc else 0
-    outstanding = acc.outstanding if acc else 0
+    hid, _, vid, door_no, head_name, vname = row
+    p = {"hid": hid}
+    balance, earned, outstanding = s.execute(_Q.account, p).first() or (0, 0, 0)
     held = held_points(s, [hid]).get(hid, 0)
-    people = s.execute(
-        select(Resident.id, Resident.name, Resident.relation)
-        .where(Resident.household_id == hid, Resident.active.is_(True)).order_by(Resident.id)
-    ).all()
+    people = s.execute(_Q.people, p).all()
     members = [f"{n}（{r}）" if r else n for _, n, r in people]
-    history = [
-        HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
-        for day, kind, delta, reason, item, owed in s.execute(
-            select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_balance, LedgerEntry.reason,
-                   RuleItem.name, LedgerEntry.delta_outstanding)
-            .outerjoin(RuleItem, RuleItem.id == LedgerEntry.rule_item_id)
-            .where(LedgerEntry.household_id == hid)
-            # newest first by the day it happened (a volunteer entry posted late sorts by its day)
-            .order_by(LedgerEntry.occurred_on.desc(), LedgerEntry.id.desc()).limit(HISTORY_LIMIT)
-        ).all()
-    ]
-    publicity = [
-        PublicityRow(name, pts if pts is not None else proposed, act, until)
-        for name, pts, proposed, act, until in s.execute(
-            select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
-                   Proposal.publicity_until)
-            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-            .where(Proposal.household_id == hid, Proposal.status.in_(("publicity", "objected")))
-            .order_by(Proposal.act_date.desc()).limit(50)
-        ).all()
-    ]
-    affordable = [
-        Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
-            select(Product.name, Product.category, Product.price, Product.unit)
-            .where(Product.village_id == vid, Product.active.is_(True),
-                   Product.price <= spendable(balance, held),
-                   (Product.kind == "service") | (Product.stock > 0))
-            .order_by(Product.price.desc(), Product.name).limit(50)
-        ).all()
-    ]
+    history = [HistoryRow(day, KIND_NAMES.get(kind, kind), delta, reason or (item or ""), owed)
+               for day, kind, delta, reason, item, owed in s.execute(_Q.history, p)]
+    publicity = [PublicityRow(name, pts if pts is not None else proposed, act, until)
+                 for name, pts, proposed, act, until in s.execute(_Q.publicity, p)]
+    affordable = [Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
+        _Q.affordable, {"vid": vid, "spendable": spendable(balance, held)})]
     activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
     ranked_on, self_signup, thresholds = settings.get_many(
         s, vid, "rankings_enabled", "volunteer_self_signup", "star_household_thresholds")
@@ -219,7 +260,7 @@ def load_in(s, token: str, today: dt.date) -> ResidentView:
     star = rankings.star_level(year_points, list(thresholds)) if ranked_on else None
     if not ranked_on:
         rank = ranked = None
-    return ResidentView(hid, vid, vname, hh.door_no, hh.head_name, balance, earned, members,
+    return ResidentView(hid, vid, vname, door_no, head_name, balance, earned, members,
                         [(rid, n) for rid, n, _ in people], history, publicity, affordable, activities, rank, ranked,
                         bool(self_signup), held, outstanding, year_points, star)
 
@@ -227,26 +268,16 @@ def load_in(s, token: str, today: dt.date) -> ResidentView:
 def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date) -> list[UpcomingActivity]:
     """The village's next planned/open activities with places taken and this household's
     sign-ups (three queries for at most UPCOMING_LIMIT activities; waitlists are short)."""
-    acts = s.execute(
-        select(Activity).where(Activity.village_id == village_id, Activity.date >= today,
-                               Activity.status.in_(("planned", "open")))
-        .order_by(Activity.date, Activity.start_time, Activity.id).limit(UPCOMING_LIMIT)
-    ).scalars().all()
+    acts = s.execute(_Q.activities, {"vid": village_id, "today": today}).all()
     if not acts:
         return []
     ids = [a.id for a in acts]
-    counts = {aid: (int(n_signed or 0), int(n_wait or 0)) for aid, n_signed, n_wait in s.execute(
-        select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)),
-               func.sum(case((Signup.status == "waitlist", 1), else_=0)))
-        .where(Signup.activity_id.in_(ids)).group_by(Signup.activity_id))}
+    counts = {aid: (int(n_signed or 0), int(n_wait or 0))
+              for aid, n_signed, n_wait in s.execute(_Q.counts, {"ids": ids})}
     mine: dict[tuple[int, int], str] = {}
     queue: dict[int, list[int]] = {}  # activity -> waitlisted resident ids, first to move up first
     member_ids = [rid for rid, _ in people]
-    for aid, rid, status in s.execute(
-        select(Signup.activity_id, Signup.resident_id, Signup.status)
-        .where(Signup.activity_id.in_(ids), Signup.status != "cancelled",
-               Signup.resident_id.in_(member_ids) | (Signup.status == "waitlist"))
-        .order_by(Signup.activity_id, Signup.created_at, Signup.id)):
+    for aid, rid, status in s.execute(_Q.signups, {"ids": ids, "members": member_ids or [-1]}):
         if status == "waitlist":
             queue.setdefault(aid, []).append(rid)
         if rid in member_ids:

@@ -13,14 +13,15 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from core.public import resident
+from core.public import resident, volunteer_requests
 from core.reporting.rankings import STAR_NAMES
 from core.village.rules import ItemView, catalogue
 from db.models import Objection, Proposal, RuleItem
 
 REPORTS_LIMIT = 20
+SERVICE_LIMIT = 20  # volunteer service records shown
 RULES_TTL = 60.0  # seconds a process reuses a village's rules catalogue (it changes by assembly vote)
 _rules_cache: dict[tuple[str, int], tuple[float, list[RuleGroup], list[tuple[int, str]]]] = {}
 
@@ -84,6 +85,7 @@ class ResidentPage:
     objections: list[ObjectionRow]
     rules: list[RuleGroup]
     report_items: list[tuple[int, str]]  # what a resident may self-report (id, label)
+    service: list[volunteer_requests.ServiceRecord] = ()  # volunteer service records, newest first
 
     @property
     def star_name(self) -> str | None:
@@ -91,37 +93,42 @@ class ResidentPage:
         return STAR_NAMES.get(v.star) if v.star else None
 
 
-def page(db, scanned: str, client: str | None = None, today: dt.date | None = None) -> ResidentPage:
+def page(db, scanned: str, client: str | None = None, today: dt.date | None = None,
+         service_limit: int = SERVICE_LIMIT) -> ResidentPage:
     """Everything the resident page shows for a card link, in one read transaction after the
     card-guessing check; raises like core.public.resident.view."""
     day = today or dt.date.today()
-    return resident.checked_read(db, scanned, client, lambda s, token: _load(s, token, day))
+    return resident.checked_read(db, scanned, client, lambda s, token: _load(s, token, day, service_limit))
 
 
-def _load(s, token: str, today: dt.date) -> ResidentPage:
+_REPORTS = (select(RuleItem.name, Proposal.act_date, Proposal.source, Proposal.points, Proposal.decided_points,
+                   Proposal.status, Proposal.decision_reason, Proposal.publicity_until)
+            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+            .where(Proposal.household_id == bindparam("hid"))
+            .order_by(Proposal.act_date.desc(), Proposal.id.desc()).limit(REPORTS_LIMIT))
+_OBJECTIONS = (select(RuleItem.name, Objection.logged_at, Objection.raised_by, Objection.reason, Objection.status,
+                      Objection.resolution)
+               .join(Proposal, Proposal.id == Objection.proposal_id)
+               .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
+               .where(Proposal.household_id == bindparam("hid"))
+               .order_by(Objection.id.desc()).limit(REPORTS_LIMIT))
+
+
+def _load(s, token: str, today: dt.date, service_limit: int = SERVICE_LIMIT) -> ResidentPage:
     v = resident.load_in(s, token, today)
+    mine = {"hid": v.household_id}  # statements built once (see core.public.resident._Statements)
     reports = [
         ReportRow(name, act, SOURCE_NAMES.get(source, source), decided if decided is not None else pts,
                   PROPOSAL_STATUS.get(status, status), reason or "", until, source == "self")
-        for name, act, source, pts, decided, status, reason, until in s.execute(
-            select(RuleItem.name, Proposal.act_date, Proposal.source, Proposal.points, Proposal.decided_points,
-                   Proposal.status, Proposal.decision_reason, Proposal.publicity_until)
-            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-            .where(Proposal.household_id == v.household_id)
-            .order_by(Proposal.act_date.desc(), Proposal.id.desc()).limit(REPORTS_LIMIT))
+        for name, act, source, pts, decided, status, reason, until in s.execute(_REPORTS, mine)
     ]
     objections = [
         ObjectionRow(name, logged.date(), by, reason, OBJECTION_STATUS.get(status, status), resolution or "")
-        for name, logged, by, reason, status, resolution in s.execute(
-            select(RuleItem.name, Objection.logged_at, Objection.raised_by, Objection.reason, Objection.status,
-                   Objection.resolution)
-            .join(Proposal, Proposal.id == Objection.proposal_id)
-            .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-            .where(Proposal.household_id == v.household_id)
-            .order_by(Objection.id.desc()).limit(REPORTS_LIMIT))
+        for name, logged, by, reason, status, resolution in s.execute(_OBJECTIONS, mine)
     ]
     rules, items = rules_of(s, v.village_id)
-    return ResidentPage(v, reports, objections, rules, items)
+    service = volunteer_requests.service_records_in(s, v.household_id, service_limit)
+    return ResidentPage(v, reports, objections, rules, items, service)
 
 
 def rules_of(s, village_id: int) -> tuple[list[RuleGroup], list[tuple[int, str]]]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.platform import validate
 from core.platform.audit import record
@@ -118,22 +118,34 @@ def service_records(db, card_token: str, limit: int = 100) -> list[ServiceRecord
     """The card household's volunteer service records, newest first, with their correction requests."""
     with db.read() as s:
         _, household = _card(s, card_token)
-        rows = s.execute(
-            select(Attendance, Resident.name, Activity.title, Activity.date, Activity.travel_minutes,
+        return service_records_in(s, household.id, limit)
+
+
+def service_records_in(s, household_id: int, limit: int = 100) -> list[ServiceRecord]:
+    """:func:`service_records` of a household whose card the caller has already checked, inside the
+    caller's read transaction (the card page reads everything in one)."""
+    rows = s.execute(_RECORDS, {"hid": household_id, "limit": limit}).all()
+    corrections: dict[int, list[CorrectionView]] = {}
+    if rows:
+        for c in s.execute(_CORRECTIONS, {"ids": [r.id for r in rows]}):
+            corrections.setdefault(c.attendance_id, []).append(CorrectionView(
+                c.id, c.new_minutes, c.reason, c.requested_by, c.created_at, c.status,
+                CORRECTION_NAMES[c.status], c.decision_note, c.decided_at))
+    return [ServiceRecord(r.id, r.name, r.title, r.date, time_rule(r.travel_minutes, r.fixed_minutes), r.check_in,
+                          r.check_out, r.minutes, r.confirmed_at is not None, corrections.get(r.id, []))
+            for r in rows]
+
+
+# built once, with bound parameters (the card page asks on every visit)
+_RECORDS = (select(Attendance.id, Attendance.check_in, Attendance.check_out, Attendance.minutes,
+                   Attendance.confirmed_at, Resident.name, Activity.title, Activity.date, Activity.travel_minutes,
                    Activity.fixed_minutes)
             .join(Resident, Resident.id == Attendance.resident_id)
             .join(Activity, Activity.id == Attendance.activity_id)
-            .where(Attendance.household_id == household.id)
-            .order_by(Activity.date.desc(), Attendance.id.desc()).limit(limit)
-        ).all()
-        ids = [a.id for a, *_ in rows]
-        corrections: dict[int, list[CorrectionView]] = {}
-        if ids:
-            for c in s.execute(select(HoursCorrection).where(HoursCorrection.attendance_id.in_(ids))
-                               .order_by(HoursCorrection.id)).scalars():
-                corrections.setdefault(c.attendance_id, []).append(CorrectionView(
-                    c.id, c.new_minutes, c.reason, c.requested_by, c.created_at, c.status,
-                    CORRECTION_NAMES[c.status], c.decision_note, c.decided_at))
-    return [ServiceRecord(a.id, name, title, day, time_rule(travel, fixed), a.check_in, a.check_out, a.minutes,
-                          a.confirmed_at is not None, corrections.get(a.id, []))
-            for a, name, title, day, travel, fixed in rows]
+            .where(Attendance.household_id == bindparam("hid"))
+            .order_by(Activity.date.desc(), Attendance.id.desc()).limit(bindparam("limit")))
+_CORRECTIONS = (select(HoursCorrection.id, HoursCorrection.attendance_id, HoursCorrection.new_minutes,
+                       HoursCorrection.reason, HoursCorrection.requested_by, HoursCorrection.created_at,
+                       HoursCorrection.status, HoursCorrection.decision_note, HoursCorrection.decided_at)
+                .where(HoursCorrection.attendance_id.in_(bindparam("ids", expanding=True)))
+                .order_by(HoursCorrection.id))

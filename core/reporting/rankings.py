@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.platform import settings
@@ -223,14 +224,22 @@ def household_rank(s: Session, village_id: int, household_id: int, period: Perio
     return int(above) + 1
 
 
+def _standing():
+    bound = SimpleNamespace(first_month=bindparam("first"), last_month=bindparam("last"))
+    pts = _household_points_query(bindparam("vid"), bound).cte("pts")
+    mine = select(pts.c.points).where(pts.c.household_id == bindparam("hid")).scalar_subquery()
+    return select(mine, func.count().filter(pts.c.points > mine), func.count()).select_from(pts)
+
+
+_STANDING = _standing()  # built once, with bound parameters: every card page asks
+
+
 def household_standing(s: Session, village_id: int, household_id: int, period: Period
                        ) -> tuple[int, int | None, int]:
     """(the household's points in the period, its place as on the rankings page or None when it
     has no entries in the period, how many households the rankings page lists): one statement."""
-    pts = _household_points_query(village_id, period).cte("pts")
-    mine = select(pts.c.points).where(pts.c.household_id == household_id).scalar_subquery()
-    points, above, listed = s.execute(
-        select(mine, func.count().filter(pts.c.points > mine), func.count()).select_from(pts)).one()
+    points, above, listed = s.execute(_STANDING, {"vid": village_id, "hid": household_id,
+                                                  "first": period.first_month, "last": period.last_month}).one()
     if points is None:
         return 0, None, int(listed)
     return int(points), int(above) + 1, int(listed)
