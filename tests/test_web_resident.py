@@ -300,3 +300,22 @@ def test_a_resident_asks_for_a_time_correction_and_sees_the_organisers_answer(db
     other = cards.issue_card(db, v.admin, v.household_ids[1])  # another household cannot ask about this record
     other_fields = {**fields, "card": other, "csrf": web.csrf_token(other), "hours": "2", "reason": "x"}
     assert client.post("/me/correction", data=other_fields).status_code == 400
+
+
+def test_a_card_page_is_read_in_one_transaction(db, v):
+    """Everything the page shows — service records included — comes from one read transaction
+    (a county server pays for every extra transaction on every phone's visit)."""
+    from sqlalchemy import event
+
+    token = cards.issue_card(db, v.admin, v.household_ids[0])
+    client = phone()
+    assert client.get(f"/me?card={token}").status_code == 200  # warm: the rules catalogue is cached
+    begins = []
+    listener = lambda conn: begins.append(1)  # noqa: E731
+    event.listen(db.engine, "begin", listener)
+    try:
+        r = client.get(f"/me?card={token}")
+    finally:
+        event.remove(db.engine, "begin", listener)
+    assert r.status_code == 200 and "志愿服务记录" in r.text
+    assert len(begins) == 1
