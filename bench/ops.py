@@ -97,15 +97,15 @@ def _submit_batch(db: Database, sm: Sample, rules: list[int], size: int) -> list
 
 
 def _open_session(db: Database, sm: Sample) -> int:
-    from core.committee import review
+    from core.committee import sessions
 
     actor = sm.actors["admin"]
     with db.read() as s:
-        current = review.open_session_of(s, sm.village_id)
-        members = [u.id for u in review.committee_members(s, sm.village_id)]
+        current = sessions.open_session_of(s, sm.village_id)
+        members = [u.id for u in sessions.committee_members(s, sm.village_id)]
     if current is not None:
-        review.close_session(db, actor, current.id)
-    return review.open_session(db, actor, sm.village_id, held_on=sm.today, attendee_ids=members, note="基准测试")
+        sessions.close_session(db, actor, current.id)
+    return sessions.open_session(db, actor, sm.village_id, held_on=sm.today, attendee_ids=members, note="基准测试")
 
 
 def _all_agree(db: Database, session_id: int) -> dict[int, str]:
@@ -140,7 +140,7 @@ def _against_raw(db: Database, sm: Sample, name: str, make_app_call, n: int, siz
     """The app's way (``make_app_call(session_id)(ids)``) on a fresh batch of ``size`` proposals and
     the same writes in raw SQL on another fresh batch, timed in turn. The raw run writes into a
     session of its own, opened first (opening the app's session closes it)."""
-    from core.committee import review
+    from core.committee import sessions
 
     actor = sm.actors["admin"]
     rules = _positive_rules(db, sm.village_id)
@@ -157,7 +157,7 @@ def _against_raw(db: Database, sm: Sample, name: str, make_app_call, n: int, siz
             setup, lambda i: app_call(batch["ids"]),
             lambda i: _raw_decide_post(db, raw_sid, actor.user_id, sm.village_id, batch["ids"]), n)
     finally:
-        review.close_session(db, actor, sid)
+        sessions.close_session(db, actor, sid)
     app_res = _result(name, app_times)
     raw_res = _result(f"the same {size} decisions + postings in raw SQL (executemany)", raw_times)
     ratio = raw_res.median_ms / app_res.median_ms if app_res.median_ms else 0

@@ -17,7 +17,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.committee import attendance, photos, publicity, review
+from core.committee import agenda, attendance, photos, publicity, review, sessions
 from core.committee import minutes as minutes_mod
 from core.committee.proposals import SOURCE_NAMES, photos_of
 from core.platform import settings
@@ -38,7 +38,7 @@ def render() -> None:
     publicity.post_due_if_any(db, actor, vid)
     st.title("评议会")
     with db.read() as s:
-        rs = review.open_session_of(s, vid)
+        rs = sessions.open_session_of(s, vid)
     if rs is None:
         _open_form(actor)
     else:
@@ -52,13 +52,13 @@ def render() -> None:
 def _open_form(actor) -> None:
     db = runtime.db()
     with db.read() as s:
-        members = review.committee_members(s, actor.village_id)
-        quorum = review.quorum_for(len(members), settings.get(s, actor.village_id, "quorum"))
+        members = sessions.committee_members(s, actor.village_id)
+        quorum = sessions.quorum_for(len(members), settings.get(s, actor.village_id, "quorum"))
         cadence = settings.get(s, actor.village_id, "review_cadence")
-        past = review.sessions(s, actor.village_id, limit=1)
-        waiting = len(review.queue(s, actor.village_id, dt.date.today()))
+        past = sessions.sessions(s, actor.village_id, limit=1)
+        waiting = len(agenda.queue(s, actor.village_id, dt.date.today()))
     last = past[0]["held_on"] if past else None
-    due = review.next_session_due(cadence, last, dt.date.today())
+    due = sessions.next_session_due(cadence, last, dt.date.today())
     cols = st.columns(3)
     cols[0].metric("待评议事项", waiting)
     cols[1].metric("上次评议会", f"{last:%m月%d日}" if last else "无")
@@ -76,7 +76,7 @@ def _open_form(actor) -> None:
                    if cols[i % len(cols)].checkbox(_md(u.display_name), value=False, key=f"rv_open_member_{u.id}")]
         note = st.text_input("备注（可不填）", key="rv_open_note")
         ok = st.form_submit_button("开始评议", type="primary")
-    if ok and run_action(lambda: review.open_session(db, actor, actor.village_id, held_on=held_on,
+    if ok and run_action(lambda: sessions.open_session(db, actor, actor.village_id, held_on=held_on,
                                                      attendee_ids=present, note=note)):
         flash("评议会已开始。")
         st.rerun()
@@ -89,9 +89,9 @@ def _session(actor, rs) -> None:
     db = runtime.db()
     with db.read() as s:
         everyone = attendance.attendance(s, rs.id)
-        items = review.queue(s, actor.village_id, rs.held_on, rs.id)
+        items = agenda.queue(s, actor.village_id, rs.held_on, rs.id)
         objections = publicity.objections(s, actor.village_id, status="open")
-        done = review.session_decisions(s, rs.id)
+        done = agenda.session_decisions(s, rs.id)
     people = [a for a in everyone if a.present]
     members = [a for a in people if a.member]
     guests = [a for a in people if not a.member]
@@ -137,7 +137,7 @@ def _attendance(actor, rs, everyone) -> None:
     db = runtime.db()
     present = [a for a in everyone if a.present]
     with db.read() as s:
-        members = review.committee_members(s, actor.village_id)
+        members = sessions.committee_members(s, actor.village_id)
         guests_vote = settings.get(s, actor.village_id, "guests_vote")
     here = {a.user_id for a in present if a.user_id}
     # Every attendance write changes this number, so the inputs below start empty again afterwards
@@ -152,7 +152,7 @@ def _attendance(actor, rs, everyone) -> None:
                 uid = st.selectbox("成员", list(absent), index=None, format_func=absent.get, key=f"rv_late_pick_{rnd}",
                                    placeholder="选择到会的成员")
                 if st.button("登记到会", key=f"rv_late_add_{rnd}", icon=":material/login:", disabled=uid is None) and run_action(
-                        lambda: review.add_member(db, actor, rs.id, uid)):
+                        lambda: sessions.add_member(db, actor, rs.id, uid)):
                     flash(f"已登记{_md(absent[uid])}到会。")
                     st.rerun()
             else:
@@ -167,7 +167,7 @@ def _attendance(actor, rs, everyone) -> None:
             resident = st.selectbox("对应村民（可不选）", [None, *found], key=f"rv_guest_resident_{rnd}",
                                     format_func=lambda r: "不关联" if r is None else found[r]) if found else None
             if st.button("登记列席", key=f"rv_guest_add_{rnd}", icon=":material/person_add:") and run_action(
-                    lambda: review.add_guest(db, actor, rs.id, name=name, capacity=cap, resident_id=resident)):
+                    lambda: sessions.add_guest(db, actor, rs.id, name=name, capacity=cap, resident_id=resident)):
                 flash(f"已登记列席：{attendance.CAPACITY_NAMES[cap]} {_md(name.strip() or found.get(resident, ''))}。")
                 st.rerun()
         with c[2]:
@@ -179,7 +179,7 @@ def _attendance(actor, rs, everyone) -> None:
                             format_func=attendance.DEPARTURE_NAMES.get, key=f"rv_leave_kind_{rnd}")
             if st.button("登记", key=f"rv_leave_add_{rnd}", icon=":material/logout:",
                          disabled=aid is None or kind is None) and run_action(
-                    lambda: review.record_departure(db, actor, rs.id, aid, kind)):
+                    lambda: sessions.record_departure(db, actor, rs.id, aid, kind)):
                 flash(f"已登记{_md(names[aid])}{attendance.DEPARTURE_NAMES[kind]}。")
                 st.rerun()
 
@@ -307,7 +307,7 @@ def _projector(actor, rs, people, items) -> None:
 def _item_card(actor, rs, people, it, history_open: bool = False) -> None:
     db = runtime.db()
     with db.read() as s:
-        history = review.household_recent(s, it.household_id)
+        history = agenda.household_recent(s, it.household_id)
         pics = photos_of(s, [it.id]).get(it.id, [])
     with st.container(border=True):
         sign = "+" if it.points > 0 else ""
@@ -384,7 +384,7 @@ def _objections(actor, rs, people, objections) -> None:
 def _close_now(actor, session_id: int) -> None:
     st.session_state[state.REVIEW_CLOSE_PENDING] = False
     try:
-        review.close_session(runtime.db(), actor, session_id)
+        sessions.close_session(runtime.db(), actor, session_id)
     except DomainError as e:
         flash(str(e), "error")
         return
@@ -422,7 +422,7 @@ def _minutes_downloads(m: minutes_mod.Minutes, held_on: dt.date, key: str) -> No
 
 def _past(actor) -> None:
     with runtime.db().read() as s:
-        past = [p for p in review.sessions(s, actor.village_id) if p["closed"]]
+        past = [p for p in sessions.sessions(s, actor.village_id) if p["closed"]]
     if not past:
         return
     # Runs only while open: a past session's minutes can hold a thousand decisions.

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import random
 
-from core.committee import attendance, publicity, review
+from core.committee import agenda, attendance, publicity, review, sessions
 from core.committee.proposals import resident_actor, submit, submit_in
 from core.platform.access import SYSTEM
 from db.models import Proposal, ReviewSession
@@ -129,11 +129,11 @@ def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int],
         members = ctx.residents_of(hh.id)
         if members:
             guests.append(attendance.Guest("", "representative", rng.choice(members).id))
-    sid = review.open_session_in(s, chair, ctx.village.id, held_on=held_on, attendee_ids=present, guests=guests,
+    sid = sessions.open_session_in(s, chair, ctx.village.id, held_on=held_on, attendee_ids=present, guests=guests,
                                  at=opened)
     if rng.random() < 0.2:  # a member who was not there at 08:30 comes in
         late = rng.choice([u for u in committee if u not in present])
-        review.add_member_in(s, chair, sid, late, at=opened + dt.timedelta(minutes=rng.randint(5, 15)))
+        sessions.add_member_in(s, chair, sid, late, at=opened + dt.timedelta(minutes=rng.randint(5, 15)))
 
     def voters() -> list[int]:
         return [a.id for a in attendance.voters(attendance.present(s, sid))]
@@ -144,13 +144,13 @@ def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int],
                                     "经核实，原评议结果成立" if outcome == "upheld" else "经核实，异议成立，撤销该事项",
                                     _votes(rng, voters()))
         pending_objection.remove(ob_id)
-    items = review.queue(s, ctx.village.id, held_on, sid)
+    items = agenda.queue(s, ctx.village.id, held_on, sid)
     leaves_after = rng.randrange(len(items)) if items and rng.random() < 0.1 else None
     for k, item in enumerate(items):
         if k == leaves_after:  # someone leaves early; the quorum still stands
             here = [a for a in attendance.present(s, sid) if a.member]
             if len(here) > s.get(ReviewSession, sid).quorum_required:
-                review.record_departure_in(s, chair, sid, here[-1].id, "left", at=opened + dt.timedelta(minutes=20))
+                sessions.record_departure_in(s, chair, sid, here[-1].id, "left", at=opened + dt.timedelta(minutes=20))
         roll = rng.random()
         votes = _votes(rng, voters())
         if roll < 0.08 or item.over_cap and roll < 0.6:
@@ -165,7 +165,7 @@ def _morning(ctx, s, rng: random.Random, held_on: dt.date, committee: list[int],
                              reason="根据实际情况调整分值" if pts is not None else "")
     if before_close is not None:
         before_close(ctx, s, chair, sid, held_on)
-    review.close_session_in(s, chair, sid, at=dt.datetime.combine(held_on, dt.time(9, rng.randint(0, 5))))
+    sessions.close_session_in(s, chair, sid, at=dt.datetime.combine(held_on, dt.time(9, rng.randint(0, 5))))
     return sid
 
 

@@ -121,7 +121,7 @@ def _actors(db, village_id: int) -> dict:
 def seed(db) -> dict:
     """Write the payloads into the (single) demo village of ``db``; returns ids the tests use."""
     from core.charity import field, field_aid
-    from core.committee import proposals, publicity, review
+    from core.committee import proposals, publicity, review, sessions
     from core.platform import settings
     from core.platform.exports import csv_rows_bytes
     from core.points import ledger
@@ -171,12 +171,12 @@ def seed(db) -> dict:
 
     committee = who["committee"]
     with db.read() as s:
-        session = review.open_session_of(s, vid)
-        members = [u.id for u in review.committee_members(s, vid)]
-    sid = session.id if session else review.open_session(db, committee, vid, held_on=dt.date.today(),
+        session = sessions.open_session_of(s, vid)
+        members = [u.id for u in sessions.committee_members(s, vid)]
+    sid = session.id if session else sessions.open_session(db, committee, vid, held_on=dt.date.today(),
                                                          attendee_ids=members, note=LONG)
     settings.change(db, admin, vid, "guests_vote", True)  # the guest then has a place in the vote grid too
-    review.add_guest(db, committee, sid, name=NAME, capacity="representative")
+    sessions.add_guest(db, committee, sid, name=NAME, capacity="representative")
     pids = [proposals.submit(db, who["grid_worker"], household_id=h, rule_item_id=rule, act_date=dt.date.today(),
                              note=LONG) for h in hids[:3]]
     with db.write() as s:

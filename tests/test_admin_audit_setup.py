@@ -63,7 +63,7 @@ def _audited_actions() -> set[str]:
     import ast
     from pathlib import Path
 
-    from core.committee.review import OUTCOME_NAMES
+    from core.committee.agenda import OUTCOME_NAMES
     from core.supermarket.stock import RECEIVE_KINDS
 
     expand = {"review.{outcome}": [f"review.{o}" for o in ("approved", "rejected", "deferred")],

@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 import core
 from core.charity import field as field_mod
 from core.charity import field_aid
-from core.committee import proposals, publicity, review
+from core.committee import proposals, publicity, review, sessions
 from core.platform.access import ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
 from core.reporting.reports import Period
@@ -80,7 +80,7 @@ def build_world(db, files_dir) -> World:
     ids["redemption_line"] = returns.returnable(db, v.id, ids["redemption"])[0].line_id
     with db.read() as s:
         ids["entry"] = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_id == f"seed:{hid2}")).scalar_one()
-    ids["session"] = review.open_session(db, a["committee"], v.id, held_on=TODAY,
+    ids["session"] = sessions.open_session(db, a["committee"], v.id, held_on=TODAY,
                                          attendee_ids=[a["committee"].user_id])
     props = [proposals.submit(db, a["grid_worker"], household_id=h, rule_item_id=v.rule_ids["HJ01"], act_date=TODAY,
                               note="庭院整洁") for h in (hid, hid2, hid3, v.household_ids[3])]
@@ -88,7 +88,7 @@ def build_world(db, files_dir) -> World:
     votes = all_agree(db, ids["session"])
     review.decide(db, a["committee"], ids["session"], props[2], "approved", votes=votes)
     review.decide(db, a["committee"], ids["session"], props[3], "approved", votes=votes)  # in 公示, due in a few days
-    ids["guest"] = review.add_guest(db, a["committee"], ids["session"], name="村民代表甲", capacity="representative")
+    ids["guest"] = sessions.add_guest(db, a["committee"], ids["session"], name="村民代表甲", capacity="representative")
     ids["objection"] = publicity.log_objection(db, a["grid_worker"], props[2], raised_by="村民甲", reason="有异议")
     ids["activity"] = volunteer.create_activity(db, a["volunteer_lead"], title="清扫村道", date=TODAY)
     volunteer.sign_up(db, a["volunteer_lead"], ids["activity"], rid)
@@ -183,17 +183,17 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "publicity.post_due": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id, "today": TODAY + dt.timedelta(10)}),
     "publicity.post_due_if_any": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id,
                                                                  "today": TODAY + dt.timedelta(10)}),
-    "review.add_guest": (REVIEW, lambda W: {"session_id": W.ids["session"], "name": "党员代表乙", "capacity": "party"}),
-    "review.add_member": (REVIEW, lambda W: {"session_id": W.ids["session"], "user_id": W.v.actors["committee"].user_id}),
+    "sessions.add_guest": (REVIEW, lambda W: {"session_id": W.ids["session"], "name": "党员代表乙", "capacity": "party"}),
+    "sessions.add_member": (REVIEW, lambda W: {"session_id": W.ids["session"], "user_id": W.v.actors["committee"].user_id}),
     "review.bulk_approve": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_ids": [W.ids["proposal2"]],
                                                "votes": all_agree(W.db, W.ids["session"])}),
-    "review.close_session": (REVIEW, lambda W: {"session_id": W.ids["session"]}),
+    "sessions.close_session": (REVIEW, lambda W: {"session_id": W.ids["session"]}),
     "review.decide": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_id": W.ids["proposal"],
                                          "outcome": "deferred", "reason": "待核实",
                                          "votes": all_agree(W.db, W.ids["session"])}),
-    "review.open_session": (REVIEW, lambda W: {"village_id": W.v.id, "held_on": TODAY,
+    "sessions.open_session": (REVIEW, lambda W: {"village_id": W.v.id, "held_on": TODAY,
                                                "attendee_ids": [W.v.actors["committee"].user_id]}),
-    "review.record_departure": (REVIEW, lambda W: {"session_id": W.ids["session"], "attendee_id": W.ids["guest"]}),
+    "sessions.record_departure": (REVIEW, lambda W: {"session_id": W.ids["session"], "attendee_id": W.ids["guest"]}),
     "review.resolve_objection": (REVIEW, lambda W: {"session_id": W.ids["session"], "objection_id": W.ids["objection"],
                                                     "outcome": "upheld", "reason": "情况属实",
                                                     "votes": all_agree(W.db, W.ids["session"])}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.committee import cadence, proposals, publicity, review
+from core.committee import cadence, proposals, publicity, review, sessions
 from core.platform import settings
 from db import clock
 from tests.factories import all_agree
@@ -41,10 +41,10 @@ def test_items_waiting_longer_than_the_cadence_are_named_and_a_session_is_due(db
 def test_no_reminder_of_a_session_while_one_is_open_or_before_its_date(db, village):
     committee = village.actors["committee"]
     settings.change(db, village.admin, village.id, "review_cadence", "weekly")
-    sid = review.open_session(db, committee, village.id, held_on=TODAY, attendee_ids=[committee.user_id])
+    sid = sessions.open_session(db, committee, village.id, held_on=TODAY, attendee_ids=[committee.user_id])
     r = _reminders(db, village)
     assert r.session_open and not r.session_due(TODAY)
-    review.close_session(db, committee, sid)
+    sessions.close_session(db, committee, sid)
     r = _reminders(db, village)
     assert r.due == TODAY + dt.timedelta(days=7) and not r.session_due(TODAY)
     assert cadence.messages(r, TODAY) == []
@@ -55,7 +55,7 @@ def test_a_publicity_window_ended_with_an_objection_open_is_named_until_it_is_re
     pid = _submit(db, village, 6)
     held = TODAY - dt.timedelta(days=5)
     with clock.at(dt.datetime.combine(held, dt.time(8, 30))):
-        sid = review.open_session(db, committee, village.id, held_on=held, attendee_ids=[committee.user_id])
+        sid = sessions.open_session(db, committee, village.id, held_on=held, attendee_ids=[committee.user_id])
         review.decide(db, committee, sid, pid, "approved", votes=all_agree(db, sid))
     with db.write() as s:  # raised during the window, two days after the session
         publicity.log_objection_in(s, committee, pid, raised_by="邻居", reason="不属实",

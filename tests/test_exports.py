@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from core.committee import review
+from core.committee import review, sessions
 from core.public import resident
 from core.village import cards
 from tests.app_helpers import app, db_for_env, use_data_dir
@@ -51,7 +51,7 @@ def test_a_self_report_note_reaches_the_publicity_export_as_text_not_a_formula(s
     pid = resident.self_report(db, token, "10.0.0.5", rule_item_id=v.rule_ids["HJ01"], act_date=dt.date.today(),
                                note=PAYLOAD)
     committee = v.actors["committee"]
-    sid = review.open_session(db, committee, v.id, held_on=dt.date.today(), attendee_ids=[committee.user_id])
+    sid = sessions.open_session(db, committee, v.id, held_on=dt.date.today(), attendee_ids=[committee.user_id])
     assert review.decide(db, committee, sid, pid, "approved", votes=all_agree(db, sid)).status == "publicity"
 
     at = app(committee.user_id)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from core.committee import proposals, publicity, review
+from core.committee import proposals, publicity, review, sessions
 from core.maintenance.verify import verify
 from core.platform import settings as village_settings
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
@@ -126,8 +126,8 @@ def _submit(db, v, n, code="HJ01"):
 
 def _session(db, v):
     with db.read() as s:
-        members = [u.id for u in review.committee_members(s, v.id)]
-    return review.open_session(db, v.actors["admin"], v.id, held_on=TODAY, attendee_ids=members), members
+        members = [u.id for u in sessions.committee_members(s, v.id)]
+    return sessions.open_session(db, v.actors["admin"], v.id, held_on=TODAY, attendee_ids=members), members
 
 
 def test_bulk_approve_records_each_decision_and_vote_then_post_due_posts_each_once(db):

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.committee import proposals, publicity, review
+from core.committee import proposals, publicity, review, sessions
 from core.maintenance.verify import verify
 from core.platform.errors import InsufficientPoints
 from core.points import ledger
@@ -150,7 +150,7 @@ def _deduction_in_publicity(db, v, hid: int) -> int:
     members = [v.actors["committee"].user_id] + add_committee(db, v, 2)
     pid = proposals.submit(db, v.actors["grid_worker"], household_id=hid, rule_item_id=v.rule_ids["HJ06"],
                            act_date=TODAY - dt.timedelta(days=1), note="门口乱倒垃圾")
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
     assert review.decide(db, v.actors["committee"], sid, pid, "approved", points=-8,
                          votes=all_agree(db, sid)).status == "publicity"
     return pid

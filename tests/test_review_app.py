@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core.committee import attendance, proposals, review
+from core.committee import attendance, proposals, review, sessions
 from db.models import Decision, LedgerEntry, Objection, Proposal, ReviewSession
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
 from tests.factories import make_village
@@ -103,12 +103,12 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
 def test_staff_log_an_objection_and_the_next_session_resolves_it(small):
     db, v = small
     pid = _propose(db, v, 0)
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(),
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(),
                               attendee_ids=[v.actors["committee"].user_id])
     with db.read() as s:
         votes = attendance.unanimous(attendance.present(s, sid))
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes=votes)
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
 
     at = app(v.actors["grid_worker"].user_id)
     at.switch_page("pages/publicity.py").run()
@@ -220,7 +220,7 @@ def test_opening_the_review_shows_no_one_present_and_an_empty_session_is_refused
 
 
 def _opened(db, v, members):
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(), attendee_ids=members)
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today(), attendee_ids=members)
     at = app(v.actors["committee"].user_id)
     at.switch_page("pages/review.py").run()
     assert not at.exception

@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from core.committee import review
+from core.committee import agenda, review, sessions
 from core.maintenance.verify import verify
 from db.models import Decision, Objection, Proposal, ProposalPhoto, ReviewSession, SessionAttendee, Vote
 
@@ -20,7 +20,7 @@ def test_the_demo_has_history_a_morning_queue_and_an_open_objection(db, tmp_path
     today = dt.date.today()
     (vid,) = build_demo(db, households=60, days=15, steps=["startup.demo_review"], today=today)
     with db.read() as s:
-        queue = review.queue(s, vid, today)
+        queue = agenda.queue(s, vid, today)
         closed = s.execute(select(func.count()).select_from(ReviewSession)
                            .where(ReviewSession.closed_at.is_not(None))).scalar_one()
         open_obs = s.execute(select(func.count()).select_from(Objection).where(Objection.status == "open")).scalar_one()
@@ -55,7 +55,7 @@ def test_manage_post_due_posts_and_a_second_run_does_nothing(db, tmp_path, monke
     v = make_village(db)
     pid = proposals.submit(db, v.actors["grid_worker"], household_id=v.household_ids[0],
                            rule_item_id=v.rule_ids["HJ01"], act_date=dt.date.today())
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today() - dt.timedelta(days=5),
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=dt.date.today() - dt.timedelta(days=5),
                               attendee_ids=[v.actors["committee"].user_id])
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     monkeypatch.setattr(manage, "_db", lambda create_demo=False: db)

@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from core.committee import attendance, minutes, proposals, publicity, review
+from core.committee import agenda, attendance, minutes, proposals, publicity, review, sessions
 from core.platform import settings
 from core.platform.access import SYSTEM
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
@@ -64,7 +64,7 @@ def propose(db, v, code="HJ01", hh=0, **kw):
 
 
 def open_(db, v, members, n=3):
-    return review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members[:n])
+    return sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members[:n])
 
 
 def count(db, model):
@@ -83,9 +83,9 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert not list(tmp_path.rglob("*.part"))
 
     two_days_ago = TODAY - dt.timedelta(days=2)
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=two_days_ago, attendee_ids=members[:3])
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=two_days_ago, attendee_ids=members[:3])
     with db.read() as s:
-        assert [q.id for q in review.queue(s, v.id, TODAY, sid)] == [pid, deduct, rejected, later]
+        assert [q.id for q in agenda.queue(s, v.id, TODAY, sid)] == [pid, deduct, rejected, later]
     with db.read() as s:
         a0, a1, a2 = (a.id for a in attendance.present(s, sid))
     votes = {a0: "agree", a1: "agree", a2: "disagree"}
@@ -94,18 +94,18 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     review.decide(db, v.actors["committee"], sid, deduct, "approved", votes=agree)
     review.decide(db, v.actors["committee"], sid, rejected, "rejected", reason="照片与事项不符", votes=agree)
     review.decide(db, v.actors["committee"], sid, later, "deferred", reason="需核实", votes=agree)
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
 
     with db.read() as s:
         assert s.get(Proposal, pid).publicity_until == TODAY  # 3 days: two days ago, yesterday, today
-        assert review.queue(s, v.id, TODAY)[0].id == later  # deferred comes back next time
+        assert agenda.queue(s, v.id, TODAY)[0].id == later  # deferred comes back next time
     assert publicity.post_due(db, today=TODAY) == 0  # still in 公示
 
     # an objection holds the deduction; the next session upholds it
     ob = publicity.log_objection(db, v.actors["grid_worker"], deduct, raised_by="户主2", reason="不是我家倒的")
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=1)) == 1
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=1)) == 0  # idempotent
-    sid2 = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
+    sid2 = sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
     assert review.resolve_objection(db, v.actors["committee"], sid2, ob, "upheld", "邻居作证属实",
                                     all_agree(db, sid2)).status == "posted"
 
@@ -117,7 +117,7 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
                             .where(Decision.proposal_id == pid)).scalar_one()
         m = minutes.minutes(s, sid)
         given = minutes.minutes(s, sid, people=attendance.attendance(s, sid),
-                                decisions=review.session_decisions(s, sid))
+                                decisions=agenda.session_decisions(s, sid))
     assert given.attendees == m.attendees and given.decisions.equals(m.decisions)  # what the review page passes in
     assert (acc1.balance, acc1.earned_total) == (8, 8)
     assert acc2.earned_total == -5 and acc2.balance == 0
@@ -151,7 +151,7 @@ def test_an_overturned_objection_rejects_the_item_with_its_reason(db, v, members
     pid = propose(db, v)
     sid = open_(db, v, members)
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
     ob = publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="其实是村里保洁员打扫的")
     with pytest.raises(AlreadyDone):
         publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="再提一次")
@@ -183,7 +183,7 @@ def test_over_cap_and_duplicates_are_flagged_not_refused(db, v, members):
     with db.read() as s:
         assert not s.get(Proposal, first).over_cap
         assert s.get(Proposal, second).over_cap
-        items = {q.id: q for q in review.queue(s, v.id, TODAY)}
+        items = {q.id: q for q in agenda.queue(s, v.id, TODAY)}
     assert items[first].duplicate_of == [second] and items[second].duplicate_of == [first]
     assert "超上限" in items[second].flags
     if other_day:
@@ -221,11 +221,11 @@ def test_deciding_twice_is_refused(db, v, members):
 def test_deciding_in_a_closed_session_is_refused(db, v, members):
     pid = propose(db, v)
     sid = open_(db, v, members)
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
     with pytest.raises(AlreadyDone, match="已经结束"):
         review.decide(db, v.actors["committee"], sid, pid, "approved")
     with pytest.raises(AlreadyDone):
-        review.close_session(db, v.actors["committee"], sid)
+        sessions.close_session(db, v.actors["committee"], sid)
     assert count(db, Decision) == 0
 
 
@@ -238,7 +238,7 @@ def test_a_session_without_quorum_does_not_open(db, v, members):
 
 def test_attendees_must_be_committee_members_and_one_session_at_a_time(db, v, members):
     with pytest.raises(InvalidInput, match="评议小组成员"):
-        review.open_session(db, v.actors["committee"], v.id, held_on=TODAY,
+        sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY,
                             attendee_ids=members[:2] + [v.actors["cashier"].user_id])
     open_(db, v, members)
     with pytest.raises(AlreadyDone):
@@ -360,13 +360,13 @@ def test_the_publicity_sheet_prints_village_wide_and_per_grid(db, v, members):
 
 def test_a_session_cannot_be_dated_in_the_future(db, v, members):
     with pytest.raises(InvalidInput, match="晚于今天"):
-        review.open_session(db, v.actors["committee"], v.id, held_on=TODAY + dt.timedelta(days=1),
+        sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY + dt.timedelta(days=1),
                             attendee_ids=members)
 
 
 def test_an_objection_after_the_window_ended_is_refused(db, v, members):
     pid = propose(db, v)
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY - dt.timedelta(days=10),
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY - dt.timedelta(days=10),
                               attendee_ids=members)
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes=all_agree(db, sid))
     with pytest.raises(InvalidInput, match="公示期已于"):
@@ -380,5 +380,5 @@ def test_a_proxy_entry_records_its_source_and_needs_a_note(db, v):
         propose(db, v, source="proxy")
     pid = propose(db, v, source="proxy", note="张大爷口述，本人不会用手机")
     with db.read() as s:
-        item = review.queue(s, v.id, TODAY)[0]
+        item = agenda.queue(s, v.id, TODAY)[0]
     assert (item.id, item.source) == (pid, "工作人员代报")

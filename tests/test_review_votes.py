@@ -12,7 +12,7 @@ import io
 import pytest
 from sqlalchemy import event, func, select
 
-from core.committee import attendance, minutes, proposals, publicity, review
+from core.committee import attendance, minutes, proposals, publicity, review, sessions
 from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput
 from db.models import Decision, Proposal, SessionAttendee, StaffUser, Vote
@@ -48,7 +48,7 @@ def propose(db, v, hh=0, code="HJ01"):
 
 def open_(db, v, ids, guests=()):
     more = {"guests": list(guests)} if guests else {}
-    return review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=ids, **more)
+    return sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=ids, **more)
 
 
 def present(db, sid):
@@ -195,7 +195,7 @@ def test_guests_appear_in_the_minutes_and_vote_only_when_the_village_allows_it(d
     review.decide(db, v.actors["committee"], sid, first, "approved", votes=committee)  # the guest need not vote
 
     settings.change(db, v.admin, v.id, "guests_vote", True)
-    guest = review.add_guest(db, v.actors["committee"], sid, name="", capacity="party",
+    guest = sessions.add_guest(db, v.actors["committee"], sid, name="", capacity="party",
                              resident_id=v.resident_ids[2])  # the name comes from the resident
     with db.read() as s:
         row = s.get(SessionAttendee, guest)
@@ -227,7 +227,7 @@ def test_a_guest_without_a_name_or_with_an_unknown_capacity_or_resident_is_refus
                                                                                     resident, message):
     sid = open_(db, v, members[1:4])
     with pytest.raises(InvalidInput, match=message):
-        review.add_guest(db, v.actors["committee"], sid, name=name, capacity=capacity, resident_id=resident)
+        sessions.add_guest(db, v.actors["committee"], sid, name=name, capacity=capacity, resident_id=resident)
     assert count(db, SessionAttendee) == 3
 
 
@@ -238,22 +238,22 @@ def test_a_late_arrival_must_vote_from_then_on_and_a_member_who_left_no_longer_v
     three = {ids[n]: "agree" for n in ("张三", "李四", "王五")}
     review.decide(db, v.actors["committee"], sid, first, "approved", votes=three)
     with db.write() as s:  # ten minutes after the start
-        late = review.add_member_in(s, v.actors["committee"], sid, members[0],
+        late = sessions.add_member_in(s, v.actors["committee"], sid, members[0],
                                     at=dt.datetime.now().replace(microsecond=0) + dt.timedelta(minutes=10))
     with pytest.raises(AlreadyDone, match="已在出席名单"):
-        review.add_member(db, v.actors["committee"], sid, members[0])
+        sessions.add_member(db, v.actors["committee"], sid, members[0])
     with pytest.raises(InvalidInput, match="未表决：committee用户"):
         review.decide(db, v.actors["committee"], sid, second, "approved", votes=three)
     review.decide(db, v.actors["committee"], sid, second, "approved", votes={**three, late: "abstain"})
 
-    review.record_departure(db, v.actors["committee"], sid, ids["王五"], "left")
+    sessions.record_departure(db, v.actors["committee"], sid, ids["王五"], "left")
     with pytest.raises(InvalidInput, match="出席"):
         review.decide(db, v.actors["committee"], sid, third, "approved", votes={**three, late: "agree"})
-    review.record_departure(db, v.actors["committee"], sid, late, "left")  # 2 committee members remain
+    sessions.record_departure(db, v.actors["committee"], sid, late, "left")  # 2 committee members remain
     with pytest.raises(InvalidInput, match="法定人数"):
         review.decide(db, v.actors["committee"], sid, third, "approved",
                       votes={ids["张三"]: "agree", ids["李四"]: "agree"})
-    back = review.add_member(db, v.actors["committee"], sid, members[3])  # 王五 comes back: a new row
+    back = sessions.add_member(db, v.actors["committee"], sid, members[3])  # 王五 comes back: a new row
     assert back != ids["王五"]
     review.decide(db, v.actors["committee"], sid, third, "approved",
                   votes={ids["张三"]: "agree", ids["李四"]: "agree", back: "agree"})
@@ -267,14 +267,14 @@ def test_a_mistaken_entry_is_withdrawn_by_a_record_not_deleted_and_not_once_it_h
     pid = propose(db, v)
     sid = open_(db, v, members[1:4], guests=[attendance.Guest("错登的人", "other")])
     ids = by_name(db, sid)
-    review.record_departure(db, v.actors["committee"], sid, ids["错登的人"], "mistake")
+    sessions.record_departure(db, v.actors["committee"], sid, ids["错登的人"], "mistake")
     assert "错登的人" not in by_name(db, sid)
     assert count(db, SessionAttendee) == 4  # still there, marked
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes={ids[n]: "agree" for n in ("张三", "李四", "王五")})
     with pytest.raises(InvalidInput, match="已参与表决"):
-        review.record_departure(db, v.actors["committee"], sid, ids["张三"], "mistake")
+        sessions.record_departure(db, v.actors["committee"], sid, ids["张三"], "mistake")
     with pytest.raises(AlreadyDone):
-        review.record_departure(db, v.actors["committee"], sid, ids["错登的人"], "left")
+        sessions.record_departure(db, v.actors["committee"], sid, ids["错登的人"], "left")
     with db.read() as s:
         summary = dict(minutes.summary_rows(minutes.minutes(s, sid)))
     assert "错登的人" not in summary["列席"] and "错登的人" in summary["登记有误"]
@@ -316,7 +316,7 @@ def test_resolving_an_objection_needs_the_votes_too(db, v, members):
     pid = propose(db, v)
     sid = open_(db, v, members[1:4])
     review.decide(db, v.actors["committee"], sid, pid, "approved", votes=attendance.unanimous(present(db, sid)))
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
     ob = publicity.log_objection(db, v.actors["grid_worker"], pid, raised_by="邻居", reason="不是他家打扫的")
     sid2 = open_(db, v, members[0:3])
     with pytest.raises(InvalidInput, match="还有 3 名出席人员未表决"):
@@ -389,12 +389,12 @@ def test_attendance_and_votes_are_only_ever_inserted(db, v, members):
     try:
         pids = [propose(db, v, hh=i) for i in range(3)]
         sid = open_(db, v, members[1:4], guests=[attendance.Guest("赵大娘", "representative")])
-        late = review.add_member(db, v.actors["committee"], sid, members[0])
+        late = sessions.add_member(db, v.actors["committee"], sid, members[0])
         votes = attendance.unanimous(present(db, sid))
         review.decide(db, v.actors["committee"], sid, pids[0], "approved", votes=votes)
         review.bulk_approve(db, v.actors["committee"], sid, pids[1:], votes=votes)
-        review.record_departure(db, v.actors["committee"], sid, late, "left")
-        review.close_session(db, v.actors["committee"], sid)
+        sessions.record_departure(db, v.actors["committee"], sid, late, "left")
+        sessions.close_session(db, v.actors["committee"], sid)
     finally:
         event.remove(db.engine, "before_cursor_execute", watch)
     assert seen == []

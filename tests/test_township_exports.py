@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from core.committee import proposals, review
+from core.committee import proposals, review, sessions
 from core.reporting import township
 from core.supermarket import shop, stock
 from core.supermarket.stock import ProductInput
@@ -34,7 +34,7 @@ def _decided_and_redeemed(db, v):
     pid = proposals.submit(db, v.actors["grid_worker"], household_id=hid, rule_item_id=v.rule_ids["HJ01"],
                            act_date=dt.date.today(), note="门前屋后干净")
     committee = v.actors["committee"]
-    sid = review.open_session(db, committee, v.id, held_on=dt.date.today(), attendee_ids=[committee.user_id])
+    sid = sessions.open_session(db, committee, v.id, held_on=dt.date.today(), attendee_ids=[committee.user_id])
     review.decide(db, committee, sid, pid, "approved", votes=all_agree(db, sid))
     give_points(db, hid, 50, "start")
     product = stock.save_product(db, v.admin, v.id, ProductInput(name="肥皂", price=4, unit="块"))

@@ -13,7 +13,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from core.committee import proposals, review
+from core.committee import proposals, sessions
 from core.platform import settings
 from core.platform.auth import actor_for
 from core.points import cycles
@@ -159,12 +159,12 @@ def _open_session_with_proposal(db) -> tuple[int, int]:
     grid = _actor(db, DEMO_ROLES["grid_worker"])
     vid = committee.village_id
     with db.read() as s:
-        rs = review.open_session_of(s, vid)
+        rs = sessions.open_session_of(s, vid)
         rule = s.execute(select(RuleItem).where(RuleItem.village_id == vid, RuleItem.points > 0,
                                                 RuleItem.active)).scalars().first()
         hid = s.execute(select(Household.id).where(Household.village_id == vid)).scalars().first()
-        members = [u.id for u in review.committee_members(s, vid)]
-    sid = rs.id if rs else review.open_session(db, committee, vid, held_on=dt.date.today(), attendee_ids=members)
+        members = [u.id for u in sessions.committee_members(s, vid)]
+    sid = rs.id if rs else sessions.open_session(db, committee, vid, held_on=dt.date.today(), attendee_ids=members)
     pid = proposals.submit(db, grid, household_id=hid, rule_item_id=rule.id, act_date=dt.date.today(), note="双击测试")
     return sid, pid
     _record()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from core.committee import proposals, publicity, review
+from core.committee import proposals, publicity, review, sessions
 from core.platform import ratelimit, settings
 from core.points import ledger
 from core.reporting import rankings
@@ -228,11 +228,11 @@ def test_outcomes_of_reports_and_objections_show_with_the_committees_reason(db, 
                           act_date=TODAY - dt.timedelta(days=1))
     no = proposals.submit(db, v.actors["grid_worker"], household_id=a, rule_item_id=v.rule_ids["HJ06"],
                           act_date=TODAY - dt.timedelta(days=2))
-    sid = review.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
+    sid = sessions.open_session(db, v.actors["committee"], v.id, held_on=TODAY, attendee_ids=members)
     agree = all_agree(db, sid)
     review.decide(db, v.actors["committee"], sid, ok, "approved", votes=agree)
     review.decide(db, v.actors["committee"], sid, no, "rejected", reason="照片与事项不符", votes=agree)
-    review.close_session(db, v.actors["committee"], sid)
+    sessions.close_session(db, v.actors["committee"], sid)
     publicity.log_objection(db, v.actors["grid_worker"], ok, raised_by="邻居", reason="不是他家扫的")
     token = cards.issue_card(db, v.admin, a)
     html = phone().get(f"/me?card={token}").text

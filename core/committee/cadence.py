@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.committee.review import CADENCE_DAYS, next_session_due
+from core.committee.sessions import CADENCE_DAYS, next_session_due
 from core.platform import settings
 from db.models import Household, Objection, Proposal, ReviewSession, RuleItem, Village
 

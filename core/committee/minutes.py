@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core.committee.agenda import session_decisions, session_votes
 from core.committee.attendance import DEPARTURE_NAMES, NOT_VOTED, Attendee, attendance
-from core.committee.review import session_decisions, session_votes
 from core.platform.errors import NotFound
 from db.models import ReviewSession, Village
 
@@ -79,7 +79,7 @@ def _people(people: list[Attendee]) -> pd.DataFrame:
 def minutes(s: Session, session_id: int, *, people: list[Attendee] | None = None,
             decisions: list[dict] | None = None) -> Minutes:
     """The minutes of a session. ``people`` (its :func:`core.committee.attendance.attendance`) and
-    ``decisions`` (its :func:`core.committee.review.session_decisions`) may be passed when the caller
+    ``decisions`` (its :func:`core.committee.agenda.session_decisions`) may be passed when the caller
     has just read them."""
     rs = s.get(ReviewSession, session_id) if isinstance(session_id, int) else None
     if rs is None:

@@ -1,4 +1,6 @@
-"""The review session (评议会): attendance and quorum, the queue, decisions with votes.
+"""Deciding in the review session (评议会): approve, amend, reject, defer, resolve objections —
+each with the votes entered. Opening, attendance and closing are core.committee.sessions; the
+queue and the record of a session are core.committee.agenda.
 
 Flow of a proposal: submitted → (session) approved → 公示 (``publicity``) → posted, or
 rejected (reason required), or deferred (back in the next session's queue). An objection
@@ -23,64 +25,35 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import case, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from core.committee import attendance, publicity
-from core.committee.attendance import DEPARTURE_NAMES, GUEST_CAPACITIES, Guest
-from core.committee.proposals import LIVE_STATUSES, SOURCE_NAMES, check_points_for_rule
+from core.committee.proposals import check_points_for_rule
+from core.committee.sessions import session_for_update
 from core.platform import settings
-from core.platform.access import Actor, require
+from core.platform.access import Actor
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
-from core.platform.natural import natural_key
 from db import clock
 from db.executemany import executemany
 from db.models import (
     Decision,
-    Grid,
-    Household,
-    LedgerEntry,
     Objection,
     Proposal,
-    ProposalPhoto,
-    Resident,
     ReviewSession,
-    RuleCategory,
     RuleItem,
     SessionAttendee,
-    SessionDeparture,
-    StaffUser,
     Vote,
 )
 
-REVIEW_ROLES = ("committee", "admin")
 QUEUE_STATUSES = ("submitted", "deferred")
-OUTCOME_NAMES = {"approved": "通过", "rejected": "不通过", "deferred": "暂缓", "upheld": "维持（异议不成立）",
-                 "overturned": "撤销（异议成立）"}
 STATUS_NAMES = {"submitted": "待评议", "deferred": "暂缓待议", "rejected": "未通过", "publicity": "公示中",
                 "objected": "有异议", "posted": "已记账", "overturned": "已撤销"}
-CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
 
 
 # ---------------------------------------------------------------- pure rules
-
-
-def quorum_for(members_total: int, setting_value: int) -> int:
-    """Attendees needed: the setting if positive, else a majority of the members."""
-    if setting_value and setting_value > 0:
-        return setting_value
-    return members_total // 2 + 1
-
-
-def next_session_due(cadence: str, last_held: dt.date | None, today: dt.date) -> dt.date:
-    """When the next session is due under the cadence setting."""
-    if last_held is None:
-        return today
-    if cadence == "monthly":
-        return (last_held.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    return last_held + dt.timedelta(days=CADENCE_DAYS.get(cadence, 1))
 
 
 def amended_points(typed: object, rule, source: str = "grid") -> int:
@@ -94,205 +67,6 @@ def amended_points(typed: object, rule, source: str = "grid") -> int:
             raise InvalidInput(f"核定分值必须是整数（现在填的是“{typed.strip()[:20]}”）。")
         typed = int(text)
     return check_points_for_rule(typed, rule, source, what="核定分值")
-
-
-# ---------------------------------------------------------------- members & sessions
-
-
-def committee_members(s: Session, village_id: int) -> list[StaffUser]:
-    users = s.execute(select(StaffUser).where(StaffUser.village_id == village_id, StaffUser.active)
-                      .order_by(StaffUser.id)).scalars()
-    return [u for u in users if "committee" in (u.roles or "").split(",")]
-
-
-def open_session(db, actor: Actor, village_id: int, *, held_on: dt.date, attendee_ids: list[int],
-                 guests: list[Guest] | None = None, note: str = "") -> int:
-    """Open a session with the committee members recorded as present (and any guests); refuses
-    without a quorum. Nobody is taken as present who was not named."""
-    with db.write() as s:
-        return open_session_in(s, actor, village_id, held_on=held_on, attendee_ids=attendee_ids, guests=guests,
-                               note=note)
-
-
-def open_session_in(s: Session, actor: Actor, village_id: int, *, held_on: dt.date, attendee_ids: list[int],
-                    guests: list[Guest] | None = None, note: str = "", at: dt.datetime | None = None) -> int:
-    """:func:`open_session` in the caller's transaction (the demo builds history this way, ``at``
-    being when the session opened and those named arrived)."""
-    if not isinstance(held_on, dt.date):
-        raise InvalidInput("请选择评议会日期。")
-    if held_on > dt.date.today():
-        raise InvalidInput("评议会日期不能晚于今天。")
-    require(actor, REVIEW_ROLES, village_id)
-    existing = s.execute(select(ReviewSession.id).where(ReviewSession.village_id == village_id,
-                                                        ReviewSession.closed_at.is_(None))).scalar()
-    if existing is not None:
-        raise AlreadyDone("已有一场评议会尚未结束，请先结束它。")
-    members = {u.id: u for u in committee_members(s, village_id)}
-    present = sorted(set(attendee_ids or []))
-    if any(uid not in members for uid in present):
-        raise InvalidInput("出席人员必须是本村评议小组成员。")
-    need = quorum_for(len(members), settings.get(s, village_id, "quorum"))
-    if len(present) < need:
-        raise InvalidInput(f"未达到法定人数：评议小组共 {len(members)} 人，至少需要 {need} 人出席，"
-                           f"现只登记了 {len(present)} 人。请勾选实际出席的成员。")
-    at = at or clock.now()
-    rs = ReviewSession(village_id=village_id, held_on=held_on, opened_by=actor.user_id, opened_at=at,
-                       quorum_required=need, members_total=len(members), note=(note or "").strip()[:500])
-    s.add(rs)
-    s.flush()
-    for uid in present:
-        _add_member(s, actor, rs, members[uid], at)
-    named = [s.get(SessionAttendee, _add_guest(s, actor, rs, g, at)).name for g in guests or []]
-    record(s, actor, "review.open", "review_session", rs.id, {"attendees": present, "guests": named, "quorum": need},
-           village_id=village_id)
-    return rs.id
-
-
-def _session_for_update(s: Session, actor: Actor, session_id: int) -> ReviewSession:
-    rs = s.execute(select(ReviewSession).where(ReviewSession.id == session_id).with_for_update()
-                   ).scalar_one_or_none() if isinstance(session_id, int) else None
-    if rs is None:
-        raise NotFound("找不到该评议会。")
-    require(actor, REVIEW_ROLES, rs.village_id)
-    if rs.closed_at is not None:
-        raise AlreadyDone("该评议会已经结束，决定已冻结；如需更正请走冲正流程。")
-    return rs
-
-
-def _here(s: Session, rs: ReviewSession, user_id: int | None = None, name: str | None = None) -> None:
-    """Refuses recording someone already present (a member by account, a guest by name)."""
-    for a in attendance.present(s, rs.id):
-        if (user_id is not None and a.user_id == user_id) or (name is not None and a.name == name):
-            raise AlreadyDone(f"{a.name}已在出席名单中。")
-
-
-def _add_member(s: Session, actor: Actor, rs: ReviewSession, user: StaffUser, at: dt.datetime | None) -> int:
-    _here(s, rs, user_id=user.id)
-    row = SessionAttendee(session_id=rs.id, user_id=user.id, name=user.display_name[:40], capacity="committee",
-                          voting=True, arrived_at=at or clock.now(),
-                          recorded_by=actor.user_id)
-    s.add(row)
-    s.flush()
-    return row.id
-
-
-def _add_guest(s: Session, actor: Actor, rs: ReviewSession, guest: Guest, at: dt.datetime | None) -> int:
-    if not isinstance(guest, Guest):
-        raise InvalidInput("请填写列席人员的姓名和身份。")
-    name = (guest.name or "").strip() if isinstance(guest.name, str) else ""
-    if guest.resident_id is not None:
-        res = s.get(Resident, guest.resident_id) if isinstance(guest.resident_id, int) else None
-        if res is None or res.village_id != rs.village_id:
-            raise InvalidInput("找不到该村民。")
-        name = name or res.name
-    if not name:
-        raise InvalidInput("请填写列席人员的姓名。")
-    if len(name) > 40:
-        raise InvalidInput("姓名不能超过 40 个字。")
-    if guest.capacity not in GUEST_CAPACITIES:
-        raise InvalidInput("请选择列席人员的身份：村民代表、党员代表、村民或其他列席人员。")
-    _here(s, rs, name=name)
-    row = SessionAttendee(session_id=rs.id, resident_id=guest.resident_id, name=name, capacity=guest.capacity,
-                          voting=bool(settings.get(s, rs.village_id, "guests_vote")),
-                          arrived_at=at or clock.now(), recorded_by=actor.user_id)
-    s.add(row)
-    s.flush()
-    return row.id
-
-
-def add_member(db, actor: Actor, session_id: int, user_id: int) -> int:
-    """Record a committee member as present in an open session (a late arrival, or back after
-    leaving: a new attendee row either way). Returns the attendee id."""
-    with db.write() as s:
-        return add_member_in(s, actor, session_id, user_id)
-
-
-def add_member_in(s: Session, actor: Actor, session_id: int, user_id: int, at: dt.datetime | None = None) -> int:
-    """:func:`add_member` in the caller's transaction."""
-    rs = _session_for_update(s, actor, session_id)
-    members = {u.id: u for u in committee_members(s, rs.village_id)}
-    if not isinstance(user_id, int) or user_id not in members:
-        raise InvalidInput("出席人员必须是本村评议小组成员。")
-    aid = _add_member(s, actor, rs, members[user_id], at)
-    record(s, actor, "review.attend", "review_session", rs.id,
-           {"attendee_id": aid, "name": members[user_id].display_name}, village_id=rs.village_id)
-    return aid
-
-
-def add_guest(db, actor: Actor, session_id: int, *, name: str, capacity: str, resident_id: int | None = None) -> int:
-    """Record a guest as present (村民代表, 党员代表, a resident …): a name and a capacity,
-    optionally the resident it is. Whether the guest votes follows setting ``guests_vote`` now."""
-    with db.write() as s:
-        return add_guest_in(s, actor, session_id, Guest(name, capacity, resident_id))
-
-
-def add_guest_in(s: Session, actor: Actor, session_id: int, guest: Guest, at: dt.datetime | None = None) -> int:
-    """:func:`add_guest` in the caller's transaction."""
-    rs = _session_for_update(s, actor, session_id)
-    aid = _add_guest(s, actor, rs, guest, at)
-    row = s.get(SessionAttendee, aid)
-    record(s, actor, "review.attend", "review_session", rs.id,
-           {"attendee_id": aid, "name": row.name, "attendee_capacity": row.capacity, "voting": row.voting},
-           village_id=rs.village_id)
-    return aid
-
-
-def record_departure(db, actor: Actor, session_id: int, attendee_id: int, kind: str = "left") -> int:
-    """An attendee left (``left``, 中途离席) or was recorded by mistake (``mistake``, 登记有误,
-    only while they have not voted): from now on not present. Recorded, never deleted.
-    Returns the attendee id."""
-    with db.write() as s:
-        return record_departure_in(s, actor, session_id, attendee_id, kind)
-
-
-def record_departure_in(s: Session, actor: Actor, session_id: int, attendee_id: int, kind: str = "left",
-                        at: dt.datetime | None = None) -> int:
-    """:func:`record_departure` in the caller's transaction."""
-    if kind not in DEPARTURE_NAMES:
-        raise InvalidInput("请选择中途离席或登记有误。")
-    rs = _session_for_update(s, actor, session_id)
-    who = next((a for a in attendance.attendance(s, rs.id) if a.id == attendee_id), None)
-    if who is None:
-        raise NotFound("找不到该出席人员。")
-    if not who.present:
-        raise AlreadyDone(f"{who.name}已登记为{DEPARTURE_NAMES[who.left_kind]}。")
-    if kind == "mistake" and s.execute(select(Vote.decision_id).where(Vote.attendee_id == who.id)).first():
-        raise InvalidInput(f"{who.name}已参与表决，不能作为登记有误撤销；如已离开，请登记为中途离席。")
-    s.add(SessionDeparture(attendee_id=who.id, kind=kind, at=at or clock.now(),
-                           recorded_by=actor.user_id))
-    record(s, actor, "review.depart", "review_session", rs.id,
-           {"attendee_id": who.id, "name": who.name, "departure": kind}, village_id=rs.village_id)
-    return who.id
-
-
-def close_session(db, actor: Actor, session_id: int) -> None:
-    """Close the session: its decisions are final from now on."""
-    with db.write() as s:
-        close_session_in(s, actor, session_id)
-
-
-def close_session_in(s: Session, actor: Actor, session_id: int, at: dt.datetime | None = None) -> None:
-    rs = _session_for_update(s, actor, session_id)
-    rs.closed_at = at or clock.now()
-    n = s.execute(select(func.count()).select_from(Decision).where(Decision.session_id == rs.id)).scalar_one()
-    record(s, actor, "review.close", "review_session", rs.id, {"decisions": n}, village_id=rs.village_id)
-
-
-def open_session_of(s: Session, village_id: int) -> ReviewSession | None:
-    return s.execute(select(ReviewSession).where(ReviewSession.village_id == village_id,
-                                                 ReviewSession.closed_at.is_(None))
-                     .order_by(ReviewSession.id.desc()).limit(1)).scalar_one_or_none()
-
-
-def sessions(s: Session, village_id: int, limit: int = 60) -> list[dict]:
-    counts = (select(Decision.session_id, func.count().label("n")).group_by(Decision.session_id).subquery())
-    rows = s.execute(select(ReviewSession, func.coalesce(counts.c.n, 0))
-                     .outerjoin(counts, counts.c.session_id == ReviewSession.id)
-                     .where(ReviewSession.village_id == village_id)
-                     .order_by(ReviewSession.held_on.desc(), ReviewSession.id.desc()).limit(limit)).all()
-    return [{"id": rs.id, "held_on": rs.held_on, "closed": rs.closed_at is not None, "decisions": n,
-             "label": f"{rs.held_on:%Y-%m-%d} 评议会（{n} 项{'' if rs.closed_at else '，进行中'}）"}
-            for rs, n in rows]
 
 
 # ---------------------------------------------------------------- deciding
@@ -436,7 +210,7 @@ def decide_in(s: Session, actor: Actor, session_id: int, proposal_id: int, outco
               reason: str = "", votes: dict[int, str] | None = None) -> Decided:
     """:func:`decide` in the caller's transaction."""
     reason = (reason or "").strip()[:500]
-    rs = _session_for_update(s, actor, session_id)
+    rs = session_for_update(s, actor, session_id)
     if outcome == "approved":
         if not isinstance(proposal_id, int) or isinstance(proposal_id, bool):
             raise NotFound("找不到该申报。")
@@ -472,7 +246,7 @@ def bulk_approve(db, actor: Actor, session_id: int, proposal_ids: list[int],
     if not ids:
         raise InvalidInput("请先勾选要批量通过的申报。")
     with db.write() as s:
-        rs = _session_for_update(s, actor, session_id)
+        rs = session_for_update(s, actor, session_id)
         done, clean = _approve(s, actor, rs, dict.fromkeys(ids), "", votes, skip_decided=True)
         record(s, actor, "review.bulk_approve", "review_session", rs.id,
                {"approved": done.approved, "skipped": done.skipped, "ids": ids, "votes": clean},
@@ -498,7 +272,7 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
         raise InvalidInput("异议处理结果只能是维持或撤销。")
     if not reason:
         raise InvalidInput("处理异议必须填写理由。")
-    rs = _session_for_update(s, actor, session_id)
+    rs = session_for_update(s, actor, session_id)
     ob = s.get(Objection, objection_id) if isinstance(objection_id, int) else None
     if ob is None:
         raise NotFound("找不到该异议。")
@@ -516,156 +290,3 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
     record(s, actor, f"objection.{outcome}", "objection", ob.id,
            {"proposal_id": p.id, "session_id": rs.id, "votes": clean}, reason, village_id=rs.village_id)
     return Decided(p.id, outcome, p.status, points)
-
-
-# ---------------------------------------------------------------- the queue
-
-
-@dataclass
-class QueueItem:
-    id: int
-    household_id: int
-    door_no: str
-    head_name: str
-    resident: str
-    grid: str
-    category: str
-    rule_code: str
-    rule_name: str
-    points: int
-    min_points: int
-    max_points: int
-    act_date: dt.date
-    source: str
-    submitted_by: str
-    submitted_at: dt.datetime
-    note: str
-    status: str
-    over_cap: bool
-    duplicate_of: list[int]
-    photos: int
-
-    @property
-    def flags(self) -> str:
-        out = []
-        if self.over_cap:
-            out.append("超上限")
-        if self.duplicate_of:
-            out.append("疑似重复（" + "、".join(f"#{i}" for i in self.duplicate_of) + "）")
-        if self.status == "deferred":
-            out.append("上次暂缓")
-        return "；".join(out)
-
-
-def queue(s: Session, village_id: int, up_to: dt.date, session_id: int | None = None) -> list[QueueItem]:
-    """Everything waiting for a decision that was submitted up to ``up_to`` (the session's
-    day: the cadence decides how far back "since the last session" reaches; anything still
-    waiting from earlier is carried over), minus what this session already decided."""
-    end = dt.datetime.combine(up_to + dt.timedelta(days=1), dt.time())
-    submitter = select(StaffUser.id, StaffUser.display_name).subquery()
-    q = (select(Proposal, Household.door_no, Household.head_name, Resident.name, Grid.name, RuleCategory.name,
-                RuleItem.code, RuleItem.name, RuleItem.min_points, RuleItem.max_points, submitter.c.display_name)
-         .join(Household, Household.id == Proposal.household_id)
-         .outerjoin(Resident, Resident.id == Proposal.resident_id)
-         .outerjoin(Grid, Grid.id == Household.grid_id)
-         .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-         .join(RuleCategory, RuleCategory.id == RuleItem.category_id)
-         .outerjoin(submitter, submitter.c.id == Proposal.submitted_by)
-         .where(Proposal.village_id == village_id, Proposal.status.in_(QUEUE_STATUSES),
-                Proposal.submitted_at < end)
-         .order_by(Grid.name, Household.door_no, Proposal.id))
-    if session_id is not None:
-        decided = select(Decision.proposal_id).where(Decision.session_id == session_id)
-        q = q.where(Proposal.id.not_in(decided))
-    rows = s.execute(q).all()
-    if not rows:
-        return []
-    ids = [r[0].id for r in rows]
-    dups = duplicates(s, village_id, ids)
-    photo_counts = dict(s.execute(select(ProposalPhoto.proposal_id, func.count())
-                                  .where(ProposalPhoto.proposal_id.in_(ids))
-                                  .group_by(ProposalPhoto.proposal_id)).all())
-    out = []
-    for p, door, head, res, grid, cat, code, rname, lo, hi, by in rows:
-        out.append(QueueItem(p.id, p.household_id, door, head, res or "", grid or "未分网格", cat, code, rname, p.points,
-                             lo, hi, p.act_date, SOURCE_NAMES.get(p.source, p.source),
-                             by or ("村民本人" if p.source == "self" else "系统"), p.submitted_at, p.note,
-                             p.status, p.over_cap, dups.get(p.id, []), photo_counts.get(p.id, 0)))
-    out.sort(key=lambda q: (natural_key(q.grid), natural_key(q.door_no), q.id))  # 第二 before 第三
-    return out
-
-
-def duplicates(s: Session, village_id: int, proposal_ids: list[int]) -> dict[int, list[int]]:
-    """For each given proposal, the other live proposals of the same household, rule code
-    and act date (可能重复)."""
-    if not proposal_ids:
-        return {}
-    a, b = Proposal.__table__.alias("a"), Proposal.__table__.alias("b")
-    ra, rb = RuleItem.__table__.alias("ra"), RuleItem.__table__.alias("rb")
-    q = (select(a.c.id, b.c.id)
-         .select_from(a.join(ra, ra.c.id == a.c.rule_item_id)
-                      .join(b, and_(b.c.household_id == a.c.household_id, b.c.act_date == a.c.act_date,
-                                    b.c.id != a.c.id))
-                      .join(rb, and_(rb.c.id == b.c.rule_item_id, rb.c.code == ra.c.code)))
-         .where(a.c.id.in_(proposal_ids), a.c.village_id == village_id, b.c.status.in_(LIVE_STATUSES))
-         .order_by(b.c.id))
-    out: dict[int, list[int]] = {}
-    for pid, other in s.execute(q).all():
-        out.setdefault(pid, []).append(other)
-    return out
-
-
-def household_recent(s: Session, household_id: int, limit: int = 6) -> list[dict]:
-    """The household's latest ledger entries, for the committee's context."""
-    rows = s.execute(select(LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.delta_earned, LedgerEntry.reason)
-                     .where(LedgerEntry.household_id == household_id)
-                     .order_by(LedgerEntry.id.desc()).limit(limit)).all()
-    from core.points.ledger import KIND_NAMES
-
-    return [{"日期": r.occurred_on, "类型": KIND_NAMES.get(r.kind, r.kind), "分值": r.delta_earned,
-             "事由": r.reason} for r in rows]
-
-
-
-def session_decisions(s: Session, session_id: int) -> list[dict]:
-    """Decisions of a session in order, each with the votes recorded for it: the counts and
-    who voted against or abstained, or 未逐人表决 (counts left empty) when none were recorded."""
-    rows = s.execute(
-        select(Decision, Household.door_no, Household.head_name, RuleItem.code, RuleItem.name, Proposal.points)
-        .join(Proposal, Proposal.id == Decision.proposal_id)
-        .join(Household, Household.id == Proposal.household_id)
-        .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-        .where(Decision.session_id == session_id).order_by(Decision.id)).all()
-    counts: dict[int, dict[str, int]] = {}
-    dissent: dict[int, dict[str, list[str]]] = {}
-    for did, v, name in s.execute(select(Vote.decision_id, Vote.vote, SessionAttendee.name)
-                                  .join(Decision, Decision.id == Vote.decision_id)
-                                  .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
-                                  .where(Decision.session_id == session_id)
-                                  .order_by(Vote.decision_id, SessionAttendee.id)).all():
-        c = counts.setdefault(did, dict.fromkeys(attendance.VOTE_NAMES, 0))
-        c[v] += 1
-        if v != "agree":
-            dissent.setdefault(did, {}).setdefault(v, []).append(name)
-    out = []
-    for d, door, head, code, rname, proposed in rows:
-        c = counts.get(d.id)
-        out.append({"申报号": d.proposal_id, "门牌号": door, "户主": head, "事项": f"{code} {rname}",
-                    "申报分值": proposed, "结果": OUTCOME_NAMES.get(d.outcome, d.outcome),
-                    "核定分值": d.points if d.points is not None else "", "理由": d.reason,
-                    "表决": attendance.recorded_summary(c, dissent.get(d.id)),
-                    "同意": c["agree"] if c else None, "反对": c["disagree"] if c else None,
-                    "弃权": c["abstain"] if c else None})
-    return out
-
-
-def session_votes(s: Session, session_id: int) -> list[dict]:
-    """Every vote recorded in a session, one row each (the minutes' 表决明细)."""
-    rows = s.execute(select(Decision.proposal_id, Decision.outcome, SessionAttendee.name, SessionAttendee.capacity,
-                            Vote.vote)
-                     .join(Vote, Vote.decision_id == Decision.id)
-                     .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
-                     .where(Decision.session_id == session_id).order_by(Decision.id, SessionAttendee.id)).all()
-    return [{"申报号": pid, "结果": OUTCOME_NAMES.get(o, o), "姓名": name,
-             "身份": attendance.CAPACITY_NAMES.get(cap, cap), "表决": attendance.VOTE_NAMES[v]}
-            for pid, o, name, cap, v in rows]

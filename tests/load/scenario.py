@@ -72,10 +72,10 @@ def build(db: Database, *, households: int = 12, products: int = 5, stock_each: 
     if importlib.util.find_spec("core.committee.review") is not None:
         import datetime as dt
 
-        from core.committee import attendance, review
+        from core.committee import attendance, sessions
 
         committee = v.actors["committee"]
-        session_id = review.open_session(db, committee, v.id, held_on=dt.date.today(),
+        session_id = sessions.open_session(db, committee, v.id, held_on=dt.date.today(),
                                          attendee_ids=[committee.user_id])
         with db.read() as s:
             session_voters = [a.id for a in attendance.voters(attendance.present(s, session_id))]
