@@ -19,8 +19,7 @@ import streamlit as st
 
 from core.committee import agenda, attendance, photos, publicity, review, sessions
 from core.committee import minutes as minutes_mod
-from core.committee.proposals import SOURCE_NAMES, photos_of
-from core.platform import settings
+from core.committee.proposals import SOURCE_NAMES
 from core.platform.errors import DomainError
 from core.platform.natural import natural_key
 from ui import runtime, state
@@ -37,8 +36,7 @@ def render() -> None:
     vid = actor.village_id
     publicity.post_due_if_any(db, actor, vid)
     st.title("评议会")
-    with db.read() as s:
-        rs = sessions.open_session_of(s, vid)
+    rs = agenda.open_session(db, vid)
     if rs is None:
         _open_form(actor)
     else:
@@ -51,18 +49,12 @@ def render() -> None:
 
 def _open_form(actor) -> None:
     db = runtime.db()
-    with db.read() as s:
-        members = sessions.committee_members(s, actor.village_id)
-        quorum = sessions.quorum_for(len(members), settings.get(s, actor.village_id, "quorum"))
-        cadence = settings.get(s, actor.village_id, "review_cadence")
-        past = sessions.sessions(s, actor.village_id, limit=1)
-        waiting = len(agenda.queue(s, actor.village_id, dt.date.today()))
-    last = past[0]["held_on"] if past else None
-    due = sessions.next_session_due(cadence, last, dt.date.today())
+    o = agenda.opening(db, actor.village_id, dt.date.today())
+    members, quorum = o.members, o.quorum
     cols = st.columns(3)
-    cols[0].metric("待评议事项", waiting)
-    cols[1].metric("上次评议会", f"{last:%m月%d日}" if last else "无")
-    cols[2].metric("下次应召开", f"{due:%m月%d日}")
+    cols[0].metric("待评议事项", o.waiting)
+    cols[1].metric("上次评议会", f"{o.last_held:%m月%d日}" if o.last_held else "无")
+    cols[2].metric("下次应召开", f"{o.due:%m月%d日}")
     if not members:
         st.warning("本村还没有评议小组成员：请管理员在“工作人员”中给成员加上“评议小组成员”角色。")
         return
@@ -73,7 +65,7 @@ def _open_form(actor) -> None:
                     "（迟到的成员、村民代表等列席人员可在开始后登记）。")
         cols = st.columns(min(len(members), 5))
         present = [u.id for i, u in enumerate(members)
-                   if cols[i % len(cols)].checkbox(_md(u.display_name), value=False, key=f"rv_open_member_{u.id}")]
+                   if cols[i % len(cols)].checkbox(_md(u.name), value=False, key=f"rv_open_member_{u.id}")]
         note = st.text_input("备注（可不填）", key="rv_open_note")
         ok = st.form_submit_button("开始评议", type="primary")
     if ok and run_action(lambda: sessions.open_session(db, actor, actor.village_id, held_on=held_on,
@@ -87,11 +79,8 @@ def _open_form(actor) -> None:
 
 def _session(actor, rs) -> None:
     db = runtime.db()
-    with db.read() as s:
-        everyone = attendance.attendance(s, rs.id)
-        items = agenda.queue(s, actor.village_id, rs.held_on, rs.id)
-        objections = publicity.objections(s, actor.village_id, status="open")
-        done = agenda.session_decisions(s, rs.id)
+    screen = agenda.session_screen(db, actor.village_id, rs)
+    everyone, items, objections, done = screen.everyone, screen.items, screen.objections, screen.done
     people = [a for a in everyone if a.present]
     members = [a for a in people if a.member]
     guests = [a for a in people if not a.member]
@@ -122,8 +111,7 @@ def _session(actor, rs) -> None:
             st.dataframe(df, hide_index=True, width="stretch")
             downloads(df, f"评议决定_{rs.held_on:%Y%m%d}", "rv_done_dl")
     with tabs[3]:
-        with db.read() as s:
-            minutes = minutes_mod.minutes(s, rs.id, people=everyone, decisions=done)
+        minutes = minutes_mod.minutes_of(db, rs.id, people=everyone, decisions=done)
         _minutes_downloads(minutes, rs.held_on, "rv_cur")
         _close(actor, rs)
 
@@ -136,14 +124,12 @@ def _attendance(actor, rs, everyone) -> None:
     never changed)."""
     db = runtime.db()
     present = [a for a in everyone if a.present]
-    with db.read() as s:
-        members = sessions.committee_members(s, actor.village_id)
-        guests_vote = settings.get(s, actor.village_id, "guests_vote")
+    members, guests_vote = agenda.attendance_choices(db, actor.village_id)
     here = {a.user_id for a in present if a.user_id}
     # Every attendance write changes this number, so the inputs below start empty again afterwards
     # (a pick of someone who has just left must not stay selected).
     rnd = len(everyone) + sum(not a.present for a in everyone)
-    absent = {u.id: u.display_name for u in members if u.id not in here}
+    absent = {u.id: u.name for u in members if u.id not in here}
     with st.expander("出席登记：迟到、列席、离席", icon=":material/groups:", key=state.REVIEW_ATTEND_BOX):
         c = st.columns(3, gap="large")
         with c[0]:
@@ -162,8 +148,7 @@ def _attendance(actor, rs, everyone) -> None:
             name = st.text_input("姓名", max_chars=40, key=f"rv_guest_name_{rnd}")
             cap = st.selectbox("身份", attendance.GUEST_CAPACITIES, format_func=attendance.CAPACITY_NAMES.get,
                                key=f"rv_guest_capacity_{rnd}")
-            with db.read() as s:
-                found = attendance.residents_named(s, actor.village_id, name)
+            found = agenda.residents_named(db, actor.village_id, name)
             resident = st.selectbox("对应村民（可不选）", [None, *found], key=f"rv_guest_resident_{rnd}",
                                     format_func=lambda r: "不关联" if r is None else found[r]) if found else None
             if st.button("登记列席", key=f"rv_guest_add_{rnd}", icon=":material/person_add:") and run_action(
@@ -306,9 +291,8 @@ def _projector(actor, rs, people, items) -> None:
 
 def _item_card(actor, rs, people, it, history_open: bool = False) -> None:
     db = runtime.db()
-    with db.read() as s:
-        history = agenda.household_recent(s, it.household_id)
-        pics = photos_of(s, [it.id]).get(it.id, [])
+    context = agenda.item_context(db, it.household_id, it.id)
+    history, pics = context.history, context.photos
     with st.container(border=True):
         sign = "+" if it.points > 0 else ""
         st.header(_md(f"{it.door_no} {it.head_name}" + (f"（{it.resident}）" if it.resident else "")))
@@ -421,8 +405,7 @@ def _minutes_downloads(m: minutes_mod.Minutes, held_on: dt.date, key: str) -> No
 
 
 def _past(actor) -> None:
-    with runtime.db().read() as s:
-        past = [p for p in sessions.sessions(s, actor.village_id) if p["closed"]]
+    past = agenda.past_sessions(runtime.db(), actor.village_id)
     if not past:
         return
     # Runs only while open: a past session's minutes can hold a thousand decisions.
@@ -432,8 +415,7 @@ def _past(actor) -> None:
     with past_box:
         labels = {p["id"]: p["label"] for p in past}
         sid = st.selectbox("选择评议会", list(labels), format_func=labels.get, key="rv_past")
-        with runtime.db().read() as s:
-            m = minutes_mod.minutes(s, sid)
+        m = minutes_mod.minutes_of(runtime.db(), sid)
         st.caption("；".join(f"{k}：{_md(v)}" for k, v in minutes_mod.summary_rows(m)))
         st.dataframe(m.decisions, hide_index=True, width="stretch")
         m_date = dt.date.fromisoformat(m.held_on)

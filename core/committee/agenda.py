@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from core.committee import attendance
-from core.committee.proposals import LIVE_STATUSES, SOURCE_NAMES
+from core.committee import attendance, publicity, sessions
+from core.committee.proposals import LIVE_STATUSES, SOURCE_NAMES, photos_of
 from core.committee.review import QUEUE_STATUSES
+from core.platform import settings
 from core.platform.natural import natural_key
 from core.points.ledger import KIND_NAMES
 from db.models import (
@@ -180,3 +181,98 @@ def session_votes(s: Session, session_id: int) -> list[dict]:
     return [{"申报号": pid, "结果": OUTCOME_NAMES.get(o, o), "姓名": name,
              "身份": attendance.CAPACITY_NAMES.get(cap, cap), "表决": attendance.VOTE_NAMES[v]}
             for pid, o, name, cap, v in rows]
+
+
+# ---------------------------------------------------------------- what the 评议会 page reads
+# One function per part of the screen, each one read transaction; the page opens none itself.
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    id: int
+    held_on: dt.date
+    members_total: int
+    quorum_required: int
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the committee sees before a session: who may attend, the quorum, the cadence."""
+
+    members: list[Member]
+    quorum: int
+    last_held: dt.date | None
+    due: dt.date
+    waiting: int
+
+
+@dataclass(frozen=True)
+class SessionScreen:
+    everyone: list[attendance.Attendee]
+    items: list[QueueItem]
+    objections: list[dict]
+    done: list[dict]
+
+
+@dataclass(frozen=True)
+class ItemContext:
+    history: list[dict]
+    photos: list
+
+
+def open_session(db, village_id: int) -> OpenSession | None:
+    """The village's session in progress, if any."""
+    with db.read() as s:
+        rs = sessions.open_session_of(s, village_id)
+        return None if rs is None else OpenSession(rs.id, rs.held_on, rs.members_total, rs.quorum_required)
+
+
+def members(s: Session, village_id: int) -> list[Member]:
+    return [Member(u.id, u.display_name) for u in sessions.committee_members(s, village_id)]
+
+
+def opening(db, village_id: int, today: dt.date) -> Opening:
+    with db.read() as s:
+        ms = members(s, village_id)
+        quorum = sessions.quorum_for(len(ms), settings.get(s, village_id, "quorum"))
+        cadence = settings.get(s, village_id, "review_cadence")
+        past = sessions.sessions(s, village_id, limit=1)
+        waiting = len(queue(s, village_id, today))
+    last = past[0]["held_on"] if past else None
+    return Opening(ms, quorum, last, sessions.next_session_due(cadence, last, today), waiting)
+
+
+def session_screen(db, village_id: int, session: OpenSession) -> SessionScreen:
+    with db.read() as s:
+        return SessionScreen(attendance.attendance(s, session.id),
+                             queue(s, village_id, session.held_on, session.id),
+                             publicity.objections(s, village_id, status="open"),
+                             session_decisions(s, session.id))
+
+
+def attendance_choices(db, village_id: int) -> tuple[list[Member], bool]:
+    """The committee's members, and whether guests vote (setting ``guests_vote``)."""
+    with db.read() as s:
+        return members(s, village_id), bool(settings.get(s, village_id, "guests_vote"))
+
+
+def residents_named(db, village_id: int, name: str) -> dict[int, str]:
+    with db.read() as s:
+        return attendance.residents_named(s, village_id, name)
+
+
+def item_context(db, household_id: int, proposal_id: int) -> ItemContext:
+    """The household's recent entries and the item's photos, shown beside it."""
+    with db.read() as s:
+        return ItemContext(household_recent(s, household_id), photos_of(s, [proposal_id]).get(proposal_id, []))
+
+
+def past_sessions(db, village_id: int) -> list[dict]:
+    with db.read() as s:
+        return [p for p in sessions.sessions(s, village_id) if p["closed"]]

@@ -76,6 +76,13 @@ def _people(people: list[Attendee]) -> pd.DataFrame:
                          for a in people], columns=PEOPLE_COLUMNS)
 
 
+def minutes_of(db, session_id: int, *, people: list[Attendee] | None = None,
+               decisions: list[dict] | None = None) -> Minutes:
+    """:func:`minutes` in a read transaction of its own (for the pages)."""
+    with db.read() as s:
+        return minutes(s, session_id, people=people, decisions=decisions)
+
+
 def minutes(s: Session, session_id: int, *, people: list[Attendee] | None = None,
             decisions: list[dict] | None = None) -> Minutes:
     """The minutes of a session. ``people`` (its :func:`core.committee.attendance.attendance`) and
