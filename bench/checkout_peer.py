@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     result: dict = {"label": a.label, "when": dt.datetime.now().isoformat(timespec="seconds"),
-                    "cpus": os.cpu_count(), "rounds": a.rounds, "load_avg": [os.getloadavg()],
+                    "cpus": os.cpu_count(), "rounds": a.rounds, "peer_asked": a.peer, "load_avg": [os.getloadavg()],
                     "cpu_probe_ms": [cpu_probe()]}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         work = Path(tmp)
