@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -107,27 +108,44 @@ def _type_scan(page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def checkout(root: Path, browser, work: Path, demo: Path, rounds: int) -> dict:
-    data = work / "till" / "data"
-    shutil.copytree(demo, data)
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
-    proc = _serve(root, data, port, work / "till.log")
-    con = sqlite3.connect(data / "jifen.db")
-    cards = con.execute("select c.token, h.door_no || ' ' || h.head_name from card c join household h "
-                        "on h.id = c.household_id join account a on a.household_id = h.id where c.status = 'active' "
-                        "and h.active = 1 order by a.balance desc limit ?", (rounds + 2,)).fetchall()
-    name, code = con.execute("select name, barcode from product where kind = 'goods' and active = 1 and stock > 100 "
-                             "and barcode != '' order by price limit 1").fetchone()
-    con.close()
-    has_code = (root / "core" / "shop.py").read_text(encoding="utf-8").find("CONFIRM_CODE") >= 0
-    steps: dict[str, list[float]] = {"card_scan_ms": [], "goods_scan_ms": [], "confirm_click_ms": [],
-                                     "full_checkout_ms": []}
-    if has_code:
-        steps["confirm_scan_ms"] = []
-    try:
-        _healthy(url, proc)
-        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+def _confirm_code(root: Path) -> str:
+    """The printed 结算 code of the checkout measured ('' where that app has none)."""
+    for rel in ("core/supermarket/shop.py", "core/shop.py"):
+        f = root / rel
+        if f.exists():
+            m = re.search(r'^CONFIRM_CODE = "([^"]+)"', f.read_text(encoding="utf-8"), re.M)
+            if m:
+                return m.group(1)
+    return ""
+
+
+class Till:
+    """A logged-in cashier's checkout page on a copy of the demo village, one checkout per :meth:`round`
+    (bench.checkout_peer alternates these rounds with another system's in the same browser)."""
+
+    def __init__(self, root: Path, browser, work: Path, demo: Path, rounds: int):
+        self.root, self.browser, self.work, self.demo, self.rounds = root, browser, work, demo, rounds
+        self.code = _confirm_code(root)
+        self.proc: subprocess.Popen | None = None
+        self.page = None
+
+    def start(self) -> None:
+        data = self.work / "till" / "data"
+        shutil.copytree(self.demo, data)
+        port = _port()
+        url = f"http://127.0.0.1:{port}"
+        self.proc = _serve(self.root, data, port, self.work / "till.log")
+        con = sqlite3.connect(data / "jifen.db")
+        self.cards = con.execute(
+            "select c.token, h.door_no || ' ' || h.head_name from card c join household h "
+            "on h.id = c.household_id join account a on a.household_id = h.id where c.status = 'active' "
+            "and h.active = 1 order by a.balance desc limit ?", (self.rounds + 2,)).fetchall()
+        self.name, self.barcode = con.execute(
+            "select name, barcode from product where kind = 'goods' and active = 1 and stock > 100 "
+            "and barcode != '' order by price limit 1").fetchone()
+        con.close()
+        _healthy(url, self.proc)
+        page = self.page = self.browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
         page.goto(url + "/")
         page.get_by_label("用户名").fill("shouyin")
         page.get_by_label("密码").fill("demo12345")
@@ -136,42 +154,57 @@ def checkout(root: Path, browser, work: Path, demo: Path, rounds: int) -> dict:
         page.goto(url + "/checkout")
         page.locator("[class*='_scan_input'] input").first.wait_for(timeout=60_000)
         _idle(page)
-        for i in range(rounds + 1):  # the first round warms the pages up and is not counted
-            token, head = cards[i]
-            t = time.perf_counter()
-            _type_scan(page, token)
-            page.get_by_text(f"已读卡：{head}").first.wait_for(timeout=60_000)
-            _idle(page)
-            card_ms = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            _type_scan(page, code)
-            page.get_by_text(f"已加入：{name}").first.wait_for(timeout=60_000)
-            _idle(page)
-            goods_ms = (time.perf_counter() - t) * 1000
-            by_scan = has_code and i % 2 == 1
-            t = time.perf_counter()
-            if by_scan:
-                from core.supermarket.shop import CONFIRM_CODE
 
-                _type_scan(page, CONFIRM_CODE)
-            else:
-                page.locator(".st-key-checkout_confirm button").click()
-            page.get_by_text("兑换成功").first.wait_for(timeout=60_000)
-            _idle(page)
-            confirm_ms = (time.perf_counter() - t) * 1000
-            if i == 0:
-                continue
-            steps["card_scan_ms"].append(card_ms)
-            steps["goods_scan_ms"].append(goods_ms)
-            steps["confirm_scan_ms" if by_scan else "confirm_click_ms"].append(confirm_ms)
-            steps["full_checkout_ms"].append(card_ms + goods_ms + confirm_ms)
-        page.close()
+    def round(self, i: int) -> dict[str, float]:
+        """Checkout number ``i`` (0 = warm-up): card scan, goods scan, confirm (every other round by
+        scanning the 结算 code where the app has one); milliseconds per step and in all."""
+        page = self.page
+        token, head = self.cards[i % len(self.cards)]
+        t = time.perf_counter()
+        _type_scan(page, token)
+        page.get_by_text(f"已读卡：{head}").first.wait_for(timeout=60_000)
+        _idle(page)
+        card_ms = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        _type_scan(page, self.barcode)
+        page.get_by_text(f"已加入：{self.name}").first.wait_for(timeout=60_000)
+        _idle(page)
+        goods_ms = (time.perf_counter() - t) * 1000
+        by_scan = bool(self.code) and i % 2 == 1
+        t = time.perf_counter()
+        if by_scan:
+            _type_scan(page, self.code)
+        else:
+            page.locator(".st-key-checkout_confirm button").click()
+        page.get_by_text("兑换成功").first.wait_for(timeout=60_000)
+        _idle(page)
+        confirm_ms = (time.perf_counter() - t) * 1000
+        return {"card_scan_ms": card_ms, "goods_scan_ms": goods_ms,
+                "confirm_scan_ms" if by_scan else "confirm_click_ms": confirm_ms,
+                "full_checkout_ms": card_ms + goods_ms + confirm_ms}
+
+    def stop(self) -> None:
+        if self.page is not None:
+            self.page.close()
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+def checkout(root: Path, browser, work: Path, demo: Path, rounds: int) -> dict:
+    till = Till(root, browser, work, demo, rounds)
+    steps: dict[str, list[float]] = {}
+    try:
+        till.start()
+        for i in range(rounds + 1):  # the first round warms the pages up and is not counted
+            r = till.round(i)
+            if i:
+                for k, v in r.items():
+                    steps.setdefault(k, []).append(v)
     finally:
-        proc.terminate()
-        proc.wait(20)
-    out = {k: {"median": round(statistics.median(v), 1), "min": round(min(v), 1), "max": round(max(v), 1),
-               "n": len(v)} for k, v in steps.items() if v}
-    return out
+        till.stop()
+    return {k: {"median": round(statistics.median(v), 1), "min": round(min(v), 1), "max": round(max(v), 1),
+                "n": len(v)} for k, v in steps.items() if v}
 
 
 def main(argv: list[str] | None = None) -> None:
