@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import html
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -200,11 +201,37 @@ def _large_text_switch(user) -> None:
     st.toggle("大字模式", key=state.LARGE_TEXT, on_change=changed, help="放大全部文字；余额等关键数字更大。会记在您的账号里。")
 
 
+_warm_started = False
+
+
+def _warm_up() -> None:
+    """What the first visit of a page would otherwise pay, done once per process while the
+    first user is still logging in (measured in changes/h-chinese.md, bench/first_visits.py):
+    altair's import and first chart (≈1.3 s: 村情总览, 排行与星级户) and Streamlit's emoji table, a regular
+    expression of every emoji compiled on the first segmented control or pills (≈0.9 s)."""
+    from streamlit.string_util import extract_leading_emoji
+
+    extract_leading_emoji("村")
+    import altair as alt
+    import pandas as pd
+
+    # the first chart also compiles altair's shorthand patterns and loads its schema
+    alt.Chart(pd.DataFrame({"月份": ["2026-01"], "积分": [1]})).mark_line().encode(x="月份:N", y="积分:Q").to_dict()
+
+
+def _warm_up_in_background() -> None:
+    global _warm_started
+    if not _warm_started:
+        _warm_started = True
+        threading.Thread(target=_warm_up, name="jifen-warm-up", daemon=True).start()
+
+
 def run() -> None:
     try:
         _run()
     finally:
         _freeze_long_lived()
+        _warm_up_in_background()
 
 
 def _run() -> None:
