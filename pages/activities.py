@@ -10,7 +10,7 @@ from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, md_escape, run_action
+from ui.widgets import downloads, flash, md_escape, number_bad, number_box, run_action
 
 STATUS_FILTERS = {"进行中": ("planned", "open"), "已结束": ("done",), "已取消": ("cancelled",), "全部": None}
 
@@ -29,23 +29,25 @@ def _activity_form(key: str, act=None) -> dict | None:
         start = c2.time_input("开始时间", value=act.start_time if act else dt.time(8, 0), step=900)
         end = c3.time_input("结束时间", value=act.end_time if act else dt.time(11, 0), step=900)
         c1, c2, c3 = st.columns(3)
-        capacity = c1.number_input("招募人数（0 = 不限）", min_value=0, max_value=10000, step=1,
-                                   value=(act.capacity or 0) if act else 0)
-        pph = c2.number_input("每小时积分", min_value=0, max_value=100, step=1,
-                              value=act.points_per_hour if act else None,
-                              placeholder="默认按村里设置", help="留空则按“志愿服务每小时积分”设置。")
-        cap = c3.number_input("每人计时上限（分钟，0 = 不限）", min_value=0, max_value=1440, step=30,
-                              value=(act.cap_minutes or 0) if act else 0)
+        capacity = number_box("招募人数（0 = 不限）", min_value=0, max_value=10000, step=1,
+                              value=(act.capacity or 0) if act else 0, where=c1)
+        pph = number_box("每小时积分", min_value=0, max_value=100, step=1, value=act.points_per_hour if act else None,
+                         placeholder="默认按村里设置", help="留空则按“志愿服务每小时积分”设置。",
+                         key=f"{key}_pph", where=c2)
+        cap = number_box("每人计时上限（分钟，0 = 不限）", min_value=0, max_value=1440, step=30,
+                         value=(act.cap_minutes or 0) if act else 0, where=c3)
         c1, c2 = st.columns(2)
-        travel = c1.number_input("往返路途（分钟，0 = 不计）", min_value=0, max_value=480, step=5,
-                                 value=(act.travel_minutes or 0) if act else 0,
-                                 help="签退时在签到到签退的时间上另加的路途时间（如到外村服务）。与固定时长只能选一种。")
-        fixed = c2.number_input("固定时长（分钟，0 = 按签到签退计）", min_value=0, max_value=1440, step=15,
-                                value=(act.fixed_minutes or 0) if act else 0,
-                                help="每位签到签退的志愿者都按这个时长计（如值守一班）。")
+        travel = number_box("往返路途（分钟，0 = 不计）", min_value=0, max_value=480, step=5,
+                            value=(act.travel_minutes or 0) if act else 0, where=c1,
+                            help="签退时在签到到签退的时间上另加的路途时间（如到外村服务）。与固定时长只能选一种。")
+        fixed = number_box("固定时长（分钟，0 = 按签到签退计）", min_value=0, max_value=1440, step=15,
+                           value=(act.fixed_minutes or 0) if act else 0, where=c2,
+                           help="每位签到签退的志愿者都按这个时长计（如值守一班）。")
         tasks = st.text_area("任务说明", value=act.tasks if act else "", max_chars=2000, height=80)
         if not st.form_submit_button("保存" if act else "发布活动", type="primary"):
             return None
+    if None in (capacity, cap, travel, fixed) or number_bad(f"{key}_pph"):
+        return None  # the box outside its range says why, under it
     return dict(title=title, date=date, category=category, organiser=organiser, place=place, start_time=start,
                 end_time=end, capacity=int(capacity) or None,
                 points_per_hour=int(pph) if pph is not None else (None if act is None else act.points_per_hour),

@@ -13,7 +13,7 @@ from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, md_escape, run_action, say
+from ui.widgets import downloads, flash, md_escape, number_box, run_action, say
 
 MODES = {"in": "签到", "out": "签退"}
 
@@ -108,10 +108,10 @@ def _manual(actor, aid: int, df, missing) -> None:
     with st.form("checkin_manual_form", clear_on_submit=True):
         pick = st.selectbox("人员", people, format_func=lambda x: x[1])
         c1, c2 = st.columns(2)
-        hours = c1.number_input("小时", min_value=0, max_value=24, step=1, value=0)
-        minutes = c2.number_input("分钟", min_value=0, max_value=59, step=5, value=0)
+        hours = number_box("小时", min_value=0, max_value=24, step=1, value=0, where=c1)
+        minutes = number_box("分钟", min_value=0, max_value=59, step=5, value=0, where=c2)
         note = st.text_input("备注（如：手工补录原因）", max_chars=200)
-        if st.form_submit_button("保存时长", type="primary") and pick:
+        if st.form_submit_button("保存时长", type="primary") and pick and None not in (hours, minutes):
             total = int(hours) * 60 + int(minutes)
             if run_action(lambda: vol.set_minutes(db, actor, aid, pick[0], total, note),
                           f"已记录 {pick[1]} 服务 {total // 60} 小时 {total % 60} 分钟。"):

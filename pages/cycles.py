@@ -11,7 +11,7 @@ from core.platform import settings
 from core.points import cycles
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, number_box, run_action
 
 KINDS = {"year": "年度", "quarter": "季度", "month": "月份"}
 
@@ -28,13 +28,15 @@ def render() -> None:
         _earned(actor)
 
 
-def _period_picker() -> str:
+def _period_picker() -> str | None:
     today = dt.date.today()
     kind = st.segmented_control("周期", list(KINDS), format_func=KINDS.get, default="year", key="cycles_kind") \
         or "year"
     c1, c2 = st.columns(2)
-    year = c1.number_input("年份", min_value=2000, max_value=today.year, value=today.year, step=1,
-                           key="cycles_base_year")
+    year = number_box("年份", min_value=2000, max_value=today.year, value=today.year, step=1,
+                      key="cycles_base_year", where=c1)
+    if year is None:
+        return None
     if kind == "quarter":
         q = c2.selectbox("季度", [1, 2, 3, 4], index=(today.month - 1) // 3, format_func=lambda n: f"第{n}季度",
                          key="cycles_base_q")
@@ -51,6 +53,8 @@ def _base(actor) -> None:
     st.caption("底分在周期开始时发给每一户，每户每个周期最多一次（重复点击不会重复发放）。"
                "分值和是否可以兑换在“系统设置 → 底分与年终”中设置。")
     period = _period_picker()
+    if period is None:
+        return
     status = run_action(lambda: cycles.base_status(db, actor.village_id, period))
     if status is None:
         return
@@ -93,8 +97,10 @@ def _year_end(actor) -> None:
         st.success(f"{done[0]}年年终处理完成：{done[1]} 户清零，共 {done[2]} 分。")
     today = dt.date.today()
     default_year = today.year - 1 if today.month <= 6 else today.year
-    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=default_year, step=1,
-                               key="cycles_ye_year"))
+    year = number_box("年度", min_value=2000, max_value=today.year, value=default_year, step=1, key="cycles_ye_year")
+    if year is None:
+        return
+    year = int(year)
     with db.read() as s:
         policy = settings.get(s, actor.village_id, "year_end_policy")
     if policy == "clear":
@@ -141,8 +147,10 @@ def _year_end(actor) -> None:
 def _earned(actor) -> None:
     st.caption("年度累计积分（加分 − 扣分）按月保存，年终清零不会改变它，所以往年的星级文明户评定保持不变。")
     today = dt.date.today()
-    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=today.year, step=1,
-                               key="cycles_earned_year"))
+    year = number_box("年度", min_value=2000, max_value=today.year, value=today.year, step=1, key="cycles_earned_year")
+    if year is None:
+        return
+    year = int(year)
     df = run_action(lambda: cycles.earned_by_year(runtime.db(), actor.village_id, year))
     if df is None:
         return

@@ -13,7 +13,7 @@ from core.village.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, md_escape, pdf_download, run_action, say, text_of
+from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, say, text_of
 
 
 def _new_round(actor) -> None:
@@ -28,15 +28,19 @@ def _new_round(actor) -> None:
         crop = c1.selectbox("作物", list(stock), format_func=lambda c: f"{c}（库存 {field.fmt_kg(stock[c])} 公斤）")
         title = c2.text_input("轮次名称（可不填）", max_chars=80, placeholder="如：2026年秋季土豆分配")
         c1, c2, c3 = st.columns(3)
-        total = c1.number_input("本轮分配总量（公斤）", min_value=0.0, step=10.0, format="%.1f", value=None)
-        lo = c2.number_input("每户最少（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None)
-        hi = c3.number_input("每户最多（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None)
+        total = number_box("本轮分配总量（公斤）", min_value=0.0, step=10.0, format="%.1f", value=None,
+                           key="dist_new_total", where=c1)
+        lo = number_box("每户最少（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None,
+                        key="dist_new_min", where=c2)
+        hi = number_box("每户最多（公斤，可空）", min_value=0.0, step=0.5, format="%.1f", value=None,
+                        key="dist_new_max", where=c3)
         rule = st.radio("分配方式", list(allocation.RULES), format_func=allocation.RULES.get, horizontal=True,
                         help="按类别加权的权重在“系统设置 → 受助对象权重”中设置：" + "，".join(
                             f"{BENEFICIARY_CATEGORIES[k]} {v:g}" for k, v in weights.items()))
         cats = st.multiselect("只分给这些类别（不选 = 全部有效受助对象）", list(BENEFICIARY_CATEGORIES),
                               format_func=BENEFICIARY_CATEGORIES.get, placeholder="全部类别")
-        if st.form_submit_button("生成分配草稿", type="primary"):
+        bad = any(number_bad(k) for k in ("dist_new_total", "dist_new_min", "dist_new_max"))
+        if st.form_submit_button("生成分配草稿", type="primary") and not bad:
             rid = run_action(lambda: field_aid.create_round(
                 db, actor, title=title, crop=crop, total_kg="" if total is None else f"{total:.1f}", rule=rule,
                 min_kg=None if not lo else f"{lo:.1f}", max_kg=None if not hi else f"{hi:.1f}",

@@ -20,6 +20,8 @@ from ui.widgets import (
     excel_download,
     flash,
     md_escape,
+    number_bad,
+    number_box,
     pdf_download,
     run_action,
     run_open_tab,
@@ -59,15 +61,15 @@ def _plots(actor) -> None:
     with st.form(f"field_plot_form_{editing}", clear_on_submit=editing is None):
         c1, c2 = st.columns(2)
         name = c1.text_input("地块名称", value=row["地块"] if row is not None else "", max_chars=40)
-        area = c2.number_input("面积（亩）", min_value=0.0, max_value=10000.0, step=0.5, format="%.2f",
-                               value=float(row["面积（亩）"]) if row is not None else 1.0)
+        area = number_box("面积（亩）", min_value=0.0, max_value=10000.0, step=0.5, format="%.2f",
+                          value=float(row["面积（亩）"]) if row is not None else 1.0, where=c2)
         c1, c2 = st.columns(2)
         location = c1.text_input("位置", value=row["位置"] if row is not None else "", max_chars=80)
         group = c2.text_input("责任党小组", value=row["责任党小组"] if row is not None else "", max_chars=60)
         picked = st.multiselect("责任党员", list(names), default=[r for r in current if r in names],
                                 format_func=names.get, placeholder="从党员名单中选择")
         active = st.checkbox("在用", value=(row["状态"] == "在用") if row is not None else True)
-        if st.form_submit_button("保存地块", type="primary"):
+        if st.form_submit_button("保存地块", type="primary") and area is not None:
             pid = run_action(lambda: field.save_plot(db, actor, name=name, area_mu=round(area, 2), location=location,
                                                      party_group=group, member_ids=picked, active=active,
                                                      plot_id=editing))
@@ -181,9 +183,9 @@ def _work_days(actor) -> None:
                                     format_func=lambda r: names.get(r) or _name_of(att, r),
                                     placeholder="选择党员（扫卡登记的人会自动列出）")
             c_h, c_m = st.columns(2)
-            hours = c_h.number_input("小时", min_value=0, max_value=24, step=1, value=3)
-            mins = c_m.number_input("分钟", min_value=0, max_value=59, step=10, value=0)
-            if st.form_submit_button("为所选人员记录时长"):
+            hours = number_box("小时", min_value=0, max_value=24, step=1, value=3, where=c_h)
+            mins = number_box("分钟", min_value=0, max_value=59, step=10, value=0, where=c_m)
+            if st.form_submit_button("为所选人员记录时长") and None not in (hours, mins):
                 n = run_action(lambda: field.add_work_hours(db, actor, aid, picked, int(hours) * 60 + int(mins)))
                 if n:
                     flash(f"已为 {n} 人记录时长。")
@@ -228,12 +230,12 @@ def _harvest(actor) -> None:
             c1, c2, c3 = st.columns(3)
             season = c1.selectbox("种植季", list(seasons), format_func=seasons.get)
             day = c2.date_input("收获日期", value=dt.date.today(), format="YYYY-MM-DD")
-            kg = c3.number_input("过秤重量（公斤）", min_value=0.0, max_value=1_000_000.0, step=0.1, format="%.1f",
-                                 value=None, placeholder="精确到 0.1 公斤")
+            kg = number_box("过秤重量（公斤）", min_value=0.0, max_value=1_000_000.0, step=0.1, format="%.1f",
+                            value=None, placeholder="精确到 0.1 公斤", key="field_harvest_kg", where=c3)
             photo = st.file_uploader("过秤照片（可选，不超过 8 MB）", type=["jpg", "jpeg", "png"], max_upload_size=8)
             note = st.text_input("备注", max_chars=200)
             again = st.checkbox("与上一条重量相同，确是另一次过秤（如整袋称重）")
-            if st.form_submit_button("记录收获", type="primary"):
+            if st.form_submit_button("记录收获", type="primary") and not number_bad("field_harvest_kg"):
                 fp = f"harvest|{season}|{day}|{kg}|{note}"
                 if _once(fp, again):
                     hid = run_action(lambda: field.record_harvest(
@@ -281,12 +283,15 @@ def _stock(actor) -> None:
                 with st.form("field_shop_form", clear_on_submit=True):
                     c1, c2 = st.columns(2)
                     crop = c1.selectbox("作物", crops, format_func=fmt.get)
-                    kg = c2.number_input("转出重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
+                    kg = number_box("转出重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None,
+                                    key="field_shop_kg", where=c2)
                     c1, c2 = st.columns(2)
                     product = c1.selectbox("入库商品", list(products), format_func=products.get)
-                    qty = c2.number_input("入库数量（按商品单位）", min_value=0, step=1, value=None)
+                    qty = number_box("入库数量（按商品单位）", min_value=0, step=1, value=None, key="field_shop_qty",
+                                     where=c2)
                     note = st.text_input("备注", max_chars=200)
-                    if st.form_submit_button("转入积分超市", type="primary"):
+                    if st.form_submit_button("转入积分超市", type="primary") and not (
+                            number_bad("field_shop_kg") or number_bad("field_shop_qty")):
                         fp = f"shop|{crop}|{kg}|{product}|{qty}|{note}"
                         if _once(fp) and run_action(lambda: field.transfer_to_shop(
                                 db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", product_id=product,
@@ -298,13 +303,16 @@ def _stock(actor) -> None:
             with st.form("field_sale_form", clear_on_submit=True):
                 c1, c2, c3 = st.columns(3)
                 crop = c1.selectbox("作物", crops, format_func=fmt.get)
-                kg = c2.number_input("出售重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
-                yuan = c3.number_input("金额（元）", min_value=0.0, step=1.0, format="%.2f", value=None)
+                kg = number_box("出售重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None,
+                                key="field_sale_kg", where=c2)
+                yuan = number_box("金额（元）", min_value=0.0, step=1.0, format="%.2f", value=None,
+                                  key="field_sale_yuan", where=c3)
                 c1, c2 = st.columns(2)
                 day = c1.date_input("日期", value=dt.date.today(), format="YYYY-MM-DD")
                 buyer = c2.text_input("购买方", max_chars=40)
                 note = st.text_input("备注", max_chars=200)
-                if st.form_submit_button("记录出售", type="primary"):
+                if st.form_submit_button("记录出售", type="primary") and not (
+                        number_bad("field_sale_kg") or number_bad("field_sale_yuan")):
                     fp = f"sale|{crop}|{kg}|{yuan}|{day}|{buyer}"
                     if _once(fp) and run_action(lambda: field.sell_surplus(
                             db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}",
@@ -316,9 +324,10 @@ def _stock(actor) -> None:
             with st.form("field_loss_form", clear_on_submit=True):
                 c1, c2 = st.columns(2)
                 crop = c1.selectbox("作物", crops, format_func=fmt.get)
-                kg = c2.number_input("损耗重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None)
+                kg = number_box("损耗重量（公斤）", min_value=0.0, step=0.1, format="%.1f", value=None,
+                                key="field_loss_kg", where=c2)
                 reason = st.text_input("原因（必填）", max_chars=200, placeholder="如：储存中腐烂、复秤差额")
-                if st.form_submit_button("记录损耗"):
+                if st.form_submit_button("记录损耗") and not number_bad("field_loss_kg"):
                     fp = f"loss|{crop}|{kg}|{reason}"
                     if _once(fp) and run_action(lambda: field.record_loss(
                             db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", reason=reason)):

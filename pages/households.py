@@ -17,7 +17,7 @@ from core.reporting import reports, township
 from core.village import households, lifecycle
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, pdf_download, run_action
+from ui.widgets import downloads, flash, number_box, pdf_download, run_action
 from ui.widgets import md_escape as _md
 
 
@@ -164,13 +164,15 @@ def _lifecycle(actor, view) -> None:
                                     key="hh_lc_movers")
             head = st.selectbox("新户户主", list(names), format_func=names.get, index=None, placeholder="默认第一位")
             door = st.text_input("新户门牌号（必填）", max_chars=30, key="hh_lc_door")
-            pts = st.number_input(f"分给新户的可用积分（本户现有 {view.balance} 分）", min_value=0,
-                                  max_value=max(0, view.balance), value=0, step=1)
+            pts = number_box(f"分给新户的可用积分（本户现有 {view.balance} 分）", min_value=0,
+                             max_value=max(0, view.balance), value=0, step=1)
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明（如：儿子结婚分户，积分按约定划分）", max_chars=200)
             if st.form_submit_button("下一步…"):
                 if not movers or not door.strip():
                     st.error("请选择分出去的成员，并填写新户门牌号。")
+                    return
+                if pts is None:
                     return
                 who = "、".join(names[m] for m in movers)
                 _ask("split", {"resident_ids": movers, "door_no": door, "points": int(pts), "head_id": head,

@@ -8,7 +8,7 @@ from core.supermarket import stock
 from core.supermarket.stock import ProductInput
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import downloads, run_action, say
+from ui.widgets import downloads, number_bad, number_box, run_action, say
 
 
 def _label(p) -> str:
@@ -39,17 +39,15 @@ def _product_form(actor, village_id: int, items: list) -> None:
         kind = c3.selectbox("类型", list(kinds), format_func=kinds.get,
                             index=0 if p is None or p.kind == "goods" else 1)
         c1, c2, c3 = st.columns(3)
-        price = c1.number_input("兑换积分", min_value=1, step=1,
-                                value=p.price if p else 10)
+        price = number_box("兑换积分", min_value=1, step=1, value=p.price if p else 10, where=c1)
         unit = c2.text_input("单位", value=p.unit if p else "件", max_chars=10)
         barcode = c3.text_input("条码（可扫码枪录入）", value=(p.barcode or "") if p else "", max_chars=40)
         c1, c2, c3 = st.columns(3)
-        limit = c1.number_input("每户每月限兑（0 = 不限）", min_value=0, step=1,
-                                value=(p.monthly_limit or 0) if p else 0)
-        low = c2.number_input("低库存提醒", min_value=0, step=1,
-                              value=p.low_stock if p else 5)
+        limit = number_box("每户每月限兑（0 = 不限）", min_value=0, step=1,
+                           value=(p.monthly_limit or 0) if p else 0, where=c1)
+        low = number_box("低库存提醒", min_value=0, step=1, value=p.low_stock if p else 5, where=c2)
         active = c3.checkbox("在售", value=p.active if p else True)
-        if st.form_submit_button("保存修改" if p else "新增商品", type="primary"):
+        if st.form_submit_button("保存修改" if p else "新增商品", type="primary") and None not in (price, limit, low):
             data = ProductInput(name=name, price=int(price), category=category, kind=kind, unit=unit,
                                 barcode=barcode or None, low_stock=int(low), monthly_limit=int(limit) or None,
                                 active=active)
@@ -67,7 +65,7 @@ def _stock_in(actor, village_id: int, goods: list) -> None:
         kinds = {"purchase": "采购", "donation": "捐赠"}
         c1, c2 = st.columns(2)
         kind = c1.segmented_control("来源", list(kinds), format_func=kinds.get, default="purchase")
-        qty = c2.number_input("数量", min_value=1, step=1, value=1)
+        qty = number_box("数量", min_value=1, step=1, value=1, where=c2)
         c1, c2 = st.columns(2)
         donor = c1.text_input("捐赠人/单位（捐赠必填）", max_chars=60)
         funding = c2.text_input("资金来源", max_chars=60, placeholder="如：村集体经济、上级补助、社会捐赠")
@@ -75,7 +73,7 @@ def _stock_in(actor, village_id: int, goods: list) -> None:
         if st.form_submit_button("确认入库", type="primary"):
             if pid is None:
                 st.error("请选择商品。")
-            elif run_action(lambda: stock.receive_stock(runtime.db(), actor, pid, int(qty), kind or "purchase",
+            elif qty is not None and run_action(lambda: stock.receive_stock(runtime.db(), actor, pid, int(qty), kind or "purchase",
                                                         donor=donor, funding=funding, reason=reason),
                             success=f"已入库：{by_id[pid].name} {int(qty)}{by_id[pid].unit}。"):
                 st.rerun()
@@ -87,11 +85,13 @@ def _count(actor, village_id: int, goods: list) -> None:
     with st.form("products_count", clear_on_submit=True):
         pid = st.selectbox("商品", list(by_id), format_func=lambda i: _label(by_id[i]), index=None,
                            placeholder="选择盘点商品")
-        counted = st.number_input("实盘数量", min_value=0, step=1, value=None,
-                                  placeholder="清点后的实际数量")
+        counted = number_box("实盘数量", min_value=0, step=1, value=None, placeholder="清点后的实际数量",
+                             key="products_count_counted")
         reason = st.text_input("差异原因（实盘与账面不符时必填）", max_chars=500, placeholder="如：破损、过期、漏记")
         if st.form_submit_button("提交盘点", type="primary"):
-            if pid is None or counted is None:
+            if number_bad("products_count_counted"):
+                pass  # the box says why, under it
+            elif pid is None or counted is None:
                 st.error("请选择商品并填写实盘数量。")
             else:
                 diff = run_action(lambda: stock.count_stock(runtime.db(), actor, pid, int(counted), reason))

@@ -12,7 +12,7 @@ from core.platform.errors import DomainError
 from core.supermarket import receipts, returns, shop
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, md_escape, pdf_download, run_action, say, text_of
+from ui.widgets import downloads, md_escape, number_box, pdf_download, run_action, say, text_of
 
 
 def _close_void() -> None:
@@ -54,11 +54,14 @@ def _return_dialog(actor, village_id: int, rid: int) -> None:
     st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
     st.caption("填写每种商品这次退回的数量（不退的填 0）；最多可退的是兑换数量减去以前已退的。")
     qty: dict[int, int] = {}
+    valid = True  # a quantity outside 0…left says so under its box and keeps 确认退货 disabled
     for ln in lines:
         label = f"{ln.name}（兑换 {ln.bought}{ln.unit}，已退 {ln.returned}，每{ln.unit} {ln.price} 分）"
-        qty[ln.line_id] = int(st.number_input(label, min_value=0, max_value=ln.left, value=0, step=1,
-                                              disabled=ln.left == 0, key=f"redemptions_return_qty_{ln.line_id}"))
-    points = sum(ln.price * qty[ln.line_id] for ln in lines)
+        n = number_box(label, min_value=0, max_value=ln.left, value=0, step=1, disabled=ln.left == 0,
+                       key=f"redemptions_return_qty_{ln.line_id}")
+        qty[ln.line_id] = 0 if n is None else int(n)
+        valid = valid and n is not None
+    points = sum(ln.price * qty[ln.line_id] for ln in lines) if valid else 0
     st.warning(f"退货后退回 {points} 积分，商品回到库存。退货会记入积分流水和操作日志，不能撤回。",
                icon=":material/warning:")
     reason = st.text_input("退货原因（必填）", max_chars=500, key="redemptions_return_reason")

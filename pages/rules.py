@@ -11,7 +11,7 @@ import streamlit as st
 from core.village import rules
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, number_box, run_action
 from ui.widgets import md_escape as _md
 
 
@@ -73,14 +73,15 @@ def _revise(actor, latest: dict[str, rules.ItemView]) -> None:
         lo = c[1].number_input("最低分", value=it.min_points, step=1)
         hi = c[2].number_input("最高分", value=it.max_points, step=1)
         c = st.columns(2)
-        cap = c[0].number_input("次数上限（0 = 不限）", min_value=0, max_value=1000, value=it.cap_count or 0, step=1)
+        cap = number_box("次数上限（0 = 不限）", min_value=0, max_value=1000, value=it.cap_count or 0, step=1,
+                         where=c[0])
         period = c[1].selectbox("周期", ["month", "year"], format_func=rules.CAP_PERIODS.get,
                                 index=1 if it.cap_period == "year" else 0)
         c = st.columns(2)
         by = c[0].text_input("通过机构", value="村民代表大会", max_chars=60)
         on = c[1].date_input("通过日期", value=dt.date.today())
         ok = st.form_submit_button("保存为新版本", type="primary")
-    if ok and run_action(lambda: rules.revise_item(db, actor, it.id, name=name, points=int(pts), min_points=int(lo),
+    if ok and cap is not None and run_action(lambda: rules.revise_item(db, actor, it.id, name=name, points=int(pts), min_points=int(lo),
                                                    max_points=int(hi), cap_count=int(cap) or None,
                                                    cap_period=period if cap else None, adopted_by=by,
                                                    adopted_on=on)):
@@ -123,13 +124,13 @@ def _create(actor, cats) -> None:
             lo = c[1].number_input("最低分", value=3, step=1)
             hi = c[2].number_input("最高分", value=10, step=1)
             c = st.columns(2)
-            cap = c[0].number_input("次数上限（0 = 不限）", min_value=0, max_value=1000, value=0, step=1)
+            cap = number_box("次数上限（0 = 不限）", min_value=0, max_value=1000, value=0, step=1, where=c[0])
             period = c[1].selectbox("周期", ["month", "year"], format_func=rules.CAP_PERIODS.get)
             c = st.columns(2)
             by = c[0].text_input("通过机构", value="村民代表大会", max_chars=60)
             on = c[1].date_input("通过日期", value=dt.date.today())
             ok = st.form_submit_button("新增事项", type="primary")
-        if ok and run_action(lambda: rules.create_item(db, actor, actor.village_id, category_id=cat, code=code,
+        if ok and cap is not None and run_action(lambda: rules.create_item(db, actor, actor.village_id, category_id=cat, code=code,
                                                        name=name, points=int(pts), min_points=int(lo),
                                                        max_points=int(hi), cap_count=int(cap) or None,
                                                        cap_period=period if cap else None, adopted_by=by,

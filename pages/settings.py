@@ -10,7 +10,7 @@ from core.platform import settings
 from core.village import setup
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.widgets import downloads, flash, number_box, run_action
 
 CHOICE_NAMES = {
     "daily": "每天", "weekly": "每周", "monthly": "每月",
@@ -51,8 +51,9 @@ def _widget(key: str, value, prefix: str):
     if spec.kind == "bool":
         return st.toggle(spec.label, value=bool(value), help=spec.help, key=wkey)
     if spec.kind == "int":
-        return int(st.number_input(spec.label, min_value=spec.min, max_value=spec.max, value=int(value), step=1,
-                                   help=spec.help, key=wkey))
+        got = number_box(spec.label, min_value=spec.min, max_value=spec.max, value=int(value), step=1,
+                         help=spec.help, key=wkey)
+        return None if got is None else int(got)
     if spec.kind == "choice":
         return st.selectbox(spec.label, spec.choices, index=list(spec.choices).index(value),
                             format_func=lambda c: CHOICE_NAMES.get(c, c), help=spec.help, key=wkey)
@@ -61,14 +62,16 @@ def _widget(key: str, value, prefix: str):
     if spec.kind == "list_int":
         st.markdown(f"**{spec.label}**", help=spec.help)
         cols = st.columns(5)
-        return [int(cols[i].number_input(f"{i + 1}星", min_value=1, max_value=100000, value=int(v), step=1,
-                                         key=f"{wkey}_{i}")) for i, v in enumerate(value)]
+        stars = [number_box(f"{i + 1}星", min_value=1, max_value=100000, value=int(v), step=1, key=f"{wkey}_{i}",
+                            where=cols[i]) for i, v in enumerate(value)]
+        return None if None in stars else [int(n) for n in stars]
     if spec.kind == "dict":
         st.markdown(f"**{spec.label}**", help=spec.help)
         cols = st.columns(len(value))
-        return {k: float(cols[i].number_input(BENEFICIARY_NAMES.get(k, k), min_value=0.1, max_value=10.0,
-                                              value=float(v), step=0.1, format="%.1f", key=f"{wkey}_{k}"))
-                for i, (k, v) in enumerate(value.items())}
+        weights = {k: number_box(BENEFICIARY_NAMES.get(k, k), min_value=0.1, max_value=10.0, value=float(v),
+                                 step=0.1, format="%.1f", key=f"{wkey}_{k}", where=cols[i])
+                   for i, (k, v) in enumerate(value.items())}
+        return None if None in weights.values() else {k: float(w) for k, w in weights.items()}
     raise ValueError(spec.kind)
 
 
@@ -88,6 +91,9 @@ def render() -> None:
                 values[key] = _widget(key, current[key], "settings")
                 st.caption(settings.SPECS[key].help)
             if st.form_submit_button(f"保存“{group}”设置", type="primary"):
+                if None in values.values():
+                    st.error("有数值超出允许范围（见上方红字），未保存。")
+                    continue
                 changed = {k: v for k, v in values.items() if v != current[k]}
                 if not changed:
                     st.info("没有改动。")

@@ -62,7 +62,7 @@ def _exports(actor) -> None:
                        icon=":material/download:", key="staff_export_balances")
     st.markdown("**村级数据归档（完整）**")
     st.caption("本村拥有的每张数据表各一页，另有清单页（每张表的行数和 SHA-256 校验和）。可交镇街存档，也可用"
-               "“python manage.py import-archive 文件”导入一套空的系统，恢复为同样的数据。归档不含工作人员密码"
+               "命令 `python manage.py import-archive 文件` 导入一套空的系统，恢复为同样的数据。归档不含工作人员密码"
                "（导入后需重设）和照片文件（照片在备份文件里）。")
     st.download_button("下载村级数据归档（Excel）", lambda: archive.export_archive(db, vid),
                        f"村级数据归档_{today:%Y%m%d}.xlsx", mime=XLSX_MIME, on_click="ignore",

@@ -12,7 +12,16 @@ from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, excel_download, flash, pdf_download, run_action, run_open_tab, text_of
+from ui.widgets import (
+    downloads,
+    excel_download,
+    flash,
+    number_box,
+    pdf_download,
+    run_action,
+    run_open_tab,
+    text_of,
+)
 
 
 def _mins(value) -> str:
@@ -93,11 +102,11 @@ def _corrections(actor) -> None:
                 options = [(int(r["attendance_id"]), f"{r['日期']:%Y-%m-%d} {r['活动名称']}（现为 {_mins(r['时长（分钟）'])}）")
                            for r in records.to_dict("records")]
                 pick = st.selectbox("服务记录", options, format_func=lambda x: x[1])
-                minutes = st.number_input("应为（分钟）", min_value=0, max_value=1440, step=5, value=60)
+                minutes = number_box("应为（分钟）", min_value=0, max_value=1440, step=5, value=60)
                 reason = st.text_area("更正原因（必填）", max_chars=500, height=70)
                 who = st.radio("申请人", ["志愿者本人", "工作人员"], horizontal=True)
                 submitted = st.form_submit_button("登记申请")
-                if submitted and pick and run_action(
+                if submitted and pick and minutes is not None and run_action(
                         lambda: vol.request_correction(db, actor, pick[0], int(minutes), reason,
                                                        by_volunteer=who == "志愿者本人"),
                         "已登记更正申请，等待负责人处理。"):
@@ -152,7 +161,9 @@ def _certificates(actor) -> None:
 def _exports(actor) -> None:
     db = runtime.db()
     today = dt.date.today()
-    year = st.number_input("年份", min_value=2000, max_value=2100, value=today.year, step=1, key="vol_export_year")
+    year = number_box("年份", min_value=2000, max_value=2100, value=today.year, step=1, key="vol_export_year")
+    if year is None:
+        return
     by_month = vq.hours_by_person_month(db, actor.village_id, int(year))
     by_activity = vq.hours_by_activity(db, actor.village_id, dt.date(int(year), 1, 1), dt.date(int(year), 12, 31))
     st.subheader("每人每月服务时长")

@@ -155,7 +155,11 @@ def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reas
     at.button(key="redemptions_return_open").click().run()
     assert _balance(db, hid) == 70  # the dialog is only open
     qty = next(n for n in at.number_input if n.key.startswith("redemptions_return_qty_"))
-    assert qty.value == 0 and qty.max == 3  # nothing is assumed: the cashier types what comes back
+    assert qty.value == 0 and "兑换 3" in qty.label  # nothing is assumed: the cashier types what comes back
+    qty.set_value(4).run()  # more than was bought: said in Chinese under the box, nothing to confirm
+    assert any("不能大于" in e.value or "之间" in e.value for e in at.error)
+    assert at.button(key="redemptions_return_confirm").disabled
+    qty = next(n for n in at.number_input if n.key.startswith("redemptions_return_qty_"))
     qty.set_value(2).run()
     at.button(key="redemptions_return_confirm").click().run()
     assert any("原因" in e.value for e in at.error) and _balance(db, hid) == 70

@@ -10,9 +10,11 @@ from __future__ import annotations
 import gc
 import html
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.platform import auth
 from core.platform.access import ROLE_NAMES
@@ -60,6 +62,71 @@ def _login_then(module: str):
 
     render.__name__ = f"login_then_{module}"
     return render
+
+
+def _no_access(spec: PageSpec):
+    def render() -> None:
+        names = "、".join(ROLE_NAMES.get(r, r) for r in spec.roles)
+        st.title(spec.title)
+        st.error(f"无权访问：“{spec.title}”只对{names}开放，您的账号没有这个角色。", icon=":material/block:")
+        st.markdown("如需使用这个页面，请村管理员在“工作人员”中为您的账号加上相应角色；"
+                    "或者从左侧菜单打开您能用的页面。")
+        _home_link("回到工作台")
+
+    render.__name__ = f"no_access_{spec.module}"
+    return st.Page(render, title=spec.title, icon=spec.icon, url_path=spec.module, visibility="hidden")
+
+
+def _home_link(text: str) -> None:
+    # "./" from any page's address is the app's root (behind a proxy's path prefix too).
+    st.html(f'<p><a href="./" target="_self">{html.escape(text)}</a></p>')
+
+
+def _not_found() -> None:
+    st.title("页面不存在")
+    st.error("您打开的网址没有对应的页面：可能是网址输错了，或者链接已经过时。", icon=":material/link_off:")
+    st.markdown("请从左侧菜单选择页面，或回到首页。")
+    _home_link("回到首页")
+
+
+def _asked_path() -> str | None:
+    """The address a browser asked for by name (a typed URL, a bookmark): Streamlit's page
+    manager keeps it for the run (``intended_page_name``); a click inside the app asks by page
+    hash instead and gives None."""
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    name = getattr(manager, "intended_page_name", None)
+    return name.strip("/") or None if isinstance(name, str) else None
+
+
+def _unknown_pages(known: set[str]) -> list[st.Page]:
+    """A hidden 页面不存在 page at each address this tab asked for that no page has, so that
+    Streamlit finds a page there instead of showing its English “Page not found” dialog and the
+    start page. Remembered for the tab: the reruns of that page ask by hash, not by name.
+    An address with a "/" inside (``/a/b``) cannot be a page's address and still gets
+    Streamlit's dialog (docs/ARCHITECTURE.md "Chinese everywhere")."""
+    seen: list[str] = st.session_state.setdefault(state.UNKNOWN_PATHS, [])
+    asked = _asked_path()
+    if asked and asked not in known and "/" not in asked and asked not in seen:
+        seen.append(asked)
+    pages = []
+    for path in seen:
+        if path in known:
+            continue
+
+        def render() -> None:
+            _not_found()
+
+        render.__name__ = f"not_found_{len(pages)}"
+        pages.append(st.Page(render, title="页面不存在", icon=":material/link_off:", url_path=path,
+                             visibility="hidden"))
+    return pages
+
+
+# Every address the app gives a page under some login (a staff page, the public board, the
+# account, the start alias, the login and first-set-up pages): none of them is "not found".
+_KNOWN = {*(p.module for p in PAGES), *(p.module for p in PUBLIC_PAGES), "start", "login", "setup",
+          "password", "account"}
 
 
 def _restore_from_cookie() -> None:
@@ -134,11 +201,37 @@ def _large_text_switch(user) -> None:
     st.toggle("大字模式", key=state.LARGE_TEXT, on_change=changed, help="放大全部文字；余额等关键数字更大。会记在您的账号里。")
 
 
+_warm_started = False
+
+
+def _warm_up() -> None:
+    """What the first visit of a page would otherwise pay, done once per process while the
+    first user is still logging in (measured in changes/h-chinese.md, bench/first_visits.py):
+    altair's import and first chart (≈1.3 s: 村情总览, 排行与星级户) and Streamlit's emoji table, a regular
+    expression of every emoji compiled on the first segmented control or pills (≈0.9 s)."""
+    from streamlit.string_util import extract_leading_emoji
+
+    extract_leading_emoji("村")
+    import altair as alt
+    import pandas as pd
+
+    # the first chart also compiles altair's shorthand patterns and loads its schema
+    alt.Chart(pd.DataFrame({"月份": ["2026-01"], "积分": [1]})).mark_line().encode(x="月份:N", y="积分:Q").to_dict()
+
+
+def _warm_up_in_background() -> None:
+    global _warm_started
+    if not _warm_started:
+        _warm_started = True
+        threading.Thread(target=_warm_up, name="jifen-warm-up", daemon=True).start()
+
+
 def run() -> None:
     try:
         _run()
     finally:
         _freeze_long_lived()
+        _warm_up_in_background()
 
 
 def _run() -> None:
@@ -168,7 +261,7 @@ def _run() -> None:
         if st.session_state.get(state.SETUP_DONE) or not has_village(runtime.db()):
             setup_page = st.Page(render_function("setup"), title="首次设置", icon=":material/rocket_launch:", url_path="setup",
                                  default=True)
-            st.navigation([setup_page, *public], position="hidden").run()
+            st.navigation([setup_page, *public, *_unknown_pages(_KNOWN)], position="hidden").run()
             return
         login_page = st.Page(login.render_login, title="登录", icon=":material/login:", url_path="login",
                              default=True)
@@ -176,14 +269,14 @@ def _run() -> None:
         # the same address shows the page (a link in a message, a bookmark, a till's start page).
         asked = [st.Page(_login_then(spec.module), title=spec.title, icon=spec.icon, url_path=spec.module)
                  for spec in PAGES]
-        nav = st.navigation([login_page, *public, *asked], position="hidden")
+        nav = st.navigation([login_page, *public, *asked, *_unknown_pages(_KNOWN)], position="hidden")
         nav.run()
         return
 
     if user.must_change_password:
         page = st.Page(login.render_change_password, title="修改密码", icon=":material/password:",
                        url_path="password", default=True)
-        st.navigation([page, *public], position="hidden").run()
+        st.navigation([page, *public, *_unknown_pages(_KNOWN)], position="hidden").run()
         return
 
     login.send_handoff()
@@ -204,7 +297,11 @@ def _run() -> None:
     # registry page made the default is served at "/" only, and its own address (/home, where a
     # link or a login's return leads) ends in Streamlit's English "Page not found".
     alias = {"": [_alias(specs[0])]} if specs else {}
-    nav = st.navigation({**sections, **alias}, position="hidden")
+    # A page outside the user's roles (a link sent by a colleague, an old bookmark) is a hidden
+    # page saying 无权访问 and what to do, and an address no page has says 页面不存在: both
+    # instead of Streamlit's English "Page not found" dialog.
+    hidden = [_no_access(spec) for spec in PAGES if spec not in specs] + _unknown_pages(_KNOWN)
+    nav = st.navigation({**sections, **alias, **({" ": hidden} if hidden else {})}, position="hidden")
     with st.sidebar:
         st.markdown(f"**{md_escape(user.display_name)}**")
         st.caption("、".join(ROLE_NAMES.get(r, r) for r in sorted(roles)))

@@ -10,6 +10,8 @@ HANDOFF = "auth_handoff_code"  # str | None: one-time code waiting for the brows
 LOGIN_ENDED = "auth_login_ended"  # bool: this tab's login ended elsewhere (logout, expiry, …): say so once
 LOGIN_NEXT = "auth_login_next"  # str | None: module of the staff page whose address was opened before logging in
 FLASH = "flash_message"  # (level, text) shown once at the top of the next run
+UNKNOWN_PATHS = "nav_unknown_paths"  # list[str]: addresses this tab asked for that no page has (页面不存在)
+NUMBERS_BAD = "numbers_out_of_range"  # set[str]: number boxes (key or label) whose typed value is outside their range
 
 # checkout (积分超市收银台)
 CHECKOUT_HOUSEHOLD = "checkout_household_id"

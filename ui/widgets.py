@@ -48,6 +48,52 @@ def show_flash() -> None:
         say(level, text)
 
 
+def _plain(x: float | int) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def range_error(label: str, value: float | int, min_value: float | int | None,
+                max_value: float | int | None) -> str | None:
+    """The Chinese message for a number outside [min_value, max_value], or None when it is inside."""
+    name = label.split("（")[0].strip() or label
+    if min_value is not None and max_value is not None and not min_value <= value <= max_value:
+        return f"“{name}”应在 {_plain(min_value)} 至 {_plain(max_value)} 之间，您填的是 {_plain(value)}。"
+    if min_value is not None and value < min_value:
+        return f"“{name}”不能小于 {_plain(min_value)}，您填的是 {_plain(value)}。"
+    if max_value is not None and value > max_value:
+        return f"“{name}”不能大于 {_plain(max_value)}，您填的是 {_plain(value)}。"
+    return None
+
+
+def number_box(label: str, *, min_value: float | int | None = None, max_value: float | int | None = None,
+               where: Any = None, **kwargs: Any) -> Any:
+    """``st.number_input`` whose range is checked by the app, in Chinese.
+
+    Given a minimum or maximum, Streamlit's own box shows an English tooltip ("Number is outside
+    the allowed range") for a value outside and keeps the last valid one. Here the bounds are
+    never passed to Streamlit: the box takes any number, and one outside the range is shown as a
+    Chinese error under the box and returned as ``None`` (not used). An empty box is ``None``
+    too; :func:`number_bad` tells the two apart where an empty box is allowed.
+    ``where`` is the container (a column) to draw in; the other arguments go to
+    ``st.number_input``."""
+    box = where or st
+    value = box.number_input(label, **kwargs)
+    ident = kwargs.get("key") or label
+    bad: set[str] = st.session_state.setdefault(state.NUMBERS_BAD, set())
+    message = None if value is None else range_error(label, value, min_value, max_value)
+    if message is None:
+        bad.discard(ident)
+        return value
+    bad.add(ident)
+    box.error(message, icon=":material/error:")
+    return None
+
+
+def number_bad(key_or_label: str) -> bool:
+    """Whether the number box drawn in this run under ``key_or_label`` holds a value outside its range."""
+    return key_or_label in st.session_state.get(state.NUMBERS_BAD, set())
+
+
 def excel_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
     """An Excel file of these sheets; formula-like text is stored as text (core.platform.exports)."""
     return exports.excel_bytes(frames)
