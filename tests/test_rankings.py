@@ -117,6 +117,7 @@ def test_a_household_without_points_has_no_rank(db, village):
 
 def test_star_households_are_graded_with_rankings_off_and_follow_their_own_setting(db, village):
     populate(db, village, TODAY)
+    give_points(db, village.household_ids[0], 120, "star")  # this year: 二星 at the default thresholds
     with db.read() as s:
         before = rankings.star_households(s, village.id, TODAY.year)
         counts_before = rankings.star_counts(s, village.id, TODAY.year)
