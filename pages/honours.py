@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from core.platform.errors import DomainError
@@ -107,7 +108,10 @@ def _published(actor, list_id: int) -> None:
     st.subheader(data.title)
     st.success(f"已于 {data.published_on:%Y年%m月%d日} 发布，共 {len(data.entries)} 份荣誉证书。名单已存档，不能修改。",
                icon=":material/verified:")
-    st.dataframe(df, hide_index=True, width="stretch")
+    shown = df.copy()
+    for col in ("年度积分", "年度服务时长（小时）"):  # a household has no hours, a volunteer no points: blank
+        shown[col] = [("" if pd.isna(v) else f"{v:g}") for v in df[col]]
+    st.dataframe(shown, hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button("下载名单（Excel）", lambda: honours.excel(runtime.db(), actor.village_id, list_id),
                        f"{data.title}.xlsx", mime=XLSX_MIME, key="honours_xlsx", on_click="ignore",

@@ -19,6 +19,7 @@ def test_the_admin_publishes_the_honour_list_and_downloads_the_certificates(brow
         wait_idle(page)
         year = dt.date.today().year if dt.date.today().month > 6 else dt.date.today().year - 1
         page.get_by_text(f"{year}年度表彰名单（待发布）").wait_for()
+        wait_idle(page)
         shot(page, "honours_draft")
         page.get_by_role("button", name="发布名单…").click()
         dialog = page.get_by_role("dialog")
