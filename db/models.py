@@ -872,6 +872,66 @@ class ImportBatch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
+# ---------------------------------------------------------------- year end: closes and honours
+
+
+class PeriodClose(Base):
+    """A recorded close (结账): kind ``month`` (period = yyyymm) — the totals of every entry of
+    the village dated up to the end of that month; nothing posts into a closed month afterwards
+    (``core.points.closes``) — or kind ``year`` (period = yyyy), the annual carry-over or
+    clearing with the totals at the end of December. ``verify`` recomputes the totals."""
+
+    __tablename__ = "period_close"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # month / year
+    period: Mapped[int] = mapped_column(Integer)  # yyyymm or yyyy
+    balance_total: Mapped[int] = mapped_column(Integer)
+    earned_total: Mapped[int] = mapped_column(Integer)
+    outstanding_total: Mapped[int] = mapped_column(Integer)
+    households: Mapped[int] = mapped_column(Integer)  # accounts with entries up to the close
+    entries: Mapped[int] = mapped_column(Integer)  # ledger entries up to the close
+    policy: Mapped[str] = mapped_column(String(20), default="")  # year: carry_over / clear
+    cleared: Mapped[int] = mapped_column(Integer, default=0)  # year with policy clear: points cleared
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (UniqueConstraint("village_id", "kind", "period", name="uq_period_close_village_period"),)
+
+
+class HonourList(Base):
+    """A published year-end honour list (年度表彰名单): one per village and year, never changed."""
+
+    __tablename__ = "honour_list"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (UniqueConstraint("village_id", "year", name="uq_honour_list_village_year"),)
+
+
+class HonourEntry(Base):
+    """One honoured household (星级文明户, level 1..5) or volunteer (优秀志愿者, by hours) of a list,
+    with what it was honoured for as published and its certificate number."""
+
+    __tablename__ = "honour_entry"
+    __history__ = Guard.append_only()
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("honour_list.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # household / volunteer
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    name: Mapped[str] = mapped_column(String(100))  # head of household or volunteer, as published
+    door_no: Mapped[str] = mapped_column(String(50), default="")
+    level: Mapped[int] = mapped_column(Integer, default=0)  # star level (household) or place (volunteer)
+    points: Mapped[int] = mapped_column(Integer, default=0)  # year's points (household)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)  # year's confirmed minutes (volunteer)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # certificate number
+
+
 # ---------------------------------------------------------------- history guards
 
 HISTORY: dict[str, Guard] = {

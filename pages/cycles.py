@@ -1,5 +1,6 @@
-"""底分与年终: the base score (底分) per period, and year-end clearing or carry-over
-with a per-household preview and a second, typed confirmation."""
+"""底分与年终: the base score (底分) per period, year-end clearing or carry-over
+with a per-household preview and a second, typed confirmation, and the month close (月结) and
+the recorded annual carry-over (年度结转), each confirmed with a Chinese summary."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from core.platform import settings
-from core.points import cycles
+from core.points import closes, cycles
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, number_box, run_action
@@ -19,11 +20,14 @@ KINDS = {"year": "年度", "quarter": "季度", "month": "月份"}
 def render() -> None:
     actor = page_guard("cycles")
     st.title("底分与年终")
-    base_tab, year_tab, earned_tab = st.tabs(["发放底分", "年终清零 / 结转", "历年累计积分"])
+    base_tab, year_tab, close_tab, earned_tab = st.tabs(["发放底分", "年终清零 / 结转", "月结与年度结转",
+                                                         "历年累计积分"])
     with base_tab:
         _base(actor)
     with year_tab:
         _year_end(actor)
+    with close_tab:
+        _closes(actor)
     with earned_tab:
         _earned(actor)
 
@@ -141,6 +145,107 @@ def _year_end(actor) -> None:
         result = run_action(lambda: cycles.run_year_end(db, actor, actor.village_id, year, typed, progress=progress))
         if result is not None:
             st.session_state[state.CYCLES_YEAR_END_DONE] = (year, result.households, result.points)
+            st.rerun()
+
+
+def _close_summary(month: int, t: closes.Totals) -> str:
+    nxt = month + 89 if month % 100 == 12 else month + 1
+    return (f"{closes.month_label(month)}月结：截至该月底，全村可用积分合计 {t.balance} 分，累计积分合计 {t.earned} 分，"
+            f"待扣合计 {t.outstanding} 分（{t.households} 户，{t.entries} 笔流水）。结账后，日期在 "
+            f"{closes.month_label(month)}及以前的加分、扣分、冲正一律记入 {closes.month_label(nxt)}，并注明原日期；"
+            "已结账月份的合计不再变动，系统检查（verify）会按流水复核。")
+
+
+def _close_dialog_closed() -> None:
+    st.session_state[state.CYCLES_CLOSE_PENDING] = None
+
+
+@st.dialog("请确认月结", on_dismiss=_close_dialog_closed)
+def _confirm_close(actor, month: str, summary: str) -> None:
+    st.text(summary)
+    st.warning("月结不能撤销。", icon=":material/warning:")
+    cols = st.columns(2)
+    if cols[0].button("确认月结", type="primary", key="cycles_close_ok", width="stretch"):
+        done = run_action(lambda: closes.close_month(runtime.db(), actor, actor.village_id, month, confirm=True))
+        if done is not None:
+            st.session_state[state.CYCLES_CLOSE_PENDING] = None
+            flash("已完成" + summary.split("。")[0] + "。")
+            st.rerun()
+    if cols[1].button("取消", key="cycles_close_cancel", width="stretch"):
+        st.session_state[state.CYCLES_CLOSE_PENDING] = None
+        st.rerun()
+
+
+def _closes(actor) -> None:
+    db = runtime.db()
+    st.caption("月结把一个已经结束的月份“关账”：记下截至月底的积分合计，此后不再有流水记入该月（迟到的记账记入下一个"
+               "未结账月份的 1 日，并注明原日期）。月份须按顺序结账。年度结转在 12 月结账后进行，按本村的年终处理方式"
+               "（结转或清零）记下全年结果。")
+    today = dt.date.today()
+    first = st.session_state.get("cycles_close_first")
+    status = run_action(lambda: closes.status(db, actor.village_id, first))
+    if status is None:
+        return
+    if status.last_closed is None:
+        st.info("本村还没有结过账。请选择第一个要结账的月份（通常是开始使用本系统的那个月）。")
+        months = []
+        d = today.replace(day=1)
+        for _ in range(24):
+            d = (d - dt.timedelta(days=1)).replace(day=1)
+            months.append(f"{d:%Y-%m}")
+        st.selectbox("第一个结账月份", months, format_func=lambda m: f"{m[:4]}年{int(m[5:])}月",
+                     key="cycles_close_first")
+    else:
+        st.markdown(f"已结账到 **{closes.month_label(status.last_closed)}**。")
+    if status.next_month is None:
+        st.success("已经结束的月份都已结账。")
+    else:
+        month = f"{status.next_month // 100}-{status.next_month % 100:02d}"
+        summary = _close_summary(status.next_month, status.totals)
+        st.text(summary)
+        if st.button(f"{closes.month_label(status.next_month)}月结…", type="primary", key="cycles_close_go",
+                     icon=":material/lock:"):
+            st.session_state[state.CYCLES_CLOSE_PENDING] = month
+        if st.session_state.get(state.CYCLES_CLOSE_PENDING) == month:
+            _confirm_close(actor, month, summary)
+    _year_close(actor, today)
+    df = closes.closes(db, actor.village_id)
+    if not df.empty:
+        st.subheader("结账记录")
+        st.dataframe(df, hide_index=True, width="stretch")
+        downloads(df, "结账记录", key="cycles_closes_dl")
+
+
+def _year_close(actor, today: dt.date) -> None:
+    db = runtime.db()
+    st.subheader("年度结转")
+    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=today.year - 1, step=1,
+                               key="cycles_yc_year"))
+    with db.read() as s:
+        policy = settings.get(s, actor.village_id, "year_end_policy")
+    what = ("清零：每户记一笔清零流水，把可用积分变为 0（累计积分和星级不变）" if policy == "clear"
+            else "结转：各户可用积分原样带入下一年")
+    st.text(f"本村的年终处理方式为{what}。须先完成 {year}年12月的月结。")
+    with st.form("cycles_yc_form", border=True):
+        typed = st.text_input(f"请输入年份 {year} 以确认年度结转", max_chars=4)
+        sure = st.checkbox(f"我已核对，确认做 {year}年年度结转（不能撤销）")
+        go = st.form_submit_button("执行年度结转", type="primary", icon=":material/event_available:")
+    if go:
+        if not sure:
+            st.error("请先勾选确认。")
+            return
+        bar = st.progress(0.0, text="正在处理…")
+
+        def progress(done_n: int, total: int) -> None:
+            bar.progress(done_n / total if total else 1.0, text=f"已处理 {done_n} / {total} 户")
+
+        r = run_action(lambda: closes.close_year(db, actor, actor.village_id, year, typed, progress=progress))
+        if r is not None:
+            text = (f"{year}年年度结转已完成：年末全村可用积分合计 {r.totals.balance} 分，累计积分合计 {r.totals.earned} 分，"
+                    f"待扣合计 {r.totals.outstanding} 分；")
+            text += (f"已按清零处理 {r.households_cleared} 户，共清零 {r.cleared} 分。" if r.policy == "clear"
+                     else "可用积分全部结转到下一年。")
+            flash(text)
             st.rerun()
 
 

@@ -42,15 +42,22 @@ def render() -> None:
     vid = actor.village_id
     with runtime.db().read() as s:
         enabled = rankings.rankings_enabled(s, vid)
+        stars_on = rankings.stars_enabled(s, vid)
+    today = dt.date.today()
     if not enabled:
         st.info("本村已关闭排名显示。管理员可在“系统设置 → 显示排名”中重新开启。", icon=":material/visibility_off:")
+        if stars_on:  # a grade, not a ranking: shown on its own
+            st.subheader("星级文明户")
+            _stars(vid, today)
         return
     st.caption("排名按统计期内获得的积分（加分减扣分）计算，与可用积分无关：兑换不会降低名次。")
-    today = dt.date.today()
     period = period_picker("rankings", today)
-    run_open_tab({"户排行": lambda: _households(vid, period), "村民排行": lambda: _residents(vid, period),
-                  "网格排行": lambda: _grids(vid, period), "星级文明户": lambda: _stars(vid, today),
-                  "光荣榜": lambda: _honours(vid, period)}, state.RANKINGS_TAB)
+    tabs = {"户排行": lambda: _households(vid, period), "村民排行": lambda: _residents(vid, period),
+            "网格排行": lambda: _grids(vid, period), "星级文明户": lambda: _stars(vid, today),
+            "光荣榜": lambda: _honours(vid, period)}
+    if not stars_on:
+        del tabs["星级文明户"]
+    run_open_tab(tabs, state.RANKINGS_TAB)
 
 
 def _households(vid: int, period) -> None:

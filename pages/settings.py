@@ -22,7 +22,7 @@ BENEFICIARY_NAMES = {"elderly": "高龄老人", "dibao": "低保户", "wubao": "
                      "hardship": "其他困难户"}
 GROUPS = [
     ("积分评议", ["review_cadence", "quorum", "vote_recording", "guests_vote", "publicity_days", "grid_scope_own"]),
-    ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_household_thresholds"]),
+    ("排名与公示栏", ["rankings_enabled", "board_enabled", "star_households_enabled", "star_household_thresholds"]),
     ("显示", ["large_text"]),
     ("积分超市", ["min_balance_to_redeem", "redemption_open", "late_returns_by", "checkout_enter_confirms", "public_url"]),
     ("志愿服务", ["volunteer_points_per_hour", "volunteer_direct_post", "volunteer_self_signup",

@@ -86,6 +86,11 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
     "card": ("token", "status"),
     "resident": ("gender", "relation"),  # 男/女; a fixed list checked by the roster import
     "certificate": ("number",),  # generated
+    "period_close": ("kind", "policy"),  # codes
+    "honour_list": ("title",),  # generated (2026年度表彰名单)
+    # number generated; name and door number copied at publishing from the household or the
+    # resident (seeded with the payload there)
+    "honour_entry": ("kind", "number", "name", "door_no"),
     "ledger_entry": ("kind", "source_type", "source_id"),
     "redemption": ("receipt_no", "cart_key", "status", "delivery"),
     "redemption_return": ("receipt_no", "return_key"),  # generated; idempotency key

@@ -130,6 +130,11 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
                                             "period_to": TODAY}),
     "statement.statements_pdf": ({"admin", "cashier", "committee", "grid_worker"}, lambda W: {
         "village_id": W.v.id, "period": Period("year", TODAY.year, 1)}),
+    "closes.close_month": (ADMIN, lambda W: {"village_id": W.v.id, "confirm": True,
+                                             "month": f"{TODAY.replace(day=1) - dt.timedelta(days=1):%Y-%m}"}),
+    "closes.close_year": (ADMIN, lambda W: {"village_id": W.v.id, "year": TODAY.year - 1,
+                                            "confirm": str(TODAY.year - 1)}),
+    "honours.publish": (REVIEW, lambda W: {"village_id": W.v.id, "year": TODAY.year, "confirm": True}),
     "cycles.grant_base": (ADMIN, lambda W: {"village_id": W.v.id, "period": f"{TODAY:%Y-%m}"}),
     "cycles.run_year_end": (ADMIN, lambda W: {"village_id": W.v.id, "year": TODAY.year - 1,
                                               "confirm": str(TODAY.year - 1)}),

@@ -100,9 +100,7 @@ def test_switching_rankings_off_hides_every_ranking(db, village):
     with db.read() as s:
         assert rankings.rankings_enabled(s, village.id) is False
         for fn in (lambda: rankings.households(s, village.id, YEAR), lambda: rankings.residents(s, village.id, YEAR),
-                   lambda: rankings.grids(s, village.id, YEAR), lambda: rankings.honours(s, village.id, YEAR),
-                   lambda: rankings.star_households(s, village.id, TODAY.year),
-                   lambda: rankings.star_counts(s, village.id, TODAY.year)):
+                   lambda: rankings.grids(s, village.id, YEAR), lambda: rankings.honours(s, village.id, YEAR)):
             with pytest.raises(RankingsDisabled, match="关闭排名"):
                 fn()
         assert rankings.household_rank(s, village.id, village.household_ids[0], YEAR) is None
@@ -115,3 +113,24 @@ def test_a_household_without_points_has_no_rank(db, village):
     give_points(db, village.household_ids[0], 5, "a")
     with db.read() as s:
         assert rankings.household_rank(s, village.id, village.household_ids[1], YEAR) is None
+
+
+def test_star_households_are_graded_with_rankings_off_and_follow_their_own_setting(db, village):
+    populate(db, village, TODAY)
+    give_points(db, village.household_ids[0], 120, "star")  # this year: 二星 at the default thresholds
+    with db.read() as s:
+        before = rankings.star_households(s, village.id, TODAY.year)
+        counts_before = rankings.star_counts(s, village.id, TODAY.year)
+    assert not before.empty
+    settings.change(db, village.admin, village.id, "rankings_enabled", False)
+    with db.read() as s:
+        assert rankings.star_households(s, village.id, TODAY.year).equals(before)
+        assert rankings.star_counts(s, village.id, TODAY.year) == counts_before
+    settings.change(db, village.admin, village.id, "star_households_enabled", False)
+    settings.change(db, village.admin, village.id, "rankings_enabled", True)
+    with db.read() as s:
+        assert not rankings.households(s, village.id, YEAR).empty  # rankings are back, stars are not
+        for fn in (lambda: rankings.star_households(s, village.id, TODAY.year),
+                   lambda: rankings.star_counts(s, village.id, TODAY.year)):
+            with pytest.raises(rankings.StarsDisabled, match="星级文明户"):
+                fn()

@@ -96,3 +96,15 @@ def test_the_households_page_prints_the_whole_villages_statements_with_progress(
     assert not at.exception and not at.error
     assert [d.proto.label for d in at.get("download_button")].count("下载对账单 PDF") == 1
     assert [p.proto.text for p in at.get("progress")] == ["已生成 3 / 3 户"]
+
+
+def test_the_star_grade_is_printed_with_rankings_off_and_not_when_stars_are_off(db, v):
+    from core.platform import settings
+
+    post(db, v.household_ids[0], 60, "a1", TODAY)  # 60 this year: 一星 at the default thresholds
+    settings.change(db, v.admin, v.id, "rankings_enabled", False)
+    first = pages_text(statement.statements_pdf(db, v.admin, v.id, MONTH, household_ids=[v.household_ids[0]]))[0]
+    assert "一星文明户" in first
+    settings.change(db, v.admin, v.id, "star_households_enabled", False)
+    first = pages_text(statement.statements_pdf(db, v.admin, v.id, MONTH, household_ids=[v.household_ids[0]]))[0]
+    assert "文明户" not in first

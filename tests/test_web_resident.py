@@ -106,8 +106,13 @@ def test_rank_and_year_points_are_the_rankings_pages_own(db, v):
     body = text_of(phone().get(f"/me?card={token}").text)
     assert f"全村第 {expected} 名（共 {len(table)} 户）" in body
     assert "今年积分 50" in body and "历年累计积分 450" in body
+    assert "一星文明户" in body  # 50 points this year: the first threshold
     settings.change(db, v.admin, v.id, "rankings_enabled", False)
-    assert "全村第" not in text_of(phone().get(f"/me?card={token}").text)
+    body = text_of(phone().get(f"/me?card={token}").text)
+    assert "全村第" not in body
+    assert "一星文明户" in body  # the star grade does not depend on rankings
+    settings.change(db, v.admin, v.id, "star_households_enabled", False)
+    assert "文明户" not in text_of(phone().get(f"/me?card={token}").text)
 
 
 def test_held_and_outstanding_points_are_shown(db, v):

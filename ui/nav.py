@@ -42,6 +42,7 @@ PAGES: list[PageSpec] = [
     PageSpec("distribution", "分配与签领", ":material/local_shipping:", ("field_lead", "admin"), "党员义田"),
     PageSpec("overview", "村情总览", ":material/monitoring:", VILLAGE_VIEW, "统计"),
     PageSpec("rankings", "排行与星级户", ":material/military_tech:", VILLAGE_VIEW, "统计"),
+    PageSpec("honours", "年度表彰", ":material/emoji_events:", ("admin", "committee"), "统计"),
     PageSpec("compare", "村际比较", ":material/compare_arrows:", ("township_viewer", "admin"), "统计"),
     PageSpec("settings", "系统设置", ":material/settings:", ("admin",), "管理"),
     PageSpec("staff", "工作人员", ":material/badge:", ("admin",), "管理"),

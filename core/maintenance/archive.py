@@ -88,6 +88,9 @@ OWNED: dict[str, tuple[str, str | None]] = {
     "allocation": ("round_id", "distribution_round"),
     "fund_entry": ("village_id", None),
     "import_batch": ("village_id", None),
+    "period_close": ("village_id", None),
+    "honour_list": ("village_id", None),
+    "honour_entry": ("list_id", "honour_list"),
 }
 EXCLUDED = {"auth_session": "登录会话", "rate_limit": "限流计数", "login_throttle": "登录失败计数"}
 SECRET_COLUMNS = {"staff_user": ("password_hash",)}

@@ -5,7 +5,8 @@ them and tests can assert the list is empty. Checked: accounts (balance, earned 
 outstanding 待扣) against their entries, no deduction point lost (every deduction's uncovered
 part is outstanding or was settled), household_month and category_month against the entries,
 product and produce stock against their moves, volunteer totals and star levels against the
-confirmed attendance, and every history table guarded by its triggers.
+confirmed attendance, the recorded month and year closes against the entries they summed
+(``core.points.closes``), and every history table guarded by its triggers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import aliased
 
+from core.points import closes
 from core.volunteering.volunteer_queries import total_mismatches
 from db.history import guard_problems
 from db.models import (
@@ -118,6 +120,7 @@ def verify(db) -> list[str]:
                 problems.append(f"商品 {pid}（{name}）：库存为负")
 
         problems += over_returned(s)
+        problems += closes.problems(s)
 
         pm = (
             select(ProduceMove.village_id.label("v"), ProduceMove.crop.label("c"), func.sum(ProduceMove.grams).label("g"))

@@ -73,6 +73,9 @@ SPECS: dict[str, Spec] = {
              True, "bool"),
         Spec("star_thresholds_hours", "志愿星级时长（小时）", "一至五星志愿者的累计服务时长门槛（民政部《志愿服务记录办法》）。",
              [100, 300, 600, 1000, 1500], "list_int"),
+        Spec("star_households_enabled", "评定星级文明户",
+             "开启后按年度积分评定一至五星级文明户，在排行页、村民积分卡页和年度表彰中显示；与“显示排名”互不影响："
+             "关闭排名后星级文明户照样评定和显示。", True, "bool"),
         Spec("star_household_thresholds", "星级文明户积分", "一至五星级文明户的年度累计积分门槛。",
              [50, 100, 150, 200, 300], "list_int"),
         Spec("beneficiary_weights", "受助对象权重", "义田按类别加权分配时每类的权重。",

@@ -19,6 +19,13 @@ becomes outstanding. Like an authorisation hold on a card, a deduction approved 
 
 :func:`post` and :func:`post_many` run inside the caller's transaction so that, for example,
 a review decision and the entry it causes commit together.
+
+Closed months (``core.points.closes``): nothing is dated into a month the village has closed.
+An entry whose act date falls in a closed month (a late decision, a reversal of an old entry, an
+opening-book row) is dated the first day of the first open month instead, and its reason says
+the original date: the closed month's recorded totals stay true, and no deed or sanction is
+refused for being late. The check runs after the accounts are locked, and a close locks every
+account of the village, so a post and a close never cross.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, 
 from db import clock
 from db.engine import upsert_insert
 from db.executemany import executemany
-from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry, Proposal
+from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry, PeriodClose, Proposal
 
 KIND_NAMES: dict[str, str] = {
     "earned": "加分",
@@ -66,6 +73,29 @@ MAX_POINTS = 100_000  # one entry; anything larger is a typo, not a deed
 
 def month_of(day: dt.date) -> int:
     return day.year * 100 + day.month
+
+
+def closed_through(s: Session, village_id: int) -> int | None:
+    """The last month (yyyymm) the village has closed, or None."""
+    return s.execute(select(func.max(PeriodClose.period)).where(
+        PeriodClose.village_id == village_id, PeriodClose.kind == "month")).scalar()
+
+
+def first_open_day(closed: int | None) -> dt.date | None:
+    """The first day after the closed months (None when nothing is closed)."""
+    if closed is None:
+        return None
+    y, m = divmod(closed, 100)
+    return dt.date(y + 1, 1, 1) if m == 12 else dt.date(y, m + 1, 1)
+
+
+def _open_date(day: dt.date, reason: str, closed: int | None) -> tuple[dt.date, str]:
+    """``day`` and ``reason`` as posted: moved to the first open day when ``day`` is in a closed month."""
+    if closed is None or month_of(day) > closed:
+        return day, reason
+    moved = first_open_day(closed)
+    note = f"（原日期 {day:%Y-%m-%d}，该月已结账，记入 {moved.year}年{moved.month}月）"
+    return moved, reason + note
 
 
 @dataclass(frozen=True)
@@ -292,7 +322,7 @@ def post(
         raise InsufficientPoints(f"可用积分不足：余额 {acc.balance} 分，需要 {-d.balance} 分。")
     if d.balance == 0 and d.earned == 0 and d.outstanding == 0 and not allow_zero and kind not in ZERO_KINDS:
         raise InvalidInput("这笔记账不改变任何积分。")
-    day = occurred_on or dt.date.today()
+    day, reason = _open_date(occurred_on or dt.date.today(), reason, closed_through(s, acc.village_id))
     village_id, balance, outstanding = acc.village_id, acc.balance + d.balance, acc.outstanding + d.outstanding
     grid_id = s.get(Household, household_id).grid_id  # callers have usually loaded the household already
     entry = _append(s, village_id=village_id, household_id=household_id, resident_id=resident_id, kind=kind,
@@ -470,6 +500,7 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
         raise NotFound("找不到该户的积分账户。")
     balance = {h: a[1] for h, a in accounts.items()}
     outstanding = {h: a[3] for h, a in accounts.items()}
+    closed = {v: closed_through(s, v) for v in {a[0] for a in accounts.values()}}
     now = clock.now()
     today = dt.date.today()
     rows: list[dict] = []
@@ -511,8 +542,8 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
             raise InvalidInput("这笔记账不改变任何积分。")
         balance[h] += d.balance
         outstanding[h] += d.outstanding
-        add(h, p.kind, d, p.source_type, str(p.source_id), p.occurred_on or today, p.resident_id, p.rule_item_id,
-            p.category_id, p.reason)
+        day, reason = _open_date(p.occurred_on or today, p.reason, closed[accounts[h][0]])
+        add(h, p.kind, d, p.source_type, str(p.source_id), day, p.resident_id, p.rule_item_id, p.category_id, reason)
         settle = settlement_for(balance[h], outstanding[h]) if d.balance > 0 else 0
         if settle:
             balance[h] -= settle

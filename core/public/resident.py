@@ -121,7 +121,7 @@ class ResidentView:
     held: int = 0  # points held for deductions still in 公示
     outstanding: int = 0  # 待扣: deducted points not yet covered, settled from the next points
     year_points: int = 0  # this year's 加分 − 扣分: what the rankings page ranks by (default period)
-    star: int | None = None  # star level (0..5) from year_points; None when rankings are off
+    star: int | None = None  # star level (0..5) from year_points; None when star households are off
 
     @property
     def spendable(self) -> int:
@@ -253,11 +253,12 @@ def load_in(s, token: str, today: dt.date) -> ResidentView:
     affordable = [Affordable(name, cat, price, unit) for name, cat, price, unit in s.execute(
         _Q.affordable, {"vid": vid, "spendable": spendable(balance, held)})]
     activities = _upcoming(s, vid, [(rid, n) for rid, n, _ in people], today)
-    ranked_on, self_signup, thresholds = settings.get_many(
-        s, vid, "rankings_enabled", "volunteer_self_signup", "star_household_thresholds")
+    ranked_on, stars_on, self_signup, thresholds = settings.get_many(
+        s, vid, "rankings_enabled", "star_households_enabled", "volunteer_self_signup", "star_household_thresholds")
     # the rankings page's default: this year's 加分 − 扣分, competition ranks (1-2-2-4)
     year_points, rank, ranked = rankings.household_standing(s, vid, hid, rankings.current_year(today))
-    star = rankings.star_level(year_points, list(thresholds)) if ranked_on else None
+    # the star grade follows its own setting, not the rankings switch
+    star = rankings.star_level(year_points, list(thresholds)) if stars_on else None
     if not ranked_on:
         rank = ranked = None
     return ResidentView(hid, vid, vname, door_no, head_name, balance, earned, members,

@@ -45,7 +45,7 @@ class Statement:
     held: int
     outstanding: int
     year_points: int
-    star: int | None  # None when rankings are switched off
+    star: int | None  # None when the village does not grade star households
     lines: list[StatementLine]
 
     @property
@@ -92,14 +92,14 @@ def statements(s, actor: Actor, village_id: int, period: Period, household_ids: 
         rows = lines.setdefault(hid, [])
         if len(rows) < MAX_ROWS:
             rows.append(StatementLine(day, KIND_NAMES.get(kind, kind), delta, reason or item or ""))
-    ranked = rankings.rankings_enabled(s, village_id)
+    graded = rankings.stars_enabled(s, village_id)  # a grade: whatever the rankings switch says
     thresholds = list(settings.get(s, village_id, "star_household_thresholds"))
     out = []
     for hid, door, head, grid in people:
         bal, owed = accounts.get(hid, (0, 0))
         pts = int(year_pts.get(hid) or 0)
         out.append(Statement(hid, door, head, grid or "", bal, held.get(hid, 0), owed, pts,
-                             rankings.star_level(pts, thresholds) if ranked else None, lines.get(hid, [])))
+                             rankings.star_level(pts, thresholds) if graded else None, lines.get(hid, [])))
     return out
 
 

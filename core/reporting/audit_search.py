@@ -55,6 +55,7 @@ ACTION_NAMES = {
     "correction.self_request": "村民申请时长更正", "grid.worker": "指定网格员", "household.close": "注销户",
     "household.merge": "合户", "household.reopen": "恢复户", "household.split": "分户", "opening.import": "导入期初积分",
     "resident.leave": "村民迁出或去世", "resident.return": "村民迁回", "shop.return": "退货",
+    "close.month": "月结", "close.year": "年度结转", "honours.publish": "发布年度表彰名单",
 }
 # What an audited row is about (target_type), as the 对象 column shows it.
 TARGET_NAMES = {
@@ -64,7 +65,7 @@ TARGET_NAMES = {
     "objection": "异议", "period": "统计期", "plot": "义田地块", "produce_move": "农产品出入库", "product": "商品",
     "proposal": "积分申报", "redemption": "兑换单", "review_session": "评议会", "rule_category": "积分类别",
     "rule_item": "积分事项", "season": "种植季", "setting": "设置", "staff_user": "工作人员账号", "village": "村",
-    "year": "年度", "resident": "村民",
+    "year": "年度", "resident": "村民", "period_close": "结账记录", "honour_list": "年度表彰名单",
 }
 # The keys of the stored details, as the 详情 column shows them.
 FIELD_NAMES = {
@@ -94,6 +95,8 @@ FIELD_NAMES = {
     "new_household": "新户", "on": "开启", "on_site": "在场时长（分钟）", "public_url": "二维码链接地址",
     "reason": "原因", "residents": "村民", "return_id": "退货单号", "returned_before": "此前已退",
     "travel": "往返路途（分钟）", "travel_minutes": "往返路途（分钟）", "fixed_minutes": "固定时长（分钟）",
+    "month": "月份", "balance": "可用积分合计", "earned": "累计积分合计", "outstanding": "待扣合计",
+    "entries": "流水笔数", "cleared": "清零积分", "volunteers": "优秀志愿者人数",
 }
 # Stored codes shown in words, by the key they are stored under.
 VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"},

@@ -8,6 +8,9 @@ against 指尖上的形式主义). Then each function here raises :class:`Rankin
 other areas (the resident view, the board) ask :func:`rankings_enabled` first, or call
 :func:`household_rank`, which answers None.
 
+星级文明户 are a grade, not a ranking: they follow their own setting ``star_households_enabled``
+(raising :class:`StarsDisabled` when it is off), whatever the rankings switch says.
+
 Reads aggregates: household_month for households and grids; for residents one GROUP BY
 over ledger entries of the village and period (by the (village_id, month) index).
 """
@@ -44,6 +47,14 @@ class RankingsDisabled(DomainError):
 
 def rankings_enabled(s: Session, village_id: int) -> bool:
     return bool(settings.get(s, village_id, "rankings_enabled"))
+
+
+class StarsDisabled(DomainError):
+    """The village does not grade star households."""
+
+
+def stars_enabled(s: Session, village_id: int) -> bool:
+    return bool(settings.get(s, village_id, "star_households_enabled"))
 
 
 def _require_enabled(s: Session, village_id: int) -> None:
@@ -156,19 +167,41 @@ def grids(s: Session, village_id: int, period: Period) -> pd.DataFrame:
 STAR_COLUMNS = ["星级", "门牌号", "户主", "网格", "年度积分"]
 
 
-def star_households(s: Session, village_id: int, year: int) -> pd.DataFrame:
-    """星级文明户 of a year: graded by the year's earned points against the village thresholds."""
-    _require_enabled(s, village_id)
+@dataclass(frozen=True)
+class StarHousehold:
+    household_id: int
+    level: int  # 1..5
+    door_no: str
+    head_name: str
+    grid: str
+    points: int  # the year's 加分 − 扣分
+
+
+def graded_households(s: Session, village_id: int, year: int) -> list[StarHousehold]:
+    """The active households that reach a star level in ``year`` (highest level and points
+    first): graded by the year's earned points against the village thresholds, whether or
+    not rankings are shown. Raises StarsDisabled when the village does not grade them."""
+    if not stars_enabled(s, village_id):
+        raise StarsDisabled("本村没有开启星级文明户评定（系统设置 → 评定星级文明户）。")
     thresholds = list(settings.get(s, village_id, "star_household_thresholds"))
-    ranked = households(s, village_id, Period("year", year, 1))
-    data = []
-    for r in ranked.itertuples(index=False):
-        level = star_level(int(r.积分), thresholds)
-        if level:
-            data.append({"星级": STAR_NAMES[level], "门牌号": r.门牌号, "户主": r.户主, "网格": r.网格,
-                         "年度积分": int(r.积分), "_level": level})
-    data.sort(key=lambda d: (-d["_level"], -d["年度积分"], d["门牌号"]))
-    return pd.DataFrame([{k: v for k, v in d.items() if k != "_level"} for d in data], columns=STAR_COLUMNS)
+    pts = _household_points(s, village_id, Period("year", year, 1))
+    rows = s.execute(
+        select(Household.id, Household.door_no, Household.head_name, Grid.name.label("grid"), pts.c.points)
+        .join(Household, and_(Household.id == pts.c.household_id, Household.village_id == village_id,
+                              Household.active.is_(True)))
+        .outerjoin(Grid, and_(Grid.id == Household.grid_id, Grid.village_id == village_id))
+        .where(pts.c.points >= thresholds[0])).all()
+    out = [StarHousehold(r.id, star_level(int(r.points), thresholds), r.door_no, r.head_name, r.grid or "",
+                         int(r.points)) for r in rows]
+    out.sort(key=lambda h: (-h.level, -h.points, h.door_no))
+    return out
+
+
+def star_households(s: Session, village_id: int, year: int) -> pd.DataFrame:
+    """星级文明户 of a year, as a table (see :func:`graded_households`)."""
+    data = [{"星级": STAR_NAMES[h.level], "门牌号": h.door_no, "户主": h.head_name, "网格": h.grid,
+             "年度积分": h.points} for h in graded_households(s, village_id, year)]
+    return pd.DataFrame(data, columns=STAR_COLUMNS)
 
 
 def star_counts(s: Session, village_id: int, year: int) -> dict[str, int]:

@@ -1,0 +1,146 @@
+"""年度表彰: the year's honour list built from the data (星级文明户, 优秀志愿者), reviewed and
+published once (confirmed in a dialog), then its certificates (PDF, with a progress bar for
+the whole list) and the list as Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from core.platform.errors import DomainError
+from core.reporting import honours
+from core.reporting.rankings import STAR_NAMES
+from ui import runtime, state
+from ui.guard import page_guard
+from ui.widgets import flash, run_action, say, text_of
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _close() -> None:
+    st.session_state[state.HONOURS_PENDING] = None
+
+
+@st.dialog("请确认发布年度表彰名单", on_dismiss=_close)
+def _confirm(actor, d: honours.Draft, top: int) -> None:
+    counts = {lv: sum(1 for h in d.households if h.level == lv) for lv in range(5, 0, -1)}
+    st.text(f"{d.year}年度表彰名单：星级文明户 {len(d.households)} 户，优秀志愿者 {len(d.volunteers)} 人。")
+    if d.households:
+        st.text("，".join(f"{STAR_NAMES[lv]}级 {n} 户" for lv, n in counts.items() if n))
+    st.warning("发布后名单存档，不能修改或撤回，也不能再次发布；之后积分或时长的变动不会改动已发布的名单。",
+               icon=":material/warning:")
+    cols = st.columns(2)
+    if cols[0].button("确认发布", type="primary", key="honours_confirm", width="stretch"):
+        list_id = run_action(lambda: honours.publish(runtime.db(), actor, actor.village_id, d.year, confirm=True,
+                                                     top=top))
+        if list_id is not None:
+            st.session_state[state.HONOURS_PENDING] = None
+            flash(f"{d.year}年度表彰名单已发布，可以打印荣誉证书了。")
+            st.rerun()
+    if cols[1].button("取消", key="honours_cancel", width="stretch"):
+        st.session_state[state.HONOURS_PENDING] = None
+        st.rerun()
+
+
+def render() -> None:
+    actor = page_guard("honours")
+    st.title("年度表彰")
+    st.caption("按全年数据生成表彰名单：星级文明户按年度积分（加分减扣分）对照本村门槛评定，与是否显示排名无关；"
+               "优秀志愿者按年度经确认的志愿服务时长。评议小组或管理员核对后发布，发布后存档、不再改动，并可打印荣誉证书。")
+    today = dt.date.today()
+    default = today.year - 1 if today.month <= 6 else today.year
+    years = [today.year - i for i in range(6)]
+    year = st.selectbox("年度", years, index=years.index(default), format_func=lambda y: f"{y}年",
+                        key="honours_year")
+    db = runtime.db()
+    list_id = honours.published_list_id(db, actor.village_id, year)
+    if list_id is not None:
+        _published(actor, list_id)
+    else:
+        _draft(actor, year)
+    history = honours.published(db, actor.village_id)
+    if history:
+        st.subheader("历年已发布")
+        st.dataframe([{"年度": f"{p.year}年", "名单": p.title, "星级文明户": p.households, "优秀志愿者": p.volunteers,
+                       "发布时间": p.published_at.strftime("%Y-%m-%d %H:%M")} for p in history],
+                     hide_index=True, width="stretch")
+
+
+def _draft(actor, year: int) -> None:
+    top = int(st.number_input("优秀志愿者人数（按年度服务时长取前几名，并列的都入选）", min_value=1, max_value=100,
+                              value=honours.TOP_VOLUNTEERS, step=1, key="honours_top"))
+    d = run_action(lambda: honours.draft(runtime.db(), actor.village_id, year, top))
+    if d is None:
+        return
+    st.subheader(f"{year}年度表彰名单（待发布）")
+    hh, vol = honours.draft_frames(d)
+    cols = st.columns(6)
+    for col, lv in zip(cols, range(5, 0, -1), strict=False):
+        col.metric(f"{STAR_NAMES[lv]}级文明户", f"{sum(1 for h in d.households if h.level == lv)} 户")
+    cols[5].metric("优秀志愿者", f"{len(d.volunteers)} 人")
+    st.markdown("**星级文明户**")
+    if not d.stars_on:
+        st.info("本村没有开启星级文明户评定（系统设置 → 评定星级文明户），名单只含优秀志愿者。")
+    elif hh.empty:
+        st.info("这一年没有达到星级的户。")
+    else:
+        st.dataframe(hh, hide_index=True, width="stretch")
+    st.markdown("**优秀志愿者**")
+    if vol.empty:
+        st.info("这一年没有经确认的志愿服务时长。")
+    else:
+        st.dataframe(vol, hide_index=True, width="stretch")
+    if d.empty:
+        return
+    if st.button("发布名单…", type="primary", key="honours_publish", icon=":material/emoji_events:"):
+        st.session_state[state.HONOURS_PENDING] = (year, top)
+    if st.session_state.get(state.HONOURS_PENDING) == (year, top):
+        _confirm(actor, d, top)
+
+
+def _published(actor, list_id: int) -> None:
+    data = run_action(lambda: honours.list_data(runtime.db(), actor.village_id, list_id))
+    if data is None:
+        return
+    df = honours.list_frame(data)
+    st.subheader(data.title)
+    st.success(f"已于 {data.published_on:%Y年%m月%d日} 发布，共 {len(data.entries)} 份荣誉证书。名单已存档，不能修改。",
+               icon=":material/verified:")
+    shown = df.copy()
+    for col in ("年度积分", "年度服务时长（小时）"):  # a household has no hours, a volunteer no points: blank
+        shown[col] = [("" if pd.isna(v) else f"{v:g}") for v in df[col]]
+    st.dataframe(shown, hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    c1.download_button("下载名单（Excel）", lambda: honours.excel(runtime.db(), actor.village_id, list_id),
+                       f"{data.title}.xlsx", mime=XLSX_MIME, key="honours_xlsx", on_click="ignore",
+                       icon=":material/download:")
+    if c2.button(f"生成全部荣誉证书（{len(data.entries)} 份）", type="primary", key="honours_make_pdf",
+                 icon=":material/print:"):
+        from core.platform.pdf import missing_glyphs
+
+        try:
+            missing = missing_glyphs(text_of(df, data.issuer))
+        except DomainError as e:  # no CJK font installed at all
+            say("warning", e)
+            return
+        if missing:
+            say("warning", f"字体缺少这些字，无法生成证书：{''.join(missing)}。请配置包含这些字的字体（JIFEN_CJK_FONT）。")
+            return
+        bar = st.progress(0.0, text="正在生成荣誉证书…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"已生成 {done} / {total} 份")
+
+        pdf = run_action(lambda: honours.render_certificates(data, progress))
+        if pdf:
+            st.download_button(f"下载荣誉证书 PDF（{len(data.entries)} 份，A4 横向）", pdf, f"{data.title}_荣誉证书.pdf",
+                               mime="application/pdf", icon=":material/download:", key="honours_pdf_dl",
+                               on_click="ignore")
+
+
+if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation
+    from ui.frame import run
+
+    run()
