@@ -181,4 +181,4 @@ def compare(s: Session, actor: Actor, period: Period, level: str = "village") ->
         acc = sums.setdefault(k, [0] * len(add))
         for i, x in enumerate(add):
             acc[i] += x
-    return [CompareRow(level, names[k], k[0], k[1] if level != "county" else "", *acc) for k in sums]
+    return [CompareRow(level, names[k], k[0], k[1] if level != "county" else "", *sums[k]) for k in sums]

@@ -55,7 +55,7 @@ def _scope(actor: Actor):
 
 
 def managed_villages(db, actor: Actor) -> list[VillageRow]:
-    """The villages the actor manages, by county, township and name (natural order)."""
+    """The villages the actor manages, by county and township (natural order), then in the order registered."""
     require(actor, AREA_ADMINS)
     cond = _scope(actor)
     counts = (select(Household.village_id, func.count().label("n")).where(Household.active.is_(True))
@@ -67,7 +67,7 @@ def managed_villages(db, actor: Actor) -> list[VillageRow]:
         q = q.where(cond)
     with db.read() as s:
         rows = [VillageRow(i, n, c or "", t or "", code, int(h), bool(demo)) for i, n, c, t, code, h, demo in s.execute(q)]
-    rows.sort(key=lambda r: (natural_key(r.county), natural_key(r.township), natural_key(r.name)))
+    rows.sort(key=lambda r: (natural_key(r.county), natural_key(r.township), r.code))
     return rows
 
 
