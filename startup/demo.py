@@ -161,16 +161,25 @@ def start_demo(db: Database, data_dir: Path, today: dt.date | None = None, steps
             for step in DEMO_STEPS if steps is None else steps:
                 importlib.import_module(step).populate(ctx)
             if steps is None:  # the neighbouring villages, so the comparison has something to compare
-                for n, households in NEIGHBOURS:
-                    other = _base(db, n, random.Random(42 * 1000 + n), households, 120, today)
-                    for step in NEIGHBOUR_STEPS:
-                        importlib.import_module(step).populate(other)
+                add_neighbours(db, today)
             marker.unlink(missing_ok=True)
         except Exception:  # the app keeps running on what was written; the marker stays
             logging.getLogger(__name__).exception("demo history stopped")
 
     _history_thread = threading.Thread(target=history, name="demo-history", daemon=True)
     _history_thread.start()
+
+
+def add_neighbours(db: Database, today: dt.date, steps: list[str] | None = None, days: int = 120) -> list[int]:
+    """The demo's other villages of 文祖街道 (NEIGHBOURS) with their review and volunteering
+    history: the first start writes them in the background after the first village's history."""
+    ids = []
+    for n, households in NEIGHBOURS:
+        ctx = _base(db, n, random.Random(42 * 1000 + n), households, days, today)
+        for step in NEIGHBOUR_STEPS if steps is None else steps:
+            importlib.import_module(step).populate(ctx)
+        ids.append(ctx.village.id)
+    return ids
 
 
 def wait_for_demo(timeout: float | None = None) -> None:
