@@ -49,7 +49,7 @@ def create_user(
         raise InvalidInput("请填写姓名（不超过 40 个字）。")
     role_str = clean_roles(roles)
     area = set(role_str.split(",")) & set(AREA_ROLES)
-    if "county_admin" in area and not (county or "").strip():
+    if "county_admin" in area and not (county or "").strip() and village_id is None:
         raise InvalidInput("县级管理员必须指定所属县（区）。")
     if area - {"county_admin"} and not (township or "").strip() and village_id is None:
         raise InvalidInput("镇街查看员、镇街管理员必须指定所属镇街。")
