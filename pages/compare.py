@@ -91,7 +91,7 @@ def _chart(df: pd.DataFrame, measure: str, name: str) -> alt.Chart:
     return (alt.Chart(df, title=title).mark_bar(color="#1565c0")
             .encode(x=alt.X(f"{measure}:Q", title=measure, axis=axis,
                             scale=alt.Scale(domainMin=0, nice=True)),
-                    y=alt.Y(f"{name}:N", title=name, sort="-x"),
+                    y=alt.Y(f"{name}:N", title=None, sort="-x"),  # the names speak for themselves
                     tooltip=[alt.Tooltip(f"{name}:N", title=name), alt.Tooltip(f"{measure}:Q", title=measure),
                              alt.Tooltip("户数:Q", title="户数", format=",d")]))
 

@@ -34,9 +34,13 @@ def _confirm(actor, rows: dict[int, villages.VillageRow]) -> bool:
     else:
         _, vid, township = pending
         what = (f"把“{md_escape(rows[vid].name) if vid in rows else vid}”调整到{md_escape(township)}")
-    st.warning(f"确认{what}吗？此操作会记入操作日志。", icon=":material/warning:")
-    c = st.columns(2)
-    if c[0].button("确认", type="primary", key="villages_confirm"):
+    question = st.empty()  # the question goes once answered: the result stands alone
+    box = question.container()
+    box.warning(f"确认{what}吗？此操作会记入操作日志。", icon=":material/warning:")
+    c = box.columns(2)
+    go, cancel = c[0].button("确认", type="primary", key="villages_confirm"), c[1].button("取消", key="villages_cancel")
+    if go:
+        question.empty()
         st.session_state[state.VILLAGES_PENDING] = None  # cleared first: a double click does nothing twice
         db = runtime.db()
         if kind == "create":
@@ -58,7 +62,7 @@ def _confirm(actor, rows: dict[int, villages.VillageRow]) -> bool:
             flash(f"已调整到{township}。")
             st.rerun()
         return False  # refused: the error above, the forms below
-    if c[1].button("取消", key="villages_cancel"):
+    if cancel:
         st.session_state[state.VILLAGES_PENDING] = None
         st.rerun()
     return True
