@@ -56,7 +56,7 @@ def cmd_create_user(args) -> int:
     password = args.password or getpass.getpass("密码：")
     uid = create_user(db, SYSTEM, username=args.username, display_name=args.name or args.username,
                       password=password, roles=args.roles.split(","), village_id=args.village_id,
-                      township=args.township, must_change_password=not args.no_change)
+                      township=args.township, county=args.county, must_change_password=not args.no_change)
     print(f"已创建用户 {args.username}（编号 {uid}）。")
     return 0
 
@@ -266,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("username")
     s.add_argument("--name")
     s.add_argument("--roles", required=True, help="逗号分隔：admin,committee,grid_worker,cashier,volunteer_lead,"
-                                                  "field_lead,township_viewer")
+                                                  "field_lead,township_viewer,township_admin,county_admin")
     s.add_argument("--village-id", type=int)
-    s.add_argument("--township")
+    s.add_argument("--township", help="镇街查看员、镇街管理员：所属镇（街道）")
+    s.add_argument("--county", help="县级管理员：所属县（区）；镇街管理员可同时填写")
     s.add_argument("--password")
     s.add_argument("--no-change", action="store_true", help="首次登录不要求修改密码")
     s.set_defaults(func=cmd_create_user)

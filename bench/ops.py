@@ -331,6 +331,29 @@ def county_compare(db: Database, sm: Sample, n: int) -> Result:
     return r
 
 
+def county_levels(db: Database, sm: Sample, n: int) -> Result:
+    """The county admin's comparison: every village of the bench county, then added up by township
+    and by county (core.reporting.comparison), a year."""
+    from core.platform.access import Actor
+    from core.reporting import comparison, reports
+    from db.models import Village
+
+    with db.read() as s:
+        county = s.get(Village, sm.village_id).county
+    actor = Actor(user_id=None, name="县级管理员", roles=frozenset({"county_admin"}), county=county)
+    period = reports.period_of("year", sm.today)
+    with db.read() as s:
+        villages = len(comparison.villages_for(s, actor))
+
+    def run(i: int) -> None:
+        with db.read() as s:
+            for level in comparison.LEVELS:
+                comparison.compare(s, actor, period, level)
+    r = measure("county comparison, three levels (comparison.compare, a year)", run, n, warmup=1)
+    r.note = f"{villages} villages, by village, township and county"
+    return r
+
+
 def timed(fn, *a, **kw):
     t = time.perf_counter()
     out = fn(*a, **kw)

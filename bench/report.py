@@ -22,6 +22,7 @@ KEYS = {  # short key: the start of the measurement's name
     "resident": "resident view",
     "volunteer": "volunteer-hours",
     "compare": "township comparison",
+    "county": "county comparison",
     "empty": "empty Streamlit",
 }
 

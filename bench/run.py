@@ -142,6 +142,7 @@ def run(args) -> int:
             ("resident", lambda: ops.resident_view(db, sm, n_fast)),
             ("volunteer", lambda: ops.volunteer_overview(db, sm, n_view)),
             ("compare", lambda: ops.county_compare(db, sm, n_view)),
+            ("county", lambda: ops.county_levels(db, sm, n_view)),
         ]
         for key, step in steps:
             if args.only and key not in args.only.split(","):
@@ -285,4 +286,4 @@ def add_arguments(p) -> None:
                    help="time card/balance/checkout in turn on a reference database of this scale and on this one "
                         "(default: village for township and county runs)")
     p.add_argument("--only", help="comma list of service measurements: card,balance,checkout,decide,direct,overview,"
-                                  "rankings,resident,volunteer,compare")
+                                  "rankings,resident,volunteer,compare,county")

@@ -74,7 +74,8 @@ class Village(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (Index("ix_village_township", "township"),)
+    __table_args__ = (Index("ix_village_township", "township"),
+                      Index("ix_village_county_township", "county", "township"))
 
 
 class Setting(Base):
@@ -165,7 +166,8 @@ class StaffUser(Base):
     display_name: Mapped[str] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(200))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
-    township: Mapped[str | None] = mapped_column(String(60))  # township viewers
+    township: Mapped[str | None] = mapped_column(String(60))  # township viewers and admins
+    county: Mapped[str | None] = mapped_column(String(60))  # county admins (township staff: their county)
     roles: Mapped[str] = mapped_column(String(200), default="")  # comma separated
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,7 +8,7 @@ import datetime as dt
 import streamlit as st
 
 from core.maintenance import archive
-from core.platform.access import ROLE_NAMES
+from core.platform.access import AREA_ROLES, ROLE_NAMES
 from core.reporting import township
 from core.village import staff
 from ui import runtime, state
@@ -98,8 +98,8 @@ def _edit(actor, df) -> None:
     st.session_state[state.STAFF_SELECTED] = uid
     db = runtime.db()
     name, roles, active = staff.user_roles(db, uid)
-    if "township_viewer" in roles:
-        st.info("镇街查看员账号由镇街或运维人员管理。")
+    if set(roles) & set(AREA_ROLES):
+        st.info("镇街、县级账号由镇街或运维人员管理。")
         return
 
     with st.form(f"staff_edit_{uid}", border=True):

@@ -50,6 +50,13 @@ DEMO_USERS = [
     ("yitian", "郑国庆", "field_lead"),
 ]
 TOWNSHIP_USER = ("zhenjie", "马书记", "township_viewer")
+# Staff of the township and the county (no village): they manage the demo's villages on 村庄管理
+# and compare them; created with the first village.
+AREA_USERS = [("zhenguan", "高主任", "township_admin"), ("quguan", "韩科长", "county_admin")]
+# The demo's other villages of the same township, written after the first village's history in
+# the background (the first start stays fast): name, households.
+NEIGHBOURS = [(1, 180), (2, 120)]  # 文祖南村, 三德范村 (index into _base's names)
+NEIGHBOUR_STEPS = ["startup.demo_review", "startup.demo_volunteer"]
 
 # Steps after the base, each a module with populate(ctx). Order matters: review before
 # dashboards' needs, volunteering before the field (work days are activities).
@@ -153,12 +160,26 @@ def start_demo(db: Database, data_dir: Path, today: dt.date | None = None, steps
         try:
             for step in DEMO_STEPS if steps is None else steps:
                 importlib.import_module(step).populate(ctx)
+            if steps is None:  # the neighbouring villages, so the comparison has something to compare
+                add_neighbours(db, today)
             marker.unlink(missing_ok=True)
         except Exception:  # the app keeps running on what was written; the marker stays
             logging.getLogger(__name__).exception("demo history stopped")
 
     _history_thread = threading.Thread(target=history, name="demo-history", daemon=True)
     _history_thread.start()
+
+
+def add_neighbours(db: Database, today: dt.date, steps: list[str] | None = None, days: int = 120) -> list[int]:
+    """The demo's other villages of 文祖街道 (NEIGHBOURS) with their review and volunteering
+    history: the first start writes them in the background after the first village's history."""
+    ids = []
+    for n, households in NEIGHBOURS:
+        ctx = _base(db, n, random.Random(42 * 1000 + n), households, days, today)
+        for step in NEIGHBOUR_STEPS if steps is None else steps:
+            importlib.import_module(step).populate(ctx)
+        ids.append(ctx.village.id)
+    return ids
 
 
 def wait_for_demo(timeout: float | None = None) -> None:
@@ -193,6 +214,11 @@ def _base(db: Database, n: int, rng: random.Random, n_households: int, days: int
             s.flush()
             ctx.users[username] = u.id
             ctx.actors[username] = actor_for(u)
+        if n == 0:
+            for username, display, roles in AREA_USERS:
+                s.add(StaffUser(username=username, display_name=display, password_hash=pw, roles=roles,
+                                village_id=None, township=village.township if roles == "township_admin" else None,
+                                county=village.county))
         ctx.admin = ctx.actors["admin"]
 
         grid_names = ["第一网格", "第二网格", "第三网格", "第四网格", "第五网格"]

@@ -13,7 +13,7 @@ import random
 from core.committee import agenda, attendance, publicity, review, sessions
 from core.committee.proposals import resident_actor, submit, submit_in
 from core.platform.access import SYSTEM
-from db.models import Proposal, ReviewSession
+from db.models import Household, Proposal, ReviewSession
 
 # What a grid worker or a resident writes about an act, by the rule it falls under: every note
 # reads as an instance of its item (HJ02 环境整治 is never "按时参加主题党日").
@@ -77,6 +77,14 @@ def _pick_rule(ctx, rng: random.Random, deduction: bool):
     return rng.choice(items)
 
 
+def grid_worker(ctx, household) -> object:
+    """The actor of the grid worker responsible for the household's grid: with grid_scope_own
+    (on by default) a grid worker proposes for their own grid, and the demo does as real use."""
+    grid = next((g for g in ctx.grids if g.id == household.grid_id), None)
+    by_id = {a.user_id: a for a in ctx.actors.values()}
+    return by_id.get(grid.worker_user_id if grid is not None else None) or ctx.actors["wangge1"]
+
+
 def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) -> int | None:
     hh = rng.choice(ctx.households)
     rule = _pick_rule(ctx, rng, rng.random() < 0.15)
@@ -84,7 +92,7 @@ def _one(ctx, s, rng: random.Random, day: dt.date, submitted_at: dt.datetime) ->
     who = rng.choice(members).id if members and rng.random() < 0.7 else None
     roll = rng.random()
     if roll < 0.75:
-        actor, source = ctx.actors[rng.choice(["wangge1", "wangge2"])], "grid"
+        actor, source = grid_worker(ctx, hh), "grid"
     elif roll < 0.9:
         actor, source = resident_actor(ctx.village.id), "self"
     else:
@@ -182,7 +190,7 @@ def _held_deductions(ctx, s, chair, sid: int, held_on: dt.date) -> None:
     rule = next(r for r in ctx.rule_items if r.points < 0 and r.code != "ZY01")
     notes = NOTES.get(rule.code, (rule.name,))
     for i, hid in enumerate(rich):
-        pid = submit_in(s, ctx.actors["wangge1"], household_id=hid, rule_item_id=rule.id,
+        pid = submit_in(s, grid_worker(ctx, s.get(Household, hid)), household_id=hid, rule_item_id=rule.id,
                         act_date=held_on - dt.timedelta(days=1), note=notes[i % len(notes)],
                         source="grid")
         votes = dict.fromkeys((a.id for a in attendance.voters(attendance.present(s, sid))), "agree")
@@ -226,8 +234,9 @@ def populate(ctx) -> None:
         # a duplicate pair, so the flag shows
         p = s.query(Proposal).filter(Proposal.village_id == ctx.village.id, Proposal.status == "submitted").first()
         if p is not None:
-            dup = submit_in(s, ctx.actors["wangge2"], household_id=p.household_id, rule_item_id=p.rule_item_id,
-                            act_date=p.act_date, resident_id=p.resident_id, note="同一件事，另一位网格员也报了")
+            dup = submit_in(s, ctx.actors["pingyi1"], household_id=p.household_id, rule_item_id=p.rule_item_id,
+                            act_date=p.act_date, resident_id=p.resident_id, note="同一件事，评议小组成员也报了",
+                            source="proxy")
             s.get(Proposal, dup).submitted_at = dt.datetime.combine(yesterday, dt.time(18, 5))
     _photos(ctx, rng, yesterday)
 
@@ -249,7 +258,7 @@ def _photos(ctx, rng: random.Random, day: dt.date) -> None:
         hh = ctx.households[rng.randrange(len(ctx.households))]
         rule = rng.choice(plus)
         try:
-            submit(ctx.db, ctx.actors["wangge1"], household_id=hh.id, rule_item_id=rule.id,
+            submit(ctx.db, grid_worker(ctx, hh), household_id=hh.id, rule_item_id=rule.id,
                    act_date=day, note=f"{note_for(rule, rng)}（附照片）", photos=[(f"现场{i + 1}.jpg", buf.getvalue())])
         except OSError:
             return  # a read-only data dir: the demo still works without photos

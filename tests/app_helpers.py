@@ -24,6 +24,8 @@ DEMO_ROLES = {
     "volunteer_lead": "zhiyuan",
     "field_lead": "yitian",
     "township_viewer": "zhenjie",
+    "township_admin": "zhenguan",
+    "county_admin": "quguan",
 }
 
 

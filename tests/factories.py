@@ -48,7 +48,8 @@ class V:
         return self.actors["admin"]
 
 
-ROLES = ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead", "township_viewer")
+ROLES = ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead", "township_viewer",
+         "township_admin", "county_admin")
 
 
 def make_village(db: Database, name: str = "测试村", code: str = "T001", households: int = 4,
@@ -59,8 +60,12 @@ def make_village(db: Database, name: str = "测试村", code: str = "T001", hous
         s.flush()
         out = V(id=v.id, township=township)
         for role in ROLES:
+            # area staff (county admin, township admin) belong to no village: their account names the area
+            area = role in ("county_admin", "township_admin")
             u = StaffUser(username=f"{code.lower()}_{role}", display_name=f"{role}用户", password_hash=password_hash(),
-                          roles=role, village_id=v.id, township=township if role == "township_viewer" else None)
+                          roles=role, village_id=None if area else v.id,
+                          township=township if role in ("township_viewer", "township_admin") else None,
+                          county="测试县" if area else None)
             s.add(u)
             s.flush()
             out.actors[role] = actor_for(u)

@@ -30,7 +30,7 @@ import core
 from core.charity import field as field_mod
 from core.charity import field_aid
 from core.committee import proposals, publicity, review, sessions
-from core.platform.access import ROLES, Actor
+from core.platform.access import AREA_ROLES, ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
 from core.reporting.reports import Period
 from core.supermarket import shop, stock
@@ -41,12 +41,13 @@ from tests.factories import V, all_agree, give_points, make_village
 from tests.load import figures
 
 TODAY = dt.date.today()
-VILLAGE_ROLES = tuple(r for r in ROLES if r != "township_viewer")
+VILLAGE_ROLES = tuple(r for r in ROLES if r not in AREA_ROLES)
 ADMIN = {"admin"}
 SHOP = {"admin", "cashier"}
 FIELD = {"admin", "field_lead"}
 LEAD = {"admin", "volunteer_lead"}
 REVIEW = {"admin", "committee"}
+AREA = {"county_admin", "township_admin"}  # manage the villages of their county / township
 
 
 @dataclass
@@ -215,7 +216,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "rules.set_item_active": (ADMIN, lambda W: {"item_id": W.v.rule_ids["HJ06"], "active": True}),
     "settings.change": (ADMIN, lambda W: {"village_id": W.v.id, "key": "publicity_days", "value": 2}),
     "setup.add_grid": (ADMIN, lambda W: {"village_id": W.v.id, "name": "第二网格"}),
-    "setup.create_village": (set(), lambda W: {"name": "新村", "township": "测试镇", "county": "测试县", "grids": [],
+    "setup.create_village": (AREA, lambda W: {"name": "新村", "township": "测试镇", "county": "测试县", "grids": [],
                                                "admin_username": "newadmin", "admin_name": "新管理员",
                                                "admin_password": "correct-horse-9"}),
     "setup.set_grid_worker": (ADMIN, lambda W: {"grid_id": W.v.grid_ids[0],
@@ -234,6 +235,13 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "staff.set_active": (ADMIN, lambda W: {"user_id": W.ids["extra_user"], "active": True}),
     "staff.set_display_name": (ADMIN, lambda W: {"user_id": W.ids["extra_user"], "display_name": "改名"}),
     "staff.set_roles": (ADMIN, lambda W: {"user_id": W.ids["extra_user"], "roles": ["grid_worker", "cashier"]}),
+    "villages.create_village": (AREA, lambda W: {"name": "新建村", "township": W.v.township,
+                                                 "admin_username": "xinjian_admin", "admin_name": "新村管理员"}),
+    "villages.managed_villages": (AREA, lambda W: {}),
+    "villages.townships": (AREA, lambda W: {}),
+    # to its own township: past the check without moving the village the later calls use
+    "villages.move_village": ({"county_admin"}, lambda W: {"village_id": W.v.id, "township": W.v.township}),
+    "villages.rename_village": (AREA, lambda W: {"village_id": W.v.id, "name": "测试村（改）"}),
     "stock.count_stock": (SHOP, lambda W: {"product_id": W.ids["product"], "counted": 49}),
     "stock.receive_stock": (SHOP, lambda W: {"product_id": W.ids["product"], "qty": 3}),
     "stock.save_product": (SHOP, lambda W: {"village_id": W.v.id, "data": stock.ProductInput(name="毛巾", price=8)}),

@@ -27,7 +27,7 @@ def test_the_quick_benchmark_runs_every_measurement_on_sqlite(tmp_path, monkeypa
     report = _run(tmp_path)
     names = [r["name"] for r in report["results"]]
     for expected in ("card look-up", "balance read", "checkout commit", "decide + post 200", "raw SQL", "without a 公示 window",
-                     "village overview", "rankings", "resident view", "volunteer-hours", "comparison",
+                     "village overview", "rankings", "resident view", "volunteer-hours", "comparison", "county comparison, three levels",
                      "empty Streamlit page", "page home", "page checkout", "page me"):
         assert any(expected in n for n in names), expected
     failed = [r for r in report["results"] if "FAILED" in r["note"] or "EXCEPTION" in r["note"]]

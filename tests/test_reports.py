@@ -126,20 +126,20 @@ def test_a_township_viewer_compares_only_the_villages_of_its_township(db, villag
     give_points(db, other_far.household_ids[0], 99, "x2")
     period = reports.period_of("year", TODAY)
     with db.read() as s:
-        df = reports.compare(s, village.actors["township_viewer"], period)
+        rows = reports.compare(s, village.actors["township_viewer"], period)
         far = reports.compare(s, other_far.actors["township_viewer"], period)
         as_admin = reports.compare(s, village.admin, period)
-    assert list(df["村"]) == ["测试村", "同镇村"]
-    assert list(far["村"]) == ["外镇村"]
-    assert list(as_admin["村"]) == ["测试村", "同镇村"]
+    assert [r.name for r in rows] == ["测试村", "同镇村"]
+    assert [r.name for r in far] == ["外镇村"]
+    assert [r.name for r in as_admin] == ["测试村", "同镇村"]
     expected = recompute(db, village.id, period.first_month, period.last_month)
-    mine = df[df["村"] == "测试村"].iloc[0]
-    assert mine["净积分"] == expected["earned"] - expected["deducted"]
-    assert mine["户均积分"] == round((expected["earned"] - expected["deducted"]) / 4, 1)
-    assert mine["环境卫生积分"] == sum(expected["category"].values())
-    assert mine["兑换积分"] == expected["redeemed"] and mine["兑换笔数"] == 1
-    assert mine["志愿时长(小时)"] == 2.0 and mine["人均志愿时长(小时)"] == 0.5
-    assert df[df["村"] == "同镇村"].iloc[0]["净积分"] == 12
+    mine = rows[0]
+    assert mine.net == expected["earned"] - expected["deducted"]
+    assert mine.points_per_household == round((expected["earned"] - expected["deducted"]) / 4, 1)
+    assert mine.environment == sum(expected["category"].values())
+    assert mine.redeemed == expected["redeemed"]
+    assert mine.volunteer_hours == 2.0 and mine.hours_per_person == 0.5
+    assert rows[1].net == 12
 
 
 def test_a_township_viewer_without_a_township_sees_no_village(db, village):
@@ -147,7 +147,7 @@ def test_a_township_viewer_without_a_township_sees_no_village(db, village):
 
     viewer = replace(village.actors["township_viewer"], township=None)
     with db.read() as s:
-        assert reports.compare(s, viewer, reports.period_of("month", TODAY)).empty
+        assert reports.compare(s, viewer, reports.period_of("month", TODAY)) == []
         assert reports.today_summary(s, viewer, TODAY)[0].value == "0 个"
 
 

@@ -86,7 +86,7 @@ def test_every_demo_note_describes_an_act_under_its_own_item(db, tmp_path, monke
         plain = note
         for suffix in suffixes:
             plain = plain.removesuffix(suffix)
-        if plain == "同一件事，另一位网格员也报了":  # the duplicate the queue flags
+        if plain == "同一件事，评议小组成员也报了":  # the duplicate the queue flags
             continue
         if plain not in NOTES.get(code, (f"{name}（网格员现场核实）",)):
             wrong.append((code, note))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core.platform import auth
 from core.platform.errors import DomainError
@@ -18,13 +18,17 @@ SERVED_WITH_ROUTES = False  # serve.py sets this: the /auth routes exist
 
 def _demo_accounts() -> list[tuple[str, str, str]]:
     with runtime.db().read() as s:
-        demo = s.execute(select(Village.id).where(Village.is_demo.is_(True))).first()
+        demo = s.execute(select(Village.id).where(Village.is_demo.is_(True)).order_by(Village.id)).first()
         if not demo:
             return []
+        from startup.demo import AREA_USERS
+
+        # the first demo village's staff, then the demo's township and county admins (no village)
         rows = s.execute(select(StaffUser.username, StaffUser.display_name, StaffUser.roles)
-                         .join(Village, Village.id == StaffUser.village_id)
-                         .where(Village.is_demo.is_(True), StaffUser.active.is_(True))
-                         .order_by(StaffUser.id).limit(12)).all()
+                         .where(or_(StaffUser.village_id == demo[0],
+                                    StaffUser.village_id.is_(None) & StaffUser.username.in_([u for u, _, _ in AREA_USERS])),
+                                StaffUser.active.is_(True))
+                         .order_by(StaffUser.village_id.is_(None), StaffUser.id).limit(14)).all()
         return [tuple(r) for r in rows]
 
 

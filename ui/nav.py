@@ -21,9 +21,10 @@ class PageSpec:
 
 STAFF = ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead")
 VILLAGE_VIEW = ("admin", "committee")
+AREA = ("county_admin", "township_admin")  # manage the villages of a county or township
 
 PAGES: list[PageSpec] = [
-    PageSpec("home", "工作台", ":material/home:", STAFF + ("township_viewer",), "今日"),
+    PageSpec("home", "工作台", ":material/home:", STAFF + ("township_viewer",) + AREA, "今日"),
     PageSpec("proposal_new", "积分申报", ":material/add_task:", ("grid_worker", "committee", "admin"), "积分评议"),
     PageSpec("review", "评议会", ":material/gavel:", ("committee", "admin"), "积分评议"),
     PageSpec("publicity", "公示与异议", ":material/campaign:", ("committee", "admin", "grid_worker"), "积分评议"),
@@ -43,7 +44,8 @@ PAGES: list[PageSpec] = [
     PageSpec("overview", "村情总览", ":material/monitoring:", VILLAGE_VIEW, "统计"),
     PageSpec("rankings", "排行与星级户", ":material/military_tech:", VILLAGE_VIEW, "统计"),
     PageSpec("honours", "年度表彰", ":material/emoji_events:", ("admin", "committee"), "统计"),
-    PageSpec("compare", "村际比较", ":material/compare_arrows:", ("township_viewer", "admin"), "统计"),
+    PageSpec("compare", "村际比较", ":material/compare_arrows:", ("township_viewer", "admin") + AREA, "统计"),
+    PageSpec("villages", "村庄管理", ":material/holiday_village:", AREA, "管理"),
     PageSpec("settings", "系统设置", ":material/settings:", ("admin",), "管理"),
     PageSpec("staff", "工作人员", ":material/badge:", ("admin",), "管理"),
     PageSpec("roster", "花名册导入", ":material/upload_file:", ("admin",), "管理"),

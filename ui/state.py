@@ -93,3 +93,6 @@ SETUP_DONE = "setup_done_username"  # str: first admin created on the set-up pag
 ADMIN_CARDS_PDF = "admin_cards_pdf_ids"  # list[int] | None: households of the card sheet generated on the roster page
 CERTIFICATE_REQUEST = "volunteers_certificate_request"  # (resident, from, to) last issued: a double click issues once
 LARGE_TEXT = "large_text_switch"  # bool: the sidebar's 大字模式 switch, set from the account each run
+
+# villages (村庄管理)
+VILLAGES_PENDING = "villages_pending_action"  # tuple | None: create / rename / move waiting for 确认

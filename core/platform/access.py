@@ -3,7 +3,11 @@ is not authorisation.
 
 Roles (UI names in ROLE_NAMES): admin 村管理员, committee 评议小组成员, grid_worker 网格员,
 cashier 积分超市收银员, volunteer_lead 志愿活动负责人, field_lead 义田负责人,
-township_viewer 镇街查看员.
+township_viewer 镇街查看员, township_admin 镇街管理员, county_admin 县级管理员.
+
+Area staff (township viewer and admin, county admin) belong to no village: their account names a
+township (and its county) or a county, and :func:`can_manage_village` / :func:`can_read_village`
+decide which villages they reach.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ ROLE_NAMES: dict[str, str] = {
     "volunteer_lead": "志愿活动负责人",
     "field_lead": "义田负责人",
     "township_viewer": "镇街查看员",
+    "township_admin": "镇街管理员",
+    "county_admin": "县级管理员",
 }
+AREA_ROLES = ("township_viewer", "township_admin", "county_admin")  # staff of a township or county, no village
 ROLES = tuple(ROLE_NAMES)
 
 
@@ -33,6 +40,7 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     village_id: int | None = None
     township: str | None = None
+    county: str | None = None
     system: bool = False
 
     def has(self, *roles: str) -> bool:
@@ -55,7 +63,26 @@ def require(actor: Actor, roles: tuple[str, ...] | str, village_id: int | None =
         raise NotAllowed("没有权限：不能操作其他村的数据。")
 
 
-def can_read_village(actor: Actor, village_id: int, village_township: str | None = None) -> bool:
+def _in_township(actor: Actor, township: str | None, county: str | None) -> bool:
+    if not actor.township or actor.township != township:
+        return False
+    return not actor.county or not county or actor.county == county
+
+
+def can_manage_village(actor: Actor, village_township: str | None, village_county: str | None) -> bool:
+    """Whether an area admin manages a village in this township and county: a county admin the
+    villages of their county, a township admin those of their township (and county, when both name one)."""
+    if actor.system:
+        return True
+    if "county_admin" in actor.roles and actor.county and actor.county == village_county:
+        return True
+    return "township_admin" in actor.roles and _in_township(actor, village_township, village_county)
+
+
+def can_read_village(actor: Actor, village_id: int, village_township: str | None = None,
+                     village_county: str | None = None) -> bool:
     if actor.system or actor.village_id == village_id:
         return True
-    return "township_viewer" in actor.roles and actor.township is not None and actor.township == village_township
+    if "township_viewer" in actor.roles and actor.township is not None and actor.township == village_township:
+        return True
+    return can_manage_village(actor, village_township, village_county)

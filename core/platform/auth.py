@@ -71,6 +71,7 @@ def actor_for(user: StaffUser) -> Actor:
         roles=frozenset(r for r in user.roles.split(",") if r in ROLES),
         village_id=user.village_id,
         township=user.township,
+        county=user.county,
     )
 
 

@@ -24,7 +24,8 @@ ACTION_NAMES = {
     "auth.login": "登录", "auth.failed": "登录失败", "auth.password_changed": "修改密码",
     "setting.change": "修改设置", "staff.create": "新建账号", "staff.roles": "修改角色",
     "staff.rename": "修改姓名", "staff.reset_password": "重置密码", "staff.deactivate": "停用账号",
-    "staff.activate": "启用账号", "village.create": "新建村", "grid.create": "新建网格", "roster.import": "导入花名册",
+    "staff.activate": "启用账号", "village.create": "新建村", "village.rename": "村改名", "village.move": "村调整镇街",
+    "grid.create": "新建网格", "roster.import": "导入花名册",
     # points
     "cycle.base_score": "发放底分", "cycle.year_end": "年终处理", "ledger.reverse": "冲正",
     "ledger.adjust": "手工调整", "rules.category_create": "新建积分类别", "rules.category_active": "启用/停用积分类别",

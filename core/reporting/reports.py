@@ -1,4 +1,5 @@
-"""Village statistics (村情总览), the township comparison (村际比较) and the workbench summary.
+"""Village statistics (村情总览) and the workbench summary (the comparison is in
+core.reporting.comparison, periods in core.reporting.periods).
 
 Everything here reads aggregates, never whole tables: ``household_month`` and
 ``category_month`` (kept by core.points.ledger in the same transaction as each entry),
@@ -24,9 +25,18 @@ import pandas as pd
 from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from core.platform.access import Actor
-from core.platform.errors import InvalidInput, NotAllowed
+from core.platform.access import AREA_ROLES, Actor
 from core.points.ledger import KIND_NAMES
+from core.reporting.comparison import ENVIRONMENT, compare, villages_for  # noqa: F401  (re-exported)
+from core.reporting.periods import (  # noqa: F401  (re-exported: pages and tests read periods here)
+    PERIOD_KINDS,
+    Period,
+    last_complete,
+    month_label,
+    months_back,
+    period_of,
+    recent_periods,
+)
 from db.models import (
     Activity,
     Allocation,
@@ -41,86 +51,11 @@ from db.models import (
     Product,
     Proposal,
     Redemption,
-    Resident,
     RuleCategory,
     Village,
 )
 
-PERIOD_KINDS = {"month": "本月", "quarter": "本季度", "year": "本年度"}
-ENVIRONMENT = "环境卫生"  # the category the township compares (比环境)
 WAITING_REVIEW = ("submitted", "deferred")
-
-
-# ---------------------------------------------------------------- periods
-
-
-@dataclass(frozen=True)
-class Period:
-    """A calendar month, quarter or year; months are yyyymm integers like ledger_entry.month."""
-
-    kind: str
-    year: int
-    index: int  # month 1-12, quarter 1-4, or 1 for a year
-
-    @property
-    def first_month(self) -> int:
-        m = {"month": self.index, "quarter": 3 * self.index - 2, "year": 1}[self.kind]
-        return self.year * 100 + m
-
-    @property
-    def last_month(self) -> int:
-        m = {"month": self.index, "quarter": 3 * self.index, "year": 12}[self.kind]
-        return self.year * 100 + m
-
-    @property
-    def start(self) -> dt.date:
-        return dt.date(self.year, self.first_month % 100, 1)
-
-    @property
-    def end(self) -> dt.date:
-        """First day after the period."""
-        last = self.last_month % 100
-        return dt.date(self.year + 1, 1, 1) if last == 12 else dt.date(self.year, last + 1, 1)
-
-    @property
-    def label(self) -> str:
-        if self.kind == "month":
-            return f"{self.year}年{self.index}月"
-        if self.kind == "quarter":
-            return f"{self.year}年第{self.index}季度"
-        return f"{self.year}年"
-
-    def months(self) -> list[int]:
-        return [self.year * 100 + m for m in range(self.first_month % 100, self.last_month % 100 + 1)]
-
-
-def period_of(kind: str, day: dt.date) -> Period:
-    if kind not in PERIOD_KINDS:
-        raise InvalidInput("统计周期只能是月、季度或年。")
-    index = {"month": day.month, "quarter": (day.month - 1) // 3 + 1, "year": 1}[kind]
-    return Period(kind, day.year, index)
-
-
-def recent_periods(kind: str, today: dt.date, n: int = 12) -> list[Period]:
-    """The current period and the ``n - 1`` before it, newest first (for a select box)."""
-    out = [period_of(kind, today)]
-    while len(out) < n:
-        p = out[-1]
-        out.append(period_of(kind, p.start - dt.timedelta(days=1)))
-    return out
-
-
-def months_back(last_month: int, n: int) -> list[int]:
-    y, m = divmod(last_month, 100)
-    out = []
-    for _ in range(n):
-        out.append(y * 100 + m)
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    return out[::-1]
-
-
-def month_label(month: int) -> str:
-    return f"{month // 100}-{month % 100:02d}"
 
 
 # ---------------------------------------------------------------- village overview
@@ -326,87 +261,6 @@ def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFram
     return df
 
 
-# ---------------------------------------------------------------- township comparison
-
-
-def villages_for(s: Session, actor: Actor) -> list[Village]:
-    """Villages the actor may compare: a township viewer's township; an admin's own township."""
-    if actor.has("township_viewer") and actor.township:
-        township = actor.township
-    elif actor.has("admin") and actor.village_id is not None:
-        own = s.get(Village, actor.village_id)
-        if own is None:
-            return []
-        if not own.township:
-            return [own]
-        township = own.township
-    elif actor.has("township_viewer"):
-        return []  # a viewer whose account names no township sees nothing, not everything
-    else:
-        raise NotAllowed("没有权限：村际比较需要镇街查看员或村管理员角色。")
-    return list(s.execute(select(Village).where(Village.township == township).order_by(Village.code)).scalars())
-
-
-COMPARE_COLUMNS = ["村", "户数", "人口", "加分", "扣分", "净积分", "户均积分", "参与户", "参与率(%)",
-                   "志愿时长(小时)", "人均志愿时长(小时)", f"{ENVIRONMENT}积分", "兑换积分", "兑换笔数"]
-
-
-def compare(s: Session, actor: Actor, period: Period) -> pd.DataFrame:
-    """Villages side by side (比积分、比环境、比义务工): one GROUP BY per measure, by village."""
-    villages = villages_for(s, actor)
-    ids = [v.id for v in villages]
-    if not ids:
-        return pd.DataFrame(columns=COMPARE_COLUMNS)
-
-    def by_village(q) -> dict:
-        return {r[0]: r[1:] for r in s.execute(q)}
-
-    hh = by_village(select(Household.village_id, func.count()).where(
-        Household.village_id.in_(ids), Household.active.is_(True)).group_by(Household.village_id))
-    people = by_village(select(Resident.village_id, func.count()).where(
-        Resident.village_id.in_(ids), Resident.active.is_(True)).group_by(Resident.village_id))
-    month_cond = [HouseholdMonth.village_id.in_(ids), HouseholdMonth.month >= period.first_month,
-                  HouseholdMonth.month <= period.last_month]
-    points = by_village(select(HouseholdMonth.village_id, func.sum(HouseholdMonth.earned),
-                               func.sum(HouseholdMonth.deducted), func.sum(HouseholdMonth.redeemed))
-                        .where(*month_cond).group_by(HouseholdMonth.village_id))
-    per_hh = (select(HouseholdMonth.village_id, HouseholdMonth.household_id).where(*month_cond)
-              .group_by(HouseholdMonth.village_id, HouseholdMonth.household_id)
-              .having(func.sum(HouseholdMonth.earned) > 0).subquery())
-    part = by_village(select(per_hh.c.village_id, func.count()).group_by(per_hh.c.village_id))
-    vol = by_village(select(Attendance.village_id, func.sum(Attendance.minutes))
-                     .join(Activity, Activity.id == Attendance.activity_id)
-                     .where(Attendance.village_id.in_(ids), Activity.village_id.in_(ids),
-                            Attendance.confirmed_at.is_not(None), Activity.date >= period.start, Activity.date < period.end)
-                     .group_by(Attendance.village_id))
-    env = by_village(select(CategoryMonth.village_id, func.sum(CategoryMonth.points))
-                     .join(RuleCategory, RuleCategory.id == CategoryMonth.category_id)
-                     .where(CategoryMonth.village_id.in_(ids), RuleCategory.name == ENVIRONMENT,
-                            CategoryMonth.month >= period.first_month, CategoryMonth.month <= period.last_month)
-                     .group_by(CategoryMonth.village_id))
-    reds = by_village(select(Redemption.village_id, func.count())
-                      .where(Redemption.village_id.in_(ids), Redemption.status == "done",
-                             Redemption.month >= period.first_month, Redemption.month <= period.last_month)
-                      .group_by(Redemption.village_id))
-    data = []
-    for v in villages:
-        n_hh = int(hh.get(v.id, (0,))[0])
-        n_people = int(people.get(v.id, (0,))[0])
-        earned, deducted, redeemed = (int(x or 0) for x in points.get(v.id, (0, 0, 0)))
-        taking_part = int(part.get(v.id, (0,))[0])
-        minutes = int(vol.get(v.id, (0,))[0] or 0)
-        data.append({
-            "村": v.name, "户数": n_hh, "人口": n_people, "加分": earned, "扣分": deducted,
-            "净积分": earned - deducted, "户均积分": round((earned - deducted) / n_hh, 1) if n_hh else 0.0,
-            "参与户": taking_part, "参与率(%)": round(100 * taking_part / n_hh, 1) if n_hh else 0.0,
-            "志愿时长(小时)": round(minutes / 60, 1),
-            "人均志愿时长(小时)": round(minutes / 60 / n_people, 2) if n_people else 0.0,
-            f"{ENVIRONMENT}积分": int(env.get(v.id, (0,))[0] or 0),
-            "兑换积分": redeemed, "兑换笔数": int(reds.get(v.id, (0,))[0]),
-        })
-    return pd.DataFrame(data, columns=COMPARE_COLUMNS)
-
-
 # ---------------------------------------------------------------- workbench (工作台)
 
 
@@ -421,7 +275,7 @@ class TodayItem:
 
 def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
     """A short, role-aware list of what needs attention today; pages filter links by role."""
-    if actor.has("township_viewer") and not actor.has(*_VILLAGE_ROLES):
+    if actor.roles & set(AREA_ROLES) and not actor.has(*_VILLAGE_ROLES):
         return _township_today(s, actor, today)
     vid = actor.village_id
     if vid is None:
@@ -482,16 +336,20 @@ _VILLAGE_ROLES = ("admin", "committee", "grid_worker", "cashier", "volunteer_lea
 
 
 def _township_today(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
-    df = compare(s, actor, period_of("month", today))
-    if df.empty:
-        return [TodayItem("本镇村庄", "0 个", "compare", "账号未设置所属镇街，请联系管理员。")]
-    hh = int(df["户数"].sum())
-    part = int(df["参与户"].sum())
+    """Area staff: their villages over the last complete month (the current one has hardly begun)."""
+    period = last_complete("month", today)
+    rows = compare(s, actor, period)
+    if not rows:
+        return [TodayItem("本镇村庄" if "county_admin" not in actor.roles else "本县村庄", "0 个", "compare",
+                          "账号未设置所属镇街或县区，请联系管理员。")]
+    hh = sum(r.households for r in rows)
+    part = sum(r.households_taking_part for r in rows)
+    where = "本县" if "county_admin" in actor.roles else "本镇"
     return [
-        TodayItem("本镇村庄", f"{len(df)} 个", "compare", f"共 {hh} 户"),
-        TodayItem("本月净积分", f"{int(df['净积分'].sum())} 分", "compare"),
-        TodayItem("本月参与率", f"{round(100 * part / hh, 1) if hh else 0.0}%", "compare"),
-        TodayItem("本月志愿时长", f"{round(float(df['志愿时长(小时)'].sum()), 1)} 小时", "compare"),
+        TodayItem(f"{where}村庄", f"{len(rows)} 个", "compare", f"共 {hh} 户"),
+        TodayItem(f"{period.label}净积分", f"{sum(r.net for r in rows)} 分", "compare"),
+        TodayItem(f"{period.label}参与率", f"{round(100 * part / hh, 1) if hh else 0.0}%", "compare"),
+        TodayItem(f"{period.label}志愿时长", f"{round(sum(r.volunteer_minutes for r in rows) / 60, 1)} 小时", "compare"),
     ]
 
 

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import func, select
 
 from core.platform import settings
-from core.platform.access import Actor
+from core.platform.access import Actor, can_manage_village
 from core.platform.audit import record
 from core.platform.auth import hash_password
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
@@ -47,13 +47,19 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
     call is only allowed while the database has no village at all (checked inside the same
     transaction), and the admin chose the password themselves (no forced change).
     """
-    if not actor.system:
-        raise NotAllowed("没有权限：新建村只能在首次设置或命令行中进行。")
+    area = not actor.system  # a county or township admin on the 村庄管理 page
+    if area and (first_run or not actor.has("county_admin", "township_admin")):
+        raise NotAllowed("没有权限：新建村需要县级管理员或镇街管理员角色（或在首次设置、命令行中进行）。")
     name = _clean_name(name, "村名")
     township = (township or "").strip()
     county = (county or "").strip()
     if len(township) > 60 or len(county) > 60:
         raise InvalidInput("镇（街道）、县（区）名称不能超过 60 个字。")
+    if area:
+        if not township:
+            raise InvalidInput("请填写所属镇（街道）。")
+        if not can_manage_village(actor, township, county):
+            raise NotAllowed("没有权限：只能在自己管辖的县（区）、镇（街道）新建村。")
     grids = [g.strip() for g in grids if g.strip()]
     if len(set(grids)) != len(grids):
         raise InvalidInput("网格名称有重复。")
@@ -71,6 +77,7 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
             raise AlreadyDone("系统已经设置过村，请直接登录。")
         if s.execute(select(StaffUser.id).where(func.lower(StaffUser.username) == admin_username.lower())).first():
             raise AlreadyDone(f"用户名“{admin_username}”已被使用。")
+        check_unique_name(s, name, township, county)
         code = f"V{count + 1:05d}"
         while s.execute(select(Village.id).where(Village.code == code)).first():
             count += 1
@@ -95,6 +102,16 @@ def create_village(db, actor: Actor, *, name: str, township: str, county: str, g
                 "public_url": public_url},
                village_id=village.id)
         return village.id
+
+
+def check_unique_name(s, name: str, township: str, county: str, except_id: int | None = None) -> None:
+    """Two villages of one township (of one county) may not share a name: lists, comparisons and
+    exports name villages, and the same name twice would read as one village."""
+    q = select(Village.id).where(Village.name == name, Village.township == township, Village.county == county)
+    if except_id is not None:
+        q = q.where(Village.id != except_id)
+    if s.execute(q.limit(1)).first():
+        raise AlreadyDone(f"{township or '本镇'}已经有名为“{name}”的村，请换一个村名。")
 
 
 def has_village(db) -> bool:

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import delete, func, select
 
 from core.platform import settings
-from core.platform.access import ROLES, Actor, require
+from core.platform.access import AREA_ROLES, ROLES, Actor, require
 from core.platform.audit import record
 from core.platform.auth import hash_password
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
@@ -37,6 +37,7 @@ def create_user(
     roles,
     village_id: int | None = None,
     township: str | None = None,
+    county: str | None = None,
     must_change_password: bool = True,
 ) -> int:
     """Create a staff account. Admins create accounts in their own village only."""
@@ -47,29 +48,34 @@ def create_user(
     if not display_name or len(display_name) > 40:
         raise InvalidInput("请填写姓名（不超过 40 个字）。")
     role_str = clean_roles(roles)
-    if "township_viewer" in role_str.split(","):
-        if not (township or "").strip() and village_id is None:
-            raise InvalidInput("镇街查看员必须指定所属镇街。")
-    elif village_id is None:
+    area = set(role_str.split(",")) & set(AREA_ROLES)
+    if "county_admin" in area and not (county or "").strip() and village_id is None:
+        raise InvalidInput("县级管理员必须指定所属县（区）。")
+    if area - {"county_admin"} and not (township or "").strip() and village_id is None:
+        raise InvalidInput("镇街查看员、镇街管理员必须指定所属镇街。")
+    if not area and village_id is None:
         raise InvalidInput("必须指定所属村。")
     if not actor.system:
         require(actor, "admin", village_id)
-        if "township_viewer" in role_str.split(","):
-            raise NotAllowed("没有权限：镇街查看员账号由镇街或运维用命令行创建。")
+        if area:
+            raise NotAllowed("没有权限：镇街、县级账号由镇街或运维用命令行创建。")
     pw_hash = hash_password(password)
     with db.write() as s:
         if s.execute(select(StaffUser.id).where(func.lower(StaffUser.username) == username.lower())).first():
             raise AlreadyDone(f"用户名“{username}”已被使用。")
         if village_id is not None and s.get(Village, village_id) is None:
             raise InvalidInput("所属村不存在。")
-        if township is None and village_id is not None and "township_viewer" in role_str:
-            township = s.get(Village, village_id).township
+        if village_id is not None and area:  # an area account named by one of its villages
+            v = s.get(Village, village_id)
+            township = v.township if township is None else township
+            county = v.county if county is None else county
         user = StaffUser(
             username=username,
             display_name=display_name,
             password_hash=pw_hash,
             village_id=village_id,
             township=(township or "").strip() or None,
+            county=(county or "").strip() or None,
             roles=role_str,
             must_change_password=must_change_password,
         )
@@ -82,8 +88,8 @@ def create_user(
 
 # ---------------------------------------------------------------- managing accounts (admin)
 
-# Roles a village admin may grant; township viewers are created by the township or on the command line.
-VILLAGE_ROLES = tuple(r for r in ROLES if r != "township_viewer")
+# Roles a village admin may grant; township and county accounts are created on the command line.
+VILLAGE_ROLES = tuple(r for r in ROLES if r not in AREA_ROLES)
 
 
 def _roles_of(user: StaffUser) -> set[str]:
@@ -98,7 +104,7 @@ def _managed_user(s, actor: Actor, user_id: int) -> StaffUser:
     if user is None:
         raise NotFound("找不到该工作人员。")
     if not actor.system:
-        if user.village_id is None or "township_viewer" in _roles_of(user):
+        if user.village_id is None or _roles_of(user) & set(AREA_ROLES):
             raise NotAllowed("没有权限：不能管理镇街或其他村的账号。")
         require(actor, "admin", user.village_id)
     return user
@@ -127,8 +133,8 @@ def set_roles(db, actor: Actor, user_id: int, roles) -> None:
 
     role_str = clean_roles(roles)
     new = set(role_str.split(","))
-    if "township_viewer" in new and not actor.system:
-        raise NotAllowed("没有权限：村管理员不能授予镇街查看员角色。")
+    if new & set(AREA_ROLES) and not actor.system:
+        raise NotAllowed("没有权限：村管理员不能授予镇街、县级角色。")
     with db.write() as s:
         user = _managed_user(s, actor, user_id)
         old = user.roles
