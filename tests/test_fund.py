@@ -260,3 +260,35 @@ def test_filters_by_kind_date_and_word(db, village):
     assert fund.entries(db, village.id, text="100%") == []
     frame = fund.entries_frame(fund.entries(db, village.id))
     assert frame["收入（元）"].tolist() == [5.0, 10.0] and frame["余额（元）"].tolist() == [15.0, 10.0]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_sales_recorded_before_the_chain_are_numbered_by_the_upgrade(kind, tmp_path):
+    from sqlalchemy import MetaData, insert
+
+    from core.platform.access import SYSTEM
+    from tests.dbs import empty_database
+    from tests.test_migrations import upgrade_to
+
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0010")
+        meta = MetaData()
+        meta.reflect(database.engine)
+        t = meta.tables
+        now = dt.datetime.now().replace(microsecond=0)
+        with database.engine.begin() as conn:
+            vid = conn.execute(insert(t["village"]).values(name="老村", township="镇", county="县", code="OLD1",
+                                                           is_demo=False, created_at=now)
+                               .returning(t["village"].c.id)).scalar_one()
+            for fen, src in ((12_050, "义田出售"), (3_000, "义田出售")):
+                conn.execute(insert(t["fund_entry"]).values(village_id=vid, date=TODAY, amount_fen=fen, source=src,
+                                                            note="小麦", created_at=now))
+        upgrade_to(database, "head")
+        assert verify(database) == []
+        rows = fund.entries(database, vid)
+        assert [(r.seq, r.kind, r.balance_after) for r in rows] == [(2, "field_sale", 15_050), (1, "field_sale", 12_050)]
+        fund.record_entry(database, SYSTEM, vid, kind="other_spending", date=TODAY, amount_yuan="50", purpose="运费",
+                          entry_key=_key())
+        assert fund.balance(database, vid) == 10_050 and verify(database) == []
+        with pytest.raises(Exception), database.engine.begin() as conn:  # the guard is back after the upgrade
+            conn.execute(text("UPDATE fund_entry SET note = 'x'"))
