@@ -292,3 +292,51 @@ def test_sales_recorded_before_the_chain_are_numbered_by_the_upgrade(kind, tmp_p
         assert fund.balance(database, vid) == 10_050 and verify(database) == []
         with pytest.raises(Exception), database.engine.begin() as conn:  # the guard is back after the upgrade
             conn.execute(text("UPDATE fund_entry SET note = 'x'"))
+
+
+def test_the_monthly_transparency_pdf_and_excel_carry_the_money(db, village):
+    import io
+
+    import pandas as pd
+    import pypdfium2 as pdfium
+
+    from core.supermarket import transparency
+    from tests.pdf_sizes import smallest_font_pt
+
+    _donate(db, village, "2000", donor="章丘区爱心企业联合会")
+    fund.record_entry(db, village.actors["cashier"], village.id, kind="purchase", date=TODAY, amount_yuan="860.40",
+                      counterparty="镇供销社", items="食用油 20 桶", entry_key=_key())
+    r = transparency.monthly_report(db, village.id, TODAY.year * 100 + TODAY.month)
+    data = transparency.report_pdf(r)
+    doc = pdfium.PdfDocument(data)
+    try:
+        pdf = "".join(page.get_textpage().get_text_range() for page in doc)
+    finally:
+        doc.close()
+    pdf = "".join(pdf.split())
+    for line in ("五、资金收支", "月初余额", "收入：现金捐赠", "2,000.00", "支出：超市采购", "860.40", "月末余额",
+                 "1,139.60", "章丘区爱心企业联合会", "镇供销社", "食用油20桶"):
+        assert line in pdf, line
+    assert smallest_font_pt(data) >= 11
+    from core.platform import exports
+
+    book = pd.read_excel(io.BytesIO(exports.excel_bytes(r.frames())), sheet_name=None)
+    assert book["资金收支"]["金额（元）"].tolist()[-1] == "1,139.60"
+    assert book["资金明细"]["对方"].tolist() == ["章丘区爱心企业联合会", "镇供销社"]
+
+
+def test_the_public_board_shows_the_fund_balance_and_the_months_money(db, village):
+    from core.public import board
+
+    with db.read() as s:
+        assert board.content(s, village.id, TODAY).fund is None  # no fund kept: nothing to show
+    _donate(db, village, "500")
+    fund.record_entry(db, village.admin, village.id, kind="other_spending", date=TODAY, amount_yuan="120",
+                      purpose="修路灯", entry_key=_key())
+    with db.read() as s:
+        c = board.content(s, village.id, TODAY)
+    assert c.fund == {"余额": 38_000, "本月收入": 50_000, "本月支出": 12_000}
+    from pages.board import slides
+
+    money = [lines for title, _, lines in slides(c) if title == "村集体资金"]
+    assert money == [["当前余额　**380.00 元**", "本月收入　**500.00 元**", "本月支出　**120.00 元**"]]
