@@ -95,7 +95,7 @@ def _list(actor, village_id: int) -> None:
     since = c[0].date_input("从", value=today.replace(day=1) - dt.timedelta(days=365), max_value=today,
                             format="YYYY-MM-DD", key="fund_since")
     until = c[1].date_input("到", value=today, format="YYYY-MM-DD", key="fund_until")
-    kinds = c[2].multiselect("类型", list(fund.KIND_NAMES), format_func=fund.KIND_NAMES.get, placeholder="全部",
+    kinds = c[2].multiselect("按类型筛选", list(fund.KIND_NAMES), format_func=fund.KIND_NAMES.get, placeholder="全部",
                              key="fund_kinds")
     word = c[3].text_input("关键词", placeholder="捐赠人、供应商、用途…", max_chars=40, key="fund_word")
     if since > until:
