@@ -100,12 +100,18 @@ def digest(prev: str, e: FundEntry) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
+def lock(s: Session, village_id: int) -> None:
+    """Serialise the village's fund writes (the village row FOR UPDATE on PostgreSQL; SQLite's writes
+    already queue at BEGIN IMMEDIATE). Taken again by :func:`append`, which is harmless."""
+    s.execute(select(Village.id).where(Village.id == village_id).with_for_update()).scalar_one()
+
+
 def append(s: Session, actor: Actor, village_id: int, *, kind: str, date: dt.date, amount_fen: int,
            entry_key: str, source: str = "", counterparty: str = "", purpose: str = "", items: str = "",
            note: str = "", reverses_id: int | None = None) -> FundEntry:
     """Append one entry in the caller's transaction (which has checked the actor's role). Refuses an
     overdraft unless the village allows it."""
-    s.execute(select(Village.id).where(Village.id == village_id).with_for_update()).scalar_one()
+    lock(s, village_id)
     last = s.execute(select(FundEntry).where(FundEntry.village_id == village_id)
                      .order_by(FundEntry.seq.desc()).limit(1)).scalar_one_or_none()
     before = last.balance_after if last else 0
@@ -157,6 +163,7 @@ def record_entry(db, actor: Actor, village_id: int, *, kind: str, date: dt.date,
     amount = -fen if kind in SPENDING else fen
     try:
         with db.write() as s:
+            lock(s, village_id)  # before the checks: a second tab with the same key waits here, then finds it
             done = _existing(s, key)
             if done is not None:
                 return done
@@ -188,6 +195,7 @@ def reverse_entry(db, actor: Actor, entry_id: int, reason: str) -> int:
             if e is None:
                 raise NotFound("找不到这笔资金记录。")
             require(actor, FUND_ROLES, e.village_id)
+            lock(s, e.village_id)
             if e.kind == "reversal":
                 raise InvalidInput("冲正记录不能再冲正；如有错误，请重新登记一笔正确的收支。")
             done = s.execute(select(FundEntry.seq).where(FundEntry.reverses_id == e.id)).scalar()
