@@ -12,7 +12,7 @@ def test_an_admin_records_a_donation_and_the_month_shows_it(page_factory, server
     page.goto(server.url + "/fund")
     wait_idle(page)
     before = page.get_by_test_id("stMetricValue").first.inner_text()
-    page.get_by_label("类型").click()
+    page.get_by_label("类型", exact=True).click()
     page.get_by_role("option", name="现金捐赠").click()
     wait_idle(page)
     page.get_by_label("金额（元）").fill("888.80")
