@@ -847,16 +847,38 @@ class Allocation(Base):
 
 
 class FundEntry(Base):
+    """The village fund (村集体资金), an append-only numbered chain per village (core.supermarket.fund):
+    ``seq`` counts 1, 2, 3 … with no gap, ``balance_after`` is the previous one plus ``amount_fen``
+    (signed: income > 0, spending < 0), and ``digest`` hashes the row with the previous digest, so a
+    missing, inserted or edited row shows in ``verify``. A correction is a ``reversal`` naming the
+    entry (``reverses_id``, unique: at most once); ``entry_key`` is unique so a repeated submit posts once."""
+
     __tablename__ = "fund_entry"
     __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
     date: Mapped[dt.date] = mapped_column(Date)
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(40))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # signed, in fen (分)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(40))  # where income came from / what it is
+    counterparty: Mapped[str] = mapped_column(String(60), default="")  # donor, supplier or buyer
+    purpose: Mapped[str] = mapped_column(String(200), default="")  # what spending was for
+    items: Mapped[str] = mapped_column(Text, default="")  # goods bought for the supermarket
     note: Mapped[str] = mapped_column(Text, default="")
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("fund_entry.id"))
+    entry_key: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (
+        Index("uq_fund_entry_village_seq", "village_id", "seq", unique=True),
+        Index("uq_fund_entry_reverses_id", "reverses_id", unique=True),
+        Index("uq_fund_entry_entry_key", "entry_key", unique=True),
+        CheckConstraint("kind IN ('opening', 'donation', 'other_income', 'field_sale', 'purchase', "
+                        "'other_spending', 'reversal')", name="kind_known"),
+    )
 
 
 # ---------------------------------------------------------------- admin

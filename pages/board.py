@@ -13,6 +13,7 @@ import re
 import streamlit as st
 
 from core.public import board
+from core.supermarket import fund
 from ui import runtime, state
 from ui.widgets import md_escape as _md
 
@@ -61,6 +62,11 @@ def slides(c: board.BoardContent) -> list[tuple[str, str, list[str]]]:
     add("志愿活动", "欢迎报名参加，服务时长可兑换积分。", [
         f"**{_md(a['活动'])}**　{_day(a['日期'])} {_md(a['时间'])}" + (f"　{_md(a['地点'])}" if a["地点"] else "")
         for a in c.activities])
+    if c.fund is not None:
+        add("村集体资金", "五公开：村集体资金收支，明细见村务公开栏的五公开报表。", [
+            f"当前余额　**{fund.fmt_yuan(c.fund['余额'])} 元**",
+            f"本月收入　**{fund.fmt_yuan(c.fund['本月收入'])} 元**",
+            f"本月支出　**{fund.fmt_yuan(c.fund['本月支出'])} 元**"])
     if c.new_goods or c.redemptions_this_month:
         add("积分超市", f"本月已兑换 {c.redemptions_this_month} 笔。" + ("近期新到：" if c.new_goods else ""),
             [f"**{_md(g['商品'])}**　{_md(g['所需积分'])}" for g in c.new_goods] or ["欢迎用积分兑换生活用品。"])

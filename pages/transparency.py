@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core.supermarket import transparency
+from core.supermarket import fund, transparency
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import excel_download, md_escape, pdf_download, text_of
@@ -42,9 +42,15 @@ def render() -> None:
     pdf_download("下载公示 PDF", lambda: transparency.report_pdf(r), f"{r.title}.pdf", "transparency_pdf",
                  text_of(r.title, *frames.values()), where=cols[0])
     excel_download("下载 Excel", frames, f"{r.title}.xlsx", "transparency_xlsx", where=cols[1])
-    for heading, df in zip(["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点"], frames.values(),
-                           strict=True):
+    for heading, df in zip(transparency.HEADINGS, frames.values(), strict=True):
         st.markdown(f"**{heading}**")
+        if heading == "五、资金收支":
+            money = r.money
+            f = st.columns(4)
+            f[0].metric("月初余额（元）", fund.fmt_yuan(money.opening))
+            f[1].metric("本月收入（元）", fund.fmt_yuan(money.income_total))
+            f[2].metric("本月支出（元）", fund.fmt_yuan(money.spending_total))
+            f[3].metric("月末余额（元）", fund.fmt_yuan(money.closing))
         if df.empty:
             st.caption("本月无记录。")
         else:

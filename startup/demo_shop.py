@@ -1,6 +1,6 @@
 """Demo history for the points supermarket: a card for every household, a few months of
 redemptions through core.supermarket.shop.checkout (so limits, stock and balances obey the real rules),
-a donation, a stock count, a void and a pending home delivery."""
+a donation, money in the village fund (a cash donation and the month's purchase), a stock count, a void and a pending home delivery."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from core.platform.errors import DomainError
-from core.supermarket import shop, stock
+from core.supermarket import fund, shop, stock
 from core.village import cards
 from db.models import Account, Product
 
@@ -28,6 +28,11 @@ def populate(ctx) -> None:
         if name in goods:
             stock.receive_stock(db, admin, goods[name], qty, "purchase", funding="村集体经济",
                                 reason="月度补货")
+    first = ctx.today.replace(day=1)
+    fund.record_entry(db, admin, vid, kind="donation", date=first, amount_yuan="3000", counterparty="章丘区爱心企业联合会",
+                      purpose="积分超市补货", note="重阳节爱心捐赠", entry_key=f"demo-fund-{vid}-1")
+    fund.record_entry(db, admin, vid, kind="purchase", date=first, amount_yuan="1286.50", counterparty="镇供销社",
+                      items="大米 10斤 × 40、挂面 × 60", purpose="积分超市月度补货", entry_key=f"demo-fund-{vid}-2")
 
     with db.read() as s:
         balances = dict(s.execute(select(Account.household_id, Account.balance)

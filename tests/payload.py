@@ -54,7 +54,7 @@ THROUGH_CORE: dict[str, tuple[str, ...]] = {
     "harvest": ("crop",),
     "produce_stock": ("crop",),
     "produce_move": ("crop", "note"),
-    "fund_entry": ("note",),
+    "fund_entry": ("source", "counterparty", "purpose", "items", "note"),
     "review_session": ("note",),
     "card": ("revoke_reason",),
     "redemption": ("void_reason",),
@@ -75,7 +75,7 @@ NOT_USER_TEXT: dict[str, tuple[str, ...]] = {
     "auth_session": ("id", "handoff_hash"),  # random, hashed
     "activity": ("status",),
     "distribution_round": ("crop", "rule", "params", "status"),  # crop chosen from stock; codes; JSON
-    "fund_entry": ("source",),  # fixed by core (义田出售)
+    "fund_entry": ("kind", "entry_key", "digest"),  # codes; idempotency key; hash
     "import_batch": ("sha256",),
     "produce_move": ("kind", "ref_type", "ref_id"),
     "rule_item": ("cap_period",),  # month / year
@@ -216,6 +216,17 @@ def seed(db) -> dict:
                             .order_by(Allocation.id)).scalars().first()
         if aid is not None:
             field_aid.deliver_by_proxy(db, flead, aid, NAME, LONG[:200])
+    from core.supermarket import fund
+
+    fund.record_entry(db, admin, vid, kind="donation", date=dt.date.today(), amount_yuan="5000", counterparty=NAME,
+                      note=LONG, entry_key="payload-fund-1")
+    fund.record_entry(db, admin, vid, kind="other_income", date=dt.date.today(), amount_yuan="300", source=NAME,
+                      entry_key="payload-fund-2")
+    bought = fund.record_entry(db, who["cashier"], vid, kind="purchase", date=dt.date.today(), amount_yuan="120",
+                               counterparty=NAME, items=LONG, entry_key="payload-fund-3")
+    fund.record_entry(db, admin, vid, kind="other_spending", date=dt.date.today(), amount_yuan="80", purpose=LONG,
+                      entry_key="payload-fund-4")
+    fund.reverse_entry(db, admin, bought, LONG)
     with db.read() as s:
         grid = s.execute(select(Grid.name).where(Grid.village_id == vid).order_by(Grid.id)).scalars().first()
     rows = [roster.COLUMNS, ["payload-1", grid, NAME, "男", "1960", "户主", "否", ""]]

@@ -107,6 +107,10 @@ def build_world(db, files_dir) -> World:
                                           rule="household")
     with db.read() as s:
         ids["allocation"] = s.execute(select(Allocation.id).where(Allocation.round_id == ids["round"])).scalar()
+    from core.supermarket import fund
+
+    ids["fund_entry"] = fund.record_entry(db, a["admin"], v.id, kind="donation", date=TODAY, amount_yuan="1000",
+                                          counterparty="爱心企业", entry_key="world-fund-1")
     ids["extra_user"] = staff.create_user(db, a["admin"], username="extra_user", display_name="临时工作人员",
                                           password="correct-horse-9", roles=["grid_worker"], village_id=v.id)
     return World(v=v, w=w, ids=ids, token=token, db=db, files_dir=str(files_dir))
@@ -222,6 +226,10 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "setup.set_grid_worker": (ADMIN, lambda W: {"grid_id": W.v.grid_ids[0],
                                                 "user_id": W.v.actors["grid_worker"].user_id}),
     "setup.remove_demo": (ADMIN, lambda W: {"confirm": "删除示范数据"}),
+    "fund.record_entry": (SHOP, lambda W: {"village_id": W.v.id, "kind": "purchase", "date": TODAY,
+                                           "amount_yuan": "3", "counterparty": "供销社", "items": "香皂 2 块",
+                                           "entry_key": "matrix-fund"}),
+    "fund.reverse_entry": (ADMIN, lambda W: {"entry_id": W.ids["fund_entry"], "reason": "记错"}),
     "returns.return_items": (SHOP, lambda W: {"redemption_id": W.ids["redemption"],
                                               "quantities": {W.ids["redemption_line"]: 1}, "reason": "退货",
                                               "return_key": "matrix-return"}),

@@ -34,6 +34,7 @@ PAGES: list[PageSpec] = [
     PageSpec("redemptions", "兑换记录", ":material/receipt_long:", ("cashier", "admin"), "积分超市"),
     PageSpec("products", "商品与库存", ":material/inventory_2:", ("cashier", "admin"), "积分超市"),
     PageSpec("cards", "积分卡", ":material/qr_code_2:", ("admin", "cashier"), "积分超市"),
+    PageSpec("fund", "村集体资金", ":material/account_balance:", ("admin", "cashier"), "积分超市"),
     PageSpec("transparency", "五公开报表", ":material/fact_check:", ("admin", "cashier", "committee"), "积分超市"),
     PageSpec("activities", "志愿活动", ":material/volunteer_activism:", ("volunteer_lead", "admin"), "志愿服务"),
     PageSpec("checkin", "扫码签到", ":material/qr_code_scanner:", ("volunteer_lead", "field_lead", "admin"), "志愿服务"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
@@ -25,6 +26,7 @@ from core.platform import validate
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import InvalidInput, NotAllowed, NotFound, OutOfStock
+from core.supermarket import fund
 from db.engine import upsert_insert
 from db.models import (
     Activity,
@@ -363,7 +365,7 @@ def fund_frame(db, village_id: int, date_from: dt.date | None = None, date_to: d
     """The village fund (村集体资金) entries from the field, newest first, amounts in yuan."""
     with db.read() as s:
         q = (select(FundEntry, StaffUser.display_name).outerjoin(StaffUser, StaffUser.id == FundEntry.created_by)
-             .where(FundEntry.village_id == village_id))
+             .where(FundEntry.village_id == village_id, FundEntry.kind == "field_sale"))
         if date_from is not None:
             q = q.where(FundEntry.date >= date_from)
         if date_to is not None:
@@ -537,11 +539,10 @@ def sell_surplus(db, actor: Actor, *, crop: str, kg: object, amount_yuan: object
     village_id = _village(actor)
     require(actor, FIELD_ROLES, village_id)
     with db.write() as s:
-        entry = FundEntry(village_id=village_id, date=date, amount_fen=fen, source="义田出售",
-                          note=f"{crop} {fmt_kg(grams)} 公斤" + (f"，购买方：{buyer}" if buyer else "")
-                          + (f"；{note}" if note else ""), created_by=actor.user_id)
-        s.add(entry)
-        s.flush()
+        entry = fund.append(s, actor, village_id, kind="field_sale", date=date, amount_fen=fen, source="义田出售",
+                            counterparty=buyer, entry_key=f"field_sale:{uuid.uuid4().hex}",
+                            note=f"{crop} {fmt_kg(grams)} 公斤" + (f"，购买方：{buyer}" if buyer else "")
+                            + (f"；{note}" if note else ""))
         move_produce(s, actor, village_id, crop, -grams, "sale", ref_type="fund_entry", ref_id=entry.id,
                      note=f"出售 {yuan} 元" + (f"（{buyer}）" if buyer else ""))
         record(s, actor, "produce.sale", "fund_entry", entry.id, {"crop": crop, "grams": grams, "fen": fen},

@@ -4,7 +4,8 @@ Returns problems as values (a list of Chinese strings), so ``manage.py verify`` 
 them and tests can assert the list is empty. Checked: accounts (balance, earned total,
 outstanding 待扣) against their entries, no deduction point lost (every deduction's uncovered
 part is outstanding or was settled), household_month and category_month against the entries,
-product and produce stock against their moves, volunteer totals and star levels against the
+product and produce stock against their moves, the village fund's numbered chain (no gap,
+balances that add up, no row changed since it was written), volunteer totals and star levels against the
 confirmed attendance, the recorded month and year closes against the entries they summed
 (``core.points.closes``), and every history table guarded by its triggers.
 """
@@ -15,6 +16,7 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import aliased
 
 from core.points import closes
+from core.supermarket.fund import chain_problems
 from core.volunteering.volunteer_queries import total_mismatches
 from db.history import guard_problems
 from db.models import (
@@ -132,6 +134,7 @@ def verify(db) -> list[str]:
         ):
             if grams != (g or 0):
                 problems.append(f"村 {v} 农产品 {crop}：库存 {grams} 克，出入合计 {g or 0} 克")
+        problems += chain_problems(s)
         villages = list(s.execute(select(Village.id, Village.name).order_by(Village.id)))
     with db.engine.connect() as conn:
         problems += guard_problems(conn, HISTORY)

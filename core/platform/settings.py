@@ -66,6 +66,9 @@ SPECS: dict[str, Spec] = {
         Spec("late_returns_by", "当天之后的退货和撤销",
              "兑换当天，收银员和村管理员都可以退货或撤销；之后由谁办理：仅村管理员（默认，货物通常已经领走），"
              "或收银员也可以。", "admin", "choice", ("admin", "cashier")),
+        Spec("fund_allow_negative", "村集体资金允许透支",
+             "关闭时（默认），会使村集体资金余额低于零的支出或冲正不能登记；只有村里确实允许先垫付、后入账时才开启。",
+             False, "bool"),
         Spec("volunteer_points_per_hour", "志愿服务每小时积分", "新建志愿活动时默认的每小时积分。", 2, "int", min=0, max=100),
         Spec("volunteer_direct_post", "志愿积分直接入账", "开启后，确认的志愿时长直接记入积分；关闭时先进入评议会审核。",
              False, "bool"),

@@ -8,7 +8,9 @@ What is public — decided here, in one place, and tested:
 - this month's honours (only when the village's rankings are on): masked household head
   names with the points EARNED this month, and residents who reached a volunteer star level;
 - volunteer activities from today on: title, date, time, place, organiser;
-- supermarket news: goods newly in stock and their prices, the number of redemptions this month.
+- supermarket news: goods newly in stock and their prices, the number of redemptions this month;
+- the village fund (村集体资金, once it has entries): its balance and this month's income and
+  spending (part of 五公开: the village's money is public, whose points are not).
 Never shown: balances (可用积分), phone numbers, addresses, full names, beneficiary lists
 (receiving help is private), who redeemed what.
 
@@ -28,8 +30,10 @@ from core.platform import settings
 from core.platform.masking import mask_name
 from core.reporting import rankings
 from core.reporting.reports import period_of
+from core.supermarket import fund
 from db.models import (
     Activity,
+    FundEntry,
     Grid,
     Household,
     Product,
@@ -72,6 +76,7 @@ class BoardContent:
     activities: list[dict] = field(default_factory=list)  # 活动, 日期, 时间, 地点, 组织者
     new_goods: list[dict] = field(default_factory=list)  # 商品, 所需积分
     redemptions_this_month: int = 0
+    fund: dict | None = None  # None = no fund entries yet; 余额, 本月收入, 本月支出 (fen)
 
 
 def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
@@ -127,4 +132,10 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
     out.redemptions_this_month = int(s.execute(select(func.count()).select_from(Redemption).where(
         Redemption.village_id == village_id, Redemption.status == "done",
         Redemption.month == m.first_month)).scalar_one())
+    if s.execute(select(FundEntry.id).where(FundEntry.village_id == village_id).limit(1)).first() is not None:
+        start = today.replace(day=1)
+        _, by_kind = fund.month_totals(s, village_id, start, (start + dt.timedelta(days=32)).replace(day=1))
+        out.fund = {"余额": fund.balance_in(s, village_id),
+                    "本月收入": sum(v for k, v in by_kind.items() if k in fund.INCOME),
+                    "本月支出": -sum(v for k, v in by_kind.items() if k in fund.SPENDING)}
     return out

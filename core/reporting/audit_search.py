@@ -57,6 +57,7 @@ ACTION_NAMES = {
     "household.merge": "合户", "household.reopen": "恢复户", "household.split": "分户", "opening.import": "导入期初积分",
     "resident.leave": "村民迁出或去世", "resident.return": "村民迁回", "shop.return": "退货",
     "close.month": "月结", "close.year": "年度结转", "honours.publish": "发布年度表彰名单",
+    "fund.record": "登记村集体资金收支", "fund.reverse": "冲正村集体资金记录",
 }
 # What an audited row is about (target_type), as the 对象 column shows it.
 TARGET_NAMES = {
@@ -76,7 +77,8 @@ FIELD_NAMES = {
     "capacity": "招募人数", "card_id": "卡号", "cart": "兑换内容（商品编号：数量）", "category": "类别", "code": "编号",
     "conversion": "折算", "count": "数量", "counted": "盘点数", "crop": "作物", "date": "日期", "decisions": "决定数",
     "delivery": "送货上门", "departure": "离开情况", "donor": "捐赠人", "end_time": "结束时间", "expected": "应有", "failed": "失败",
-    "fen": "金额（分）", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
+    "balance_after": "记账后余额（分）", "counterparty": "对方", "purpose": "用途", "reverses": "被冲正的记录",
+    "seq": "资金记录号", "fen": "金额（分）", "file": "文件", "first_run": "首次设置", "funding": "资金", "grams": "重量（克）", "grids": "网格",
     "guests": "列席人员",
     "household_id": "户编号", "households": "户数", "ids": "编号", "kind": "类型", "low_stock": "低库存提醒",
     "max": "最高", "members": "成员", "min": "最低", "minutes": "分钟", "monthly_limit": "每月限兑",

@@ -1,6 +1,8 @@
 """五公开 — the supermarket's monthly public report for the village notice board:
 stock received (purchases, donations with donor and funding, harvest transfers), the
-price list in points, redemptions by item, and stock counts (counted vs expected).
+price list in points, redemptions by item, stock counts (counted vs expected), and the
+village fund's money (资金收支: opening balance, income and spending by kind, closing balance,
+and each entry of the month with its source or purpose and donor or supplier).
 
 Built from aggregates over one month's rows (indexed by village and time / month); the
 same report renders on screen, as a PDF for the board, and as an Excel workbook.
@@ -9,13 +11,14 @@ same report renders on screen, as a PDF for the board, and as an Excel workbook.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import func, select
 
 from core.platform.errors import InvalidInput
 from core.platform.pdf import Sheet
+from core.supermarket import fund
 from core.supermarket.stock import MOVE_NAMES
 from db.models import Product, Redemption, RedemptionLine, StaffUser, StockMove, Village
 
@@ -31,13 +34,19 @@ class MonthlyReport:
     redemptions: int
     households: int
     points: int
+    money: fund.MonthSummary = field(default_factory=lambda: fund.MonthSummary(opening=0))
 
     @property
     def title(self) -> str:
         return f"{self.village}积分超市{self.month // 100}年{self.month % 100}月五公开"
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        return {"入库与捐赠": self.received, "兑换价格": self.prices, "兑换明细": self.redeemed, "库存盘点": self.counts}
+        return {"入库与捐赠": self.received, "兑换价格": self.prices, "兑换明细": self.redeemed, "库存盘点": self.counts,
+                "资金收支": fund.summary_frame(self.money), "资金明细": fund.public_frame(self.money)}
+
+
+HEADINGS = ["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点", "五、资金收支", "资金明细"]
+"""The headings of ``MonthlyReport.frames()``, in order, on screen and in the PDF."""
 
 
 def month_bounds(month: int) -> tuple[dt.datetime, dt.datetime]:
@@ -118,6 +127,7 @@ def monthly_report(db, village_id: int, month: int) -> MonthlyReport:
              for at, name, unit, qty, ref, reason, who in counts],
             columns=["日期", "商品", "账面数量", "实盘数量", "差异", "单位", "原因", "盘点人"]),
         redemptions=int(n_red), households=int(n_hh), points=int(points),
+        money=fund.month_summary(db, village_id, start.date(), end.date()),
     )
 
 
@@ -130,13 +140,9 @@ def report_pdf(r: MonthlyReport) -> bytes:
     pdf.set_font_size(11)
     pdf.cell(0, 8, f"本月兑换 {r.redemptions} 笔，{r.households} 户参与，共使用积分 {r.points} 分。",
              align="C", new_x="LMARGIN", new_y="NEXT")
-    sections = [
-        ("一、入库与捐赠", r.received, [28, 55, 25, 25, 45, 45, 54]),
-        ("二、兑换价格", r.prices, [70, 35, 25, 30, 25, 40, 52]),
-        ("三、兑换明细", r.redeemed, [100, 60, 60, 57]),
-        ("四、库存盘点", r.counts, [28, 55, 28, 28, 22, 18, 60, 38]),
-    ]
-    for heading, df, widths in sections:
+    widths = [[28, 55, 25, 25, 45, 45, 54], [70, 35, 25, 30, 25, 40, 52], [100, 60, 60, 57],
+              [28, 55, 28, 28, 22, 18, 60, 38], [100, 60], [28, 28, 35, 80, 50, 56]]
+    for heading, df, cols in zip(HEADINGS, r.frames().values(), widths, strict=True):
         pdf.ln(3)
         pdf.set_font_size(13)
         pdf.cell(0, 9, heading, new_x="LMARGIN", new_y="NEXT")
@@ -145,7 +151,7 @@ def report_pdf(r: MonthlyReport) -> bytes:
             pdf.cell(0, 7, "本月无记录。", new_x="LMARGIN", new_y="NEXT")
             continue
         rows = [["" if pd.isna(v) else v for v in row] for row in df.itertuples(index=False)]
-        pdf.table_rows(list(df.columns), rows, widths)
+        pdf.table_rows(list(df.columns), rows, cols)
     pdf.ln(6)
     pdf.set_font_size(11)
     pdf.cell(0, 7, f"公示时间：{dt.date.today():%Y年%m月%d日}    如有疑问请向村委会反映。", new_x="LMARGIN", new_y="NEXT")

@@ -29,8 +29,9 @@ def test_the_transparency_report_pdf_and_excel_are_built_on_click(browser, serve
     assert pdf.startswith(b"%PDF") and len(pdf) > 2000
     import pypdfium2
 
-    text = pypdfium2.PdfDocument(str(files["report.pdf"]))[0].get_textpage().get_text_range()
-    assert "入库与捐赠" in text
+    text = "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(str(files["report.pdf"])))
+    assert "入库与捐赠" in text and "五、资金收支" in text and "月末余额" in text
     from openpyxl import load_workbook
 
-    assert load_workbook(files["report.xlsx"]).sheetnames == ["入库与捐赠", "兑换价格", "兑换明细", "库存盘点"]
+    assert load_workbook(files["report.xlsx"]).sheetnames == ["入库与捐赠", "兑换价格", "兑换明细", "库存盘点",
+                                                                "资金收支", "资金明细"]
