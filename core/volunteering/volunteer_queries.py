@@ -253,7 +253,8 @@ def total_mismatches(db, village_id: int) -> list[str]:
     with db.read() as s:
         thresholds = settings.get(s, village_id, "star_thresholds_hours")
         real = dict(s.execute(select(Attendance.resident_id, func.sum(Attendance.minutes))
-                              .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None))
+                              .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None),
+                                     Attendance.resident_id.is_not(None))  # outsiders keep no total
                               .group_by(Attendance.resident_id)).all())
         kept = {rid: (mins, level) for rid, mins, level in s.execute(
             select(VolunteerTotal.resident_id, VolunteerTotal.minutes, VolunteerTotal.star_level)
