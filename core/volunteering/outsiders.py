@@ -289,14 +289,15 @@ def set_minutes(db, actor: Actor, activity_id: int, outsider_id: int, minutes: i
 # ---------------------------------------------------------------- reading
 
 
-def _show_phone(actor: Actor | None) -> bool:
-    return actor is not None and (actor.system or bool(actor.roles.intersection(LEAD_ROLES)))
+def _show_phone(actor: Actor) -> bool:
+    return actor.system or bool(actor.roles.intersection(LEAD_ROLES))
 
 
 def register(db, actor: Actor, village_id: int, include_inactive: bool = True) -> pd.DataFrame:
     """The village's outside volunteers with their confirmed hours; phones masked unless the
-    actor is the volunteer lead or an admin of this village."""
-    full = _show_phone(actor) and (actor.system or actor.village_id == village_id)
+    actor is the volunteer lead or an admin (a field lead sees the list, phones masked)."""
+    require(actor, (*LEAD_ROLES, "field_lead"), village_id)
+    full = _show_phone(actor)
     hours = (select(Attendance.outsider_id, func.sum(Attendance.minutes).label("m"))
              .where(Attendance.village_id == village_id, Attendance.outsider_id.is_not(None),
                     Attendance.confirmed_at.is_not(None)).group_by(Attendance.outsider_id).subquery())
