@@ -173,6 +173,7 @@ def test_a_correction_of_an_outsiders_confirmed_time_changes_no_points(db, villa
     cid = vol.request_correction(db, lead(village), att, 120, "漏记一小时")
     assert vol.decide_correction(db, lead(village), cid, True) == "accepted"
     assert out.unit_totals(db, village.id, DAY, DAY)["时长（分钟）"].tolist() == [120]
+    assert vq.corrections(db, village.id)[["姓名", "状态"]].values.tolist() == [["王建国", "已采纳"]]
     assert count(db, LedgerEntry) == 0
     assert verify(db) == []
 
