@@ -132,8 +132,10 @@ def _outsiders(actor, aid: int):
                 with st.form("checkin_outsider_minutes", clear_on_submit=True, border=False):
                     who = st.selectbox("手工录入时长", todo, format_func=lambda x: x[1])
                     c1, c2 = st.columns(2)
-                    hours = c1.number_input("小时", min_value=0, max_value=24, step=1, value=None)
-                    mins = c2.number_input("分钟", min_value=0, max_value=59, step=5, value=None)
+                    hours = c1.number_input("小时", min_value=0, max_value=24, step=1, value=None,
+                                            key="checkin_outsider_hours")
+                    mins = c2.number_input("分钟", min_value=0, max_value=59, step=5, value=None,
+                                           key="checkin_outsider_minutes")
                     if st.form_submit_button("保存时长") and who:
                         if hours is None and mins is None:
                             st.error("请填写服务时长。")

@@ -67,10 +67,10 @@ def test_a_lead_records_an_outside_volunteer_checks_them_in_by_name_and_sees_the
     _alert(page, "王建国（镇财政所）签到成功")
     no_exception(page)
     shot(page, "outside-volunteer-checkin")
-    form = page.locator('[data-testid="stForm"]').filter(has_text="手工录入时长").first
-    form.get_by_label("小时").fill("2")
-    form.get_by_label("分钟").fill("30")
-    form.get_by_role("button", name="保存时长").click()
+    page.locator(".st-key-checkin_outsider_hours input").fill("2")
+    page.locator(".st-key-checkin_outsider_minutes input").fill("30")
+    page.locator('[data-testid="stForm"]').filter(has=page.locator(".st-key-checkin_outsider_hours")).get_by_role(
+        "button", name="保存时长").click()
     _alert(page, "已记录 王建国 服务 2 小时 30 分钟")
     _tab(page, "确认时长")
     expect(page.get_by_text(re.compile("另有外来志愿者 1 人"))).to_be_visible(timeout=WAIT)
