@@ -198,7 +198,7 @@ def _outsider_fields(key: str, current: dict | None = None) -> dict | None:
 def _outsider_register(actor) -> None:
     db = runtime.db()
     st.caption("双报到党员、镇村单位人员等不是本村村民的志愿者。他们的服务时长计入所在单位，不计入任何农户的积分。")
-    with st.expander("登记外来志愿者", expanded=False):
+    with st.expander("登记外来志愿者", expanded=False, key="outsider_new_box"):
         fields = _outsider_fields("outsider_new")
         if fields is not None:
             fingerprint = repr(sorted(fields.items()))
@@ -340,7 +340,7 @@ def _outsider_certificate(actor) -> None:
 
 
 def _outsiders(actor) -> None:
-    t1, t2, t3, t4 = st.tabs(["名册", "报名", "单位服务时长", "服务证明"])
+    t1, t2, t3, t4 = st.tabs(["名册", "报名", "单位服务时长", "服务证明"], key="outsiders_tabs")
     with t1:
         _outsider_register(actor)
     with t2:
@@ -355,7 +355,8 @@ def render() -> None:
     actor = page_guard("activities")
     st.title("志愿活动")
     db = runtime.db()
-    tab_list, tab_new, tab_out = st.tabs(["活动列表", "发布新活动", "外来志愿者"])
+    # keyed: the open tab stays open when a flash message above it comes and goes
+    tab_list, tab_new, tab_out = st.tabs(["活动列表", "发布新活动", "外来志愿者"], key="activities_tabs")
     with tab_new:
         _create(actor)
     with tab_out:

@@ -98,7 +98,7 @@ def _outsiders(actor, aid: int):
     Returns their attendance at the activity (for the confirmation step)."""
     db = runtime.db()
     odf = out.attendance(db, actor.village_id, aid)
-    with st.expander(f"外来志愿者签到（按姓名）· 已到 {len(odf)} 人", expanded=not odf.empty):
+    with st.expander("外来志愿者签到（按姓名或卡号）", expanded=not odf.empty, key="checkin_outsider_box"):
         st.caption("不是本村村民的志愿者（如双报到党员）。服务时长计入所在单位，不计入农户积分。")
         query = st.text_input("查找外来志愿者（姓名或单位）", key="checkin_outsider_query", max_chars=40)
         found = out.find(db, actor.village_id, query) if query else []
@@ -237,7 +237,7 @@ def render() -> None:
         shown = shown.map(lambda v: "" if v is None else v)
         st.dataframe(shown, hide_index=True, width="stretch")
         downloads(shown, "签到记录", "checkin_dl")
-    t1, t2 = st.tabs(["手工录入时长", "确认时长"])
+    t1, t2 = st.tabs(["手工录入时长", "确认时长"], key="checkin_tabs")  # keyed: stays open when a flash goes
     with t1:
         _manual(actor, aid, df, missing)
     with t2:
