@@ -648,14 +648,41 @@ class Activity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
+class OutsideVolunteer(Base):
+    """外来志愿者: a volunteer who is not a resident of the village (a 双报到 party member from a
+    town unit, a helper from elsewhere). Their hours count for their unit, never for a household."""
+
+    __tablename__ = "outside_volunteer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(60), default="")  # 单位
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    card_no: Mapped[str | None] = mapped_column(String(40))  # a volunteer card / QR, optional
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (UniqueConstraint("village_id", "card_no"),)
+
+
+# A volunteering row is a resident's or an outside volunteer's: exactly one of the two.
+ONE_PERSON = "(resident_id IS NULL) <> (outsider_id IS NULL)"
+
+
 class Signup(Base):
     __tablename__ = "signup"
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    outsider_id: Mapped[int | None] = mapped_column(ForeignKey("outside_volunteer.id"))
     status: Mapped[str] = mapped_column(String(10), default="signed")  # signed / waitlist / cancelled
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (UniqueConstraint("activity_id", "resident_id"),)
+    __table_args__ = (
+        UniqueConstraint("activity_id", "resident_id"),
+        UniqueConstraint("activity_id", "outsider_id", name="uq_signup_activity_outsider"),
+        CheckConstraint(ONE_PERSON, name="one_person"),
+    )
 
 
 class Attendance(Base):
@@ -663,8 +690,9 @@ class Attendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    outsider_id: Mapped[int | None] = mapped_column(ForeignKey("outside_volunteer.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))  # None for an outsider
     check_in: Mapped[dt.datetime | None] = mapped_column(DateTime)
     check_out: Mapped[dt.datetime | None] = mapped_column(DateTime)
     minutes: Mapped[int | None] = mapped_column(Integer)
@@ -672,7 +700,11 @@ class Attendance(Base):
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     __table_args__ = (
         UniqueConstraint("activity_id", "resident_id"),
+        UniqueConstraint("activity_id", "outsider_id", name="uq_attendance_activity_outsider"),
         CheckConstraint("minutes IS NULL OR (minutes >= 0 AND minutes <= 1440)", name="minutes_range"),
+        CheckConstraint(ONE_PERSON, name="one_person"),
+        # an outsider's hours never belong to a household
+        CheckConstraint("(household_id IS NULL) = (resident_id IS NULL)", name="household_with_resident"),
         # a village's volunteer hours (overview, comparison, exports) without reading other villages' rows
         Index("ix_attendance_village_activity", "village_id", "activity_id"),
     )
@@ -721,12 +753,14 @@ class Certificate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
-    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    outsider_id: Mapped[int | None] = mapped_column(ForeignKey("outside_volunteer.id"))
     period_from: Mapped[dt.date] = mapped_column(Date)
     period_to: Mapped[dt.date] = mapped_column(Date)
     total_minutes: Mapped[int] = mapped_column(Integer)
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (CheckConstraint(ONE_PERSON, name="one_person"),)
 
 
 # ---------------------------------------------------------------- charity field

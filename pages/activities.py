@@ -1,4 +1,5 @@
-"""志愿活动: publish activities, change their status, sign residents up (with a waitlist)."""
+"""志愿活动: publish activities, change their status, sign residents up (with a waitlist); the
+外来志愿者 tab keeps the outside volunteers (register, sign-ups, unit totals, certificates)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import datetime as dt
 
 import streamlit as st
 
+from core.volunteering import certificates
+from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, md_escape, number_bad, number_box, run_action
+from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, text_of
 
 STATUS_FILTERS = {"进行中": ("planned", "open"), "已结束": ("done",), "已取消": ("cancelled",), "全部": None}
 
@@ -167,13 +170,199 @@ def _manage(actor, aid: int) -> None:
                 st.rerun()
 
 
+# ---------------------------------------------------------------- outside volunteers
+
+PARTY = {"是": True, "否": False}
+OUTSIDER_FIELDS = ("name", "unit", "phone", "party", "card")
+
+
+def _outsider_fields(key: str, current: dict | None = None) -> dict | None:
+    """The register form; returns the fields when submitted (the party flag is chosen, never assumed)."""
+    with st.form(key):  # kept on a refusal, so nothing typed is lost; cleared after 登记 (OUTSIDER_FIELDS)
+        c1, c2 = st.columns(2)
+        name = c1.text_input("姓名", value=current["name"] if current else "", max_chars=40, key=f"{key}_name")
+        unit = c2.text_input("单位", value=current["unit"] if current else "", max_chars=60,
+                             placeholder="如：镇财政所、县供电公司", key=f"{key}_unit")
+        c1, c2, c3 = st.columns(3)
+        phone = c1.text_input("联系电话", value=current["phone"] if current else "", max_chars=20, key=f"{key}_phone")
+        party = c2.radio("是否党员", list(PARTY), horizontal=True, key=f"{key}_party",
+                         index=None if current is None else (0 if current["party_member"] else 1))
+        card = c3.text_input("志愿者卡号（可不填）", value=current["card_no"] if current else "", max_chars=40,
+                             help="有志愿者卡或二维码的，可在扫码签到页按卡号签到。", key=f"{key}_card")
+        if not st.form_submit_button("保存修改" if current else "登记", type="primary"):
+            return None
+    if party is None:
+        st.error("请选择是否党员。")
+        return None
+    return dict(name=name, unit=unit, phone=phone, party_member=PARTY[party], card_no=card)
+
+
+def _outsider_register(actor) -> None:
+    db = runtime.db()
+    st.caption("双报到党员、镇村单位人员等不是本村村民的志愿者。他们的服务时长计入所在单位，不计入任何农户的积分。")
+    with st.expander("登记外来志愿者", expanded=False, key="outsider_new_box"):
+        fields = _outsider_fields("outsider_new")
+        if fields is not None:
+            fingerprint = repr(sorted(fields.items()))
+            if st.session_state.get(state.OUTSIDER_LAST_ADDED) == fingerprint:
+                st.warning("这位志愿者刚刚已经登记过了。")
+            elif run_action(lambda: out.add(db, actor, **fields)):
+                st.session_state[state.OUTSIDER_LAST_ADDED] = fingerprint
+                for field in OUTSIDER_FIELDS:
+                    st.session_state.pop(f"outsider_new_{field}", None)
+                flash(f"已登记外来志愿者 {fields['name'].strip()}。")
+                st.rerun()
+    df = out.register(db, actor, actor.village_id)
+    if df.empty:
+        st.info("还没有登记外来志愿者。")
+        return
+    shown = df.drop(columns=["outsider_id"])
+    st.dataframe(shown, hide_index=True, width="stretch")
+    downloads(shown, "外来志愿者名册", "outsiders_dl")
+    options = [(int(r.outsider_id), f"{r.姓名}（{r.单位}，{r.状态}）") for r in df.itertuples()]
+    pick = st.selectbox("修改或停用", options, index=None, format_func=lambda x: x[1], key="outsider_edit_pick",
+                        placeholder="选择一位外来志愿者")
+    if pick is None:
+        return
+    current = run_action(lambda: out.details(db, actor.village_id, pick[0]))
+    if current is None:
+        return
+    fields = _outsider_fields(f"outsider_edit_{pick[0]}", current)
+    if fields is not None and run_action(lambda: out.update(db, actor, pick[0], **fields) or True, "已保存修改。"):
+        st.rerun()
+    if current["active"]:
+        with st.form(f"outsider_off_{pick[0]}", border=False):
+            reason = st.text_input("停用原因（必填）", max_chars=200, placeholder="如：调离本镇")
+            sure = st.checkbox("确认停用：不能再报名和签到，已有的服务时长保留")
+            if st.form_submit_button("停用"):
+                if not sure:
+                    st.error("请先勾选确认。")
+                elif run_action(lambda: out.set_active(db, actor, pick[0], False, reason) or True, "已停用。"):
+                    st.rerun()
+    elif st.button("恢复为在册", key=f"outsider_on_{pick[0]}") and run_action(
+            lambda: out.set_active(db, actor, pick[0], True) or True, "已恢复。"):
+        st.rerun()
+
+
+def _outsider_signups(actor) -> None:
+    db = runtime.db()
+    acts = vq.activities(db, actor.village_id, ("planned", "open"))
+    if acts.empty:
+        st.info("没有报名中的活动。")
+        return
+    options = {int(r.id): f"{r.日期:%Y-%m-%d} {r.活动名称}（{r.状态}）" for r in acts.itertuples()}
+    aid = st.selectbox("活动", list(options), format_func=options.get, key="outsider_signup_activity")
+    query = st.text_input("查找外来志愿者（姓名或单位）", key="outsider_signup_query", max_chars=40)
+    found = out.find(db, actor.village_id, query) if query else []
+    if query and not found:
+        st.caption("没有找到匹配的在册外来志愿者。")
+    if found:
+        with st.form("outsider_signup_form", clear_on_submit=True, border=False):
+            pick = st.selectbox("报名人", found, format_func=lambda x: x[1], key="outsider_signup_pick")
+            if st.form_submit_button("报名", type="primary") and pick:
+                status = run_action(lambda: out.sign_up(db, actor, aid, pick[0]))
+                if status:
+                    flash(f"{pick[1]} 已报名。" if status == "signed" else f"名额已满，{pick[1]} 已进入候补。",
+                          "success" if status == "signed" else "warning")
+                    st.rerun()
+    df = out.signups(db, actor.village_id, aid)
+    if df.empty:
+        st.caption("这个活动还没有外来志愿者报名。")
+        return
+    st.dataframe(df.drop(columns=["outsider_id"]), hide_index=True, width="stretch")
+    active = df[df["状态"] != "已取消"]
+    if not active.empty:
+        with st.form("outsider_cancel_form", border=False):
+            choices = list(zip(active["outsider_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
+            pick = st.selectbox("取消报名", choices, format_func=lambda x: x[1], key="outsider_cancel_pick")
+            sure = st.checkbox("确认取消此人的报名（候补第一位将自动递补）", key="outsider_cancel_sure")
+            if st.form_submit_button("取消报名") and pick:
+                if not sure:
+                    st.error("请先勾选确认。")
+                elif run_action(lambda: out.cancel_signup(db, actor, aid, int(pick[0])) or True, "已取消报名。"):
+                    st.rerun()
+
+
+def _unit_totals(actor) -> None:
+    db = runtime.db()
+    today = dt.date.today()
+    c1, c2 = st.columns(2)
+    start = c1.date_input("起始日期", value=today.replace(month=1, day=1), format="YYYY-MM-DD", key="unit_from")
+    end = c2.date_input("截止日期", value=today, format="YYYY-MM-DD", key="unit_to")
+    df = run_action(lambda: out.unit_totals(db, actor.village_id, start, end))
+    if df is None:
+        return
+    if df.empty:
+        st.info("这段时间没有外来志愿者已确认的服务时长。")
+        return
+    c = st.columns(3)
+    c[0].metric("单位数", len(df))
+    c[1].metric("服务人次", int(df["服务人次"].sum()))
+    c[2].metric("合计时长（小时）", f"{df['时长（分钟）'].sum() / 60:.1f}")
+    st.caption("只计负责人已确认的时长；按单位汇总，不计入任何农户积分。")
+    st.dataframe(df, hide_index=True, width="stretch")
+    downloads(df, f"单位志愿服务时长_{start:%Y%m%d}-{end:%Y%m%d}", "unit_totals_dl")
+
+
+def _outsider_certificate(actor) -> None:
+    db = runtime.db()
+    found = out.find(db, actor.village_id, "", limit=500, active_only=False)
+    if not found:
+        st.info("还没有登记外来志愿者。")
+        return
+    person = st.selectbox("外来志愿者", found, index=None, format_func=lambda x: x[1], key="outsider_cert_person",
+                          placeholder="选择一位外来志愿者")
+    if person:
+        today = dt.date.today()
+        with st.form("outsider_cert_form"):
+            c1, c2 = st.columns(2)
+            start = c1.date_input("起始日期", value=today.replace(month=1, day=1), format="YYYY-MM-DD")
+            end = c2.date_input("截止日期", value=today, format="YYYY-MM-DD")
+            if st.form_submit_button("开具志愿服务证明", type="primary"):
+                request = (person[0], start, end)
+                if st.session_state.get(state.OUTSIDER_CERT_REQUEST) == request:
+                    st.info("这份证明刚刚已经开具，请直接下载。")
+                else:
+                    cid = run_action(lambda: certificates.issue_outsider(db, actor, person[0], start, end))
+                    if cid:
+                        st.session_state[state.OUTSIDER_CERT_REQUEST] = request
+                        st.session_state[state.OUTSIDER_CERT_LAST] = cid
+                        flash("证明已开具，可下载打印。")
+                        st.rerun()
+    cid = st.session_state.get(state.OUTSIDER_CERT_LAST)
+    if cid:
+        data = run_action(lambda: certificates.data_for(db, actor.village_id, cid))
+        if data:
+            st.write(f"证明 {md_escape(data.number)}：{md_escape(data.person)}（{md_escape(data.unit)}）")
+            pdf_download("下载证明（PDF）", lambda: certificates.render(data), f"志愿服务证明_{cid}.pdf",
+                         "outsider_cert_pdf", text_of(data.number, data.person, data.unit, data.issuer,
+                                                      *(f"{t}{o}" for _, t, o, _ in data.rows)),
+                         icon=":material/picture_as_pdf:")
+    st.caption("已开具的证明（含村民的）可在“志愿者与证明”页面重新打印。")
+
+
+def _outsiders(actor) -> None:
+    t1, t2, t3, t4 = st.tabs(["名册", "报名", "单位服务时长", "服务证明"], key="outsiders_tabs")
+    with t1:
+        _outsider_register(actor)
+    with t2:
+        _outsider_signups(actor)
+    with t3:
+        _unit_totals(actor)
+    with t4:
+        _outsider_certificate(actor)
+
+
 def render() -> None:
     actor = page_guard("activities")
     st.title("志愿活动")
     db = runtime.db()
-    tab_list, tab_new = st.tabs(["活动列表", "发布新活动"])
+    # keyed: the open tab stays open when a flash message above it comes and goes
+    tab_list, tab_new, tab_out = st.tabs(["活动列表", "发布新活动", "外来志愿者"], key="activities_tabs")
     with tab_new:
         _create(actor)
+    with tab_out:
+        _outsiders(actor)
     with tab_list:
         which = st.segmented_control("显示", list(STATUS_FILTERS), default="进行中", key="activities_filter")
         df = vq.activities(db, actor.village_id, STATUS_FILTERS.get(which or "全部"))

@@ -1,4 +1,5 @@
 """扫码签到: at the activity — scan cards in and out, enter hours by hand, confirm.
+Outside volunteers (外来志愿者) are checked in and out by name or by their volunteer card number.
 Also used by the field lead for charity-field work days."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ import datetime as dt
 import streamlit as st
 
 from core.platform.errors import DomainError
+from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, md_escape, number_box, run_action, say
+from ui.widgets import downloads, flash, md_escape, number_bad, number_box, run_action, say
 
 MODES = {"in": "签到", "out": "签退"}
 
@@ -91,6 +93,61 @@ def _scan(actor, aid: int) -> None:
                 st.rerun()
 
 
+def _outsiders(actor, aid: int):
+    """外来志愿者: check in by name (or by their volunteer card number), check out, hours by hand.
+    Returns their attendance at the activity (for the confirmation step)."""
+    db = runtime.db()
+    odf = out.attendance(db, actor.village_id, aid)
+    with st.expander("外来志愿者签到（按姓名或卡号）", expanded=not odf.empty, key="checkin_outsider_box"):
+        st.caption("不是本村村民的志愿者（如双报到党员）。服务时长计入所在单位，不计入农户积分。")
+        query = st.text_input("查找外来志愿者（姓名或单位）", key="checkin_outsider_query", max_chars=40)
+        found = out.find(db, actor.village_id, query) if query else []
+        if query and not found:
+            st.caption("没有找到匹配的在册外来志愿者，请先在“志愿活动 → 外来志愿者”中登记。")
+        if found:
+            pick = st.selectbox("外来志愿者", found, format_func=lambda x: x[1], key="checkin_outsider_pick")
+            c1, c2 = st.columns(2)
+            if c1.button("签到", key="checkin_outsider_in", type="primary", width="stretch") and pick:
+                msg = run_action(lambda: out.check_in(db, actor, aid, pick[0]))
+                if msg:
+                    flash(msg)
+                    st.rerun()
+            if c2.button("签退", key="checkin_outsider_out", width="stretch") and pick:
+                minutes = run_action(lambda: out.check_out(db, actor, aid, pick[0]))
+                if minutes is not None:
+                    flash(f"{pick[1]} 签退成功，计入 {minutes // 60} 小时 {minutes % 60} 分钟。")
+                    st.rerun()
+        with st.form("checkin_outsider_card", clear_on_submit=True, border=False):
+            card = st.text_input("或输入/扫描志愿者卡号签到", max_chars=40, key="checkin_outsider_card_no")
+            if st.form_submit_button("按卡号签到") and card:
+                msg = run_action(lambda: out.check_in_by_card(db, actor, aid, card))
+                if msg:
+                    flash(msg)
+                    st.rerun()
+        if not odf.empty:
+            shown = odf.drop(columns=["attendance_id", "outsider_id"]).astype(object).where(lambda d: d.notna(), "")
+            st.dataframe(shown, hide_index=True, width="stretch")
+            todo = [(int(r.outsider_id), r.姓名) for r in odf.itertuples() if not r.已确认]
+            if todo:
+                with st.form("checkin_outsider_minutes", clear_on_submit=True, border=False):
+                    who = st.selectbox("手工录入时长", todo, format_func=lambda x: x[1])
+                    c1, c2 = st.columns(2)
+                    hours = number_box("小时", min_value=0, max_value=24, where=c1, step=1, value=None,
+                                       key="checkin_outsider_hours")
+                    mins = number_box("分钟", min_value=0, max_value=59, where=c2, step=5, value=None,
+                                      key="checkin_outsider_minutes")
+                    bad = number_bad("checkin_outsider_hours") or number_bad("checkin_outsider_minutes")
+                    if st.form_submit_button("保存时长") and who and not bad:
+                        if hours is None and mins is None:
+                            st.error("请填写服务时长。")
+                        else:
+                            total = int(hours or 0) * 60 + int(mins or 0)
+                            if run_action(lambda: out.set_minutes(db, actor, aid, who[0], total),
+                                          f"已记录 {who[1]} 服务 {total // 60} 小时 {total % 60} 分钟。"):
+                                st.rerun()
+    return odf
+
+
 def _manual(actor, aid: int, df, missing) -> None:
     db = runtime.db()
     act = vq.activity(db, actor.village_id, aid)
@@ -118,18 +175,24 @@ def _manual(actor, aid: int, df, missing) -> None:
                 st.rerun()
 
 
-def _confirm(actor, aid: int, df) -> None:
+def _confirm(actor, aid: int, df, odf) -> None:
     db = runtime.db()
     pending = df[(~df["已确认"]) & df["时长（分钟）"].notna()]
     open_rows = df[(~df["已确认"]) & df["时长（分钟）"].isna()]
-    if not open_rows.empty:
-        say("warning", "还有人已签到未签退、没有时长：" + "、".join(open_rows["姓名"]) + "。确认时将跳过他们。")
-    if pending.empty:
+    pending_out = odf[(~odf["已确认"]) & odf["时长（分钟）"].notna()]
+    open_out = odf[(~odf["已确认"]) & odf["时长（分钟）"].isna()]
+    if not open_rows.empty or not open_out.empty:
+        say("warning", "还有人已签到未签退、没有时长：" + "、".join([*open_rows["姓名"], *open_out["姓名"]])
+            + "。确认时将跳过他们。")
+    if pending.empty and pending_out.empty:
         st.info("没有待确认的时长。")
         return
     act = vq.activity(db, actor.village_id, aid)
     st.write(f"待确认 **{len(pending)}** 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时，"
              f"折算 {int(pending['折算积分'].sum())} 积分。")
+    if not pending_out.empty:
+        st.write(f"另有外来志愿者 **{len(pending_out)}** 人，合计 {pending_out['时长（分钟）'].sum() / 60:.1f} 小时"
+                 "（计入所在单位，不折算积分）。")
     st.caption(f"计时规则：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。请核对上表每人的“在场”与“时长”"
                "（计入的时长）后确认；有出入的先在“手工录入时长”中改正。")
     if st.session_state.get(state.CHECKIN_CONFIRMING) != aid:
@@ -158,6 +221,7 @@ def render() -> None:
         return
     db = runtime.db()
     _scan(actor, aid)
+    odf = _outsiders(actor, aid)
     df = vq.attendance(db, actor.village_id, aid)
     st.subheader("到场人员")
     signed = vq.signups(db, actor.village_id, aid)
@@ -174,11 +238,11 @@ def render() -> None:
         shown = shown.map(lambda v: "" if v is None else v)
         st.dataframe(shown, hide_index=True, width="stretch")
         downloads(shown, "签到记录", "checkin_dl")
-    t1, t2 = st.tabs(["手工录入时长", "确认时长"])
+    t1, t2 = st.tabs(["手工录入时长", "确认时长"], key="checkin_tabs")  # keyed: stays open when a flash goes
     with t1:
         _manual(actor, aid, df, missing)
     with t2:
-        _confirm(actor, aid, df)
+        _confirm(actor, aid, df, odf)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

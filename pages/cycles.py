@@ -219,8 +219,11 @@ def _closes(actor) -> None:
 def _year_close(actor, today: dt.date) -> None:
     db = runtime.db()
     st.subheader("年度结转")
-    year = int(st.number_input("年度", min_value=2000, max_value=today.year, value=today.year - 1, step=1,
-                               key="cycles_yc_year"))
+    year = number_box("年度", min_value=2000, max_value=today.year, value=today.year - 1, step=1,
+                      key="cycles_yc_year")
+    if year is None:
+        return
+    year = int(year)
     with db.read() as s:
         policy = settings.get(s, actor.village_id, "year_end_policy")
     what = ("清零：每户记一笔清零流水，把可用积分变为 0（累计积分和星级不变）" if policy == "clear"

@@ -14,7 +14,7 @@ from core.reporting import honours
 from core.reporting.rankings import STAR_NAMES
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import flash, run_action, say, text_of
+from ui.widgets import flash, number_box, run_action, say, text_of
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,8 +69,11 @@ def render() -> None:
 
 
 def _draft(actor, year: int) -> None:
-    top = int(st.number_input("优秀志愿者人数（按年度服务时长取前几名，并列的都入选）", min_value=1, max_value=100,
-                              value=honours.TOP_VOLUNTEERS, step=1, key="honours_top"))
+    top = number_box("优秀志愿者人数（按年度服务时长取前几名，并列的都入选）", min_value=1, max_value=100,
+                     value=honours.TOP_VOLUNTEERS, step=1, key="honours_top")
+    if top is None:
+        return
+    top = int(top)
     d = run_action(lambda: honours.draft(runtime.db(), actor.village_id, year, top))
     if d is None:
         return

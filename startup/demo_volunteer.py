@@ -1,7 +1,8 @@
 """Demo volunteering: a year of activities back from ctx.today (whatever ctx.days is),
 older service records so that a few people stand at each star level 1–5, points for the
 year's confirmed hours, a few recent confirmations waiting in the review queue, today's
-activity half checked in, upcoming activities with sign-ups and a waitlist, and corrections.
+activity half checked in, upcoming activities with sign-ups and a waitlist, corrections, and
+outside volunteers (双报到 party members of town units) with hours for their units.
 
 History is written in bulk (one transaction per step) with the same rules as core:
 minutes within 0..1440, points = floor(min(minutes, cap) × rate / 60) posted once per
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from core.platform import settings
 from core.points.ledger import post
-from core.volunteering import certificates
+from core.volunteering import certificates, outsiders
 from core.volunteering import volunteer as vol
 from db.models import Activity, Attendance, Signup, StarLevelEvent, VolunteerTotal
 
@@ -199,3 +200,16 @@ def populate(ctx) -> None:
     top = max(targets, key=targets.get) if targets else None
     if top is not None:
         certificates.issue(ctx.db, lead, top, year_start, ctx.today)
+
+    # Step 6: outside volunteers — 双报到 party members of town units and a helper — through core:
+    # hours on a confirmed past activity (for their units, no household points) and a sign-up.
+    people = [("周明亮", "镇财政所", "13905710001", True), ("孙丽华", "镇财政所", "13905710002", True),
+              ("陈志刚", "县供电公司", "13905710003", False)]
+    oids = [outsiders.add(ctx.db, lead, name=n, unit=u, phone=ph, party_member=pm, card_no=f"WL-{k + 1:03d}")
+            for k, (n, u, ph, pm) in enumerate(people)]
+    if pending_confirm[:-1]:
+        done = pending_confirm[0]
+        for oid, minutes in zip(oids, (150, 120, 90), strict=True):
+            outsiders.set_minutes(ctx.db, lead, done, oid, minutes)
+        vol.confirm(ctx.db, lead, done)
+    outsiders.sign_up(ctx.db, lead, upcoming[1], oids[0])

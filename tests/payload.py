@@ -35,12 +35,14 @@ UPDATED: dict[str, tuple[str, ...]] = {
     "rule_item": ("code", "name", "adopted_by"),
     "product": ("name", "category", "unit", "barcode"),
     "activity": ("title", "category", "organiser", "place", "tasks"),
+    "outside_volunteer": ("name", "unit", "phone", "card_no"),
     "plot": ("name", "location", "party_group"),
     "proposal": ("note", "decision_reason"),
     "beneficiary": ("reason",),
     "distribution_round": ("title",),
 }
-UNIQUE = {("grid", "name"), ("household", "door_no"), ("rule_item", "code"), ("product", "barcode")}
+UNIQUE = {("grid", "name"), ("household", "door_no"), ("rule_item", "code"), ("product", "barcode"),
+          ("outside_volunteer", "card_no")}
 
 # Columns of history tables, written with the payload by core calls in seed().
 THROUGH_CORE: dict[str, tuple[str, ...]] = {

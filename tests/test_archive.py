@@ -133,3 +133,37 @@ def test_an_archive_whose_checksums_were_recomputed_but_whose_data_cannot_be_wri
         archive.import_archive(sqlite_db, out.getvalue())
     with sqlite_db.read() as s:
         assert s.execute(select(func.count()).select_from(Village)).scalar() == 0
+
+
+def test_an_outside_volunteers_sign_up_attendance_and_certificate_travel_with_the_village(db, tmp_path):
+    """Rows that name an outside volunteer and no resident export and import like any other."""
+    import datetime as dt
+
+    from core.volunteering import certificates, outsiders
+    from core.volunteering import volunteer as vol
+    from db.engine import Database
+    from tests.factories import make_village
+
+    source = Database.from_url(f"sqlite:///{tmp_path / 'source.db'}")
+    Base.metadata.create_all(source.engine)
+    try:
+        v = make_village(source)
+        lead = v.actors["volunteer_lead"]
+        day = dt.date(2026, 5, 1)
+        aid = vol.create_activity(source, lead, title="双报到清扫", date=day)
+        oid = outsiders.add(source, lead, name="王建国", unit="镇财政所", phone="13812345678", party_member=True)
+        outsiders.sign_up(source, lead, aid, oid)
+        outsiders.set_minutes(source, lead, aid, oid, 120)
+        vol.confirm(source, lead, aid)
+        certificates.issue_outsider(source, lead, oid, day, day)
+        with source.read() as s:
+            rows = archive.village_rows(s, v.id)
+        data = archive.export_archive(source, v.id)
+    finally:
+        source.dispose()
+    assert len(rows["outside_volunteer"]) == len(rows["certificate"]) == len(rows["attendance"]) == 1
+    archive.import_archive(db, data)
+    with db.read() as s:
+        assert archive.village_rows(s, v.id) == rows
+    assert verify(db) == []
+    assert outsiders.unit_totals(db, v.id, day, day)["时长（分钟）"].tolist() == [120]

@@ -35,7 +35,7 @@ from core.platform.errors import DomainError, NotAllowed, NotFound
 from core.reporting.reports import Period
 from core.supermarket import shop, stock
 from core.village import cards, staff
-from core.volunteering import volunteer
+from core.volunteering import outsiders, volunteer
 from db.models import Allocation, Base, HoursCorrection, LedgerEntry
 from tests.factories import V, all_agree, give_points, make_village
 from tests.load import figures
@@ -97,6 +97,8 @@ def build_world(db, files_dir) -> World:
     volunteer.request_correction(db, a["volunteer_lead"], ids["attendance"], 90, "漏记半小时")
     with db.read() as s:
         ids["correction"] = s.execute(select(HoursCorrection.id)).scalar_one()
+    ids["outsider"] = outsiders.add(db, a["volunteer_lead"], name="王建国", unit="镇财政所", card_no="K-1")
+    outsiders.sign_up(db, a["volunteer_lead"], ids["activity"], ids["outsider"])
     ids["plot"] = field_mod.save_plot(db, a["field_lead"], name="东坡地", area_mu="2.5", member_ids=[rid])
     ids["season"] = field_mod.add_season(db, a["field_lead"], ids["plot"], crop="小麦", sown_on=TODAY)
     field_mod.record_harvest(db, a["field_lead"], season_id=ids["season"], date=TODAY, kg="100")
@@ -133,6 +135,19 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "cards.revoke_card": (SHOP, lambda W: {"household_id": W.v.household_ids[1], "reason": "遗失"}),
     "certificates.issue": (LEAD, lambda W: {"resident_id": W.v.resident_ids[0], "period_from": TODAY,
                                             "period_to": TODAY}),
+    "certificates.issue_outsider": (LEAD, lambda W: {"outsider_id": W.ids["outsider"], "period_from": TODAY,
+                                                     "period_to": TODAY}),
+    "outsiders.add": (LEAD, lambda W: {"name": "赵敏", "unit": "县供电公司"}),
+    "outsiders.cancel_signup": (LEAD, lambda W: {"activity_id": W.ids["activity"], "outsider_id": W.ids["outsider"]}),
+    "outsiders.check_in": (LEAD, lambda W: {"activity_id": W.ids["activity"], "outsider_id": W.ids["outsider"]}),
+    "outsiders.check_in_by_card": (LEAD, lambda W: {"activity_id": W.ids["activity"], "card_no": "K-1"}),
+    "outsiders.check_out": (LEAD, lambda W: {"activity_id": W.ids["activity"], "outsider_id": W.ids["outsider"]}),
+    "outsiders.register": (LEAD | FIELD, lambda W: {"village_id": W.v.id}),
+    "outsiders.set_active": (LEAD, lambda W: {"outsider_id": W.ids["outsider"], "active": False, "reason": "调离"}),
+    "outsiders.set_minutes": (LEAD, lambda W: {"activity_id": W.ids["activity"], "outsider_id": W.ids["outsider"],
+                                               "minutes": 60}),
+    "outsiders.sign_up": (LEAD, lambda W: {"activity_id": W.ids["activity"], "outsider_id": W.ids["outsider"]}),
+    "outsiders.update": (LEAD, lambda W: {"outsider_id": W.ids["outsider"], "name": "王建国", "unit": "镇政府"}),
     "statement.statements_pdf": ({"admin", "cashier", "committee", "grid_worker"}, lambda W: {
         "village_id": W.v.id, "period": Period("year", TODAY.year, 1)}),
     "closes.close_month": (ADMIN, lambda W: {"village_id": W.v.id, "confirm": True,
@@ -273,7 +288,8 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
 POSITIVE_SKIP = {"setup.remove_demo"}  # refuses while a real village exists, for everyone: covered by the admin tests
 # The village comes from the actor itself and no argument names another village's
 # object: another village's actor acts in its own village, which is allowed.
-ACTOR_SCOPED = {"field.record_loss", "field.sell_surplus", "field_aid.create_round", "volunteer.create_activity"}
+ACTOR_SCOPED = {"field.record_loss", "field.sell_surplus", "field_aid.create_round", "outsiders.add",
+                "volunteer.create_activity"}
 
 
 def actor_taking_functions() -> dict[str, Callable]:

@@ -66,7 +66,8 @@ def test_the_history_tables_are_every_table_that_records_what_happened():
     """A new table that records what happened must be declared history (or listed here as not)."""
     working = {"village", "setting", "grid", "household", "resident", "staff_user", "auth_session", "rate_limit",
                "rule_category", "rule_item", "account", "household_month", "category_month", "proposal",
-               "product", "activity", "signup", "attendance", "volunteer_total", "plot", "plot_member", "season",
+               "product", "activity", "outside_volunteer", "signup", "attendance", "volunteer_total", "plot",
+               "plot_member", "season",
                "produce_stock", "beneficiary", "distribution_round", "login_throttle"}
     from db.models import Base
 

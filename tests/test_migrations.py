@@ -298,3 +298,57 @@ def test_attendance_and_votes_recorded_before_guests_could_be_named_survive_the_
                                 (decisions[0], "丙", "disagree"), (decisions[1], "乙", "agree"),
                                 (decisions[1], "丙", "agree")])
         assert first.decisions.iloc[0]["表决"] == "同意 2 · 反对 1（丙） · 弃权 0"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_volunteer_records_made_before_outside_volunteers_survive_the_upgrade_with_their_guards(kind, tmp_path):
+    """0013 rebuilds sign-ups, attendance, certificates and (on SQLite) the corrections that refer to
+    attendance: every row keeps its id and values, the history guards are in place again, and the
+    new CHECK holds from then on."""
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0010")
+        meta = MetaData()
+        meta.reflect(database.engine)
+        t = meta.tables
+        now = dt.datetime(2026, 11, 30, 8, 30)
+
+        def add(conn, table: str, **values):
+            return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
+
+        with database.engine.begin() as conn:
+            vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
+                      created_at=now)
+            hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
+                      needs_delivery=False, active=True, created_at=now)
+            rid = add(conn, "resident", village_id=vid, household_id=hid, name="老志愿者", gender="男",
+                      party_member=False, relation="户主", phone="", active=True)
+            aid = add(conn, "activity", village_id=vid, title="老活动", category="", organiser="", place="",
+                      date=now.date(), points_per_hour=2, status="done", tasks="", created_at=now)
+            add(conn, "signup", activity_id=aid, resident_id=rid, status="signed", created_at=now)
+            att = add(conn, "attendance", village_id=vid, activity_id=aid, resident_id=rid, household_id=hid,
+                      minutes=90, confirmed_at=now)
+            cid = add(conn, "hours_correction", attendance_id=att, requested_by="工作人员：甲", reason="漏记",
+                      old_minutes=60, new_minutes=90, status="accepted", decided_at=now, decision_note="",
+                      created_at=now)
+            add(conn, "certificate", number="ZY-OLD1-2026-0001", village_id=vid, resident_id=rid,
+                period_from=now.date(), period_to=now.date(), total_minutes=90, issued_at=now)
+
+        upgrade_to(database, "head")
+
+        from db.models import Attendance, Certificate, HoursCorrection, Signup
+
+        with database.read() as s:
+            assert s.execute(select(Attendance.id, Attendance.resident_id, Attendance.household_id,
+                                    Attendance.outsider_id, Attendance.minutes)).all() == [(att, rid, hid, None, 90)]
+            assert s.execute(select(HoursCorrection.id, HoursCorrection.attendance_id)).all() == [(cid, att)]
+            assert s.execute(select(Signup.resident_id, Signup.status)).all() == [(rid, "signed")]
+            assert s.execute(select(Certificate.number, Certificate.resident_id)).all() == [("ZY-OLD1-2026-0001", rid)]
+        from db.history import guard_problems
+        from db.models import HISTORY
+
+        with database.engine.connect() as conn:
+            assert guard_problems(conn, {k: HISTORY[k] for k in ("certificate", "hours_correction")}) == []
+        with pytest.raises(DBAPIError), database.engine.begin() as conn:  # the certificate is history
+            conn.execute(update(t["certificate"]).values(total_minutes=1))
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:  # neither person
+            conn.execute(insert(t["signup"]).values(activity_id=aid, status="signed", created_at=now))

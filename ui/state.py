@@ -94,6 +94,9 @@ HONOURS_PENDING = "honours_publish_pending"  # (year, top volunteers) whose publ
 SETUP_DONE = "setup_done_username"  # str: first admin created on the set-up page (show "now log in")
 ADMIN_CARDS_PDF = "admin_cards_pdf_ids"  # list[int] | None: households of the card sheet generated on the roster page
 CERTIFICATE_REQUEST = "volunteers_certificate_request"  # (resident, from, to) last issued: a double click issues once
+OUTSIDER_LAST_ADDED = "outsiders_last_added"  # fingerprint of the last 登记 form: a double submit registers once
+OUTSIDER_CERT_REQUEST = "outsiders_certificate_request"  # (outsider, from, to) last issued: issued once
+OUTSIDER_CERT_LAST = "outsiders_certificate_id"  # last certificate issued to an outside volunteer, to download
 LARGE_TEXT = "large_text_switch"  # bool: the sidebar's 大字模式 switch, set from the account each run
 
 # villages (村庄管理)

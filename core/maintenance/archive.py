@@ -73,6 +73,7 @@ OWNED: dict[str, tuple[str, str | None]] = {
     "plot": ("village_id", None),
     "plot_member": ("plot_id", "plot"),
     "activity": ("village_id", None),
+    "outside_volunteer": ("village_id", None),
     "signup": ("activity_id", "activity"),
     "attendance": ("village_id", None),
     "hours_correction": ("attendance_id", "attendance"),

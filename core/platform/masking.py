@@ -13,3 +13,12 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+
+def mask_phone(phone: str) -> str:
+    """13812345678 → 138****5678; a short number keeps its last two digits; empty stays empty."""
+    phone = (phone or "").strip()
+    if len(phone) >= 8:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    return "*" * (len(phone) - 2) + phone[-2:] if phone else ""

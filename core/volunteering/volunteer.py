@@ -40,6 +40,7 @@ from db.models import (
     HoursCorrection,
     Household,
     LedgerEntry,
+    OutsideVolunteer,
     Plot,
     Proposal,
     Resident,
@@ -291,7 +292,8 @@ def _promote(s: Session, act: Activity) -> list[int]:
             break
         nxt.status = "signed"
         s.flush()
-        promoted.append(nxt.resident_id)
+        if nxt.resident_id is not None:  # an outside volunteer moves up too (core.volunteering.outsiders)
+            promoted.append(nxt.resident_id)
     return promoted
 
 
@@ -680,8 +682,11 @@ def confirm(db, actor: Actor, activity_id: int, resident_ids: list[int] | None =
         stamp = now()
         outcome: dict[str, int] = {}
         for att in rows:
-            person = s.get(Resident, att.resident_id)
             att.confirmed_at, att.confirmed_by = stamp, actor.user_id
+            if att.resident_id is None:  # an outside volunteer: hours for their unit, no points, no stars
+                outcome["outsider"] = outcome.get("outsider", 0) + 1
+                continue
+            person = s.get(Resident, att.resident_id)
             _add_to_total(s, person, att.minutes, act.date, thresholds)
             result = convert(s, actor, act, att, person)
             outcome[result] = outcome.get(result, 0) + 1
@@ -711,7 +716,9 @@ def request_correction(db, actor: Actor, attendance_id: int, new_minutes: int, r
                                                              HoursCorrection.status == "open")).scalar()
         if pending is not None:
             raise AlreadyDone("这条记录已有待处理的更正申请，请先处理。")
-        person = s.get(Resident, att.resident_id)
+        person = s.get(Resident, att.resident_id) if att.resident_id is not None else None
+        if person is None:  # an outside volunteer
+            person = s.get(OutsideVolunteer, att.outsider_id)
         who = f"志愿者本人：{person.name}" if by_volunteer else f"工作人员：{actor.name}"
         c = HoursCorrection(attendance_id=att.id, requested_by=who[:40], reason=reason, old_minutes=att.minutes,
                             new_minutes=new_minutes, status="open")
@@ -757,6 +764,8 @@ def _apply_correction(s: Session, actor: Actor, act: Activity, att: Attendance, 
     att.minutes = c.new_minutes
     if att.confirmed_at is None:
         return "unconfirmed"  # points follow at confirmation
+    if att.resident_id is None:
+        return "outsider: no points"  # an outside volunteer's hours count for their unit only
     person = s.get(Resident, att.resident_id)
     thresholds = settings.get(s, act.village_id, "star_thresholds_hours")
     _add_to_total(s, person, c.new_minutes - old, act.date, thresholds)

@@ -19,6 +19,7 @@ from db.models import (
     Attendance,
     HoursCorrection,
     Household,
+    OutsideVolunteer,
     Resident,
     Signup,
     StarLevelEvent,
@@ -214,9 +215,11 @@ def person_attendance(db, village_id: int, resident_id: int, limit: int = 200) -
 
 def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) -> pd.DataFrame:
     """Correction requests with their decisions (the history is never removed)."""
-    stmt = (select(HoursCorrection, Resident.name, Activity.title, Activity.date, Activity.plot_id)
+    stmt = (select(HoursCorrection, func.coalesce(Resident.name, OutsideVolunteer.name), Activity.title, Activity.date,
+                   Activity.plot_id)
             .join(Attendance, Attendance.id == HoursCorrection.attendance_id)
-            .join(Resident, Resident.id == Attendance.resident_id)
+            .outerjoin(Resident, Resident.id == Attendance.resident_id)
+            .outerjoin(OutsideVolunteer, OutsideVolunteer.id == Attendance.outsider_id)
             .join(Activity, Activity.id == Attendance.activity_id)
             .where(Attendance.village_id == village_id)
             .order_by(HoursCorrection.id.desc()).limit(limit))
@@ -253,7 +256,8 @@ def total_mismatches(db, village_id: int) -> list[str]:
     with db.read() as s:
         thresholds = settings.get(s, village_id, "star_thresholds_hours")
         real = dict(s.execute(select(Attendance.resident_id, func.sum(Attendance.minutes))
-                              .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None))
+                              .where(Attendance.village_id == village_id, Attendance.confirmed_at.is_not(None),
+                                     Attendance.resident_id.is_not(None))  # outsiders keep no total
                               .group_by(Attendance.resident_id)).all())
         kept = {rid: (mins, level) for rid, mins, level in s.execute(
             select(VolunteerTotal.resident_id, VolunteerTotal.minutes, VolunteerTotal.star_level)

@@ -78,7 +78,10 @@ def seed(conn) -> dict[str, dict]:
                 continue  # let the database number it
             fks = list(column.foreign_keys)
             if fks:
-                if column.nullable and not column.primary_key:
+                # a row naming a resident or an outside volunteer (CHECK one_person) names the
+                # resident and their household
+                person = "outsider_id" in table.c and column.name in ("resident_id", "household_id")
+                if column.nullable and not column.primary_key and not person:
                     continue  # left empty (a set-once reference is set later)
                 parent = keys[fks[0].column.table.name]
                 row[column.name] = parent[fks[0].column.name]

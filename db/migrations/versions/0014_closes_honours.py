@@ -2,7 +2,7 @@
 (honour_list, honour_entry)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from db.history import Guard, install
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
