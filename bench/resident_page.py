@@ -245,10 +245,10 @@ def _cpu_seconds(session: int | None = None, comm: str | None = None) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _uvicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def _uvicorn(url: str, workers: int, log: Path, app: str = "web.app:app") -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "JIFEN_DATABASE_URL": url, "JIFEN_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1", "--port",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port",
                              str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
                              "--timeout-worker-healthcheck", "60"],
                             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
@@ -302,6 +302,21 @@ def load_run(args) -> dict:
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(20)
+        ceiling = None
+        if args.ceiling:  # the same server and client on a page with no database and no template
+            proc, base = _uvicorn(bdb.url, 1, Path(args.dir) / "uvicorn-ceiling.log", app="bench.ceiling_app:app")
+            try:
+                asyncio.run(_client(base, tokens, args.concurrency, 2, 1))
+                app_cpu = _cpu_seconds(session=proc.pid)
+                ceiling = asyncio.run(_client(base, tokens, args.concurrency, args.seconds, 1))
+                total = ceiling["requests"] * (args.seconds + 1) / args.seconds
+                ceiling.update(processes=1, app="bench.ceiling_app (fixed page, no database)",
+                               app_cpu_ms_per_page=round((_cpu_seconds(session=proc.pid) - app_cpu) / total * 1000, 2),
+                               load_avg_1min=os.getloadavg()[0])
+                print(json.dumps(ceiling), file=sys.stderr)
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(20)
         best = {w: max((r for r in results if r["processes"] == w), key=lambda r: r["requests_per_second"])
                 for w in args.workers}
         scaling = (round(best[2]["requests_per_second"] / best[1]["requests_per_second"], 2)
@@ -311,6 +326,7 @@ def load_run(args) -> dict:
         return {"kind": "resident-load", "db": args.db, "scale": args.scale, "sizes": size,
                 "median_app_cpu_ms_per_page": cpu,
                 "seed_seconds": seeded_seconds, "tokens": len(tokens), "machine": _machine(), "results": results,
+                "ceiling": ceiling,
                 "two_over_one": scaling}
     finally:
         bdb.db.dispose()
@@ -342,6 +358,8 @@ def main(argv=None) -> int:
     ld.add_argument("--seconds", type=float, default=15)
     ld.add_argument("--rounds", type=int, default=2)
     ld.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ld.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                    help="skip the ceiling run (bench/ceiling_app.py: a fixed page, same server and client)")
     ld.add_argument("--json")
     args = p.parse_args(argv)
     out = browser_run(args) if args.cmd == "browser" else load_run(args)

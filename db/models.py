@@ -707,6 +707,7 @@ class Attendance(Base):
         CheckConstraint("(household_id IS NULL) = (resident_id IS NULL)", name="household_with_resident"),
         # a village's volunteer hours (overview, comparison, exports) without reading other villages' rows
         Index("ix_attendance_village_activity", "village_id", "activity_id"),
+        Index("ix_attendance_household", "household_id", "id"),  # the card page's service records
     )
 
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import os
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from anyio import CapacityLimiter, to_thread
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.applications import Starlette
@@ -148,11 +150,24 @@ def _page(request: Request, card: str, notice: str = "", error: str = "", status
                   rules=rules_section(page.view.village_id, page.rules))
 
 
-def me(request: Request) -> Response:
+_readers: CapacityLimiter | None = None
+
+
+def _limiter() -> CapacityLimiter:
+    """Card pages read at once by one process (a handful: the work is CPU under one GIL, and forty
+    threads taking turns at it only make every page slower)."""
+    global _readers
+    if _readers is None:
+        _readers = CapacityLimiter(int(os.environ.get("JIFEN_WEB_READERS", "4")))
+    return _readers
+
+
+async def me(request: Request) -> Response:
     card = request.query_params.get("card", "")
     if not card.strip():
         return render("ask.html")
-    return _page(request, card, notice=DONE.get(request.query_params.get("ok", ""), ""))
+    notice = DONE.get(request.query_params.get("ok", ""), "")
+    return await to_thread.run_sync(lambda: _page(request, card, notice=notice), limiter=_limiter())
 
 
 def _back(card: str, ok: str, anchor: str = "") -> RedirectResponse:
