@@ -170,9 +170,11 @@ def start_demo(db: Database, data_dir: Path, today: dt.date | None = None, steps
     _history_thread.start()
 
 
-def add_neighbours(db: Database, today: dt.date, steps: list[str] | None = None, days: int = 120) -> list[int]:
+def add_neighbours(db: Database, today: dt.date, steps: list[str] | None = None, days: int = 45) -> list[int]:
     """The demo's other villages of 文祖街道 (NEIGHBOURS) with their review and volunteering
-    history: the first start writes them in the background after the first village's history."""
+    history: the first start writes them in the background after the first village's history.
+    Six weeks of it (the comparison's default period is the last complete month): every fresh start
+    writes them, so they are kept short."""
     ids = []
     for n, households in NEIGHBOURS:
         ctx = _base(db, n, random.Random(42 * 1000 + n), households, days, today)

@@ -30,7 +30,7 @@ UPDATED: dict[str, tuple[str, ...]] = {
     "grid": ("name",),
     "household": ("door_no", "head_name", "phone", "address"),
     "resident": ("name", "phone"),
-    "staff_user": ("display_name", "township"),
+    "staff_user": ("display_name", "township", "county"),
     "rule_category": ("name",),
     "rule_item": ("code", "name", "adopted_by"),
     "product": ("name", "category", "unit", "barcode"),

@@ -163,7 +163,12 @@ def test_the_rankings_switch_hides_rankings_on_the_pages(app_db):
     settings.change(app_db, v.admin, v.id, "rankings_enabled", False)
     at = app(user_id(app_db, "t001_committee")).switch_page("pages/rankings.py").run()
     assert not at.exception
-    assert "已关闭排名" in texts(at) and not at.dataframe and not at.metric
+    assert "已关闭排名" in texts(at)
+    # 星级文明户 are graded on their own switch: with rankings off they stay, but nothing ranks
+    assert not any("名次" in df.value.columns for df in at.dataframe)
+    settings.change(app_db, v.admin, v.id, "star_households_enabled", False)
+    at = app(user_id(app_db, "t001_committee")).switch_page("pages/rankings.py").run()
+    assert not at.exception and not at.dataframe and not at.metric
     board_page = _board("T001")
     assert "光荣榜" not in texts(board_page)
 

@@ -58,6 +58,10 @@ ACTION_NAMES = {
     "resident.leave": "村民迁出或去世", "resident.return": "村民迁回", "shop.return": "退货",
     "close.month": "月结", "close.year": "年度结转", "honours.publish": "发布年度表彰名单",
     "fund.record": "登记村集体资金收支", "fund.reverse": "冲正村集体资金记录",
+    "outsider.add": "登记外来志愿者", "outsider.update": "修改外来志愿者", "outsider.activate": "恢复外来志愿者",
+    "outsider.deactivate": "停用外来志愿者", "signup.outsider_add": "外来志愿者报名",
+    "signup.outsider_cancel": "外来志愿者取消报名", "attendance.outsider_check_in": "外来志愿者签到",
+    "attendance.outsider_check_out": "外来志愿者签退", "attendance.outsider_set_minutes": "录入外来志愿者时长",
 }
 # What an audited row is about (target_type), as the 对象 column shows it.
 TARGET_NAMES = {
@@ -68,9 +72,11 @@ TARGET_NAMES = {
     "proposal": "积分申报", "redemption": "兑换单", "review_session": "评议会", "rule_category": "积分类别",
     "rule_item": "积分事项", "season": "种植季", "setting": "设置", "staff_user": "工作人员账号", "village": "村",
     "year": "年度", "resident": "村民", "period_close": "结账记录", "honour_list": "年度表彰名单",
+    "outside_volunteer": "外来志愿者",
 }
 # The keys of the stored details, as the 详情 column shows them.
 FIELD_NAMES = {
+    "outsider_id": "外来志愿者编号", "party_member": "党员", "phone": "联系电话", "card_no": "志愿者卡号",
     "active": "启用", "activity_id": "活动编号", "adjusted": "调整户数", "admin": "管理员", "approved": "通过",
     "area_mu": "面积（亩）", "attendance_id": "签到编号", "attendee_capacity": "身份", "attendee_id": "出席人员编号", "attendances": "签到条数", "attendees": "出席",
     "barcode": "条码", "batch_from": "起始编号", "batch_size": "批量", "cap_minutes": "每人计时上限（分钟）",
