@@ -153,7 +153,7 @@ def _close_summary(month: int, t: closes.Totals) -> str:
     return (f"{closes.month_label(month)}月结：截至该月底，全村可用积分合计 {t.balance} 分，累计积分合计 {t.earned} 分，"
             f"待扣合计 {t.outstanding} 分（{t.households} 户，{t.entries} 笔流水）。结账后，日期在 "
             f"{closes.month_label(month)}及以前的加分、扣分、冲正一律记入 {closes.month_label(nxt)}，并注明原日期；"
-            "已结账月份的合计不再变动，系统检查（verify）会按流水复核。")
+            "已结账月份的合计不再变动，系统自检会按流水复核。")
 
 
 def _close_dialog_closed() -> None:
