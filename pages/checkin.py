@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.platform.errors import DomainError
 from core.volunteering import outsiders as out
+from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
@@ -58,7 +59,7 @@ def _scan(actor, aid: int) -> None:
     scanned = scan_box("checkin_scan", label=f"扫描积分卡{MODES[mode]}")
     if scanned:
         st.session_state.pop(state.CHECKIN_CHOOSE, None)
-        fn = vol.check_in_by_card if mode == "in" else vol.check_out_by_card
+        fn = service_hours.check_in_by_card if mode == "in" else service_hours.check_out_by_card
         try:
             res = fn(db, actor, aid, scanned)
         except DomainError as e:
@@ -79,7 +80,7 @@ def _scan(actor, aid: int) -> None:
             cols = st.columns(min(len(members), 6) or 1)
             for i, (rid, name) in enumerate(members):
                 if cols[i % len(cols)].button(name, key=f"checkin_choose_{rid}", width="stretch"):
-                    fn = vol.check_in if cmode == "in" else vol.check_out
+                    fn = service_hours.check_in if cmode == "in" else service_hours.check_out
                     result = run_action(lambda rid=rid, fn=fn: fn(db, actor, aid, rid))
                     if result is not None:
                         st.session_state.pop(state.CHECKIN_CHOOSE, None)
@@ -170,7 +171,7 @@ def _manual(actor, aid: int, df, missing) -> None:
         note = st.text_input("备注（如：手工补录原因）", max_chars=200)
         if st.form_submit_button("保存时长", type="primary") and pick and None not in (hours, minutes):
             total = int(hours) * 60 + int(minutes)
-            if run_action(lambda: vol.set_minutes(db, actor, aid, pick[0], total, note),
+            if run_action(lambda: service_hours.set_minutes(db, actor, aid, pick[0], total, note),
                           f"已记录 {pick[1]} 服务 {total // 60} 小时 {total % 60} 分钟。"):
                 st.rerun()
 
@@ -203,7 +204,7 @@ def _confirm(actor, aid: int, df, odf) -> None:
     st.warning("确认后时长计入志愿者累计时长并折算积分（按村里设置直接入账或提交评议会），之后只能通过更正申请修改。")
     c1, c2 = st.columns(2)
     if c1.button("确认，计入", key="checkin_confirm_do", type="primary"):
-        n = run_action(lambda: vol.confirm(db, actor, aid))
+        n = run_action(lambda: service_hours.confirm(db, actor, aid))
         st.session_state.pop(state.CHECKIN_CONFIRMING, None)
         if n is not None:
             flash(f"已确认 {n} 人的服务时长。")

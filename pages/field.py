@@ -10,7 +10,7 @@ import streamlit as st
 from core.charity import field
 from core.charity.field_report import report_pdf, season_report
 from core.platform.errors import DomainError
-from core.volunteering import volunteer as vol
+from core.volunteering import service_hours
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
@@ -105,7 +105,7 @@ def _work_day_scan(actor, aid: int) -> None:
     if scanned:
         st.session_state.pop(state.FIELD_CHOOSE, None)
         try:
-            res = vol.check_in_by_card(db, actor, aid, scanned)
+            res = service_hours.check_in_by_card(db, actor, aid, scanned)
         except DomainError as e:
             st.session_state[state.FIELD_NOTICE] = ("error", str(e))
         else:
@@ -124,7 +124,7 @@ def _work_day_scan(actor, aid: int) -> None:
         cols = st.columns(min(len(members), 6) or 1)
         for i, (rid, name) in enumerate(members):
             if (cols[i % len(cols)].button(name, key=f"field_choose_{rid}", width="stretch")
-                    and run_action(lambda rid=rid: vol.check_in(db, actor, aid, rid)) is not None):
+                    and run_action(lambda rid=rid: service_hours.check_in(db, actor, aid, rid)) is not None):
                 st.session_state.pop(state.FIELD_CHOOSE, None)
                 st.session_state[state.FIELD_NOTICE] = ("success", f"{name} 已登记。")
                 st.rerun()
@@ -206,7 +206,7 @@ def _work_days(actor) -> None:
             b1, b2 = st.columns(2)
             if b1.button("确认，计入志愿时长", key="field_workday_confirm_do", type="primary"):
                 st.session_state.pop(state.FIELD_CONFIRMING, None)
-                n = run_action(lambda: vol.confirm(db, actor, aid))
+                n = run_action(lambda: service_hours.confirm(db, actor, aid))
                 if n is not None:
                     flash(f"已确认 {n} 人的劳动时长。")
                     st.rerun()

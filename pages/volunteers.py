@@ -7,8 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.volunteering import certificates
-from core.volunteering import volunteer as vol
+from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer_queries as vq
 from ui import runtime, state
 from ui.guard import page_guard
@@ -88,7 +87,7 @@ def _corrections(actor) -> None:
             if st.form_submit_button("提交处理", type="primary") and pick:
                 if not sure:
                     st.error("请先勾选确认。")
-                elif run_action(lambda: vol.decide_correction(db, actor, pick[0], decision == "采纳", note),
+                elif run_action(lambda: service_hours.decide_correction(db, actor, pick[0], decision == "采纳", note),
                                 f"已{decision}该更正申请。"):
                     st.rerun()
     st.subheader("登记更正申请")
@@ -107,7 +106,7 @@ def _corrections(actor) -> None:
                 who = st.radio("申请人", ["志愿者本人", "工作人员"], horizontal=True)
                 submitted = st.form_submit_button("登记申请")
                 if submitted and pick and minutes is not None and run_action(
-                        lambda: vol.request_correction(db, actor, pick[0], int(minutes), reason,
+                        lambda: service_hours.request_correction(db, actor, pick[0], int(minutes), reason,
                                                        by_volunteer=who == "志愿者本人"),
                         "已登记更正申请，等待负责人处理。"):
                     st.rerun()

@@ -74,7 +74,8 @@ def populate(ctx) -> None:
         people = rng.sample(party, min(len(party), rng.randint(6, 14)))
         minutes = rng.choice([150, 180, 210, 240, 270])
         field.add_work_hours(db, lead, aid, [p.id for p in people], minutes)
-        from core.volunteering.volunteer import confirm, set_status
+        from core.volunteering.service_hours import confirm
+        from core.volunteering.volunteer import set_status
 
         confirm(db, lead, aid)
         try:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from core.platform import settings
 from core.points.ledger import post
-from core.volunteering import certificates, outsiders
+from core.volunteering import certificates, outsiders, service_hours
 from core.volunteering import volunteer as vol
 from db.models import Activity, Attendance, Signup, StarLevelEvent, VolunteerTotal
 
@@ -153,7 +153,7 @@ def populate(ctx) -> None:
 
     # Step 2: the last days' hours confirmed through core (review mode → proposals in the queue).
     for aid in pending_confirm[:-1]:
-        vol.confirm(ctx.db, lead, aid)
+        service_hours.confirm(ctx.db, lead, aid)
 
     # Step 3: today's activity, half checked in; upcoming ones with sign-ups and a waitlist.
     today_id = vol.create_activity(ctx.db, lead, title="村庄环境集中整治", date=ctx.today, category="环境整治",
@@ -190,11 +190,11 @@ def populate(ctx) -> None:
     for (att_id,), reason in zip(recent, reasons, strict=False):
         with ctx.db.read() as s:
             cur = s.get(Attendance, att_id).minutes
-        ids.append(vol.request_correction(ctx.db, lead, att_id, cur + 30 if "长" in reason or "中午" in reason
+        ids.append(service_hours.request_correction(ctx.db, lead, att_id, cur + 30 if "长" in reason or "中午" in reason
                                           else max(0, cur - 30), reason))
     if len(ids) == 3:
-        vol.decide_correction(ctx.db, lead, ids[1], accept=True, note="与带队人核实无误")
-        vol.decide_correction(ctx.db, lead, ids[2], accept=False, note="签到记录与照片显示时间无误")
+        service_hours.decide_correction(ctx.db, lead, ids[1], accept=True, note="与带队人核实无误")
+        service_hours.decide_correction(ctx.db, lead, ids[2], accept=False, note="签到记录与照片显示时间无误")
 
     # Step 5: one certificate for the most active volunteer.
     top = max(targets, key=targets.get) if targets else None
@@ -211,5 +211,5 @@ def populate(ctx) -> None:
         done = pending_confirm[0]
         for oid, minutes in zip(oids, (150, 120, 90), strict=True):
             outsiders.set_minutes(ctx.db, lead, done, oid, minutes)
-        vol.confirm(ctx.db, lead, done)
+        service_hours.confirm(ctx.db, lead, done)
     outsiders.sign_up(ctx.db, lead, upcoming[1], oids[0])

@@ -134,7 +134,7 @@ def seed(db) -> dict:
     from core.points import ledger
     from core.supermarket import shop, stock
     from core.village import cards, roster, staff
-    from core.volunteering import volunteer
+    from core.volunteering import service_hours
     from db.models import Allocation, Attendance, DistributionRound, Grid, Household, Plot, Product, RuleItem, Village
     from tests.factories import all_agree
 
@@ -201,8 +201,8 @@ def seed(db) -> dict:
         with db.write() as s:  # "志愿者本人：<name>" must fit the 40 characters of requested_by
             s.execute(text("UPDATE resident SET name = :n WHERE id = (SELECT resident_id FROM attendance "
                            "WHERE id = :a)"), {"n": NAME, "a": attendance})
-        cid = volunteer.request_correction(db, lead, attendance, 30, LONG)
-        volunteer.decide_correction(db, lead, cid, False, LONG)
+        cid = service_hours.request_correction(db, lead, attendance, 30, LONG)
+        service_hours.decide_correction(db, lead, cid, False, LONG)
 
     if plot is not None:
         flead = who["field_lead"]

@@ -139,7 +139,7 @@ def test_an_outside_volunteers_sign_up_attendance_and_certificate_travel_with_th
     """Rows that name an outside volunteer and no resident export and import like any other."""
     import datetime as dt
 
-    from core.volunteering import certificates, outsiders
+    from core.volunteering import certificates, outsiders, service_hours
     from core.volunteering import volunteer as vol
     from db.engine import Database
     from tests.factories import make_village
@@ -154,7 +154,7 @@ def test_an_outside_volunteers_sign_up_attendance_and_certificate_travel_with_th
         oid = outsiders.add(source, lead, name="王建国", unit="镇财政所", phone="13812345678", party_member=True)
         outsiders.sign_up(source, lead, aid, oid)
         outsiders.set_minutes(source, lead, aid, oid, 120)
-        vol.confirm(source, lead, aid)
+        service_hours.confirm(source, lead, aid)
         certificates.issue_outsider(source, lead, oid, day, day)
         with source.read() as s:
             rows = archive.village_rows(s, v.id)

@@ -35,7 +35,7 @@ from core.platform.errors import DomainError, NotAllowed, NotFound
 from core.reporting.reports import Period
 from core.supermarket import shop, stock
 from core.village import cards, staff
-from core.volunteering import outsiders, volunteer
+from core.volunteering import outsiders, service_hours, volunteer
 from db.models import Allocation, Base, HoursCorrection, LedgerEntry
 from tests.factories import V, all_agree, give_points, make_village
 from tests.load import figures
@@ -93,8 +93,8 @@ def build_world(db, files_dir) -> World:
     ids["objection"] = publicity.log_objection(db, a["grid_worker"], props[2], raised_by="村民甲", reason="有异议")
     ids["activity"] = volunteer.create_activity(db, a["volunteer_lead"], title="清扫村道", date=TODAY)
     volunteer.sign_up(db, a["volunteer_lead"], ids["activity"], rid)
-    ids["attendance"] = volunteer.set_minutes(db, a["volunteer_lead"], ids["activity"], rid, 60)
-    volunteer.request_correction(db, a["volunteer_lead"], ids["attendance"], 90, "漏记半小时")
+    ids["attendance"] = service_hours.set_minutes(db, a["volunteer_lead"], ids["activity"], rid, 60)
+    service_hours.request_correction(db, a["volunteer_lead"], ids["attendance"], 90, "漏记半小时")
     with db.read() as s:
         ids["correction"] = s.execute(select(HoursCorrection.id)).scalar_one()
     ids["outsider"] = outsiders.add(db, a["volunteer_lead"], name="王建国", unit="镇财政所", card_no="K-1")
@@ -269,16 +269,16 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "stock.receive_stock": (SHOP, lambda W: {"product_id": W.ids["product"], "qty": 3}),
     "stock.save_product": (SHOP, lambda W: {"village_id": W.v.id, "data": stock.ProductInput(name="毛巾", price=8)}),
     "volunteer.cancel_signup": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[0]}),
-    "volunteer.check_in": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[1]}),
-    "volunteer.check_in_by_card": (LEAD, lambda W: {"activity_id": W.ids["activity"], "scanned": W.token}),
-    "volunteer.check_out": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[1]}),
-    "volunteer.check_out_by_card": (LEAD, lambda W: {"activity_id": W.ids["activity"], "scanned": W.token}),
-    "volunteer.confirm": (LEAD, lambda W: {"activity_id": W.ids["activity"]}),
+    "service_hours.check_in": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[1]}),
+    "service_hours.check_in_by_card": (LEAD, lambda W: {"activity_id": W.ids["activity"], "scanned": W.token}),
+    "service_hours.check_out": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[1]}),
+    "service_hours.check_out_by_card": (LEAD, lambda W: {"activity_id": W.ids["activity"], "scanned": W.token}),
+    "service_hours.confirm": (LEAD, lambda W: {"activity_id": W.ids["activity"]}),
     "volunteer.create_activity": (LEAD, lambda W: {"title": "敬老院打扫", "date": TODAY}),
-    "volunteer.decide_correction": (LEAD, lambda W: {"correction_id": W.ids["correction"], "accept": True}),
-    "volunteer.request_correction": (LEAD | {"grid_worker"}, lambda W: {"attendance_id": W.ids["attendance"],
+    "service_hours.decide_correction": (LEAD, lambda W: {"correction_id": W.ids["correction"], "accept": True}),
+    "service_hours.request_correction": (LEAD | {"grid_worker"}, lambda W: {"attendance_id": W.ids["attendance"],
                                                                         "new_minutes": 75, "reason": "记错"}),
-    "volunteer.set_minutes": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[2],
+    "service_hours.set_minutes": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[2],
                                                "minutes": 30}),
     "volunteer.set_status": (LEAD, lambda W: {"activity_id": W.ids["activity"], "status": "done"}),
     "volunteer.sign_up": (LEAD, lambda W: {"activity_id": W.ids["activity"], "resident_id": W.v.resident_ids[3]}),

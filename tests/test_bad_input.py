@@ -17,7 +17,7 @@ from core.platform.errors import DomainError, NotAllowed
 from core.points import ledger
 from core.supermarket import shop, stock
 from core.village import cards
-from core.volunteering import volunteer
+from core.volunteering import service_hours
 from tests.factories import all_agree
 from tests.load import figures
 from tests.test_authz_matrix import TODAY, World, _fingerprint, build_world
@@ -53,9 +53,9 @@ CASES: list[Case] = [
     ("shop.checkout household id", "cashier", lambda W, x: shop.checkout(
         W.db, W.v.actors["cashier"], household_id=x, card_id=None, cart={W.ids["product"]: 1},
         cart_key=f"bad-{next(_keys)}"), False, BAD_IDS),
-    ("volunteer.set_minutes minutes", "volunteer_lead", lambda W, x: volunteer.set_minutes(
+    ("service_hours.set_minutes minutes", "volunteer_lead", lambda W, x: service_hours.set_minutes(
         W.db, W.v.actors["volunteer_lead"], W.ids["activity"], W.v.resident_ids[2], x), True, BAD_NUMBERS),
-    ("volunteer.request_correction minutes", "volunteer_lead", lambda W, x: volunteer.request_correction(
+    ("service_hours.request_correction minutes", "volunteer_lead", lambda W, x: service_hours.request_correction(
         W.db, W.v.actors["volunteer_lead"], W.ids["attendance"], x, "更正"), True, BAD_NUMBERS),
     ("proposals.submit points", "grid_worker", lambda W, x: proposals.submit(
         W.db, W.v.actors["grid_worker"], household_id=W.v.household_ids[0], rule_item_id=W.v.rule_ids["HJ01"],
@@ -127,9 +127,9 @@ def test_bad_revoked_and_foreign_tokens_open_nothing_at_any_scan_box(db, tmp_pat
     tokens = [*BAD_TOKENS, revoked_token, foreign, revoked_token[:-1] + str((int(revoked_token[-1]) + 1) % 10)]
     scans: list[tuple[str, Callable[[str], object]]] = [
         ("cards.resolve", lambda t: _resolve(db, w.id, t)),
-        ("volunteer.check_in_by_card", lambda t: volunteer.check_in_by_card(db, w.actors["volunteer_lead"],
+        ("service_hours.check_in_by_card", lambda t: service_hours.check_in_by_card(db, w.actors["volunteer_lead"],
                                                                             world.ids["activity"], t)),
-        ("volunteer.check_out_by_card", lambda t: volunteer.check_out_by_card(db, w.actors["volunteer_lead"],
+        ("service_hours.check_out_by_card", lambda t: service_hours.check_out_by_card(db, w.actors["volunteer_lead"],
                                                                               world.ids["activity"], t)),
         ("field_aid.deliver_by_card", lambda t: field_aid.deliver_by_card(db, w.actors["field_lead"],
                                                                           world.ids["round"], t)),

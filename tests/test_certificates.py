@@ -8,7 +8,7 @@ import threading
 
 from sqlalchemy import select
 
-from core.volunteering import certificates
+from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer as vol
 from db.models import Certificate, Village
 
@@ -20,8 +20,8 @@ def _confirmed_volunteer(db, village) -> int:
     lead = village.actors["volunteer_lead"]
     aid = vol.create_activity(db, lead, title="清扫村道", date=dt.date(2026, 5, 1), points_per_hour=0)
     rid = village.resident_ids[0]
-    vol.set_minutes(db, lead, aid, rid, 120)
-    vol.confirm(db, lead, aid)
+    service_hours.set_minutes(db, lead, aid, rid, 120)
+    service_hours.confirm(db, lead, aid)
     return rid
 
 

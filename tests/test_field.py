@@ -273,7 +273,7 @@ def test_suggestions_list_households_with_a_member_aged_70_plus(db, village, lea
 
 def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db, village, lead):
     from core.charity.field_report import season_report
-    from core.volunteering.volunteer import confirm
+    from core.volunteering.service_hours import confirm
 
     pid = field.save_plot(db, lead, name="新义田", area_mu="16.5")
     field.add_season(db, lead, pid, crop="花生", sown_on=TODAY - dt.timedelta(days=100))

@@ -17,6 +17,7 @@ from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
 from core.points import closes, ledger
 from core.reporting import honours
+from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from db.history import HistoryViolation
 from db.models import HonourEntry, HonourList, HouseholdMonth, LedgerEntry, PeriodClose
@@ -36,8 +37,8 @@ def _earn(db, household_id: int, points: int, cause: str, day: dt.date) -> None:
 def _volunteer(db, village, resident_id: int, minutes: int, day: dt.date) -> None:
     lead = village.actors["volunteer_lead"]
     aid = vol.create_activity(db, lead, title=f"清扫{minutes}", date=day, points_per_hour=0)
-    vol.set_minutes(db, lead, aid, resident_id, minutes)
-    vol.confirm(db, lead, aid)
+    service_hours.set_minutes(db, lead, aid, resident_id, minutes)
+    service_hours.confirm(db, lead, aid)
 
 
 def _last_year_village(db, village) -> None:

@@ -17,7 +17,7 @@ from core.charity import field, field_aid
 from core.platform.auth import actor_for
 from core.supermarket import shop
 from core.village import cards
-from core.volunteering import certificates
+from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer as vol
 from db.models import Household, Product, Resident, StaffUser
 from tests.app_helpers import ROOT, app, db_for_env, texts, use_data_dir
@@ -57,9 +57,9 @@ def _actor(db, username):
 def _serve(db, lead, activity_id, resident_id):
     """Two confirmed hours of service today."""
     now = dt.datetime.now().replace(microsecond=0)
-    vol.check_in(db, lead, activity_id, resident_id, at=now - dt.timedelta(hours=2))
-    vol.check_out(db, lead, activity_id, resident_id, at=now)
-    vol.confirm(db, lead, activity_id)
+    service_hours.check_in(db, lead, activity_id, resident_id, at=now - dt.timedelta(hours=2))
+    service_hours.check_out(db, lead, activity_id, resident_id, at=now)
+    service_hours.confirm(db, lead, activity_id)
 
 
 def _downloads(at) -> dict[str, str]:

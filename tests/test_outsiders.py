@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.maintenance.verify import verify
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
-from core.volunteering import certificates
+from core.volunteering import certificates, service_hours
 from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
@@ -123,11 +123,11 @@ def test_outsider_hours_count_for_their_unit_and_never_for_a_household(db, villa
     assert out.check_out(db, lead(village), aid, a, at=T0 + dt.timedelta(minutes=150)) == 150
     assert out.check_out(db, lead(village), aid, b, at=T0 + dt.timedelta(minutes=60)) == 60
     out.set_minutes(db, lead(village), aid, c, 90)
-    vol.set_minutes(db, lead(village), aid, rid, 120)  # a resident at the same activity
+    service_hours.set_minutes(db, lead(village), aid, rid, 120)  # a resident at the same activity
     with db.read() as s:
         before = {h: s.get(Account, h).balance for h in village.household_ids}
     vol.settings.change(db, village.admin, village.id, "volunteer_direct_post", True)
-    assert vol.confirm(db, lead(village), aid) == 4
+    assert service_hours.confirm(db, lead(village), aid) == 4
     with db.read() as s:
         entries = s.execute(select(LedgerEntry.household_id, LedgerEntry.delta_balance)
                             .where(LedgerEntry.source_type == "attendance")).all()
@@ -158,7 +158,7 @@ def test_unit_totals_count_confirmed_time_only_and_export_to_excel(db, village):
     oid = add(db, village)
     out.set_minutes(db, lead(village), aid, oid, 45)
     assert out.unit_totals(db, village.id, DAY, DAY).empty
-    vol.confirm(db, lead(village), aid)
+    service_hours.confirm(db, lead(village), aid)
     assert out.unit_totals(db, village.id, DAY, DAY)["时长（分钟）"].tolist() == [45]
     assert out.unit_totals_xlsx(db, village.id, DAY, DAY)[:2] == b"PK"
     with pytest.raises(InvalidInput):
@@ -169,9 +169,9 @@ def test_a_correction_of_an_outsiders_confirmed_time_changes_no_points(db, villa
     aid = activity(db, village)
     oid = add(db, village)
     att = out.set_minutes(db, lead(village), aid, oid, 60)
-    vol.confirm(db, lead(village), aid)
-    cid = vol.request_correction(db, lead(village), att, 120, "漏记一小时")
-    assert vol.decide_correction(db, lead(village), cid, True) == "accepted"
+    service_hours.confirm(db, lead(village), aid)
+    cid = service_hours.request_correction(db, lead(village), att, 120, "漏记一小时")
+    assert service_hours.decide_correction(db, lead(village), cid, True) == "accepted"
     assert out.unit_totals(db, village.id, DAY, DAY)["时长（分钟）"].tolist() == [120]
     assert vq.corrections(db, village.id)[["姓名", "状态"]].values.tolist() == [["王建国", "已采纳"]]
     assert count(db, LedgerEntry) == 0
@@ -184,7 +184,7 @@ def test_an_outsider_gets_a_certificate_of_their_confirmed_service(db, village):
     with pytest.raises(InvalidInput, match="没有已确认"):
         certificates.issue_outsider(db, lead(village), oid, DAY, DAY)
     out.set_minutes(db, lead(village), aid, oid, 150)
-    vol.confirm(db, lead(village), aid)
+    service_hours.confirm(db, lead(village), aid)
     cid = certificates.issue_outsider(db, lead(village), oid, DAY, DAY)
     data = certificates.data_for(db, village.id, cid)
     assert (data.person, data.unit, data.total_minutes, len(data.rows)) == ("王建国", "镇财政所", 150, 1)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.village.cards import new_token
-from core.volunteering import certificates
+from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
 from db.models import (
@@ -150,20 +150,20 @@ def test_a_cancelled_activity_takes_no_sign_ups(db, village):
 def test_a_card_scan_checks_in_and_out_and_counts_the_minutes(db, village):
     aid = new_activity(db, village)
     token = card_for(db, village, village.household_ids[0])
-    res = vol.check_in_by_card(db, lead(village), aid, token, at=T0)
+    res = service_hours.check_in_by_card(db, lead(village), aid, token, at=T0)
     assert res.status == "in" and res.resident_id == village.resident_ids[0]
-    out = vol.check_out_by_card(db, lead(village), aid, token, at=T0 + dt.timedelta(minutes=135, seconds=50))
+    out = service_hours.check_out_by_card(db, lead(village), aid, token, at=T0 + dt.timedelta(minutes=135, seconds=50))
     assert out.status == "out" and out.minutes == 135
 
 
 def test_a_second_check_in_scan_is_refused(db, village):
     aid = new_activity(db, village)
     token = card_for(db, village, village.household_ids[0])
-    vol.check_in_by_card(db, lead(village), aid, token, at=T0)
+    service_hours.check_in_by_card(db, lead(village), aid, token, at=T0)
     with pytest.raises(AlreadyDone, match="都已签到"):
-        vol.check_in_by_card(db, lead(village), aid, token, at=T0)
+        service_hours.check_in_by_card(db, lead(village), aid, token, at=T0)
     with pytest.raises(AlreadyDone, match="不要重复签到"):
-        vol.check_in(db, lead(village), aid, village.resident_ids[0], at=T0)
+        service_hours.check_in(db, lead(village), aid, village.resident_ids[0], at=T0)
     assert count(db, Attendance) == 1
 
 
@@ -171,16 +171,16 @@ def test_check_out_before_check_in_is_refused(db, village):
     aid = new_activity(db, village)
     token = card_for(db, village, village.household_ids[0])
     with pytest.raises(InvalidInput, match="请先签到"):
-        vol.check_out_by_card(db, lead(village), aid, token, at=T0)
+        service_hours.check_out_by_card(db, lead(village), aid, token, at=T0)
     with pytest.raises(InvalidInput, match="还没有签到"):
-        vol.check_out(db, lead(village), aid, village.resident_ids[0], at=T0)
+        service_hours.check_out(db, lead(village), aid, village.resident_ids[0], at=T0)
 
 
 def test_a_check_out_after_more_than_a_day_is_refused(db, village):
     aid = new_activity(db, village)
-    vol.check_in(db, lead(village), aid, village.resident_ids[0], at=T0)
+    service_hours.check_in(db, lead(village), aid, village.resident_ids[0], at=T0)
     with pytest.raises(InvalidInput, match="超过 24 小时"):
-        vol.check_out(db, lead(village), aid, village.resident_ids[0], at=T0 + dt.timedelta(hours=25))
+        service_hours.check_out(db, lead(village), aid, village.resident_ids[0], at=T0 + dt.timedelta(hours=25))
 
 
 def test_a_household_with_several_members_asks_which_one(db, village):
@@ -188,14 +188,14 @@ def test_a_household_with_several_members_asks_which_one(db, village):
     hh = village.household_ids[0]
     spouse = add_member(db, village, hh)
     token = card_for(db, village, hh)
-    res = vol.check_in_by_card(db, lead(village), aid, token, at=T0)
+    res = service_hours.check_in_by_card(db, lead(village), aid, token, at=T0)
     assert res.status == "choose" and {m for m, _ in res.members} == {village.resident_ids[0], spouse}
     assert count(db, Attendance) == 0
-    res = vol.check_in_by_card(db, lead(village), aid, token, resident_id=spouse, at=T0)
+    res = service_hours.check_in_by_card(db, lead(village), aid, token, resident_id=spouse, at=T0)
     assert res.status == "in" and res.resident_id == spouse
     # the one member left is checked in without asking; with two checked in, check-out asks again
-    assert vol.check_in_by_card(db, lead(village), aid, token, at=T0).resident_id == village.resident_ids[0]
-    assert vol.check_out_by_card(db, lead(village), aid, token, at=T0 + dt.timedelta(hours=1)).status == "choose"
+    assert service_hours.check_in_by_card(db, lead(village), aid, token, at=T0).resident_id == village.resident_ids[0]
+    assert service_hours.check_out_by_card(db, lead(village), aid, token, at=T0 + dt.timedelta(hours=1)).status == "choose"
 
 
 def test_the_signed_up_member_is_chosen_without_asking(db, village):
@@ -203,7 +203,7 @@ def test_the_signed_up_member_is_chosen_without_asking(db, village):
     hh = village.household_ids[0]
     spouse = add_member(db, village, hh)
     vol.sign_up(db, lead(village), aid, spouse)
-    res = vol.check_in_by_card(db, lead(village), aid, card_for(db, village, hh), at=T0)
+    res = service_hours.check_in_by_card(db, lead(village), aid, card_for(db, village, hh), at=T0)
     assert res.status == "in" and res.resident_id == spouse
 
 
@@ -213,7 +213,7 @@ def test_another_villages_card_is_refused(db, village):
     other = make_village(db, name="邻村", code="T002")
     aid = new_activity(db, village)
     with pytest.raises(NotFound, match="不属于本村"):
-        vol.check_in_by_card(db, lead(village), aid, card_for(db, other, other.household_ids[0]))
+        service_hours.check_in_by_card(db, lead(village), aid, card_for(db, other, other.household_ids[0]))
 
 
 # ---------------------------------------------------------------- hours and confirmation
@@ -223,9 +223,9 @@ def test_negative_and_over_long_hours_by_hand_are_refused(db, village):
     aid = new_activity(db, village)
     rid = village.resident_ids[0]
     with pytest.raises(InvalidInput, match="负数"):
-        vol.set_minutes(db, lead(village), aid, rid, -30)
+        service_hours.set_minutes(db, lead(village), aid, rid, -30)
     with pytest.raises(InvalidInput, match="24 小时"):
-        vol.set_minutes(db, lead(village), aid, rid, 25 * 60)
+        service_hours.set_minutes(db, lead(village), aid, rid, 25 * 60)
     assert count(db, Attendance) == 0
 
 
@@ -233,10 +233,10 @@ def test_direct_posting_applies_the_cap_and_posts_once_however_often_confirm_run
     set_setting(db, village, "volunteer_direct_post", True)
     aid = new_activity(db, village, points_per_hour=3, cap_minutes=120)
     rid, hh = village.resident_ids[0], village.household_ids[0]
-    att = vol.set_minutes(db, lead(village), aid, rid, 300)
-    assert vol.confirm(db, lead(village), aid) == 1
-    assert vol.confirm(db, lead(village), aid) == 0
-    assert vol.confirm(db, lead(village), aid, [rid]) == 0
+    att = service_hours.set_minutes(db, lead(village), aid, rid, 300)
+    assert service_hours.confirm(db, lead(village), aid) == 1
+    assert service_hours.confirm(db, lead(village), aid) == 0
+    assert service_hours.confirm(db, lead(village), aid, [rid]) == 0
     with db.read() as s:
         entries = s.execute(select(LedgerEntry).where(LedgerEntry.source_type == "attendance")).scalars().all()
         assert [(e.source_id, e.delta_balance, e.kind) for e in entries] == [(str(att), 6, "volunteer")]
@@ -247,10 +247,10 @@ def test_direct_posting_applies_the_cap_and_posts_once_however_often_confirm_run
 def test_review_mode_makes_one_proposal_per_attendance_however_often_confirm_runs(db, village):
     rule = add_zy01(db, village)
     aid = new_activity(db, village, points_per_hour=2)
-    a1 = vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 95)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[1], 20)  # 0 points: no proposal
-    assert vol.confirm(db, lead(village), aid) == 2
-    vol.confirm(db, lead(village), aid)
+    a1 = service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 95)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[1], 20)  # 0 points: no proposal
+    assert service_hours.confirm(db, lead(village), aid) == 2
+    service_hours.confirm(db, lead(village), aid)
     with db.read() as s:
         props = s.execute(select(Proposal)).scalars().all()
     assert [(p.source, p.source_ref, p.points, p.rule_item_id) for p in props] == [
@@ -260,10 +260,10 @@ def test_review_mode_makes_one_proposal_per_attendance_however_often_confirm_run
 
 def test_confirmed_hours_cannot_be_changed_by_hand(db, village):
     aid = new_activity(db, village)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
-    vol.confirm(db, lead(village), aid)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+    service_hours.confirm(db, lead(village), aid)
     with pytest.raises(InvalidInput, match="更正"):
-        vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 90)
+        service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 90)
 
 
 def test_a_star_level_crossing_is_recorded_once(db, village):
@@ -271,9 +271,9 @@ def test_a_star_level_crossing_is_recorded_once(db, village):
     rid = village.resident_ids[0]
     for i, mins in enumerate([50, 20, 30]):
         aid = new_activity(db, village, date=DAY + dt.timedelta(days=i))
-        vol.set_minutes(db, lead(village), aid, rid, mins)
-        vol.confirm(db, lead(village), aid)
-        vol.confirm(db, lead(village), aid)
+        service_hours.set_minutes(db, lead(village), aid, rid, mins)
+        service_hours.confirm(db, lead(village), aid)
+        service_hours.confirm(db, lead(village), aid)
     with db.read() as s:
         events = s.execute(select(StarLevelEvent.level, StarLevelEvent.reached_on)).all()
         total = s.get(VolunteerTotal, rid)
@@ -284,8 +284,8 @@ def test_a_star_level_crossing_is_recorded_once(db, village):
 def test_a_jump_over_several_levels_records_each_level_once(db, village):
     settings.change(db, village.admin, village.id, "star_thresholds_hours", [1, 2, 3, 4, 5])
     aid = new_activity(db, village)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 200)
-    vol.confirm(db, lead(village), aid)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 200)
+    service_hours.confirm(db, lead(village), aid)
     with db.read() as s:
         assert sorted(s.execute(select(StarLevelEvent.level)).scalars()) == [1, 2, 3]
 
@@ -295,13 +295,13 @@ def test_a_jump_over_several_levels_records_each_level_once(db, village):
 
 def test_a_refused_correction_needs_a_reason_and_is_kept(db, village):
     aid = new_activity(db, village)
-    att = vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
-    cid = vol.request_correction(db, village.actors["grid_worker"], att, 120, "实际从八点干到十点")
+    att = service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+    cid = service_hours.request_correction(db, village.actors["grid_worker"], att, 120, "实际从八点干到十点")
     with pytest.raises(InvalidInput, match="理由"):
-        vol.decide_correction(db, lead(village), cid, accept=False)
-    assert vol.decide_correction(db, lead(village), cid, accept=False, note="签到记录显示一小时") == "refused"
+        service_hours.decide_correction(db, lead(village), cid, accept=False)
+    assert service_hours.decide_correction(db, lead(village), cid, accept=False, note="签到记录显示一小时") == "refused"
     with pytest.raises(AlreadyDone):
-        vol.decide_correction(db, lead(village), cid, accept=True)
+        service_hours.decide_correction(db, lead(village), cid, accept=True)
     with db.read() as s:
         c = s.get(HoursCorrection, cid)
         assert (c.status, c.old_minutes, c.new_minutes, c.decision_note) == ("refused", 60, 120, "签到记录显示一小时")
@@ -312,15 +312,15 @@ def test_an_accepted_correction_changes_totals_and_posts_only_the_difference(db,
     set_setting(db, village, "volunteer_direct_post", True)
     aid = new_activity(db, village, points_per_hour=2)
     rid, hh = village.resident_ids[0], village.household_ids[0]
-    att = vol.set_minutes(db, lead(village), aid, rid, 60)
-    vol.confirm(db, lead(village), aid)
-    c1 = vol.request_correction(db, lead(village), att, 180, "漏记了下午")
+    att = service_hours.set_minutes(db, lead(village), aid, rid, 60)
+    service_hours.confirm(db, lead(village), aid)
+    c1 = service_hours.request_correction(db, lead(village), att, 180, "漏记了下午")
     with pytest.raises(AlreadyDone, match="待处理"):
-        vol.request_correction(db, lead(village), att, 150, "再次申请")
-    vol.decide_correction(db, lead(village), c1, accept=True)
-    c2 = vol.request_correction(db, lead(village), att, 120, "下午只有一小时", by_volunteer=False)
-    vol.decide_correction(db, lead(village), c2, accept=True, note="核实")
-    vol.confirm(db, lead(village), aid)
+        service_hours.request_correction(db, lead(village), att, 150, "再次申请")
+    service_hours.decide_correction(db, lead(village), c1, accept=True)
+    c2 = service_hours.request_correction(db, lead(village), att, 120, "下午只有一小时", by_volunteer=False)
+    service_hours.decide_correction(db, lead(village), c2, accept=True, note="核实")
+    service_hours.confirm(db, lead(village), aid)
     with db.read() as s:
         assert s.get(VolunteerTotal, rid).minutes == 120
         assert s.get(Account, hh).balance == 4  # 2 + 4 − 2
@@ -336,10 +336,10 @@ def test_an_accepted_correction_changes_totals_and_posts_only_the_difference(db,
 def test_a_correction_before_review_updates_the_waiting_proposal(db, village):
     add_zy01(db, village)
     aid = new_activity(db, village, points_per_hour=2)
-    att = vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
-    vol.confirm(db, lead(village), aid)
-    cid = vol.request_correction(db, lead(village), att, 150, "漏记")
-    vol.decide_correction(db, lead(village), cid, accept=True)
+    att = service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+    service_hours.confirm(db, lead(village), aid)
+    cid = service_hours.request_correction(db, lead(village), att, 150, "漏记")
+    service_hours.decide_correction(db, lead(village), cid, accept=True)
     with db.read() as s:
         assert s.execute(select(Proposal.points)).scalars().all() == [5]
 
@@ -355,10 +355,10 @@ def test_other_roles_and_other_villages_cannot_manage_activities(db, village):
         with pytest.raises(NotAllowed):
             vol.sign_up(db, village.actors[role], aid, village.resident_ids[0])
         with pytest.raises(NotAllowed):
-            vol.set_minutes(db, village.actors[role], aid, village.resident_ids[0], 60)
+            service_hours.set_minutes(db, village.actors[role], aid, village.resident_ids[0], 60)
     other = make_village(db, name="邻村", code="T002")
     with pytest.raises(NotAllowed, match="其他村"):
-        vol.confirm(db, other.actors["volunteer_lead"], aid)
+        service_hours.confirm(db, other.actors["volunteer_lead"], aid)
     with pytest.raises(NotAllowed):
         vol.create_activity(db, village.actors["cashier"], title="x", date=DAY)
 
@@ -373,8 +373,8 @@ def test_the_field_lead_manages_work_days_on_a_plot(db, village):
         plot_id = plot.id
     fl = village.actors["field_lead"]
     aid = vol.create_activity(db, fl, title="义田除草", date=DAY, plot_id=plot_id)
-    vol.set_minutes(db, fl, aid, village.resident_ids[0], 120)
-    assert vol.confirm(db, fl, aid) == 1
+    service_hours.set_minutes(db, fl, aid, village.resident_ids[0], 120)
+    assert service_hours.confirm(db, fl, aid) == 1
     with pytest.raises(NotAllowed):
         vol.create_activity(db, fl, title="普通活动", date=DAY)
 
@@ -393,9 +393,9 @@ def test_a_resident_of_another_village_cannot_be_signed_up(db, village):
 
 def test_the_leaderboard_disappears_when_rankings_are_off(db, village):
     aid = new_activity(db, village)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[1], 90)
-    vol.confirm(db, lead(village), aid)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[1], 90)
+    service_hours.confirm(db, lead(village), aid)
     board = vq.leaderboard(db, village.id)
     assert list(board["姓名"]) == ["户主2", "户主1"]
     set_setting(db, village, "rankings_enabled", False)
@@ -406,8 +406,8 @@ def test_the_leaderboard_disappears_when_rankings_are_off(db, village):
 def test_hours_per_person_per_month_and_per_activity(db, village):
     for i, d in enumerate([dt.date(2026, 1, 5), dt.date(2026, 1, 20), dt.date(2026, 2, 3)]):
         aid = new_activity(db, village, date=d, title=f"活动{i}")
-        vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
-        vol.confirm(db, lead(village), aid)
+        service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+        service_hours.confirm(db, lead(village), aid)
     df = vq.hours_by_person_month(db, village.id, 2026)
     assert list(zip(df["月份"], df["参加次数"], df["服务时长（小时）"], strict=True)) == [
         ("2026-01", 2, 2.0), ("2026-02", 1, 1.0)]
@@ -417,10 +417,10 @@ def test_hours_per_person_per_month_and_per_activity(db, village):
 def test_a_certificate_has_a_unique_number_and_prints(db, village):
     aid = new_activity(db, village)
     rid = village.resident_ids[0]
-    vol.set_minutes(db, lead(village), aid, rid, 150)
+    service_hours.set_minutes(db, lead(village), aid, rid, 150)
     with pytest.raises(InvalidInput, match="没有已确认"):
         certificates.issue(db, lead(village), rid, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
-    vol.confirm(db, lead(village), aid)
+    service_hours.confirm(db, lead(village), aid)
     c1 = certificates.issue(db, lead(village), rid, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     c2 = certificates.issue(db, lead(village), rid, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     d1, d2 = certificates.data_for(db, village.id, c1), certificates.data_for(db, village.id, c2)
@@ -432,8 +432,8 @@ def test_a_certificate_has_a_unique_number_and_prints(db, village):
 
 def test_the_totals_check_notices_a_total_that_does_not_match_the_confirmed_minutes(db, village):
     aid = new_activity(db, village)
-    vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 90)
-    vol.confirm(db, lead(village), aid)
+    service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 90)
+    service_hours.confirm(db, lead(village), aid)
     assert vq.total_mismatches(db, village.id) == []
     with db.write() as s:
         s.get(VolunteerTotal, village.resident_ids[0]).minutes = 91

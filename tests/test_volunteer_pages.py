@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from core.platform.auth import actor_for
 from core.village.cards import new_token
+from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from db.models import Card, Household, Proposal, Resident, StaffUser
 from tests.app_helpers import app, texts
@@ -131,8 +132,8 @@ def test_the_organiser_refuses_a_residents_card_request_with_a_reason_the_reside
     rid, token = _single_member_household(demo_db, lead.village_id)
     aid = vol.create_activity(demo_db, lead, title="值守测试", date=dt.date.today(), travel_minutes=20)
     now = dt.datetime.now().replace(second=0, microsecond=0)
-    vol.check_in(demo_db, lead, aid, rid, at=now - dt.timedelta(minutes=60))
-    assert vol.check_out(demo_db, lead, aid, rid, at=now) == 80  # an hour on site and the travel allowance
+    service_hours.check_in(demo_db, lead, aid, rid, at=now - dt.timedelta(minutes=60))
+    assert service_hours.check_out(demo_db, lead, aid, rid, at=now) == 80  # an hour on site and the travel allowance
     with demo_db.read() as s:
         att = s.execute(select(Attendance.id).where(Attendance.activity_id == aid)).scalar_one()
     cid = vr.request_correction(demo_db, token, att, 140, "路上走了一小时")

@@ -10,6 +10,7 @@ import pytest
 
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from core.public import volunteer_requests as vr
+from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from db.models import Attendance, VolunteerTotal
 from tests.test_volunteer import DAY, T0, card_for, lead, new_activity
@@ -24,8 +25,8 @@ def test_the_time_counted_is_the_fixed_duration_or_the_time_on_site_plus_travel(
 
 def _scan_in_and_out(db, village, aid, minutes):
     rid = village.resident_ids[0]
-    vol.check_in(db, lead(village), aid, rid, at=T0)
-    return vol.check_out(db, lead(village), aid, rid, at=T0 + dt.timedelta(minutes=minutes))
+    service_hours.check_in(db, lead(village), aid, rid, at=T0)
+    return service_hours.check_out(db, lead(village), aid, rid, at=T0 + dt.timedelta(minutes=minutes))
 
 
 def test_a_travel_allowance_is_added_at_check_out(db, village):
@@ -51,7 +52,7 @@ def test_travel_and_a_fixed_duration_together_are_refused(db, village):
 def test_the_counting_rule_cannot_change_once_time_was_confirmed(db, village):
     aid = new_activity(db, village, travel_minutes=20)
     _scan_in_and_out(db, village, aid, 60)
-    vol.confirm(db, lead(village), aid)
+    service_hours.confirm(db, lead(village), aid)
     with pytest.raises(InvalidInput, match="往返路途"):
         vol.update_activity(db, lead(village), aid, title="清扫村道", date=DAY, travel_minutes=60)
     with db.read() as s:
@@ -61,7 +62,7 @@ def test_the_counting_rule_cannot_change_once_time_was_confirmed(db, village):
 def test_a_resident_asks_for_a_correction_from_the_card_and_sees_the_organisers_refusal_and_reason(db, village):
     aid = new_activity(db, village)
     rid, hh = village.resident_ids[0], village.household_ids[0]
-    vol.check_in(db, lead(village), aid, rid, at=T0)  # forgot to check out
+    service_hours.check_in(db, lead(village), aid, rid, at=T0)  # forgot to check out
     token = card_for(db, village, hh)
     with db.read() as s:
         att = s.query(Attendance).filter_by(activity_id=aid, resident_id=rid).one().id
@@ -73,20 +74,20 @@ def test_a_resident_asks_for_a_correction_from_the_card_and_sees_the_organisers_
     assert record.corrections[0].status_name == "待处理" and record.corrections[0].minutes == 150
     assert "村民本人（积分卡）" in record.corrections[0].requested_by
     with pytest.raises(InvalidInput, match="理由"):
-        vol.decide_correction(db, lead(village), cid, accept=False)
-    vol.decide_correction(db, lead(village), cid, accept=False, note="九点半已收工，请按九点半申请")
+        service_hours.decide_correction(db, lead(village), cid, accept=False)
+    service_hours.decide_correction(db, lead(village), cid, accept=False, note="九点半已收工，请按九点半申请")
     [record] = vr.service_records(db, token)
     assert record.corrections[0].status_name == "未采纳"
     assert record.corrections[0].decision_note == "九点半已收工，请按九点半申请" and record.can_request
     second = vr.request_correction(db, token, att, 90, "按九点半")
-    assert vol.decide_correction(db, lead(village), second, accept=True) == "accepted"
+    assert service_hours.decide_correction(db, lead(village), second, accept=True) == "accepted"
     [record] = vr.service_records(db, token)
     assert record.minutes == 90 and [c.status for c in record.corrections] == ["refused", "accepted"]
 
 
 def test_a_card_cannot_ask_for_another_households_record_or_the_same_time(db, village):
     aid = new_activity(db, village)
-    att = vol.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
+    att = service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
     other = card_for(db, village, village.household_ids[1])
     with pytest.raises(NotFound, match="本户"):
         vr.request_correction(db, other, att, 90, "不是我家的")

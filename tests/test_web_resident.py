@@ -274,7 +274,7 @@ def test_a_rule_retired_within_the_cached_minute_is_still_refused_when_reported(
 
 
 def test_a_resident_asks_for_a_time_correction_and_sees_the_organisers_answer(db, v):
-    from core.volunteering import volunteer
+    from core.volunteering import service_hours, volunteer
     from db.models import HoursCorrection
 
     aid = _activity(db, v)
@@ -282,8 +282,8 @@ def test_a_resident_asks_for_a_time_correction_and_sees_the_organisers_answer(db
     lead = v.actors["volunteer_lead"]
     volunteer.sign_up(db, lead, aid, rid)
     start = dt.datetime.combine(TODAY, dt.time(8, 0))
-    volunteer.check_in(db, lead, aid, rid, at=start)
-    volunteer.check_out(db, lead, aid, rid, at=start + dt.timedelta(minutes=30))  # checked out too early
+    service_hours.check_in(db, lead, aid, rid, at=start)
+    service_hours.check_out(db, lead, aid, rid, at=start + dt.timedelta(minutes=30))  # checked out too early
     token = cards.issue_card(db, v.admin, v.household_ids[0])
     client = phone()
     page = client.get(f"/me?card={token}").text
@@ -299,7 +299,7 @@ def test_a_resident_asks_for_a_time_correction_and_sees_the_organisers_answer(db
     with db.read() as s:
         cid, minutes = s.execute(select(HoursCorrection.id, HoursCorrection.new_minutes)).one()
     assert minutes == 120
-    volunteer.decide_correction(db, lead, cid, False, "签到记录显示九点已离开")
+    service_hours.decide_correction(db, lead, cid, False, "签到记录显示九点已离开")
     shown = section(client.get(f"/me?card={token}").text, "service")
     assert "签到记录显示九点已离开" in shown and "计入 0.5 小时" in shown
     other = cards.issue_card(db, v.admin, v.household_ids[1])  # another household cannot ask about this record

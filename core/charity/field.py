@@ -258,9 +258,9 @@ def create_work_day(db, actor: Actor, *, plot_id: int, date: dt.date, tasks: str
 def add_work_hours(db, actor: Actor, activity_id: int, resident_ids: list[int], minutes: int) -> int:
     """Picked names + the same hours for each (the lead's paper sign-in sheet).
 
-    Each person is core.volunteering.volunteer.set_minutes, its own small write; running it again
+    Each person is core.volunteering.service_hours.set_minutes, its own small write; running it again
     sets the same time again, so a repeated click changes nothing. Returns how many."""
-    from core.volunteering.volunteer import set_minutes
+    from core.volunteering.service_hours import set_minutes
 
     if not resident_ids:
         raise InvalidInput("请至少选择一位参加劳动的人。")

@@ -4,7 +4,7 @@ The card stands in for the login, as for self-reports and sign-ups (core.public.
 core.volunteering.volunteer.resident_sign_up): a request may concern only a member of the card's household,
 for an activity of the card's village. It enters the same queue as the requests staff record
 (``hours_correction``, status open), which the activity's organiser accepts — time, totals, stars
-and points follow — or refuses with a reason (core.volunteering.volunteer.decide_correction). The resident then
+and points follow — or refuses with a reason (core.volunteering.service_hours.decide_correction). The resident then
 sees the decision and the reason on the card page (:func:`service_records`).
 
 For the resident page (server-rendered, another module):

@@ -179,17 +179,17 @@ class Worker:
     def volunteer_hours(self) -> None:
         """Enter someone's time, then confirm the activity: leads in several processes
         confirm the same activities at once; hours become points once per attendance."""
-        from core.volunteering import volunteer
+        from core.volunteering import service_hours
 
         if not self.plan.activity_ids:
             return self.adjust()
         aid = self.rng.choice(self.plan.activity_ids)
         lead = self.plan.actor("volunteer_lead")
         if self.rng.random() < 0.6:
-            att = volunteer.set_minutes(self.db, lead, aid, self.rng.choice(self.plan.resident_ids),
+            att = service_hours.set_minutes(self.db, lead, aid, self.rng.choice(self.plan.resident_ids),
                                         self.rng.choice((30, 60, 90, 150)))
             self.ack(op="minutes", attendance_id=att)
-        n = volunteer.confirm(self.db, lead, aid)
+        n = service_hours.confirm(self.db, lead, aid)
         self.stats["attendances_confirmed"] += n
 
     # ------------------------------------------------------------ admin
