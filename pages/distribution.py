@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from core.charity import allocation, field, field_aid
+from core.charity import allocation, field, field_aid, produce
 from core.platform.errors import DomainError
 from core.village.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
@@ -18,7 +18,7 @@ from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_
 
 def _new_round(actor) -> None:
     db = runtime.db()
-    stock = field.crops_in_stock(db, actor.village_id)
+    stock = produce.crops_in_stock(db, actor.village_id)
     if not stock:
         st.info("义田库存为空：收获过秤入库后才能分配。")
         return

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from core.charity import field
+from core.charity import field, produce
 from core.charity.field_report import report_pdf, season_report
 from core.platform.errors import DomainError
 from core.volunteering import service_hours
@@ -238,14 +238,14 @@ def _harvest(actor) -> None:
             if st.form_submit_button("记录收获", type="primary") and not number_bad("field_harvest_kg"):
                 fp = f"harvest|{season}|{day}|{kg}|{note}"
                 if _once(fp, again):
-                    hid = run_action(lambda: field.record_harvest(
+                    hid = run_action(lambda: produce.record_harvest(
                         db, actor, season_id=season, date=day, kg="" if kg is None else f"{kg:.1f}",
                         photo=photo.getvalue() if photo else None, photo_dir=runtime.config().photo_dir, note=note))
                     if hid:
                         st.session_state[state.FIELD_LAST_WRITE] = fp
                         flash(f"已记录收获 {kg:.1f} 公斤，已入库。")
                         st.rerun()
-    df = field.harvests_frame(db, actor.village_id)
+    df = produce.harvests_frame(db, actor.village_id)
     if not df.empty:
         by_crop = df.groupby("作物", as_index=False)["重量（公斤）"].sum()
         cols = st.columns(min(len(by_crop), 5))
@@ -253,7 +253,7 @@ def _harvest(actor) -> None:
             cols[i % len(cols)].metric(f"{md_escape(r.作物)}（公斤）", f"{r._2:,.1f}")
         st.dataframe(df, hide_index=True, width="stretch")
         downloads(df, "收获记录", "field_harvest_dl")
-        photos = field.harvest_photos(db, actor.village_id, runtime.config().photo_dir)
+        photos = produce.harvest_photos(db, actor.village_id, runtime.config().photo_dir)
         if photos:
             with st.expander(f"过秤照片（{len(photos)}）"):
                 pick = st.selectbox("收获记录", range(len(photos)), format_func=lambda i: photos[i][0],
@@ -263,8 +263,8 @@ def _harvest(actor) -> None:
 
 def _stock(actor) -> None:
     db = runtime.db()
-    stock = field.crops_in_stock(db, actor.village_id)
-    df = field.stock_frame(db, actor.village_id)
+    stock = produce.crops_in_stock(db, actor.village_id)
+    df = produce.stock_frame(db, actor.village_id)
     if df.empty:
         st.info("库存为空：收获过秤后自动入库。")
     else:
@@ -276,7 +276,7 @@ def _stock(actor) -> None:
                                     format_func={"shop": "转入积分超市", "sale": "出售入村集体资金",
                                                  "loss": "损耗"}.get) or "shop"
         if mode == "shop":
-            products = dict(field.shop_products(db, actor.village_id))
+            products = dict(produce.shop_products(db, actor.village_id))
             if not products:
                 st.info("积分超市还没有可入库的商品：请村管理员或收银员先在“商品与库存”中添加，如“义田土豆 5斤装”。")
             else:
@@ -293,7 +293,7 @@ def _stock(actor) -> None:
                     if st.form_submit_button("转入积分超市", type="primary") and not (
                             number_bad("field_shop_kg") or number_bad("field_shop_qty")):
                         fp = f"shop|{crop}|{kg}|{product}|{qty}|{note}"
-                        if _once(fp) and run_action(lambda: field.transfer_to_shop(
+                        if _once(fp) and run_action(lambda: produce.transfer_to_shop(
                                 db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", product_id=product,
                                 qty=int(qty or 0), note=note)):
                             st.session_state[state.FIELD_LAST_WRITE] = fp
@@ -314,7 +314,7 @@ def _stock(actor) -> None:
                 if st.form_submit_button("记录出售", type="primary") and not (
                         number_bad("field_sale_kg") or number_bad("field_sale_yuan")):
                     fp = f"sale|{crop}|{kg}|{yuan}|{day}|{buyer}"
-                    if _once(fp) and run_action(lambda: field.sell_surplus(
+                    if _once(fp) and run_action(lambda: produce.sell_surplus(
                             db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}",
                             amount_yuan="" if yuan is None else f"{yuan:.2f}", date=day, buyer=buyer, note=note)):
                         st.session_state[state.FIELD_LAST_WRITE] = fp
@@ -329,12 +329,12 @@ def _stock(actor) -> None:
                 reason = st.text_input("原因（必填）", max_chars=200, placeholder="如：储存中腐烂、复秤差额")
                 if st.form_submit_button("记录损耗") and not number_bad("field_loss_kg"):
                     fp = f"loss|{crop}|{kg}|{reason}"
-                    if _once(fp) and run_action(lambda: field.record_loss(
+                    if _once(fp) and run_action(lambda: produce.record_loss(
                             db, actor, crop=crop, kg="" if kg is None else f"{kg:.1f}", reason=reason)):
                         st.session_state[state.FIELD_LAST_WRITE] = fp
                         flash("已记录损耗。")
                         st.rerun()
-    moves = field.moves_frame(db, actor.village_id)
+    moves = produce.moves_frame(db, actor.village_id)
     if not moves.empty:
         st.markdown("**出入库流水**")
         st.dataframe(moves, hide_index=True, width="stretch")
@@ -365,7 +365,7 @@ def _report(actor) -> None:
     st.dataframe(rep.by_crop, hide_index=True, width="stretch")
     st.markdown("**按受助类别（已签领）**")
     st.dataframe(rep.by_category, hide_index=True, width="stretch")
-    fund = field.fund_frame(db, actor.village_id, d_from, d_to)
+    fund = produce.fund_frame(db, actor.village_id, d_from, d_to)
     st.markdown("**村集体资金（义田余量出售）**")
     if fund.empty:
         st.caption("这段时间没有出售收入。")

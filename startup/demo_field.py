@@ -14,7 +14,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from core.charity import field, field_aid
+from core.charity import field, field_aid, produce
 from core.platform.errors import DomainError
 from db import clock
 from db.models import Allocation, Card, DistributionRound, Household, Resident
@@ -89,7 +89,7 @@ def populate(ctx) -> None:
         sid = field.add_season(db, lead, plot_ids[plot_i], crop=crop, sown_on=day(sown_ago))
         for ago, kg in weighings:  # weighed on the day, in the evening
             with clock.at(dt.datetime.combine(day(ago), dt.time(17))):
-                field.record_harvest(db, lead, season_id=sid, date=day(ago), kg=kg, note="过秤入库，两人复核")
+                produce.record_harvest(db, lead, season_id=sid, date=day(ago), kg=kg, note="过秤入库，两人复核")
 
     _register(ctx, lead, day)
     _rounds(ctx, lead, day)
@@ -213,7 +213,7 @@ def _surplus(ctx, lead, admin, day) -> None:
     pid = stock.save_product(db, admin, ctx.village.id, stock.ProductInput(
         name="义田土豆 5斤装", price=8, category="义田农产品", unit="袋", low_stock=10, monthly_limit=2))
     with clock.at(dt.datetime.combine(day(15), dt.time(10))):
-        field.transfer_to_shop(db, lead, crop="土豆", kg="500", product_id=pid, qty=200,
+        produce.transfer_to_shop(db, lead, crop="土豆", kg="500", product_id=pid, qty=200,
                                note="余量转入积分超市，每袋 2.5 公斤")
-        field.sell_surplus(db, lead, crop="玉米", kg="700", amount_yuan="1260", date=day(15), buyer="镇粮站",
+        produce.sell_surplus(db, lead, crop="玉米", kg="700", amount_yuan="1260", date=day(15), buyer="镇粮站",
                            note="余粮出售，款项入村集体资金")

@@ -127,7 +127,7 @@ def _actors(db, village_id: int) -> dict:
 
 def seed(db) -> dict:
     """Write the payloads into the (single) demo village of ``db``; returns ids the tests use."""
-    from core.charity import field, field_aid
+    from core.charity import field, field_aid, produce
     from core.committee import proposals, publicity, review, sessions
     from core.platform import settings
     from core.platform.exports import csv_rows_bytes
@@ -207,10 +207,10 @@ def seed(db) -> dict:
     if plot is not None:
         flead = who["field_lead"]
         season = field.add_season(db, flead, plot, crop=SHORT, sown_on=dt.date.today() - dt.timedelta(days=60))
-        field.record_harvest(db, flead, season_id=season, date=dt.date.today(), kg=20, note=LONG)
-        field.sell_surplus(db, flead, crop=SHORT, kg=2, amount_yuan=10, date=dt.date.today(), buyer=NAME,
+        produce.record_harvest(db, flead, season_id=season, date=dt.date.today(), kg=20, note=LONG)
+        produce.sell_surplus(db, flead, crop=SHORT, kg=2, amount_yuan=10, date=dt.date.today(), buyer=NAME,
                            note=LONG)
-        field.record_loss(db, flead, crop=SHORT, kg=1, reason=LONG)
+        produce.record_loss(db, flead, crop=SHORT, kg=1, reason=LONG)
         with db.read() as s:  # an allocation still to be signed for, signed by proxy with the payload
             aid = s.execute(select(Allocation.id).join(DistributionRound, DistributionRound.id == Allocation.round_id)
                             .where(DistributionRound.village_id == vid, DistributionRound.status == "confirmed",

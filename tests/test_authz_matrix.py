@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 
 import core
 from core.charity import field as field_mod
-from core.charity import field_aid
+from core.charity import field_aid, produce
 from core.committee import proposals, publicity, review, sessions
 from core.platform.access import AREA_ROLES, ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
@@ -101,7 +101,7 @@ def build_world(db, files_dir) -> World:
     outsiders.sign_up(db, a["volunteer_lead"], ids["activity"], ids["outsider"])
     ids["plot"] = field_mod.save_plot(db, a["field_lead"], name="东坡地", area_mu="2.5", member_ids=[rid])
     ids["season"] = field_mod.add_season(db, a["field_lead"], ids["plot"], crop="小麦", sown_on=TODAY)
-    field_mod.record_harvest(db, a["field_lead"], season_id=ids["season"], date=TODAY, kg="100")
+    produce.record_harvest(db, a["field_lead"], season_id=ids["season"], date=TODAY, kg="100")
     ids["work_day"] = field_mod.create_work_day(db, a["field_lead"], plot_id=ids["plot"], date=TODAY, tasks="除草")
     ids["beneficiary"] = field_aid.register(db, a["field_lead"], household_id=hid, category="elderly", approve=True)
     ids["beneficiary2"] = field_aid.register(db, a["field_lead"], household_id=hid2, category="dibao")
@@ -162,12 +162,12 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "field.add_work_hours": (FIELD | LEAD, lambda W: {"activity_id": W.ids["work_day"],
                                                       "resident_ids": [W.v.resident_ids[0]], "minutes": 120}),
     "field.create_work_day": (FIELD, lambda W: {"plot_id": W.ids["plot"], "date": TODAY, "tasks": "浇水"}),
-    "field.record_harvest": (FIELD, lambda W: {"season_id": W.ids["season"], "date": TODAY, "kg": "5",
+    "produce.record_harvest": (FIELD, lambda W: {"season_id": W.ids["season"], "date": TODAY, "kg": "5",
                                                "photo": _png(), "photo_dir": W.files_dir}),
-    "field.record_loss": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "reason": "霉变"}),
+    "produce.record_loss": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "reason": "霉变"}),
     "field.save_plot": (FIELD, lambda W: {"name": "西坡地", "area_mu": "1", "member_ids": [W.v.resident_ids[1]]}),
-    "field.sell_surplus": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "amount_yuan": "3", "date": TODAY}),
-    "field.transfer_to_shop": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "product_id": W.ids["product"],
+    "produce.sell_surplus": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "amount_yuan": "3", "date": TODAY}),
+    "produce.transfer_to_shop": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "product_id": W.ids["product"],
                                                  "qty": 1}),
     "field_aid.approve": (FIELD, lambda W: {"beneficiary_id": W.ids["beneficiary2"]}),
     "field_aid.cancel_draft": (FIELD, lambda W: {"round_id": W.ids["round"]}),
@@ -288,7 +288,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
 POSITIVE_SKIP = {"setup.remove_demo"}  # refuses while a real village exists, for everyone: covered by the admin tests
 # The village comes from the actor itself and no argument names another village's
 # object: another village's actor acts in its own village, which is allowed.
-ACTOR_SCOPED = {"field.record_loss", "field.sell_surplus", "field_aid.create_round", "outsiders.add",
+ACTOR_SCOPED = {"produce.record_loss", "produce.sell_surplus", "field_aid.create_round", "outsiders.add",
                 "volunteer.create_activity"}
 
 

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable
 
 from core.charity import field as field_mod
-from core.charity import field_aid
+from core.charity import field_aid, produce
 from core.committee import proposals, review
 from core.platform import settings
 from core.platform.errors import DomainError, NotAllowed
@@ -69,15 +69,15 @@ CASES: list[Case] = [
         W.db, W.v.admin, W.v.id, "publicity_days", x), True, BAD_NUMBERS),
     ("settings.change min_balance_to_redeem", "admin", lambda W, x: settings.change(
         W.db, W.v.admin, W.v.id, "min_balance_to_redeem", x), True, BAD_NUMBERS),
-    ("field.record_harvest kg", "field_lead", lambda W, x: field_mod.record_harvest(
+    ("produce.record_harvest kg", "field_lead", lambda W, x: produce.record_harvest(
         W.db, W.v.actors["field_lead"], season_id=W.ids["season"], date=TODAY, kg=x), False, BAD_KG),
-    ("field.record_loss kg", "field_lead", lambda W, x: field_mod.record_loss(
+    ("produce.record_loss kg", "field_lead", lambda W, x: produce.record_loss(
         W.db, W.v.actors["field_lead"], crop="小麦", kg=x, reason="损耗"), False, BAD_KG),
-    ("field.transfer_to_shop kg", "field_lead", lambda W, x: field_mod.transfer_to_shop(
+    ("produce.transfer_to_shop kg", "field_lead", lambda W, x: produce.transfer_to_shop(
         W.db, W.v.actors["field_lead"], crop="小麦", kg=x, product_id=W.ids["product"], qty=1), False, BAD_KG),
-    ("field.transfer_to_shop qty", "field_lead", lambda W, x: field_mod.transfer_to_shop(
+    ("produce.transfer_to_shop qty", "field_lead", lambda W, x: produce.transfer_to_shop(
         W.db, W.v.actors["field_lead"], crop="小麦", kg="1", product_id=W.ids["product"], qty=x), False, BAD_NUMBERS),
-    ("field.sell_surplus amount", "field_lead", lambda W, x: field_mod.sell_surplus(
+    ("produce.sell_surplus amount", "field_lead", lambda W, x: produce.sell_surplus(
         W.db, W.v.actors["field_lead"], crop="小麦", kg="1", amount_yuan=x, date=TODAY), True, BAD_KG),
     ("field.save_plot area", "field_lead", lambda W, x: field_mod.save_plot(
         W.db, W.v.actors["field_lead"], name="试验地", area_mu=x), False, BAD_KG),

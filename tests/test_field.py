@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core.charity import field, field_aid
+from core.charity import field, field_aid, produce
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound, OutOfStock
 from db.models import Allocation, Beneficiary, ProduceMove, ProduceStock, Resident
 
@@ -25,7 +25,7 @@ def _season(db, lead, crop="土豆"):
 
 
 def _harvest(db, lead, kg, crop="土豆"):
-    return field.record_harvest(db, lead, season_id=_season(db, lead, crop), date=TODAY, kg=kg)
+    return produce.record_harvest(db, lead, season_id=_season(db, lead, crop), date=TODAY, kg=kg)
 
 
 def _register_all(db, village, lead, category="elderly"):
@@ -43,20 +43,20 @@ def _stock(db, village, crop="土豆"):
 def test_a_harvest_of_123_4_kg_is_stored_as_grams_and_fills_the_stock(db, village, lead):
     _harvest(db, lead, "123.4")
     assert _stock(db, village) == 123_400
-    assert field.verify_produce(db, village.id) == []
+    assert produce.verify_produce(db, village.id) == []
 
 
 @pytest.mark.parametrize("bad", ["", "-1", "0", "1.25", "abc", "nan", "2000000"])
 def test_a_bad_weight_is_refused(db, village, lead, bad):
     sid = _season(db, lead)
     with pytest.raises(InvalidInput):
-        field.record_harvest(db, lead, season_id=sid, date=TODAY, kg=bad)
+        produce.record_harvest(db, lead, season_id=sid, date=TODAY, kg=bad)
 
 
 def test_a_grid_worker_cannot_record_a_harvest(db, village, lead):
     sid = _season(db, lead)
     with pytest.raises(NotAllowed):
-        field.record_harvest(db, village.actors["grid_worker"], season_id=sid, date=TODAY, kg="10")
+        produce.record_harvest(db, village.actors["grid_worker"], season_id=sid, date=TODAY, kg="10")
 
 
 def test_a_round_sums_exactly_to_an_awkward_total_and_takes_it_from_stock(db, village, lead):
@@ -70,7 +70,7 @@ def test_a_round_sums_exactly_to_an_awkward_total_and_takes_it_from_stock(db, vi
     assert sum(grams) == 100_100 and all(g % 100 == 0 for g in grams)
     assert sorted(grams) == [25_000, 25_000, 25_000, 25_100]
     assert _stock(db, village) == 500_000 - 100_100
-    assert field.verify_produce(db, village.id) == []
+    assert produce.verify_produce(db, village.id) == []
 
 
 def test_weights_and_the_maximum_are_respected_by_a_round(db, village, lead):
@@ -98,7 +98,7 @@ def test_a_round_larger_than_the_stock_is_refused_and_nothing_goes_negative(db, 
         field_aid.confirm_round(db, lead, r2)
     assert _stock(db, village) == 2_000
     with pytest.raises(OutOfStock):
-        field.record_loss(db, lead, crop="土豆", kg="2.1", reason="烂了")
+        produce.record_loss(db, lead, crop="土豆", kg="2.1", reason="烂了")
 
 
 def test_confirming_twice_takes_the_stock_once(db, village, lead):
@@ -232,13 +232,13 @@ def test_surplus_to_the_shop_moves_kilos_out_and_units_in_together(db, village, 
         s.add(p)
         s.flush()
         pid = p.id
-    field.transfer_to_shop(db, lead, crop="土豆", kg="50", product_id=pid, qty=20)
+    produce.transfer_to_shop(db, lead, crop="土豆", kg="50", product_id=pid, qty=20)
     assert _stock(db, village) == 50_000
     with db.read() as s:
         assert s.get(Product, pid).stock == 20
         assert s.execute(select(StockMove.kind).where(StockMove.product_id == pid)).scalar() == "harvest"
     with pytest.raises(OutOfStock):
-        field.transfer_to_shop(db, lead, crop="土豆", kg="60", product_id=pid, qty=20)
+        produce.transfer_to_shop(db, lead, crop="土豆", kg="60", product_id=pid, qty=20)
     with db.read() as s:
         assert s.get(Product, pid).stock == 20  # the failed transfer left the shelf alone
 
@@ -247,17 +247,17 @@ def test_a_sale_of_surplus_enters_the_village_fund(db, village, lead):
     from db.models import FundEntry
 
     _harvest(db, lead, "100")
-    field.sell_surplus(db, lead, crop="土豆", kg="40", amount_yuan="120.50", date=TODAY, buyer="镇农贸市场")
+    produce.sell_surplus(db, lead, crop="土豆", kg="40", amount_yuan="120.50", date=TODAY, buyer="镇农贸市场")
     with db.read() as s:
         assert s.execute(select(FundEntry.amount_fen)).scalar() == 12_050
     assert _stock(db, village) == 60_000
     with pytest.raises(InvalidInput):
-        field.sell_surplus(db, lead, crop="土豆", kg="1", amount_yuan="1.234", date=TODAY)
-    field.sell_surplus(db, lead, crop="土豆", kg="10", amount_yuan="30", date=TODAY - dt.timedelta(days=40))
-    fund = field.fund_frame(db, village.id)
+        produce.sell_surplus(db, lead, crop="土豆", kg="1", amount_yuan="1.234", date=TODAY)
+    produce.sell_surplus(db, lead, crop="土豆", kg="10", amount_yuan="30", date=TODAY - dt.timedelta(days=40))
+    fund = produce.fund_frame(db, village.id)
     assert fund["金额（元）"].tolist() == [120.5, 30.0] and fund["来源"].tolist() == ["义田出售"] * 2
     assert "镇农贸市场" in fund["说明"].iloc[0] and fund["经办人"].iloc[0]
-    assert field.fund_frame(db, village.id, date_from=TODAY - dt.timedelta(days=7))["金额（元）"].tolist() == [120.5]
+    assert produce.fund_frame(db, village.id, date_from=TODAY - dt.timedelta(days=7))["金额（元）"].tolist() == [120.5]
 
 
 def test_suggestions_list_households_with_a_member_aged_70_plus(db, village, lead):
@@ -280,7 +280,7 @@ def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db,
     aid = field.create_work_day(db, lead, plot_id=pid, date=TODAY - dt.timedelta(days=50), tasks="除草")
     field.add_work_hours(db, lead, aid, village.resident_ids[:3], 180)
     assert confirm(db, lead, aid) == 3
-    field.record_harvest(db, lead, season_id=field.season_choices(db, village.id)[0][0], date=TODAY, kg="300")
+    produce.record_harvest(db, lead, season_id=field.season_choices(db, village.id)[0][0], date=TODAY, kg="300")
     _register_all(db, village, lead)
     rid = field_aid.create_round(db, lead, title="", crop="花生", total_kg="100", rule="household")
     field_aid.confirm_round(db, lead, rid)
@@ -304,11 +304,11 @@ def test_a_weighing_photo_is_kept_and_anything_but_an_image_is_refused(db, villa
     buf = io.BytesIO()
     Image.new("L", (64, 48), 200).save(buf, "PNG")
     png = buf.getvalue()
-    field.record_harvest(db, lead, season_id=sid, date=TODAY, kg="5", photo=png, photo_dir=tmp_path)
-    (label, path), = field.harvest_photos(db, village.id, tmp_path)
+    produce.record_harvest(db, lead, season_id=sid, date=TODAY, kg="5", photo=png, photo_dir=tmp_path)
+    (label, path), = produce.harvest_photos(db, village.id, tmp_path)
     assert "5.0 公斤" in label and path.read_bytes() == png
     with pytest.raises(InvalidInput, match="JPG 或 PNG"):
-        field.record_harvest(db, lead, season_id=sid, date=TODAY, kg="5", photo=b"<html>", photo_dir=tmp_path)
+        produce.record_harvest(db, lead, season_id=sid, date=TODAY, kg="5", photo=b"<html>", photo_dir=tmp_path)
     assert _stock(db, village) == 5_000
 
 
@@ -356,7 +356,7 @@ def test_two_rounds_confirmed_at_once_never_take_more_than_the_stock(db, village
     assert sum(isinstance(r, int) for r in results) == 1
     assert any(isinstance(r, OutOfStock) for r in results), results
     assert _stock(db, village) == 3_000
-    assert field.verify_produce(db, village.id) == []
+    assert produce.verify_produce(db, village.id) == []
 
 
 def test_a_lapsed_entry_renewed_is_allocated_again(db, village, lead):

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core.charity import field, field_aid
+from core.charity import field, field_aid, produce
 from core.village import cards
 from db.models import Allocation, ProduceStock
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
@@ -26,7 +26,7 @@ def field_app(tmp_path, monkeypatch):
     lead = v.actors["field_lead"]
     pid = field.save_plot(db, lead, name="老义田", area_mu="3")
     sid = field.add_season(db, lead, pid, crop="土豆", sown_on=TODAY - dt.timedelta(days=100))
-    field.record_harvest(db, lead, season_id=sid, date=TODAY, kg="100")
+    produce.record_harvest(db, lead, season_id=sid, date=TODAY, kg="100")
     for hid in v.household_ids:
         field_aid.register(db, lead, household_id=hid, category="elderly", approve=True)
     token = cards.issue_card(db, v.admin, v.household_ids[0])
@@ -164,9 +164,9 @@ def test_the_field_report_lists_the_village_fund_from_surplus_sales(field_app):
     at.session_state[state.FIELD_TAB] = "年度报告"
     at.switch_page("pages/field.py").run()
     assert "这段时间没有出售收入" in texts(at)
-    field.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="20", amount_yuan="64.5", date=TODAY,
+    produce.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="20", amount_yuan="64.5", date=TODAY,
                        buyer="镇农贸市场")
-    field.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="10", amount_yuan="30", date=TODAY)
+    produce.sell_surplus(db, v.actors["field_lead"], crop="土豆", kg="10", amount_yuan="30", date=TODAY)
     at.run()
     assert not at.exception
     assert "2 笔，合计 94.50 元" in texts(at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.charity import field, field_aid
+from core.charity import field_aid, produce
 from core.charity.field_report import season_report
 from startup.demo import build_demo
 
@@ -18,10 +18,10 @@ def test_the_demo_field_year_matches_the_seed_story_and_its_stock_adds_up(sqlite
     assert 13_000_000 <= rep.harvested_grams <= 15_000_000
     assert rep.work_days >= 30
     assert rep.people >= 500
-    assert field.verify_produce(sqlite_db, vid) == []
+    assert produce.verify_produce(sqlite_db, vid) == []
     rounds = field_aid.rounds_frame(sqlite_db, vid)
     assert (rounds["已签领户数"] < rounds["户数"]).sum() == 1  # one round partly undelivered
-    assert not field.stock_frame(sqlite_db, vid)["库存（公斤）"].lt(0).any()
+    assert not produce.stock_frame(sqlite_db, vid)["库存（公斤）"].lt(0).any()
 
 
 def test_a_thousand_households_with_bounds_still_sum_exactly():

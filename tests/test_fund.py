@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from core.charity import field
+from core.charity import field, produce
 from core.maintenance.verify import verify
 from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
@@ -222,11 +222,11 @@ def test_a_sale_of_field_produce_joins_the_chain(db, village):
     lead = village.actors["field_lead"]
     plot = field.save_plot(db, lead, name="东坡地", area_mu="2")
     season = field.add_season(db, lead, plot, crop="小麦", sown_on=TODAY)
-    field.record_harvest(db, lead, season_id=season, date=TODAY, kg="50")
-    field.sell_surplus(db, lead, crop="小麦", kg="10", amount_yuan="35.5", date=TODAY, buyer="镇粮站")
+    produce.record_harvest(db, lead, season_id=season, date=TODAY, kg="50")
+    produce.sell_surplus(db, lead, crop="小麦", kg="10", amount_yuan="35.5", date=TODAY, buyer="镇粮站")
     rows = fund.entries(db, village.id)
     assert (rows[0].seq, rows[0].kind_name, rows[0].balance_after, rows[0].counterparty) == (2, "义田出售", 4_550, "镇粮站")
-    assert field.fund_frame(db, village.id)["金额（元）"].tolist() == [35.5]  # the field report lists its own sales
+    assert produce.fund_frame(db, village.id)["金额（元）"].tolist() == [35.5]  # the field report lists its own sales
     assert verify(db) == []
 
 

@@ -13,7 +13,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from core.charity import field
+from core.charity import field, produce
 from core.committee import photos
 from core.platform.errors import InvalidInput
 from core.village import cards
@@ -78,7 +78,7 @@ def test_a_harvest_weighing_photo_gets_the_same_check(tmp_path, sqlite_db):
     plot = field.save_plot(sqlite_db, lead, name="一号地", area_mu="3")
     season = field.add_season(sqlite_db, lead, plot, crop="小麦", sown_on=dt.date.today() - dt.timedelta(days=90))
     with pytest.raises(InvalidInput, match="像素"):
-        field.record_harvest(sqlite_db, lead, season_id=season, date=dt.date.today(), kg=10, photo=BOMB,
+        produce.record_harvest(sqlite_db, lead, season_id=season, date=dt.date.today(), kg=10, photo=BOMB,
                              photo_dir=tmp_path / "photos")
     assert not (tmp_path / "photos").exists() or not any((tmp_path / "photos").rglob("*"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.charity import field, field_aid
+from core.charity import field, field_aid, produce
 from core.platform.auth import actor_for
 from core.supermarket import shop
 from core.village import cards
@@ -135,7 +135,7 @@ def test_the_distribution_counters_count_the_card_just_scanned(tmp_path, monkeyp
         lead = v.actors["field_lead"]
         sid = field.add_season(db, lead, field.save_plot(db, lead, name="老义田", area_mu="3"), crop="土豆",
                                sown_on=dt.date.today() - dt.timedelta(days=100))
-        field.record_harvest(db, lead, season_id=sid, date=dt.date.today(), kg="100")
+        produce.record_harvest(db, lead, season_id=sid, date=dt.date.today(), kg="100")
         for hid in v.household_ids:
             field_aid.register(db, lead, household_id=hid, category="elderly", approve=True)
         token = cards.issue_card(db, v.admin, v.household_ids[0])

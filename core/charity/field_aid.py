@@ -20,7 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.charity import allocation
-from core.charity.field import FIELD_ROLES, _id, _village, fmt_kg, kg_to_grams, kg_value, move_produce, stock_grams
+from core.charity.field import FIELD_ROLES, _id, _village, fmt_kg, kg_to_grams, kg_value
+from core.charity.produce import move_produce, stock_grams
 from core.platform import settings, validate
 from core.platform.access import Actor, require
 from core.platform.audit import record
