@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from core.charity import allocation, field, field_aid, produce
+from core.charity import allocation, distribution, field, produce
 from core.platform.errors import DomainError
 from core.village.templates import BENEFICIARY_CATEGORIES
 from ui import runtime, state
@@ -22,7 +22,7 @@ def _new_round(actor) -> None:
     if not stock:
         st.info("义田库存为空：收获过秤入库后才能分配。")
         return
-    weights = field_aid.settings_weights(db, actor.village_id)
+    weights = distribution.settings_weights(db, actor.village_id)
     with st.form("dist_new_form"):
         c1, c2 = st.columns(2)
         crop = c1.selectbox("作物", list(stock), format_func=lambda c: f"{c}（库存 {field.fmt_kg(stock[c])} 公斤）")
@@ -41,7 +41,7 @@ def _new_round(actor) -> None:
                               format_func=BENEFICIARY_CATEGORIES.get, placeholder="全部类别")
         bad = any(number_bad(k) for k in ("dist_new_total", "dist_new_min", "dist_new_max"))
         if st.form_submit_button("生成分配草稿", type="primary") and not bad:
-            rid = run_action(lambda: field_aid.create_round(
+            rid = run_action(lambda: distribution.create_round(
                 db, actor, title=title, crop=crop, total_kg="" if total is None else f"{total:.1f}", rule=rule,
                 min_kg=None if not lo else f"{lo:.1f}", max_kg=None if not hi else f"{hi:.1f}",
                 categories=cats or None))
@@ -52,7 +52,7 @@ def _new_round(actor) -> None:
 
 
 def _pick_round(actor) -> int | None:
-    choices = dict(field_aid.round_choices(runtime.db(), actor.village_id, ("draft", "confirmed", "closed")))
+    choices = dict(distribution.round_choices(runtime.db(), actor.village_id, ("draft", "confirmed", "closed")))
     if not choices:
         st.info("没有进行中的分配轮次。")
         return None
@@ -70,7 +70,7 @@ def _pick_round(actor) -> int | None:
 def _draft(actor, r) -> None:
     db = runtime.db()
     params = json.loads(r.params or "{}")
-    df = field_aid.allocations_frame(db, actor.village_id, r.id)
+    df = distribution.allocations_frame(db, actor.village_id, r.id)
     bounds = []
     if params.get("min_grams"):
         bounds.append(f"每户最少 {field.fmt_kg(params['min_grams'])} 公斤")
@@ -100,7 +100,7 @@ def _draft(actor, r) -> None:
             st.session_state[state.FIELD_CONFIRMING] = ("round", r.id)
             st.rerun()
         if (c2.button("作废草稿", key="dist_cancel")
-                and run_action(lambda: field_aid.cancel_draft(db, actor, r.id), "草稿已作废。") is not None):
+                and run_action(lambda: distribution.cancel_draft(db, actor, r.id), "草稿已作废。") is not None):
             st.rerun()
         return
     say("warning", f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。此操作不能撤销。")
@@ -108,7 +108,7 @@ def _draft(actor, r) -> None:
     if c1.button("确认出库并分配", key="dist_confirm_do", type="primary"):
         st.session_state.pop(state.FIELD_CONFIRMING, None)
         values = dict(zip(edited["户ID"], edited["分配（公斤）"], strict=True))
-        done = run_action(lambda: field_aid.confirm_round(db, actor, r.id, field_aid.adjusted_from_kg(values)))
+        done = run_action(lambda: distribution.confirm_round(db, actor, r.id, distribution.adjusted_from_kg(values)))
         if done is not None:
             st.session_state[state.DISTRIBUTION_EDIT] = version + 1
             flash("分配已确认并出库，可以开始签领。")
@@ -127,17 +127,17 @@ def _delivery(actor, r) -> None:
         scanned = scan_box("dist_scan", label="扫描受助户积分卡签领")
         if scanned:
             try:
-                msg = field_aid.deliver_by_card(db, actor, r.id, scanned)
+                msg = distribution.deliver_by_card(db, actor, r.id, scanned)
             except DomainError as e:
                 st.session_state[state.DISTRIBUTION_NOTICE] = ("error", str(e))
             else:
                 st.session_state[state.DISTRIBUTION_NOTICE] = ("success", msg)
-                if field_aid.round_info(db, actor.village_id, r.id).status != r.status:
+                if distribution.round_info(db, actor.village_id, r.id).status != r.status:
                     st.rerun()  # the last household closed the round: the picker and this tab change
         notice = st.session_state.get(state.DISTRIBUTION_NOTICE)
         if notice:
             say(notice[0], notice[1])
-    df = field_aid.allocations_frame(db, actor.village_id, r.id)
+    df = distribution.allocations_frame(db, actor.village_id, r.id)
     given = df[df["分配（公斤）"] > 0]
     done = given[given["签领时间"].notna()]
     with summary:
@@ -157,7 +157,7 @@ def _delivery(actor, r) -> None:
                 signer = c1.text_input("签领人姓名（本人或代领人）", max_chars=40)
                 note = c2.text_input("备注", max_chars=200, placeholder="如：儿子代领、送货上门")
                 if st.form_submit_button("登记签领", type="primary"):
-                    msg = run_action(lambda: field_aid.deliver_by_proxy(db, actor, aid, signer, note))
+                    msg = run_action(lambda: distribution.deliver_by_proxy(db, actor, aid, signer, note))
                     if msg:
                         flash(msg)
                         st.rerun()
@@ -183,7 +183,7 @@ def _delivery(actor, r) -> None:
     # the font cannot print is caught here, where the error can still be shown.
     label = "打印签领表（PDF，未签领的户）" if only_left else "打印签领表（PDF，全部户，存档）"
     vid, round_id = actor.village_id, r.id
-    pdf_download(label, lambda: field_aid.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
+    pdf_download(label, lambda: distribution.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
                                                       without_card_only=no_card),
                  f"签领表_{r.id}.pdf", "dist_pdf", text_of(r.title, r.crop, sheet[["户主", "类别"]]),
                  disabled=sheet.empty)
@@ -206,7 +206,7 @@ def _close_round(actor, r, left) -> None:
         say("warning", f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。此操作不能撤销。")
         c1, c2 = st.columns(2)
         if c1.button("确认结束并退库", key="dist_close_do", type="primary"):
-            grams = run_action(lambda: field_aid.close_round(db, actor, r.id, reason))
+            grams = run_action(lambda: distribution.close_round(db, actor, r.id, reason))
             if grams is not None:
                 st.session_state.pop(state.FIELD_CONFIRMING, None)
                 flash(f"本轮已结束，{field.fmt_kg(grams)} 公斤{r.crop}已退回库存。")
@@ -217,7 +217,7 @@ def _close_round(actor, r, left) -> None:
 
 
 def _history(actor) -> None:
-    df = field_aid.rounds_frame(runtime.db(), actor.village_id)
+    df = distribution.rounds_frame(runtime.db(), actor.village_id)
     if df.empty:
         st.info("还没有分配轮次。")
         return
@@ -234,7 +234,7 @@ def render() -> None:
     with tabs[0]:
         rid = _pick_round(actor)
         if rid is not None:
-            r = field_aid.round_info(runtime.db(), actor.village_id, rid)
+            r = distribution.round_info(runtime.db(), actor.village_id, rid)
             if r.status == "draft":
                 _draft(actor, r)
             else:

@@ -14,7 +14,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from core.charity import field, field_aid, produce
+from core.charity import distribution, field, field_aid, produce
 from core.platform.errors import DomainError
 from db import clock
 from db.models import Allocation, Card, DistributionRound, Household, Resident
@@ -177,9 +177,9 @@ def _rounds(ctx, lead, day) -> None:
     for title, crop, kg, rule, lo, hi, cats, ago, share in ROUNDS:
         when = dt.datetime.combine(day(ago), dt.time(8, 30))
         with clock.at(when):  # the round as it was made and confirmed that morning
-            rid = field_aid.create_round(db, lead, title=title, crop=crop, total_kg=kg, rule=rule, min_kg=lo,
+            rid = distribution.create_round(db, lead, title=title, crop=crop, total_kg=kg, rule=rule, min_kg=lo,
                                          max_kg=hi, categories=cats, on=day(ago))
-            field_aid.confirm_round(db, lead, rid)
+            distribution.confirm_round(db, lead, rid)
         signed = when + dt.timedelta(hours=1)
         with db.read() as s:
             allocs = s.execute(select(Allocation.id, Allocation.household_id).where(
@@ -192,11 +192,11 @@ def _rounds(ctx, lead, day) -> None:
                 if rng.random() > share or (older and n >= 25):
                     continue
                 if hid in tokens and rng.random() < 0.8:
-                    field_aid.deliver_by_card(db, lead, rid, tokens[hid])
+                    distribution.deliver_by_card(db, lead, rid, tokens[hid])
                 elif hid in kids:
-                    field_aid.deliver_by_proxy(db, lead, aid, f"{kids[hid]}（子女代领）", "签领表签字")
+                    distribution.deliver_by_proxy(db, lead, aid, f"{kids[hid]}（子女代领）", "签领表签字")
                 else:
-                    field_aid.deliver_by_proxy(db, lead, aid, heads.get(hid, "本人"), "送货上门，本人签字")
+                    distribution.deliver_by_proxy(db, lead, aid, heads.get(hid, "本人"), "送货上门，本人签字")
         if older:
             with db.write() as s:
                 for aid, hid in allocs[25:]:  # signing for an allocation sets it once (db.history allows that)

@@ -127,7 +127,7 @@ def _actors(db, village_id: int) -> dict:
 
 def seed(db) -> dict:
     """Write the payloads into the (single) demo village of ``db``; returns ids the tests use."""
-    from core.charity import field, field_aid, produce
+    from core.charity import distribution, field, produce
     from core.committee import proposals, publicity, review, sessions
     from core.platform import settings
     from core.platform.exports import csv_rows_bytes
@@ -217,7 +217,7 @@ def seed(db) -> dict:
                                    Allocation.delivered_at.is_(None), Allocation.grams > 0)
                             .order_by(Allocation.id)).scalars().first()
         if aid is not None:
-            field_aid.deliver_by_proxy(db, flead, aid, NAME, LONG[:200])
+            distribution.deliver_by_proxy(db, flead, aid, NAME, LONG[:200])
     from core.supermarket import fund
 
     fund.record_entry(db, admin, vid, kind="donation", date=dt.date.today(), amount_yuan="5000", counterparty=NAME,

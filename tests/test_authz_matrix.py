@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 
 import core
+from core.charity import distribution, field_aid, produce
 from core.charity import field as field_mod
-from core.charity import field_aid, produce
 from core.committee import proposals, publicity, review, sessions
 from core.platform.access import AREA_ROLES, ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
@@ -105,7 +105,7 @@ def build_world(db, files_dir) -> World:
     ids["work_day"] = field_mod.create_work_day(db, a["field_lead"], plot_id=ids["plot"], date=TODAY, tasks="除草")
     ids["beneficiary"] = field_aid.register(db, a["field_lead"], household_id=hid, category="elderly", approve=True)
     ids["beneficiary2"] = field_aid.register(db, a["field_lead"], household_id=hid2, category="dibao")
-    ids["round"] = field_aid.create_round(db, a["field_lead"], title="秋季分配", crop="小麦", total_kg="10",
+    ids["round"] = distribution.create_round(db, a["field_lead"], title="秋季分配", crop="小麦", total_kg="10",
                                           rule="household")
     with db.read() as s:
         ids["allocation"] = s.execute(select(Allocation.id).where(Allocation.round_id == ids["round"])).scalar()
@@ -170,16 +170,16 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "produce.transfer_to_shop": (FIELD, lambda W: {"crop": "小麦", "kg": "1", "product_id": W.ids["product"],
                                                  "qty": 1}),
     "field_aid.approve": (FIELD, lambda W: {"beneficiary_id": W.ids["beneficiary2"]}),
-    "field_aid.cancel_draft": (FIELD, lambda W: {"round_id": W.ids["round"]}),
-    "field_aid.confirm_round": (FIELD, lambda W: {"round_id": W.ids["round"]}),
-    "field_aid.close_round": (FIELD, lambda W: {"round_id": W.ids["round"], "reason": "农产品不宜久放"}),
+    "distribution.cancel_draft": (FIELD, lambda W: {"round_id": W.ids["round"]}),
+    "distribution.confirm_round": (FIELD, lambda W: {"round_id": W.ids["round"]}),
+    "distribution.close_round": (FIELD, lambda W: {"round_id": W.ids["round"], "reason": "农产品不宜久放"}),
     "field_aid.confirm_suggestions": (FIELD, lambda W: {"household_ids": [W.v.household_ids[4]],
                                                         "valid_until": None}),
-    "field_aid.create_round": (FIELD, lambda W: {"title": "补充分配", "crop": "小麦", "total_kg": "1",
+    "distribution.create_round": (FIELD, lambda W: {"title": "补充分配", "crop": "小麦", "total_kg": "1",
                                                  "rule": "household"}),
     "field_aid.deactivate": (FIELD, lambda W: {"beneficiary_id": W.ids["beneficiary2"], "reason": "迁出"}),
-    "field_aid.deliver_by_card": (FIELD, lambda W: {"round_id": W.ids["round"], "scanned": W.token}),
-    "field_aid.deliver_by_proxy": (FIELD, lambda W: {"allocation_id": W.ids["allocation"], "signed_by": "儿子"}),
+    "distribution.deliver_by_card": (FIELD, lambda W: {"round_id": W.ids["round"], "scanned": W.token}),
+    "distribution.deliver_by_proxy": (FIELD, lambda W: {"allocation_id": W.ids["allocation"], "signed_by": "儿子"}),
     "field_aid.renew": (FIELD, lambda W: {"beneficiary_id": W.ids["beneficiary"],
                                           "valid_until": TODAY + dt.timedelta(days=365)}),
     "field_aid.register": (FIELD, lambda W: {"household_id": W.v.household_ids[3], "category": "disabled"}),
@@ -288,7 +288,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
 POSITIVE_SKIP = {"setup.remove_demo"}  # refuses while a real village exists, for everyone: covered by the admin tests
 # The village comes from the actor itself and no argument names another village's
 # object: another village's actor acts in its own village, which is allowed.
-ACTOR_SCOPED = {"produce.record_loss", "produce.sell_surplus", "field_aid.create_round", "outsiders.add",
+ACTOR_SCOPED = {"produce.record_loss", "produce.sell_surplus", "distribution.create_round", "outsiders.add",
                 "volunteer.create_activity"}
 
 

@@ -9,8 +9,8 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 
+from core.charity import distribution, produce
 from core.charity import field as field_mod
-from core.charity import field_aid, produce
 from core.committee import proposals, review
 from core.platform import settings
 from core.platform.errors import DomainError, NotAllowed
@@ -81,7 +81,7 @@ CASES: list[Case] = [
         W.db, W.v.actors["field_lead"], crop="小麦", kg="1", amount_yuan=x, date=TODAY), True, BAD_KG),
     ("field.save_plot area", "field_lead", lambda W, x: field_mod.save_plot(
         W.db, W.v.actors["field_lead"], name="试验地", area_mu=x), False, BAD_KG),
-    ("field_aid.create_round total", "field_lead", lambda W, x: field_aid.create_round(
+    ("distribution.create_round total", "field_lead", lambda W, x: distribution.create_round(
         W.db, W.v.actors["field_lead"], title="试分配", crop="小麦", total_kg=x, rule="household"), False, BAD_KG),
 ]
 
@@ -131,7 +131,7 @@ def test_bad_revoked_and_foreign_tokens_open_nothing_at_any_scan_box(db, tmp_pat
                                                                             world.ids["activity"], t)),
         ("service_hours.check_out_by_card", lambda t: service_hours.check_out_by_card(db, w.actors["volunteer_lead"],
                                                                               world.ids["activity"], t)),
-        ("field_aid.deliver_by_card", lambda t: field_aid.deliver_by_card(db, w.actors["field_lead"],
+        ("distribution.deliver_by_card", lambda t: distribution.deliver_by_card(db, w.actors["field_lead"],
                                                                           world.ids["round"], t)),
     ]
     failures, tried = [], 0

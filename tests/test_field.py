@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from core.charity import field, field_aid, produce
+from core.charity import distribution, field, field_aid, produce
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound, OutOfStock
 from db.models import Allocation, Beneficiary, ProduceMove, ProduceStock, Resident
 
@@ -62,9 +62,9 @@ def test_a_grid_worker_cannot_record_a_harvest(db, village, lead):
 def test_a_round_sums_exactly_to_an_awkward_total_and_takes_it_from_stock(db, village, lead):
     _harvest(db, lead, "500")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="测试", crop="土豆", total_kg="100.1", rule="household")
+    rid = distribution.create_round(db, lead, title="测试", crop="土豆", total_kg="100.1", rule="household")
     assert _stock(db, village) == 500_000  # a draft takes nothing
-    field_aid.confirm_round(db, lead, rid)
+    distribution.confirm_round(db, lead, rid)
     with db.read() as s:
         grams = s.execute(select(Allocation.grams).where(Allocation.round_id == rid)).scalars().all()
     assert sum(grams) == 100_100 and all(g % 100 == 0 for g in grams)
@@ -79,7 +79,7 @@ def test_weights_and_the_maximum_are_respected_by_a_round(db, village, lead):
     field_aid.register(db, lead, household_id=h[0], category="wubao", approve=True)
     field_aid.register(db, lead, household_id=h[1], category="elderly", approve=True)
     field_aid.register(db, lead, household_id=h[2], category="elderly", approve=True)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="40", rule="weighted", max_kg="15")
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="40", rule="weighted", max_kg="15")
     with db.read() as s:
         got = dict(s.execute(select(Allocation.household_id, Allocation.grams).where(Allocation.round_id == rid)).all())
     # weights 2 : 1 : 1 would give 20/10/10; the 15 kg cap passes 5 kg on to the others
@@ -90,12 +90,12 @@ def test_a_round_larger_than_the_stock_is_refused_and_nothing_goes_negative(db, 
     _harvest(db, lead, "10")
     _register_all(db, village, lead)
     with pytest.raises(InvalidInput, match="库存只有 10.0 公斤"):
-        field_aid.create_round(db, lead, title="", crop="土豆", total_kg="10.1", rule="household")
-    r1 = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="8", rule="household")
-    r2 = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="8", rule="household")
-    field_aid.confirm_round(db, lead, r1)
+        distribution.create_round(db, lead, title="", crop="土豆", total_kg="10.1", rule="household")
+    r1 = distribution.create_round(db, lead, title="", crop="土豆", total_kg="8", rule="household")
+    r2 = distribution.create_round(db, lead, title="", crop="土豆", total_kg="8", rule="household")
+    distribution.confirm_round(db, lead, r1)
     with pytest.raises(OutOfStock, match="库存不足"):
-        field_aid.confirm_round(db, lead, r2)
+        distribution.confirm_round(db, lead, r2)
     assert _stock(db, village) == 2_000
     with pytest.raises(OutOfStock):
         produce.record_loss(db, lead, crop="土豆", kg="2.1", reason="烂了")
@@ -104,10 +104,10 @@ def test_a_round_larger_than_the_stock_is_refused_and_nothing_goes_negative(db, 
 def test_confirming_twice_takes_the_stock_once(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="person")
-    field_aid.confirm_round(db, lead, rid)
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="person")
+    distribution.confirm_round(db, lead, rid)
     with pytest.raises(AlreadyDone):
-        field_aid.confirm_round(db, lead, rid)
+        distribution.confirm_round(db, lead, rid)
     with db.read() as s:
         n = s.execute(select(func.count()).select_from(ProduceMove).where(ProduceMove.kind == "deliver")).scalar()
     assert n == 1 and _stock(db, village) == 30_000
@@ -116,11 +116,11 @@ def test_confirming_twice_takes_the_stock_once(db, village, lead):
 def test_an_adjusted_table_that_no_longer_sums_to_the_total_is_refused(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
     h = village.household_ids
     with pytest.raises(InvalidInput, match="还差 1.0 公斤"):
-        field_aid.confirm_round(db, lead, rid, {h[0]: 4_000})
-    field_aid.confirm_round(db, lead, rid, {h[0]: 4_000, h[1]: 6_000})
+        distribution.confirm_round(db, lead, rid, {h[0]: 4_000})
+    distribution.confirm_round(db, lead, rid, {h[0]: 4_000, h[1]: 6_000})
     with db.read() as s:
         got = dict(s.execute(select(Allocation.household_id, Allocation.grams).where(Allocation.round_id == rid)).all())
     assert got[h[0]] == 4_000 and got[h[1]] == 6_000 and sum(got.values()) == 20_000
@@ -136,7 +136,7 @@ def test_expired_and_unapproved_beneficiaries_are_not_allocated(db, village, lea
         s.get(Beneficiary, b).valid_until = TODAY - dt.timedelta(days=1)
     b3 = field_aid.register(db, lead, household_id=h[3], category="disabled", approve=True)
     field_aid.deactivate(db, lead, b3, "已迁出")
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
     with db.read() as s:
         got = dict(s.execute(select(Allocation.household_id, Allocation.grams).where(Allocation.round_id == rid)).all())
     assert got == {h[0]: 10_000}
@@ -145,12 +145,12 @@ def test_expired_and_unapproved_beneficiaries_are_not_allocated(db, village, lea
 def test_a_beneficiary_who_lapses_after_the_draft_blocks_the_confirmation(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
     with db.read() as s:
         bid = s.execute(select(Beneficiary.id).where(Beneficiary.household_id == village.household_ids[0])).scalar()
     field_aid.deactivate(db, lead, bid, "去世")
     with pytest.raises(InvalidInput, match="已不在有效的受助名单"):
-        field_aid.confirm_round(db, lead, rid)
+        distribution.confirm_round(db, lead, rid)
     assert _stock(db, village) == 50_000
 
 
@@ -162,8 +162,8 @@ def test_other_hardship_needs_a_reason(db, village, lead):
 def _confirmed_round(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
-    field_aid.confirm_round(db, lead, rid)
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
+    distribution.confirm_round(db, lead, rid)
     return rid
 
 
@@ -172,26 +172,26 @@ def test_a_household_delivered_twice_by_card_is_refused(db, village, lead):
 
     rid = _confirmed_round(db, village, lead)
     token = issue_card(db, village.admin, village.household_ids[0])
-    assert "已签领 5.0 公斤" in field_aid.deliver_by_card(db, lead, rid, token)
+    assert "已签领 5.0 公斤" in distribution.deliver_by_card(db, lead, rid, token)
     with pytest.raises(AlreadyDone, match="不能重复发放"):
-        field_aid.deliver_by_card(db, lead, rid, token)
+        distribution.deliver_by_card(db, lead, rid, token)
     with db.read() as s:
         aid = s.execute(select(Allocation.id).where(Allocation.round_id == rid,
                                                     Allocation.household_id == village.household_ids[0])).scalar()
     with pytest.raises(AlreadyDone):
-        field_aid.deliver_by_proxy(db, lead, aid, "邻居代领")
+        distribution.deliver_by_proxy(db, lead, aid, "邻居代领")
 
 
 def test_delivery_by_proxy_records_who_signed_and_the_undelivered_list_shrinks(db, village, lead):
     rid = _confirmed_round(db, village, lead)
-    df = field_aid.allocations_frame(db, village.id, rid, only_undelivered=True)
+    df = distribution.allocations_frame(db, village.id, rid, only_undelivered=True)
     assert len(df) == 4
     with pytest.raises(InvalidInput, match="签领人"):
-        field_aid.deliver_by_proxy(db, lead, int(df["编号"][0]), "  ")
-    field_aid.deliver_by_proxy(db, lead, int(df["编号"][0]), "张三（儿子）", "送货上门")
-    left = field_aid.allocations_frame(db, village.id, rid, only_undelivered=True)
+        distribution.deliver_by_proxy(db, lead, int(df["编号"][0]), "  ")
+    distribution.deliver_by_proxy(db, lead, int(df["编号"][0]), "张三（儿子）", "送货上门")
+    left = distribution.allocations_frame(db, village.id, rid, only_undelivered=True)
     assert len(left) == 3
-    done = field_aid.allocations_frame(db, village.id, rid)
+    done = distribution.allocations_frame(db, village.id, rid)
     row = done[done["编号"] == df["编号"][0]].iloc[0]
     assert row["签领人"] == "张三（儿子）" and row["签领方式"] == "代签"
 
@@ -201,25 +201,25 @@ def test_a_card_of_a_household_outside_the_round_is_refused(db, village, lead):
 
     _harvest(db, lead, "50")
     field_aid.register(db, lead, household_id=village.household_ids[0], category="elderly", approve=True)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
-    field_aid.confirm_round(db, lead, rid)
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
+    distribution.confirm_round(db, lead, rid)
     token = issue_card(db, village.admin, village.household_ids[1])
     with pytest.raises(NotFound, match="不在本轮分配名单"):
-        field_aid.deliver_by_card(db, lead, rid, token)
+        distribution.deliver_by_card(db, lead, rid, token)
 
 
 def test_a_draft_cannot_be_signed_for(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
-    aid = int(field_aid.allocations_frame(db, village.id, rid)["编号"][0])
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
+    aid = int(distribution.allocations_frame(db, village.id, rid)["编号"][0])
     with pytest.raises(InvalidInput, match="不能签领"):
-        field_aid.deliver_by_proxy(db, lead, aid, "本人")
+        distribution.deliver_by_proxy(db, lead, aid, "本人")
 
 
 def test_the_sign_off_sheet_is_a_pdf_with_the_undelivered_households(db, village, lead):
     rid = _confirmed_round(db, village, lead)
-    pdf = field_aid.signoff_pdf(db, village.id, rid)
+    pdf = distribution.signoff_pdf(db, village.id, rid)
     assert pdf.startswith(b"%PDF")
 
 
@@ -282,10 +282,10 @@ def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db,
     assert confirm(db, lead, aid) == 3
     produce.record_harvest(db, lead, season_id=field.season_choices(db, village.id)[0][0], date=TODAY, kg="300")
     _register_all(db, village, lead)
-    rid = field_aid.create_round(db, lead, title="", crop="花生", total_kg="100", rule="household")
-    field_aid.confirm_round(db, lead, rid)
-    aid0 = int(field_aid.allocations_frame(db, village.id, rid)["编号"][0])
-    field_aid.deliver_by_proxy(db, lead, aid0, "本人")
+    rid = distribution.create_round(db, lead, title="", crop="花生", total_kg="100", rule="household")
+    distribution.confirm_round(db, lead, rid)
+    aid0 = int(distribution.allocations_frame(db, village.id, rid)["编号"][0])
+    distribution.deliver_by_proxy(db, lead, aid0, "本人")
     rep = season_report(db, village.id, TODAY - dt.timedelta(days=365), TODAY)
     assert rep.area_mu == 16.5 and rep.work_days == 1 and rep.volunteer_minutes == 540
     assert rep.harvested_grams == 300_000 and rep.delivered_grams == 25_000
@@ -340,9 +340,9 @@ def test_two_staff_scanning_the_same_card_at_once_hand_out_once(db, village, lea
     rid = _confirmed_round(db, village, lead)
     token = issue_card(db, village.admin, village.household_ids[0])
     admin = village.admin
-    results = _race([lambda: field_aid.deliver_by_card(db, lead, rid, token),
-                     lambda: field_aid.deliver_by_card(db, admin, rid, token),
-                     lambda: field_aid.deliver_by_card(db, lead, rid, token)])
+    results = _race([lambda: distribution.deliver_by_card(db, lead, rid, token),
+                     lambda: distribution.deliver_by_card(db, admin, rid, token),
+                     lambda: distribution.deliver_by_card(db, lead, rid, token)])
     assert sum(isinstance(r, str) for r in results) == 1
     assert all(isinstance(r, (str, AlreadyDone)) for r in results), results
 
@@ -350,9 +350,9 @@ def test_two_staff_scanning_the_same_card_at_once_hand_out_once(db, village, lea
 def test_two_rounds_confirmed_at_once_never_take_more_than_the_stock(db, village, lead):
     _harvest(db, lead, "10")
     _register_all(db, village, lead)
-    r1 = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="7", rule="household")
-    r2 = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="7", rule="household")
-    results = _race([lambda: field_aid.confirm_round(db, lead, r1), lambda: field_aid.confirm_round(db, lead, r2)])
+    r1 = distribution.create_round(db, lead, title="", crop="土豆", total_kg="7", rule="household")
+    r2 = distribution.create_round(db, lead, title="", crop="土豆", total_kg="7", rule="household")
+    results = _race([lambda: distribution.confirm_round(db, lead, r1), lambda: distribution.confirm_round(db, lead, r2)])
     assert sum(isinstance(r, int) for r in results) == 1
     assert any(isinstance(r, OutOfStock) for r in results), results
     assert _stock(db, village) == 3_000
@@ -367,7 +367,7 @@ def test_a_lapsed_entry_renewed_is_allocated_again(db, village, lead):
         s.get(Beneficiary, b).valid_until = TODAY - dt.timedelta(days=1)
     assert field_aid.register_frame(db, village.id).set_index("编号").loc[b, "状态"] == "已过期"
     field_aid.renew(db, lead, b, TODAY + dt.timedelta(days=200))
-    rid = field_aid.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
+    rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
     with db.read() as s:
         assert len(s.execute(select(Allocation.id).where(Allocation.round_id == rid)).all()) == 2
 
@@ -379,16 +379,16 @@ def test_closing_a_round_returns_what_was_not_collected_to_the_stock_once(db, vi
     assert _stock(db, village) == 30_000
     with db.read() as s:
         first = s.execute(select(Allocation.id).where(Allocation.round_id == rid).order_by(Allocation.id)).scalar()
-    field_aid.deliver_by_proxy(db, lead, first, "本人")
+    distribution.deliver_by_proxy(db, lead, first, "本人")
     with pytest.raises(InvalidInput, match="请填写结束原因"):
-        field_aid.close_round(db, lead, rid, "  ")
-    assert field_aid.close_round(db, lead, rid, "三户外出务工，土豆不宜久放") == 15_000
+        distribution.close_round(db, lead, rid, "  ")
+    assert distribution.close_round(db, lead, rid, "三户外出务工，土豆不宜久放") == 15_000
     assert _stock(db, village) == 45_000
     with pytest.raises(InvalidInput, match="只有已确认"):
-        field_aid.close_round(db, lead, rid, "再点一次")
+        distribution.close_round(db, lead, rid, "再点一次")
     with pytest.raises(InvalidInput, match="不能签领"):
-        field_aid.deliver_by_proxy(db, lead, first + 1, "邻居")
-    df = field_aid.allocations_frame(db, village.id, rid)
+        distribution.deliver_by_proxy(db, lead, first + 1, "邻居")
+    df = distribution.allocations_frame(db, village.id, rid)
     assert sorted(df["签领方式"].tolist()) == ["代签", "未领退库", "未领退库", "未领退库"]
     assert _stock(db, village) == 45_000 and verify(db) == []
 
@@ -396,4 +396,4 @@ def test_closing_a_round_returns_what_was_not_collected_to_the_stock_once(db, vi
 def test_only_a_field_lead_closes_a_round(db, village, lead):
     rid = _confirmed_round(db, village, lead)
     with pytest.raises(NotAllowed):
-        field_aid.close_round(db, village.actors["cashier"], rid, "试试")
+        distribution.close_round(db, village.actors["cashier"], rid, "试试")

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core.charity import field, field_aid, produce
+from core.charity import distribution, field, field_aid, produce
 from core.village import cards
 from db.models import Allocation, ProduceStock
 from tests.app_helpers import app, db_for_env, texts, use_data_dir
@@ -70,14 +70,14 @@ def test_a_field_lead_drafts_confirms_and_hands_out_a_round(field_app):
 
 def test_a_draft_can_be_discarded_without_touching_the_stock(field_app):
     db, v, _ = field_app
-    rid = field_aid.create_round(db, v.actors["field_lead"], title="测试轮", crop="土豆", total_kg="10",
+    rid = distribution.create_round(db, v.actors["field_lead"], title="测试轮", crop="土豆", total_kg="10",
                                  rule="household")
     at = app(v.actors["field_lead"].user_id)
     at.switch_page("pages/distribution.py").run()
     assert "合计 10.0 公斤，与总量一致" in texts(at)
     _button(at, "作废草稿").click().run()
     assert not at.exception
-    assert field_aid.round_info(db, v.id, rid).status == "cancelled"
+    assert distribution.round_info(db, v.id, rid).status == "cancelled"
     assert _stock(db) == 100_000
 
 
@@ -137,9 +137,9 @@ def test_a_work_day_is_created_filled_by_picking_names_and_confirmed_as_voluntee
 def test_a_round_is_ended_early_from_the_page_and_the_rest_returns_to_the_stock(field_app):
     db, v, token = field_app
     lead = v.actors["field_lead"]
-    rid = field_aid.create_round(db, lead, title="冬至土豆", crop="土豆", total_kg="9", rule="household")
-    field_aid.confirm_round(db, lead, rid)
-    field_aid.deliver_by_card(db, lead, rid, token)
+    rid = distribution.create_round(db, lead, title="冬至土豆", crop="土豆", total_kg="9", rule="household")
+    distribution.confirm_round(db, lead, rid)
+    distribution.deliver_by_card(db, lead, rid, token)
     assert _stock(db) == 91_000
     at = app(lead.user_id)
     at.switch_page("pages/distribution.py").run()
@@ -148,12 +148,12 @@ def test_a_round_is_ended_early_from_the_page_and_the_rest_returns_to_the_stock(
     assert "2 户未领的 6.0 公斤土豆退回库存" in texts(at)
     _button(at, "确认结束并退库").click().run()  # no reason given: refused, nothing moves
     assert "请填写结束原因" in texts(at)
-    assert _stock(db) == 91_000 and field_aid.round_info(db, v.id, rid).status == "confirmed"
+    assert _stock(db) == 91_000 and distribution.round_info(db, v.id, rid).status == "confirmed"
     at.text_input(key=f"dist_close_reason_{rid}").input("两户外出务工，土豆不宜久放")
     _button(at, "确认结束并退库").click().run()
     assert not at.exception
     assert "6.0 公斤土豆已退回库存" in texts(at)
-    assert _stock(db) == 97_000 and field_aid.round_info(db, v.id, rid).status == "closed"
+    assert _stock(db) == 97_000 and distribution.round_info(db, v.id, rid).status == "closed"
     assert not any(b.label.startswith("结束发放") for b in at.button)  # a closed round cannot be ended again
     assert not any(t.key == "dist_scan_input" for t in at.text_input)  # nor signed for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.charity import field_aid, produce
+from core.charity import distribution, produce
 from core.charity.field_report import season_report
 from startup.demo import build_demo
 
@@ -19,7 +19,7 @@ def test_the_demo_field_year_matches_the_seed_story_and_its_stock_adds_up(sqlite
     assert rep.work_days >= 30
     assert rep.people >= 500
     assert produce.verify_produce(sqlite_db, vid) == []
-    rounds = field_aid.rounds_frame(sqlite_db, vid)
+    rounds = distribution.rounds_frame(sqlite_db, vid)
     assert (rounds["已签领户数"] < rounds["户数"]).sum() == 1  # one round partly undelivered
     assert not produce.stock_frame(sqlite_db, vid)["库存（公斤）"].lt(0).any()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.charity import field, field_aid, produce
+from core.charity import distribution, field, field_aid, produce
 from core.platform.auth import actor_for
 from core.supermarket import shop
 from core.village import cards
@@ -139,8 +139,8 @@ def test_the_distribution_counters_count_the_card_just_scanned(tmp_path, monkeyp
         for hid in v.household_ids:
             field_aid.register(db, lead, household_id=hid, category="elderly", approve=True)
         token = cards.issue_card(db, v.admin, v.household_ids[0])
-        rid = field_aid.create_round(db, lead, title="秋季土豆", crop="土豆", total_kg="10", rule="household")
-        field_aid.confirm_round(db, lead, rid)
+        rid = distribution.create_round(db, lead, title="秋季土豆", crop="土豆", total_kg="10", rule="household")
+        distribution.confirm_round(db, lead, rid)
         at = app(lead.user_id)
         at.switch_page("pages/distribution.py").run()
         assert not at.exception, at.exception
