@@ -1,7 +1,8 @@
 """Beneficiaries (受助对象): the register of households the charity field's produce goes to.
 
 The register lists households by category, each approved by a staff member and valid until a date;
-suggestions come from the roster (age, the village's own lists). Distribution rounds and signed delivery,
+households with a member aged 70 or more are suggested for staff to confirm, never added
+automatically. Distribution rounds and signed delivery,
 which read the register on the day of a round, are in :mod:`core.charity.distribution`.
 """
 
