@@ -48,7 +48,7 @@ def _timed(fn, runs: int = 3) -> float:
 
 def measure(url: str, n: int) -> dict:
     from core.maintenance.verify import verify
-    from core.village import opening
+    from core.village import opening, reconciliation
     from db.engine import Database
     from db.models import Base
     from tests.factories import make_village
@@ -72,10 +72,10 @@ def measure(url: str, n: int) -> dict:
         opening.commit(db, v.admin, v.id, "b.xlsx", data, cut)
         out["commit_s"] = round(time.perf_counter() - t, 3)
         plan = opening.preview(db, v.admin, v.id, "b.xlsx", data, cut)
-        out["reconciliation_s"] = _timed(lambda: opening.reconciliation(db, v.admin, v.id, "b.xlsx", data, cut,
+        out["reconciliation_s"] = _timed(lambda: reconciliation.reconciliation(db, v.admin, v.id, "b.xlsx", data, cut,
                                                                         plan=plan))
-        r = opening.reconciliation(db, v.admin, v.id, "b.xlsx", data, cut, plan=plan)
-        out["reconciliation_pdf_s"] = _timed(lambda: opening.reconciliation_pdf(r), runs=1)
+        r = reconciliation.reconciliation(db, v.admin, v.id, "b.xlsx", data, cut, plan=plan)
+        out["reconciliation_pdf_s"] = _timed(lambda: reconciliation.reconciliation_pdf(r), runs=1)
         out["verify_clean"] = verify(db) == []
         return out
     finally:

@@ -10,7 +10,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core.village import opening, roster, setup
+from core.village import opening, reconciliation, roster, setup
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import (
@@ -159,7 +159,7 @@ def _opening(actor) -> None:
 
 def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
     db = runtime.db()
-    r = run_action(lambda: opening.reconciliation(db, actor, actor.village_id, filename, data, cutover, plan=plan))
+    r = run_action(lambda: reconciliation.reconciliation(db, actor, actor.village_id, filename, data, cutover, plan=plan))
     if r is None:
         return
     st.markdown("**对账**")
@@ -168,9 +168,9 @@ def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
     c[1].metric("系统已导入合计", r.imported_total)
     c[2].metric("差额", r.book_total - r.imported_total)
     with st.container(horizontal=True):
-        excel_download("下载对账表（Excel）", lambda: opening.reconciliation_frames(r), "期初积分对账表.xlsx",
+        excel_download("下载对账表（Excel）", lambda: reconciliation.reconciliation_frames(r), "期初积分对账表.xlsx",
                        key="opening_recon_xlsx")
-        pdf_download("打印对账表（PDF）", lambda: opening.reconciliation_pdf(r), "期初积分对账表.pdf",
+        pdf_download("打印对账表（PDF）", lambda: reconciliation.reconciliation_pdf(r), "期初积分对账表.pdf",
                      key="opening_recon_pdf", text=text_of(r.village, *(x.head_name + x.door_no for x in r.rows)))
 
 

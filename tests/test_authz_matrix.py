@@ -203,7 +203,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
                                          "data": "门牌号,期初积分\n1-005,5\n".encode(), "cutover": TODAY}),
     "opening.preview": (ADMIN, lambda W: {"village_id": W.v.id, "filename": "台账.csv",
                                           "data": "门牌号,期初积分\n1-005,5\n".encode(), "cutover": TODAY}),
-    "opening.reconciliation": (ADMIN, lambda W: {"village_id": W.v.id, "filename": "台账.csv",
+    "reconciliation.reconciliation": (ADMIN, lambda W: {"village_id": W.v.id, "filename": "台账.csv",
                                                  "data": "门牌号,期初积分\n1-005,5\n".encode(), "cutover": TODAY}),
     "publicity.post_due": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id, "today": TODAY + dt.timedelta(10)}),
     "publicity.post_due_if_any": (set(VILLAGE_ROLES), lambda W: {"village_id": W.v.id,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.maintenance.verify import verify
 from core.platform.errors import InvalidInput, NotAllowed
 from core.points import ledger
-from core.village import opening
+from core.village import opening, reconciliation
 from db.models import Account, AuditLog, HouseholdMonth, ImportBatch, LedgerEntry
 from tests.factories import make_village
 
@@ -216,14 +216,14 @@ def test_history_rows_cannot_be_reversed_and_the_opening_can(db, village):
 
 
 def test_the_reconciliation_sets_the_book_against_the_ledger(db, village):
-    before = opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
+    before = reconciliation.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     assert (before.book_total, before.imported_total, before.mismatches) == (161, 0, 4)
     opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
-    r = opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
+    r = reconciliation.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     assert (r.book_total, r.imported_total, r.mismatches, r.ledger_total, r.ledger_households) == (161, 161, 0, 161, 4)
     plan = opening.preview(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
-    assert opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER, plan=plan) == r
-    frames = opening.reconciliation_frames(r)
+    assert reconciliation.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER, plan=plan) == r
+    frames = reconciliation.reconciliation_frames(r)
     summary = dict(zip(frames["对账汇总"]["项目"], frames["对账汇总"]["内容"], strict=True))
     assert summary["差额"] == "0" and "村务监督委员会签字" in summary
     assert list(frames["逐户核对"]["核对"]) == ["一致"] * 4
@@ -232,8 +232,8 @@ def test_the_reconciliation_sets_the_book_against_the_ledger(db, village):
 def test_the_reconciliation_prints_with_the_totals_and_signature_lines(db, village):
     pypdfium2 = pytest.importorskip("pypdfium2")
     opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
-    r = opening.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
-    pdf = pypdfium2.PdfDocument(opening.reconciliation_pdf(r))
+    r = reconciliation.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
+    pdf = pypdfium2.PdfDocument(reconciliation.reconciliation_pdf(r))
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "账本期初积分合计：161" in text and "系统已导入合计：161" in text and "差额：0" in text
     assert "村务监督委员会签字" in text and "户主1" in text
