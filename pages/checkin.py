@@ -13,7 +13,7 @@ from core.volunteering import outsiders as out
 from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
 from ui.widgets import downloads, flash, md_escape, number_bad, number_box, run_action, say
@@ -40,7 +40,7 @@ def _pick_activity(actor) -> int | None:
     aid = st.selectbox("活动", ids, index=index, format_func=options.get, key="checkin_activity_pick")
     if aid != current:
         st.session_state.pop(state.CHECKIN_CHOOSE, None)
-        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
+        confirm.close()
     st.session_state[state.CHECKIN_ACTIVITY] = aid
     return aid
 
@@ -196,22 +196,14 @@ def _confirm(actor, aid: int, df, odf) -> None:
                  "（计入所在单位，不折算积分）。")
     st.caption(f"计时规则：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。请核对上表每人的“在场”与“时长”"
                "（计入的时长）后确认；有出入的先在“手工录入时长”中改正。")
-    if st.session_state.get(state.CHECKIN_CONFIRMING) != aid:
-        if st.button("确认时长…", key="checkin_confirm_start", type="primary"):
-            st.session_state[state.CHECKIN_CONFIRMING] = aid
-            st.rerun()
-        return
-    st.warning("确认后时长计入志愿者累计时长并折算积分（按村里设置直接入账或提交评议会），之后只能通过更正申请修改。")
-    c1, c2 = st.columns(2)
-    if c1.button("确认，计入", key="checkin_confirm_do", type="primary"):
+    if confirm.confirm_step("checkin_confirm", aid, ask_label="确认时长…", confirm="确认，计入",
+                            warning="确认后时长计入志愿者累计时长并折算积分（按村里设置直接入账或提交评议会），"
+                                    "之后只能通过更正申请修改。"):
         n = run_action(lambda: service_hours.confirm(db, actor, aid))
-        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
         if n is not None:
+            confirm.close()
             flash(f"已确认 {n} 人的服务时长。")
             st.rerun()
-    if c2.button("返回", key="checkin_confirm_back"):
-        st.session_state.pop(state.CHECKIN_CONFIRMING, None)
-        st.rerun()
 
 
 def render() -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 from core.charity import allocation, distribution, field, produce
 from core.platform.errors import DomainError
 from core.village.templates import BENEFICIARY_CATEGORIES
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
 from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, say, text_of
@@ -62,7 +62,7 @@ def _pick_round(actor) -> int | None:
                        format_func=choices.get, key="dist_round_pick")
     if rid != current:
         st.session_state.pop(state.DISTRIBUTION_NOTICE, None)
-        st.session_state.pop(state.FIELD_CONFIRMING, None)
+        confirm.close()
     st.session_state[state.DISTRIBUTION_ROUND] = rid
     return rid
 
@@ -93,29 +93,23 @@ def _draft(actor, r) -> None:
     else:
         st.error(f"合计 {total:,.1f} 公斤，与总量 {target:,.1f} 公斤相差 {target - total:+,.1f} 公斤。")
     downloads(view, f"分配草稿_{r.id}", "dist_draft_dl")
-    pending = st.session_state.get(state.FIELD_CONFIRMING) == ("round", r.id)
-    if not pending:
+    if not confirm.is_open("dist_confirm", r.id):
         c1, c2 = st.columns(2)
-        if c1.button("确认分配…", key="dist_confirm_start", type="primary"):
-            st.session_state[state.FIELD_CONFIRMING] = ("round", r.id)
-            st.rerun()
+        confirm.ask("dist_confirm", r.id, "确认分配…", where=c1)
         if (c2.button("作废草稿", key="dist_cancel")
                 and run_action(lambda: distribution.cancel_draft(db, actor, r.id), "草稿已作废。") is not None):
             st.rerun()
         return
-    say("warning", f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。此操作不能撤销。")
-    c1, c2 = st.columns(2)
-    if c1.button("确认出库并分配", key="dist_confirm_do", type="primary"):
-        st.session_state.pop(state.FIELD_CONFIRMING, None)
+    if confirm.confirmed("dist_confirm", r.id, confirm="确认出库并分配", back="返回修改",
+                         warning=f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。"
+                                 "此操作不能撤销。"):
         values = dict(zip(edited["户ID"], edited["分配（公斤）"], strict=True))
         done = run_action(lambda: distribution.confirm_round(db, actor, r.id, distribution.adjusted_from_kg(values)))
         if done is not None:
             st.session_state[state.DISTRIBUTION_EDIT] = version + 1
+            confirm.close()
             flash("分配已确认并出库，可以开始签领。")
             st.rerun()
-    if c2.button("返回修改", key="dist_confirm_back"):
-        st.session_state.pop(state.FIELD_CONFIRMING, None)
-        st.rerun()
 
 
 def _delivery(actor, r) -> None:
@@ -193,27 +187,20 @@ def _close_round(actor, r, left) -> None:
     """End the round early: what is still undelivered goes back into the produce stock."""
     db = runtime.db()
     kg = left["分配（公斤）"].sum()
-    with st.expander("结束发放（未领退库）", expanded=st.session_state.get(state.FIELD_CONFIRMING) == ("close", r.id)):
+    with st.expander("结束发放（未领退库）", expanded=confirm.is_open("dist_close", r.id)):
         st.caption("发放结束仍有户未签领时使用（如已搬走、长期外出、农产品不宜久放）：未领部分退回义田库存，"
                    "这些户标记为“未领退库”，本轮不能再签领。")
         reason = st.text_input("结束原因（必填）", max_chars=200, key=f"dist_close_reason_{r.id}",
                                placeholder="如：发放日已过，余下农产品退库另行处理")
-        if st.session_state.get(state.FIELD_CONFIRMING) != ("close", r.id):
-            if st.button("结束发放…", key="dist_close_start"):
-                st.session_state[state.FIELD_CONFIRMING] = ("close", r.id)
-                st.rerun()
-            return
-        say("warning", f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。此操作不能撤销。")
-        c1, c2 = st.columns(2)
-        if c1.button("确认结束并退库", key="dist_close_do", type="primary"):
+        if confirm.confirm_step("dist_close", r.id, ask_label="结束发放…", kind="secondary", back="取消",
+                                confirm="确认结束并退库",
+                                warning=f"确认后，{len(left)} 户未领的 {kg:,.1f} 公斤{r.crop}退回库存，本轮结束，不能再签领。"
+                                        "此操作不能撤销。"):
             grams = run_action(lambda: distribution.close_round(db, actor, r.id, reason))
             if grams is not None:
-                st.session_state.pop(state.FIELD_CONFIRMING, None)
+                confirm.close()
                 flash(f"本轮已结束，{field.fmt_kg(grams)} 公斤{r.crop}已退回库存。")
                 st.rerun()
-        if c2.button("取消", key="dist_close_back"):
-            st.session_state.pop(state.FIELD_CONFIRMING, None)
-            st.rerun()
 
 
 def _history(actor) -> None:

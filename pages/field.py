@@ -12,7 +12,7 @@ from core.charity.field_report import report_pdf, season_report
 from core.platform.errors import DomainError
 from core.volunteering import service_hours
 from core.volunteering import volunteer_queries as vq
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
 from ui.widgets import (
@@ -197,21 +197,12 @@ def _work_days(actor) -> None:
     pending = att[(~att["已确认"]) & att["时长（分钟）"].notna()] if not att.empty else att
     if not pending.empty:
         st.write(f"待确认 {len(pending)} 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时。")
-        if st.session_state.get(state.FIELD_CONFIRMING) != ("workday", aid):
-            if st.button("确认时长…", key="field_workday_confirm_start", type="primary"):
-                st.session_state[state.FIELD_CONFIRMING] = ("workday", aid)
-                st.rerun()
-        else:
-            st.warning("确认后时长计入志愿服务累计时长并折算积分，之后只能通过更正申请修改。")
-            b1, b2 = st.columns(2)
-            if b1.button("确认，计入志愿时长", key="field_workday_confirm_do", type="primary"):
-                st.session_state.pop(state.FIELD_CONFIRMING, None)
-                n = run_action(lambda: service_hours.confirm(db, actor, aid))
-                if n is not None:
-                    flash(f"已确认 {n} 人的劳动时长。")
-                    st.rerun()
-            if b2.button("返回", key="field_workday_confirm_back"):
-                st.session_state.pop(state.FIELD_CONFIRMING, None)
+        if confirm.confirm_step("field_workday_confirm", aid, ask_label="确认时长…", confirm="确认，计入志愿时长",
+                                warning="确认后时长计入志愿服务累计时长并折算积分，之后只能通过更正申请修改。"):
+            n = run_action(lambda: service_hours.confirm(db, actor, aid))
+            if n is not None:
+                confirm.close()
+                flash(f"已确认 {n} 人的劳动时长。")
                 st.rerun()
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.village import opening, reconciliation, roster, setup
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import (
     XLSX_MIME,
@@ -137,23 +137,17 @@ def _opening(actor) -> None:
     if plan.new == 0:
         st.success("账本里的每一户都已导入过期初积分，无需再导入。")
         return
-    if st.button(f"导入 {plan.new} 户的期初积分…", type="primary", key="opening_commit", icon=":material/upload:"):
-        st.session_state[state.OPENING_CONFIRM] = (sha, cutover)
-    if st.session_state.get(state.OPENING_CONFIRM) == (sha, cutover):
-        st.warning(f"确认把 {plan.new} 户、合计 {plan.book_total} 分的期初积分记入积分流水吗（期初日期 {cutover}）？"
-                   "记账后不能删除，只能冲正或调整。", icon=":material/warning:")
-        b = st.columns(2)
-        if b[0].button("确认记入期初积分", type="primary", key="opening_confirm"):
-            st.session_state[state.OPENING_CONFIRM] = None  # cleared first: a double click imports once
-            if st.session_state.get(state.OPENING_PREVIEWED) != (sha, cutover):
-                st.error("文件或期初日期已变化，请重新预览。")
-                return
-            done = run_action(lambda: opening.commit(db, actor, actor.village_id, upload.name, data, cutover))
-            if done is not None:
-                flash(f"期初积分导入完成：{done.new} 户，历史明细 {done.history_rows} 条。请下载对账表核对签字。")
-                st.rerun()
-        if b[1].button("取消", key="opening_cancel"):
-            st.session_state[state.OPENING_CONFIRM] = None
+    if confirm.confirm_step("opening", (sha, cutover), ask_label=f"导入 {plan.new} 户的期初积分…",
+                            icon=":material/upload:", confirm="确认记入期初积分", back="取消",
+                            warning=f"确认把 {plan.new} 户、合计 {plan.book_total} 分的期初积分记入积分流水吗"
+                                    f"（期初日期 {cutover}）？记账后不能删除，只能冲正或调整。"):
+        if st.session_state.get(state.OPENING_PREVIEWED) != (sha, cutover):
+            st.error("文件或期初日期已变化，请重新预览。")
+            return
+        done = run_action(lambda: opening.commit(db, actor, actor.village_id, upload.name, data, cutover))
+        if done is not None:
+            confirm.close()
+            flash(f"期初积分导入完成：{done.new} 户，历史明细 {done.history_rows} 条。请下载对账表核对签字。")
             st.rerun()
 
 

@@ -46,7 +46,6 @@ ACTIVITY_LAST_CREATED = "activities_last_created"  # fingerprint of the last cre
 CHECKIN_MODE = "checkin_mode"  # "in" / "out"
 CHECKIN_CHOOSE = "checkin_choose"  # (household_id, mode) while asking which member of a scanned household
 CHECKIN_LAST = "checkin_last_message"  # (level, text) result of the last scan
-CHECKIN_CONFIRMING = "checkin_confirming"  # activity id whose confirmation step is open
 CERTIFICATE_LAST = "volunteers_certificate_id"  # last issued certificate, offered for download
 
 # dashboards
@@ -69,7 +68,6 @@ FIELD_WORKDAY = "field_workday_id"  # work day (activity with a plot) open on th
 FIELD_CHOOSE = "field_workday_choose"  # (household_id, [resident ids]) while asking which member of a scanned card
 FIELD_NOTICE = "field_notice"  # (level, text) result of the last work-day scan
 FIELD_LAST_WRITE = "field_last_write"  # fingerprint of the last harvest / surplus form: a double submit writes once
-FIELD_CONFIRMING = "field_confirming"  # what waits for its 确认 step, e.g. ("workday", id) or ("round", id)
 FIELD_TAB = "field_tab"  # label of the open tab of the field page (lazy tabs: only it runs)
 VOLUNTEERS_TAB = "volunteers_tab"  # the same for the volunteers page
 RANKINGS_TAB = "rankings_tab"  # the same for the rankings page
@@ -83,7 +81,6 @@ STAFF_SELECTED = "staff_selected_user_id"  # int | None: staff member open in th
 STAFF_PENDING = "staff_pending_action"  # (action, user_id) waiting for the 确认 step (deactivate/reset)
 ROSTER_PREVIEWED = "roster_previewed_sha256"  # sha256 of the file whose preview was shown (commit only after it)
 OPENING_PREVIEWED = "opening_previewed"  # (sha256, cut-over date) of the points book whose preview was shown
-OPENING_CONFIRM = "opening_confirm_pending"  # (sha256, cut-over date) waiting for the 确认 step of the opening import
 LIFECYCLE_PENDING = "households_lifecycle_pending"  # (action, args) waiting for its 确认 step (close, split, merge)
 CARDS_LOCAL_OK = "cards_local_ok"  # checkbox: the admin confirmed printing cards whose link is localhost (a test print)
 ROSTER_CARDS_LOCAL_OK = "roster_cards_local_ok"  # the same on the roster page
@@ -101,3 +98,4 @@ LARGE_TEXT = "large_text_switch"  # bool: the sidebar's 大字模式 switch, set
 
 # villages (村庄管理)
 VILLAGES_PENDING = "villages_pending_action"  # tuple | None: create / rename / move waiting for 确认
+CONFIRM_OPEN = "confirm_open"  # ui.confirm: the one open 确认 question, (key, token)

@@ -1,0 +1,59 @@
+"""The one way pages ask before an irreversible action: a first button that opens the question,
+a warning that says what will happen, and 确认 / 返回 side by side.
+
+Which question is open is kept in one session key for every page, as ``(key, token)``: the token
+names the object asked about (an activity id, a round id, a file's hash and date), so the question
+closes by itself when the page moves on to another object and two questions are never open at once.
+The question stays open until the page closes it after the action succeeded: a refusal (a reason not
+given, a changed file) is shown under the question, which the user answers again once it is put right.
+Every action behind a question is safe to run twice (the core refuses or finds it done), so a double
+click on 确认 changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui import state
+from ui.widgets import say
+
+
+def is_open(key: str, token: Any) -> bool:
+    """Whether the question ``key`` is open for ``token``."""
+    return st.session_state.get(state.CONFIRM_OPEN) == (key, token)
+
+
+def close() -> None:
+    st.session_state.pop(state.CONFIRM_OPEN, None)
+
+
+def ask(key: str, token: Any, label: str, *, kind: str = "primary", icon: str | None = None,
+        where: Any = None) -> None:
+    """The first button (widget key ``{key}_start``): a click opens the question for ``token``."""
+    if (where or st).button(label, key=f"{key}_start", type=kind, icon=icon):
+        st.session_state[state.CONFIRM_OPEN] = (key, token)
+        st.rerun()
+
+
+def confirmed(key: str, token: Any, *, warning: str, confirm: str, back: str = "返回") -> bool:
+    """While the question is open: the warning, then 确认 (``{key}_do``) and 返回 (``{key}_back``).
+    True on the run whose 确认 was clicked; the page calls :func:`close` once the action succeeded."""
+    if not is_open(key, token):
+        return False
+    say("warning", warning, icon=":material/warning:")
+    c1, c2 = st.columns(2)
+    if c2.button(back, key=f"{key}_back"):
+        close()
+        st.rerun()
+    return c1.button(confirm, key=f"{key}_do", type="primary")
+
+
+def confirm_step(key: str, token: Any, *, ask_label: str, warning: str, confirm: str, back: str = "返回",
+                 kind: str = "primary", icon: str | None = None) -> bool:
+    """:func:`ask` while the question is closed, :func:`confirmed` while it is open."""
+    if not is_open(key, token):
+        ask(key, token, ask_label, kind=kind, icon=icon)
+        return False
+    return confirmed(key, token, warning=warning, confirm=confirm, back=back)
