@@ -2,11 +2,16 @@
 
 A reversal (冲正) is shown beside the entry it undoes: each row carries the id of its
 reversal (or of the entry it reverses), so the page can put them side by side.
+
+The functions taking ``db`` read what one part of the page shows in one transaction, so a page
+never opens a session and the figures of one screen come from one snapshot.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import select
@@ -15,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from core.platform.errors import NotFound
 from core.platform.natural import natural_key
 from core.points.ledger import KIND_NAMES, held_points
+from core.village import lifecycle
 from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
 
 
@@ -43,6 +49,25 @@ def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
     return HouseholdView(hh.id, hh.village_id, hh.door_no, hh.head_name, grid or "", hh.phone, acc.balance,
                          acc.earned_total, acc.entries, acc.outstanding, held_points(s, [hh.id]).get(hh.id, 0),
                          hh.active)
+
+
+class Member(NamedTuple):
+    """A resident living in the household now (the pickers of 积分申报 and 户籍变动)."""
+
+    id: int
+    name: str
+    relation: str
+
+
+def members(s: Session, household_id: int) -> list[Member]:
+    rows = s.execute(select(Resident.id, Resident.name, Resident.relation)
+                     .where(Resident.household_id == household_id, Resident.active).order_by(Resident.id)).all()
+    return [Member(i, name, relation) for i, name, relation in rows]
+
+
+def members_of(db, household_id: int) -> list[Member]:
+    with db.read() as s:
+        return members(s, household_id)
 
 
 def members_frame(s: Session, household_id: int) -> pd.DataFrame:
@@ -108,6 +133,12 @@ def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
              f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]
 
 
+def reversible_entries(db, household_id: int) -> list[dict]:
+    """``reversible`` in a read of its own: the choices of the reversal form."""
+    with db.read() as s:
+        return reversible(s, household_id)
+
+
 @dataclass(frozen=True)
 class BalanceRow:
     """One household's points as the counter sees them (全村积分余额表)."""
@@ -140,3 +171,38 @@ def balances(s: Session, village_id: int) -> list[BalanceRow]:
     return [BalanceRow(hid, door, head, grid or "", bal, held.get(hid, 0), owed, earned)
             for hid, door, head, grid, bal, owed, earned in rows]
 
+
+
+@dataclass(frozen=True)
+class HouseholdScreen:
+    """Everything the household page shows of one household, read in one transaction."""
+
+    view: HouseholdView
+    members: pd.DataFrame  # members_frame
+    history: pd.DataFrame  # history_frame, newest first
+    events: list[lifecycle.EventRow]  # 户籍变动, newest first
+    closed: tuple[dt.date, str] | None  # (date, reason) of the closing; None while active
+
+
+def household_screen(db, village_id: int, household_id: int) -> HouseholdScreen:
+    """The household's account, members, history and 户籍变动; NotFound outside the village."""
+    with db.read() as s:
+        view = household(s, village_id, household_id)
+        return HouseholdScreen(view, members_frame(s, household_id), history_frame(s, household_id),
+                               lifecycle.events(s, household_id),
+                               None if view.active else lifecycle.close_info(s, household_id))
+
+
+@dataclass(frozen=True)
+class LifecycleChoices:
+    """What the 办理户籍变动 forms offer for one household."""
+
+    members: list[Member]  # living in it now
+    former: list[tuple[int, str, str]]  # (id, name, relation) of those who left
+    others: list[BalanceRow]  # the village's other active households (merge into, move points to)
+
+
+def lifecycle_choices(db, village_id: int, household_id: int) -> LifecycleChoices:
+    with db.read() as s:
+        return LifecycleChoices(members(s, household_id), lifecycle.former_members(s, household_id),
+                                [r for r in balances(s, village_id) if r.household_id != household_id])
