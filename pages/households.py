@@ -65,14 +65,16 @@ def render() -> None:
     tabs = ["积分流水", "家庭成员", "户籍变动"] + (["冲正与调整", "办理户籍变动"] if actor.has("admin") else [])
     t = st.tabs(tabs)
     with t[0]:
-        if hist.empty:
+        if not hist:
             st.info("还没有积分记录。")
         else:
             st.caption("冲正记录紧挨着被冲正的原始记录显示（见“冲正”列）。")
-            st.dataframe(households.side_by_side(hist), hide_index=True, width="stretch")
-            downloads(hist, f"积分流水_{view.door_no}", "hh_hist_dl")
+            st.dataframe(_history_frame(households.side_by_side(hist)), hide_index=True, width="stretch")
+            downloads(_history_frame(hist), f"积分流水_{view.door_no}", "hh_hist_dl")
     with t[1]:
-        st.dataframe(people, hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"姓名": m.name, "关系": m.relation, "性别": m.gender, "出生年份": m.birth_year,
+                                    "党员": "是" if m.party_member else ""} for m in people],
+                                  columns=["姓名", "关系", "性别", "出生年份", "党员"]), hide_index=True, width="stretch")
     if actor.has(*statement.STATEMENT_ROLES):
         with t[0]:
             period = _statement_period("hh_stmt_one")
@@ -86,6 +88,17 @@ def render() -> None:
             _corrections(actor, view)
         with t[4]:
             _lifecycle(actor, view)
+
+
+HISTORY_COLUMNS = ["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正", "经办人",
+                   "记账时间"]
+
+
+def _history_frame(rows) -> pd.DataFrame:
+    return pd.DataFrame([{"流水号": r.id, "日期": r.occurred_on, "类型": r.kind, "累计积分变化": r.delta_earned,
+                          "可用积分变化": r.delta_balance, "待扣变化": r.delta_outstanding, "当事人": r.person,
+                          "事由": r.reason, "冲正": r.link, "经办人": r.by, "记账时间": r.created_at} for r in rows],
+                        columns=HISTORY_COLUMNS)
 
 
 def _events(events, view) -> None:

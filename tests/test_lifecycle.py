@@ -16,7 +16,7 @@ from core.reporting import rankings
 from core.reporting.reports import period_of
 from core.supermarket import shop
 from core.village import cards, households, lifecycle, roster
-from core.village.households import history_frame, household
+from core.village.households import history, household
 from db.models import Account, AuditLog, Card, Household, HouseholdEvent, LedgerEntry, Product, Resident
 from tests.factories import give_points
 
@@ -57,7 +57,7 @@ def test_closing_a_household_revokes_its_cards_and_keeps_its_balance_and_history
             cards.resolve(s, village.id, token)
         view = household(s, village.id, h1)  # history still readable
         assert not view.active and view.balance == 40
-        assert len(history_frame(s, h1)) == 1
+        assert len(history(s, h1)) == 1
         assert proposals.find_households(s, village.id, "1-001") == []
         assert proposals.find_households(s, village.id, "1-001", include_closed=True)[0]["label"].endswith("（已注销）")
         assert s.execute(select(AuditLog.reason).where(AuditLog.action == "household.close")).scalar_one() == \
@@ -138,7 +138,7 @@ def test_the_household_screen_and_the_lifecycle_choices_follow_what_was_recorded
     lifecycle.resident_leaves(db, village.admin, head, "died", on=DAY, new_head_id=son)
     screen = households.household_screen(db, village.id, h1)
     assert screen.view.head_name == "户主1之子" and screen.view.balance == 12 and screen.closed is None
-    assert list(screen.members["姓名"]) == ["户主1之子"] and len(screen.history) == 1
+    assert [m.name for m in screen.members] == ["户主1之子"] and len(screen.history) == 1
     assert [e.what for e in screen.events] == ["变更户主", "成员迁出/去世（去世）"]
     choices = households.lifecycle_choices(db, village.id, h1)
     assert choices.members == [households.Member(son, "户主1之子", "户主")]
@@ -147,7 +147,7 @@ def test_the_household_screen_and_the_lifecycle_choices_follow_what_was_recorded
     assert households.members_of(db, h1) == choices.members
     lifecycle.merge(db, village.admin, h1, h2, note="合户", on=DAY)
     closed = households.household_screen(db, village.id, h1)
-    assert not closed.view.active and closed.closed == (DAY, "并入他户") and closed.members.empty
+    assert not closed.view.active and closed.closed == (DAY, "并入他户") and closed.members == []
     assert h1 not in [r.household_id for r in households.lifecycle_choices(db, village.id, h2).others]
     with pytest.raises(NotFound):
         households.household_screen(db, village.id + 1, h2)

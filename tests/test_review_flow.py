@@ -128,14 +128,15 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert minutes.minutes_pdf(m).startswith(b"%PDF") and minutes.minutes_excel(m)[:2] == b"PK"
 
     ledger.reverse(db, v.admin, entry.id, "评议有误")
-    from core.village.households import history_frame
+    from core.village.households import history, side_by_side
 
     with db.read() as s:
-        hist = history_frame(s, v.household_ids[0])
+        hist = history(s, v.household_ids[0])
         assert s.get(Account, v.household_ids[0]).balance == 0
-    reversal_id = int(hist.iloc[0]["流水号"])
-    assert list(hist["冲正"]) == [f"冲正第 {entry.id} 号", f"已被第 {reversal_id} 号冲正"]
-    assert list(hist["累计积分变化"]) == [-8, 8]
+    reversal_id = hist[0].id
+    assert [r.link for r in hist] == [f"冲正第 {entry.id} 号", f"已被第 {reversal_id} 号冲正"]
+    assert [r.delta_earned for r in hist] == [-8, 8]
+    assert [r.id for r in side_by_side(hist)] == [entry.id, reversal_id]  # the reversal below its entry
 
 
 def test_publicity_days_zero_posts_with_the_decision(db, v, members):

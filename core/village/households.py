@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -70,16 +69,42 @@ def members_of(db, household_id: int) -> list[Member]:
         return members(s, household_id)
 
 
-def members_frame(s: Session, household_id: int) -> pd.DataFrame:
+class MemberDetail(NamedTuple):
+    """A member as the 家庭成员 tab lists them."""
+
+    name: str
+    relation: str
+    gender: str | None
+    birth_year: int | None
+    party_member: bool
+
+
+def member_details(s: Session, household_id: int) -> list[MemberDetail]:
     rows = s.execute(select(Resident.name, Resident.relation, Resident.gender, Resident.birth_year,
                             Resident.party_member).where(Resident.household_id == household_id, Resident.active)
                      .order_by(Resident.id)).all()
-    return pd.DataFrame([{"姓名": r.name, "关系": r.relation, "性别": r.gender, "出生年份": r.birth_year,
-                          "党员": "是" if r.party_member else ""} for r in rows],
-                        columns=["姓名", "关系", "性别", "出生年份", "党员"])
+    return [MemberDetail(r.name, r.relation, r.gender, r.birth_year, bool(r.party_member)) for r in rows]
 
 
-def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFrame:
+@dataclass(frozen=True)
+class HistoryRow:
+    """One ledger entry of the household as its history shows it."""
+
+    id: int
+    occurred_on: dt.date
+    kind: str  # in Chinese (KIND_NAMES)
+    delta_earned: int
+    delta_balance: int
+    delta_outstanding: int
+    person: str  # the resident it concerns, "" for the whole household
+    reason: str
+    link: str  # "冲正第 n 号" on a reversal, "已被第 n 号冲正" on a reversed entry, else ""
+    by: str  # who recorded it, 系统 for the system
+    created_at: dt.datetime
+    reverses_id: int | None  # the entry this one reverses
+
+
+def history(s: Session, household_id: int, limit: int = 200) -> list[HistoryRow]:
     """Newest first; a reversed entry says so and names its reversal, and vice versa."""
     rev = aliased(LedgerEntry)
     rows = s.execute(
@@ -97,27 +122,24 @@ def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFra
             link = f"已被第 {reversal_id} 号冲正"
         else:
             link = ""
-        out.append({"流水号": e.id, "日期": e.occurred_on, "类型": KIND_NAMES.get(e.kind, e.kind),
-                    "累计积分变化": e.delta_earned, "可用积分变化": e.delta_balance,
-                    "待扣变化": e.delta_outstanding, "当事人": person or "",
-                    "事由": e.reason, "冲正": link, "经办人": by or "系统", "记账时间": e.created_at})
-    return pd.DataFrame(out, columns=["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正",
-                                      "经办人", "记账时间"])
+        out.append(HistoryRow(e.id, e.occurred_on, KIND_NAMES.get(e.kind, e.kind), e.delta_earned, e.delta_balance,
+                              e.delta_outstanding, person or "", e.reason, link, by or "系统", e.created_at,
+                              e.reverses_id))
+    return out
 
 
-def side_by_side(hist: pd.DataFrame) -> pd.DataFrame:
-    """Reorder a history frame so each reversal sits right below the entry it reverses."""
-    records = hist.to_dict("records")
-    ids = {int(r["流水号"]) for r in records}
-    reversal_of = {int(r["冲正"].split()[1]): r for r in records if r["冲正"].startswith("冲正第")}
-    rows = []
-    for r in records:
-        if r["冲正"].startswith("冲正第") and int(r["冲正"].split()[1]) in ids:
+def side_by_side(rows: list[HistoryRow]) -> list[HistoryRow]:
+    """The history reordered so each reversal sits right below the entry it reverses."""
+    ids = {r.id for r in rows}
+    reversal_of = {r.reverses_id: r for r in rows if r.reverses_id is not None}
+    out = []
+    for r in rows:
+        if r.reverses_id in ids:
             continue  # shown below its original
-        rows.append(r)
-        if int(r["流水号"]) in reversal_of:
-            rows.append(reversal_of[int(r["流水号"])])
-    return pd.DataFrame(rows, columns=hist.columns)
+        out.append(r)
+        if r.id in reversal_of:
+            out.append(reversal_of[r.id])
+    return out
 
 
 def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
@@ -178,8 +200,8 @@ class HouseholdScreen:
     """Everything the household page shows of one household, read in one transaction."""
 
     view: HouseholdView
-    members: pd.DataFrame  # members_frame
-    history: pd.DataFrame  # history_frame, newest first
+    members: list[MemberDetail]
+    history: list[HistoryRow]  # newest first (side_by_side puts reversals beside their entries)
     events: list[lifecycle.EventRow]  # 户籍变动, newest first
     closed: tuple[dt.date, str] | None  # (date, reason) of the closing; None while active
 
@@ -188,7 +210,7 @@ def household_screen(db, village_id: int, household_id: int) -> HouseholdScreen:
     """The household's account, members, history and 户籍变动; NotFound outside the village."""
     with db.read() as s:
         view = household(s, village_id, household_id)
-        return HouseholdScreen(view, members_frame(s, household_id), history_frame(s, household_id),
+        return HouseholdScreen(view, member_details(s, household_id), history(s, household_id),
                                lifecycle.events(s, household_id),
                                None if view.active else lifecycle.close_info(s, household_id))
 
