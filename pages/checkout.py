@@ -24,7 +24,7 @@ import streamlit as st
 from core.platform.errors import DomainError
 from core.supermarket import receipts, shop
 from core.supermarket import stock as stock_mod
-from core.village import cards
+from core.village import cards, villages
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
@@ -295,10 +295,7 @@ def _confirm_code_help(village_id: int) -> None:
 
 
 def _village_name(village_id: int) -> str:
-    from core.reporting.reports import village_name
-
-    with runtime.db().read() as s:
-        return village_name(s, village_id)
+    return villages.village_name(runtime.db(), village_id)
 
 
 def render() -> None:

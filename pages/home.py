@@ -26,9 +26,8 @@ def render() -> None:
     actor = page_guard("home")
     st.title("工作台")
     today = dt.date.today()
-    with runtime.db().read() as s:
-        where = reports.village_name(s, actor.village_id) if actor.village_id else ""
-        items = reports.today_summary(s, actor, today)
+    bench = reports.workbench(runtime.db(), actor, today)
+    where, items = bench.village, bench.items
     if actor.has("township_viewer") and actor.township:
         where = actor.township
     st.caption(f"{md_escape(actor.name)} · {md_escape(where)} · {today:%Y年%m月%d日} 星期{WEEKDAYS[today.weekday()]}")
@@ -59,8 +58,7 @@ def render() -> None:
 def _reminders(actor, today: dt.date, allowed: dict, village: str) -> None:
     """评议提醒: a session due by the cadence, items waiting past it, 公示 ended with objections open."""
     db = runtime.db()
-    with db.read() as s:
-        r = cadence.reminders(s, actor.village_id, today)
+    r = cadence.reminders_of(db, actor.village_id, today)
     notes = cadence.messages(r, today)
     for note in notes:
         say("warning", note, icon=":material/schedule:")

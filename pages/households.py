@@ -28,8 +28,7 @@ def render() -> None:
     st.title("户积分查询")
     text = st.text_input("姓名、门牌号或积分卡号", key="hh_search", placeholder="例如：王建国、2-105，或扫描积分卡")
     if text.strip():
-        with db.read() as s:
-            found = run_action(lambda: proposals.find_households(s, actor.village_id, text, include_closed=True))
+        found = run_action(lambda: proposals.households_matching(db, actor.village_id, text, include_closed=True))
         if found == []:
             st.warning("没有找到这一户。")
         elif found:
@@ -48,15 +47,11 @@ def render() -> None:
         if actor.has(*statement.STATEMENT_ROLES):
             _statements(actor)
         return
-    with db.read() as s:
-        view = run_action(lambda: households.household(s, actor.village_id, hid))
-        if view is None:
-            st.session_state[state.HOUSEHOLD_VIEW] = None
-            return
-        people = households.members_frame(s, hid)
-        hist = households.history_frame(s, hid)
-        events = lifecycle.events(s, hid)
-        closed = None if view.active else lifecycle.close_info(s, hid)
+    screen = run_action(lambda: households.household_screen(db, actor.village_id, hid))
+    if screen is None:
+        st.session_state[state.HOUSEHOLD_VIEW] = None
+        return
+    view, people, hist, events, closed = screen.view, screen.members, screen.history, screen.events, screen.closed
     st.subheader(_md(f"{view.door_no} {view.head_name}（{view.grid}）" + ("　已注销" if not view.active else "")))
     if not view.active:
         when = f"于 {closed[0]} 注销（{closed[1]}）" if closed else "已注销"
@@ -70,14 +65,16 @@ def render() -> None:
     tabs = ["积分流水", "家庭成员", "户籍变动"] + (["冲正与调整", "办理户籍变动"] if actor.has("admin") else [])
     t = st.tabs(tabs)
     with t[0]:
-        if hist.empty:
+        if not hist:
             st.info("还没有积分记录。")
         else:
             st.caption("冲正记录紧挨着被冲正的原始记录显示（见“冲正”列）。")
-            st.dataframe(households.side_by_side(hist), hide_index=True, width="stretch")
-            downloads(hist, f"积分流水_{view.door_no}", "hh_hist_dl")
+            st.dataframe(_history_frame(households.side_by_side(hist)), hide_index=True, width="stretch")
+            downloads(_history_frame(hist), f"积分流水_{view.door_no}", "hh_hist_dl")
     with t[1]:
-        st.dataframe(people, hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"姓名": m.name, "关系": m.relation, "性别": m.gender, "出生年份": m.birth_year,
+                                    "党员": "是" if m.party_member else ""} for m in people],
+                                  columns=["姓名", "关系", "性别", "出生年份", "党员"]), hide_index=True, width="stretch")
     if actor.has(*statement.STATEMENT_ROLES):
         with t[0]:
             period = _statement_period("hh_stmt_one")
@@ -91,6 +88,17 @@ def render() -> None:
             _corrections(actor, view)
         with t[4]:
             _lifecycle(actor, view)
+
+
+HISTORY_COLUMNS = ["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正", "经办人",
+                   "记账时间"]
+
+
+def _history_frame(rows) -> pd.DataFrame:
+    return pd.DataFrame([{"流水号": r.id, "日期": r.occurred_on, "类型": r.kind, "累计积分变化": r.delta_earned,
+                          "可用积分变化": r.delta_balance, "待扣变化": r.delta_outstanding, "当事人": r.person,
+                          "事由": r.reason, "冲正": r.link, "经办人": r.by, "记账时间": r.created_at} for r in rows],
+                        columns=HISTORY_COLUMNS)
 
 
 def _events(events, view) -> None:
@@ -120,10 +128,8 @@ def _lifecycle(actor, view) -> None:
             if st.form_submit_button("恢复本户…"):
                 _ask("reopen", {"note": note}, f"恢复 {view.door_no} {view.head_name}", [f"原因：{note}"])
         return
-    with db.read() as s:
-        members = proposals.members(s, view.id)
-        gone = lifecycle.former_members(s, view.id)
-        others = [r for r in households.balances(s, view.village_id) if r.household_id != view.id]
+    choices = households.lifecycle_choices(db, view.village_id, view.id)
+    members, gone, others = choices.members, choices.former, choices.others
     names = {r.id: f"{r.name}（{r.relation}）" for r in members}
     other_labels = {r.household_id: f"{r.door_no} {r.head_name}" for r in others}
     action = st.segmented_control("办理", list(LIFECYCLE_ACTIONS), format_func=LIFECYCLE_ACTIONS.get,
@@ -279,8 +285,7 @@ def _corrections(actor, view) -> None:
             st.rerun()
         return
     st.subheader("冲正一条流水")
-    with db.read() as s:
-        options = households.reversible(s, view.id)
+    options = households.reversible_entries(db, view.id)
     if options:
         with st.form("hh_reverse"):
             labels = {o["id"]: o["label"] for o in options}
@@ -329,10 +334,9 @@ def _statements(actor) -> None:
     st.subheader("打印积分对账单")
     st.caption("给没有手机的村民：每户一页，含可用、暂扣、待扣积分，本期积分记录和星级。查找一户可单独打印。")
     db = runtime.db()
-    with db.read() as s:
-        grids = publicity.grids(s, actor.village_id)
-    scope = st.selectbox("范围", [None] + [g.id for g in grids], key="hh_stmt_scope",
-                         format_func=lambda g: "全村" if g is None else next(x.name for x in grids if x.id == g))
+    grids = publicity.grid_names(db, actor.village_id)
+    scope = st.selectbox("范围", [None, *grids], key="hh_stmt_scope",
+                         format_func=lambda g: "全村" if g is None else grids[g])
     period = _statement_period("hh_stmt_all")
     if not st.button("生成对账单", icon=":material/print:", key="hh_stmt_build"):
         return
@@ -341,7 +345,7 @@ def _statements(actor) -> None:
         db, actor, actor.village_id, period, grid_id=scope,
         progress=lambda n, total: bar.progress(n / total, text=f"已生成 {n} / {total} 户")))
     if data:
-        name = "全村" if scope is None else next(x.name for x in grids if x.id == scope)
+        name = "全村" if scope is None else grids[scope]
         st.download_button("下载对账单 PDF", data, f"积分对账单_{name}_{period.label}.pdf", mime="application/pdf",
                            icon=":material/download:", key="hh_stmt_dl", on_click="ignore")
 

@@ -13,7 +13,7 @@ import streamlit as st
 from core.committee import photos, proposals
 from core.committee.review import STATUS_NAMES
 from core.platform.errors import AlreadyDone, DomainError
-from core.village import rules
+from core.village import households, rules
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import flash, md_escape, run_action, say
@@ -34,8 +34,7 @@ def _pick_household(actor) -> int | None:
     st.subheader("① 找到这一户")
     text = st.text_input("姓名、门牌号或积分卡号", key="pn_search", placeholder="例如：王建国、1-023，或扫描积分卡")
     if text.strip():
-        with db.read() as s:
-            found = run_action(lambda: proposals.find_households(s, actor.village_id, text))
+        found = run_action(lambda: proposals.households_matching(db, actor.village_id, text))
         if found == []:
             st.warning("没有找到，请换个关键词（姓名中的一个字、门牌号）。")
         elif found:
@@ -50,8 +49,7 @@ def _pick_household(actor) -> int | None:
 
 def _pick_rule(actor) -> rules.ItemView | None:
     st.subheader("② 选择积分事项")
-    with runtime.db().read() as s:
-        items = rules.catalogue(s, actor.village_id)
+    items = rules.catalogue_of(runtime.db(), actor.village_id)
     if not items:
         st.warning("本村还没有积分细则，请管理员先在“积分细则”中添加。")
         return None
@@ -81,8 +79,7 @@ def render() -> None:
         return
 
     db = runtime.db()
-    with db.read() as s:
-        people = proposals.members(s, hid)
+    people = households.members_of(db, hid)
     st.subheader("③ 情况与照片")
     n = st.session_state.get(state.PROPOSAL_FORM_ROUND, 0)
     with st.form(f"pn_form_{n}", clear_on_submit=False):
@@ -120,8 +117,7 @@ def render() -> None:
 
 
 def _recent(actor) -> None:
-    with runtime.db().read() as s:
-        rows = proposals.recent_by(s, actor, actor.village_id)
+    rows = proposals.submitted_lately(runtime.db(), actor.user_id, actor.village_id)
     if not rows:
         return
     st.subheader("我最近的申报")

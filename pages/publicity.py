@@ -17,11 +17,6 @@ from ui.widgets import downloads, flash, pdf_download, run_action, text_of
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议不成立（已记账）", "overturned": "异议成立（已撤销）"}
 
 
-def _sheet(village_id: int, grid_id: int | None) -> bytes:
-    with runtime.db().read() as s:
-        return publicity.sheet_pdf(s, village_id, grid_id)
-
-
 def render() -> None:
     actor = page_guard("publicity")
     db = runtime.db()
@@ -30,15 +25,11 @@ def render() -> None:
     st.title("公示与异议")
     if posted:
         st.success(f"公示期满且无异议的 {posted} 项已记入积分账户。")
-    with db.read() as s:
-        grids = publicity.grids(s, vid)
-    names = {g.id: g.name for g in grids}
+    names = publicity.grid_names(db, vid)
     grid_id = st.selectbox("范围", [None, *names], format_func=lambda g: "全村" if g is None else names[g],
                            key="pb_grid")
-    with db.read() as s:
-        rows = publicity.in_publicity(s, vid, grid_id)
-        open_obs = publicity.objections(s, vid, status="open")
-        all_obs = publicity.objections(s, vid)
+    screen = publicity.publicity_screen(db, vid, grid_id)
+    rows, open_obs, all_obs = screen.items, screen.open_objections, screen.objections
     tabs = st.tabs([f"公示中（{len(rows)}）", "登记异议", f"异议记录（{len(open_obs)} 待处理）"])
     with tabs[0]:
         _list(vid, grid_id, names, rows)
@@ -55,7 +46,7 @@ def _list(vid: int, grid_id: int | None, names: dict, rows: list[dict]) -> None:
                         "事由": r["note"] or "", "事项日期": r["act_date"], "公示至": r["publicity_until"],
                         "状态": STATUS_NAMES.get(r["status"], r["status"])} for r in rows])
     # Built only when clicked; the names and reasons it prints are checked against the font now.
-    pdf_download(f"打印公示单（{scope}，PDF）", lambda: _sheet(vid, grid_id),
+    pdf_download(f"打印公示单（{scope}，PDF）", lambda: publicity.sheet_pdf_of(runtime.db(), vid, grid_id),
                  f"积分公示_{scope}_{dt.date.today():%Y%m%d}.pdf", f"pb_pdf_{grid_id}", text_of(scope, df),
                  type="primary")
     if not rows:

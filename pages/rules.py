@@ -28,9 +28,8 @@ def render() -> None:
     actor = page_guard("rules")
     st.title("积分细则")
     is_admin = actor.has("admin")
-    with runtime.db().read() as s:
-        all_items = rules.catalogue(s, actor.village_id, include_inactive=True)
-        cats = rules.categories(s, actor.village_id)
+    whole = rules.whole_catalogue(runtime.db(), actor.village_id)
+    all_items, cats = whole.items, whole.categories
     latest: dict[str, rules.ItemView] = {}
     for i in all_items:
         latest[i.code] = i  # ordered by version: the last one wins

@@ -210,6 +210,7 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
                                                                  "today": TODAY + dt.timedelta(10)}),
     "sessions.add_guest": (REVIEW, lambda W: {"session_id": W.ids["session"], "name": "党员代表乙", "capacity": "party"}),
     "sessions.add_member": (REVIEW, lambda W: {"session_id": W.ids["session"], "user_id": W.v.actors["committee"].user_id}),
+    "reports.workbench": (set(ROLES), lambda W: {"today": TODAY}),  # every role has one; no role, none
     "review.bulk_approve": (REVIEW, lambda W: {"session_id": W.ids["session"], "proposal_ids": [W.ids["proposal2"]],
                                                "votes": all_agree(W.db, W.ids["session"])}),
     "sessions.close_session": (REVIEW, lambda W: {"session_id": W.ids["session"]}),
@@ -289,7 +290,7 @@ POSITIVE_SKIP = {"setup.remove_demo"}  # refuses while a real village exists, fo
 # The village comes from the actor itself and no argument names another village's
 # object: another village's actor acts in its own village, which is allowed.
 ACTOR_SCOPED = {"produce.record_loss", "produce.sell_surplus", "distribution.create_round", "outsiders.add",
-                "volunteer.create_activity"}
+                "reports.workbench", "volunteer.create_activity"}
 
 
 def actor_taking_functions() -> dict[str, Callable]:

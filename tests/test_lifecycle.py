@@ -15,8 +15,8 @@ from core.platform.errors import InvalidInput, NotAllowed, NotFound
 from core.reporting import rankings
 from core.reporting.reports import period_of
 from core.supermarket import shop
-from core.village import cards, lifecycle, roster
-from core.village.households import history_frame, household
+from core.village import cards, households, lifecycle, roster
+from core.village.households import history, household
 from db.models import Account, AuditLog, Card, Household, HouseholdEvent, LedgerEntry, Product, Resident
 from tests.factories import give_points
 
@@ -57,7 +57,7 @@ def test_closing_a_household_revokes_its_cards_and_keeps_its_balance_and_history
             cards.resolve(s, village.id, token)
         view = household(s, village.id, h1)  # history still readable
         assert not view.active and view.balance == 40
-        assert len(history_frame(s, h1)) == 1
+        assert len(history(s, h1)) == 1
         assert proposals.find_households(s, village.id, "1-001") == []
         assert proposals.find_households(s, village.id, "1-001", include_closed=True)[0]["label"].endswith("（已注销）")
         assert s.execute(select(AuditLog.reason).where(AuditLog.action == "household.close")).scalar_one() == \
@@ -128,6 +128,29 @@ def test_a_resident_who_dies_leaves_the_members_list_and_a_head_needs_a_successo
     lifecycle.resident_returns(db, village.admin, head, note="误登记")
     with db.read() as s:
         assert s.get(Resident, head).active and s.get(Resident, head).relation == "其他"
+
+
+def test_the_household_screen_and_the_lifecycle_choices_follow_what_was_recorded(db, village):
+    h1, h2 = village.household_ids[:2]
+    head = village.resident_ids[0]
+    son = _add_member(db, village, h1, "户主1之子", "儿子")
+    give_points(db, h1, 12, "a")
+    lifecycle.resident_leaves(db, village.admin, head, "died", on=DAY, new_head_id=son)
+    screen = households.household_screen(db, village.id, h1)
+    assert screen.view.head_name == "户主1之子" and screen.view.balance == 12 and screen.closed is None
+    assert [m.name for m in screen.members] == ["户主1之子"] and len(screen.history) == 1
+    assert [e.what for e in screen.events] == ["变更户主", "成员迁出/去世（去世）"]
+    choices = households.lifecycle_choices(db, village.id, h1)
+    assert choices.members == [households.Member(son, "户主1之子", "户主")]
+    assert choices.former == [(head, "户主1", "户主")]
+    assert [r.household_id for r in choices.others] == village.household_ids[1:]  # not itself
+    assert households.members_of(db, h1) == choices.members
+    lifecycle.merge(db, village.admin, h1, h2, note="合户", on=DAY)
+    closed = households.household_screen(db, village.id, h1)
+    assert not closed.view.active and closed.closed == (DAY, "并入他户") and closed.members == []
+    assert h1 not in [r.household_id for r in households.lifecycle_choices(db, village.id, h2).others]
+    with pytest.raises(NotFound):
+        households.household_screen(db, village.id + 1, h2)
 
 
 def test_splitting_moves_the_chosen_members_and_the_agreed_points_to_a_new_household(db, village):

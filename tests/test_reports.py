@@ -169,6 +169,17 @@ def test_the_workbench_summary_is_role_aware(db, village):
     assert any(i.label == "今日志愿活动" and i.value == "1 场" for i in field)
 
 
+
+def test_the_workbench_names_the_village_of_village_staff_only(db, village):
+    populate(db, village, TODAY)
+    committee = reports.workbench(db, village.actors["committee"], TODAY)
+    assert committee.village == "测试村" and {i.label for i in committee.items} >= {"待评议申报", "公示中事项"}
+    area = village.actors["township_admin"]  # belongs to no village: the page names the township instead
+    bench = reports.workbench(db, area, TODAY)
+    with db.read() as s:
+        assert bench.village == "" and bench.items == reports.today_summary(s, area, TODAY)
+
+
 def test_the_month_before_is_counted_in_its_own_month(db, village):
     populate(db, village, TODAY)
     prev = reports.period_of("month", months_ago(TODAY, 1))

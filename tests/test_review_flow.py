@@ -128,14 +128,15 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert minutes.minutes_pdf(m).startswith(b"%PDF") and minutes.minutes_excel(m)[:2] == b"PK"
 
     ledger.reverse(db, v.admin, entry.id, "评议有误")
-    from core.village.households import history_frame
+    from core.village.households import history, side_by_side
 
     with db.read() as s:
-        hist = history_frame(s, v.household_ids[0])
+        hist = history(s, v.household_ids[0])
         assert s.get(Account, v.household_ids[0]).balance == 0
-    reversal_id = int(hist.iloc[0]["流水号"])
-    assert list(hist["冲正"]) == [f"冲正第 {entry.id} 号", f"已被第 {reversal_id} 号冲正"]
-    assert list(hist["累计积分变化"]) == [-8, 8]
+    reversal_id = hist[0].id
+    assert [r.link for r in hist] == [f"冲正第 {entry.id} 号", f"已被第 {reversal_id} 号冲正"]
+    assert [r.delta_earned for r in hist] == [-8, 8]
+    assert [r.id for r in side_by_side(hist)] == [entry.id, reversal_id]  # the reversal below its entry
 
 
 def test_publicity_days_zero_posts_with_the_decision(db, v, members):
@@ -155,6 +156,9 @@ def test_an_overturned_objection_rejects_the_item_with_its_reason(db, v, members
     ob = publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="其实是村里保洁员打扫的")
     with pytest.raises(AlreadyDone):
         publicity.log_objection(db, v.actors["committee"], pid, raised_by="邻居", reason="再提一次")
+    held = publicity.publicity_screen(db, v.id)
+    assert [(r["id"], r["status"]) for r in held.items] == [(pid, "objected")]
+    assert [o["id"] for o in held.open_objections] == [o["id"] for o in held.objections] == [ob]
     sid2 = open_(db, v, members)
     with pytest.raises(InvalidInput, match="理由"):
         review.resolve_objection(db, v.actors["committee"], sid2, ob, "overturned", " ", all_agree(db, sid2))
@@ -162,6 +166,8 @@ def test_an_overturned_objection_rejects_the_item_with_its_reason(db, v, members
                                     all_agree(db, sid2)).status == "overturned"
     assert publicity.post_due(db, today=TODAY + dt.timedelta(days=10)) == 0
     assert count(db, LedgerEntry) == 0
+    done = publicity.publicity_screen(db, v.id)
+    assert done.items == [] and done.open_objections == [] and done.objections[0]["status"] == "overturned"
 
 
 def test_bulk_approve_skips_what_is_already_decided(db, v, members):
@@ -356,6 +362,7 @@ def test_the_publicity_sheet_prints_village_wide_and_per_grid(db, v, members):
         assert publicity.sheet_pdf(s, v.id, v.grid_ids[0]).startswith(b"%PDF")
         assert smallest_font_pt(publicity.sheet_pdf(s, v.id)) >= 11  # a notice on the wall, read by older eyes
         assert [r["id"] for r in publicity.in_publicity(s, v.id, v.grid_ids[0])] == [pid]
+    assert publicity.sheet_pdf_of(db, v.id, v.grid_ids[0]).startswith(b"%PDF")
 
 
 def test_a_session_cannot_be_dated_in_the_future(db, v, members):
@@ -382,3 +389,13 @@ def test_a_proxy_entry_records_its_source_and_needs_a_note(db, v):
     with db.read() as s:
         item = agenda.queue(s, v.id, TODAY)[0]
     assert (item.id, item.source) == (pid, "工作人员代报")
+
+
+def test_the_grid_names_come_in_natural_order(db, v):
+    from db.models import Grid
+
+    with db.write() as s:
+        s.add_all([Grid(village_id=v.id, name="网格10"), Grid(village_id=v.id, name="网格9")])
+    names = publicity.grid_names(db, v.id)
+    assert names[v.grid_ids[0]] == "第一网格" and len(names) == 3
+    assert list(names.values()).index("网格9") < list(names.values()).index("网格10")

@@ -48,6 +48,20 @@ def test_a_deactivated_item_cannot_be_proposed_and_is_not_deleted(db, v):
     rules.set_item_active(db, v.admin, v.rule_ids["HJ06"], True)
 
 
+
+def test_the_whole_catalogue_keeps_every_version_and_inactive_categories(db, v):
+    new_id = rules.revise_item(db, v.admin, v.rule_ids["HJ01"], name="庭院整洁", points=6, min_points=3,
+                               max_points=12, cap_count=1, cap_period="month", adopted_by="村民代表大会")
+    cat = rules.create_category(db, v.admin, v.id, "孝老爱亲")
+    rules.set_category_active(db, v.admin, cat, False)
+    whole = rules.whole_catalogue(db, v.id)
+    assert [(i.code, i.version, i.active) for i in whole.items if i.code == "HJ01"] == [("HJ01", 1, False),
+                                                                                        ("HJ01", 2, True)]
+    assert whole.categories == [rules.CategoryView(v.category_ids[0], "环境卫生", True),
+                                rules.CategoryView(cat, "孝老爱亲", False)]
+    assert [i.id for i in rules.catalogue_of(db, v.id) if i.code == "HJ01"] == [new_id]  # the active one only
+
+
 @pytest.mark.parametrize("pts,lo,hi,cap,period", [
     (0, -1, 1, None, None), (5, 6, 10, None, None), (5, 0, 10, None, None), (-5, -10, 2, None, None),
     (2.5, 1, 5, None, None), (5, 3, 10, 2, None), (5, 3, 10, -1, "month"), (5000, 1, 6000, None, None),

@@ -163,3 +163,10 @@ def test_the_default_period_is_the_last_complete_one():
     assert reports.last_complete("month", dt.date(2026, 1, 31)).label == "2025年12月"
     assert reports.last_complete("quarter", dt.date(2026, 4, 1)).label == "2026年第1季度"
     assert reports.last_complete("year", dt.date(2026, 6, 1)).label == "2025年"
+
+
+def test_the_village_name_is_read_by_id(db):
+    a, _b, _c, far = _county(db)
+    assert villages.village_name(db, a.id) == "甲村"
+    assert villages.village_name(db, far) == "外县村"
+    assert villages.village_name(db, far + 100) == ""

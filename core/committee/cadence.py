@@ -105,6 +105,12 @@ def reminders(s: Session, village_id: int, today: dt.date) -> Reminders:
                      waiting_total, overdue, overdue_count, blocked, blocked_count)
 
 
+def reminders_of(db, village_id: int, today: dt.date) -> Reminders:
+    """``reminders`` in a read of its own (the workbench's 评议提醒)."""
+    with db.read() as s:
+        return reminders(s, village_id, today)
+
+
 def messages(r: Reminders, today: dt.date) -> list[str]:
     """The reminders in one sentence each (the workbench's banner, the summary's head)."""
     out = []

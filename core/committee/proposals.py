@@ -245,9 +245,10 @@ def find_households(s: Session, village_id: int, text: str, limit: int = 20, inc
              "label": f"{r.door_no} {r.head_name}" + ("" if r.active else "（已注销）")} for r in rows]
 
 
-def members(s: Session, household_id: int) -> list[Resident]:
-    return list(s.execute(select(Resident).where(Resident.household_id == household_id, Resident.active)
-                          .order_by(Resident.id)).scalars())
+def households_matching(db, village_id: int, text: str, include_closed: bool = False) -> list[dict]:
+    """``find_households`` in a read of its own: (id, label) of the households a search box finds."""
+    with db.read() as s:
+        return find_households(s, village_id, text, include_closed=include_closed)
 
 
 def photos_of(s: Session, proposal_ids: list[int]) -> dict[int, list[ProposalPhoto]]:
@@ -260,12 +261,18 @@ def photos_of(s: Session, proposal_ids: list[int]) -> dict[int, list[ProposalPho
     return out
 
 
-def recent_by(s: Session, actor: Actor, village_id: int, limit: int = 20) -> list[dict]:
+def recent_by(s: Session, user_id: int | None, village_id: int, limit: int = 20) -> list[dict]:
     """What this user submitted lately (so a grid worker sees that it went in)."""
     rows = s.execute(
         select(Proposal.id, Proposal.act_date, Proposal.points, Proposal.status, Household.door_no,
                Household.head_name, RuleItem.name)
         .join(Household, Household.id == Proposal.household_id).join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-        .where(Proposal.village_id == village_id, Proposal.submitted_by == actor.user_id)
+        .where(Proposal.village_id == village_id, Proposal.submitted_by == user_id)
         .order_by(Proposal.id.desc()).limit(limit)).all()
     return [dict(r._mapping) for r in rows]
+
+
+def submitted_lately(db, user_id: int | None, village_id: int) -> list[dict]:
+    """``recent_by`` in a read of its own (我最近的申报 under the form)."""
+    with db.read() as s:
+        return recent_by(s, user_id, village_id)

@@ -11,6 +11,7 @@ Posting runs when relevant pages load (:func:`post_due_if_any`) and from
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
@@ -226,6 +227,21 @@ def objections(s: Session, village_id: int, status: str | None = None, limit: in
     return [dict(r._mapping) for r in s.execute(q.order_by(Objection.id.desc()).limit(limit)).all()]
 
 
+@dataclass(frozen=True)
+class PublicityScreen:
+    """The 公示与异议 page's lists, read in one transaction so its counts agree."""
+
+    items: list[dict]  # in_publicity: in 公示 or held by an objection (the grid's, or the village's)
+    open_objections: list[dict]  # waiting for a session
+    objections: list[dict]  # all, newest first
+
+
+def publicity_screen(db, village_id: int, grid_id: int | None = None) -> PublicityScreen:
+    with db.read() as s:
+        return PublicityScreen(in_publicity(s, village_id, grid_id), objections(s, village_id, status="open"),
+                               objections(s, village_id))
+
+
 def is_report(rule_name: str) -> bool:
     """A 举报 item (e.g. 举报违法线索经查属实): who reported whom is not for the notice board."""
     return "举报" in (rule_name or "")
@@ -284,6 +300,18 @@ def sheet_pdf(s: Session, village_id: int, grid_id: int | None = None, today: dt
     return pdf.output_bytes()
 
 
+def sheet_pdf_of(db, village_id: int, grid_id: int | None = None) -> bytes:
+    """``sheet_pdf`` in a read of its own (the page builds it when 打印公示单 is clicked)."""
+    with db.read() as s:
+        return sheet_pdf(s, village_id, grid_id)
+
+
 def grids(s: Session, village_id: int) -> list[Grid]:
     found = s.execute(select(Grid).where(Grid.village_id == village_id)).scalars()
     return sorted(found, key=lambda g: (natural_key(g.name), g.id))
+
+
+def grid_names(db, village_id: int) -> dict[int, str]:
+    """id → name of the village's grids, in ``grids`` order (the 范围 pickers)."""
+    with db.read() as s:
+        return {g.id: g.name for g in grids(s, village_id)}

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from core.platform.access import AREA_ROLES, Actor
+from core.platform.access import AREA_ROLES, ROLES, Actor, require
 from core.points.ledger import KIND_NAMES
 from core.reporting.comparison import ENVIRONMENT, compare, villages_for  # noqa: F401  (re-exported)
 from core.reporting.periods import (  # noqa: F401  (re-exported: pages and tests read periods here)
@@ -333,6 +333,22 @@ def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
 
 
 _VILLAGE_ROLES = ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead")
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """The workbench's head: where the user works and what needs attention, one snapshot."""
+
+    village: str  # the user's village ("" for staff of no village)
+    items: list[TodayItem]
+
+
+def workbench(db, actor: Actor, today: dt.date) -> Workbench:
+    """Every staff role has a workbench; an account without a role has none."""
+    require(actor, ROLES)
+    with db.read() as s:
+        return Workbench(village_name(s, actor.village_id) if actor.village_id else "",
+                         today_summary(s, actor, today))
 
 
 def _township_today(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:

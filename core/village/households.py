@@ -2,19 +2,24 @@
 
 A reversal (冲正) is shown beside the entry it undoes: each row carries the id of its
 reversal (or of the entry it reverses), so the page can put them side by side.
+
+The functions taking ``db`` read what one part of the page shows in one transaction, so a page
+never opens a session and the figures of one screen come from one snapshot.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from core.platform.errors import NotFound
 from core.platform.natural import natural_key
 from core.points.ledger import KIND_NAMES, held_points
+from core.village import lifecycle
 from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
 
 
@@ -45,16 +50,61 @@ def household(s: Session, village_id: int, household_id: int) -> HouseholdView:
                          hh.active)
 
 
-def members_frame(s: Session, household_id: int) -> pd.DataFrame:
+class Member(NamedTuple):
+    """A resident living in the household now (the pickers of 积分申报 and 户籍变动)."""
+
+    id: int
+    name: str
+    relation: str
+
+
+def members(s: Session, household_id: int) -> list[Member]:
+    rows = s.execute(select(Resident.id, Resident.name, Resident.relation)
+                     .where(Resident.household_id == household_id, Resident.active).order_by(Resident.id)).all()
+    return [Member(i, name, relation) for i, name, relation in rows]
+
+
+def members_of(db, household_id: int) -> list[Member]:
+    with db.read() as s:
+        return members(s, household_id)
+
+
+class MemberDetail(NamedTuple):
+    """A member as the 家庭成员 tab lists them."""
+
+    name: str
+    relation: str
+    gender: str | None
+    birth_year: int | None
+    party_member: bool
+
+
+def member_details(s: Session, household_id: int) -> list[MemberDetail]:
     rows = s.execute(select(Resident.name, Resident.relation, Resident.gender, Resident.birth_year,
                             Resident.party_member).where(Resident.household_id == household_id, Resident.active)
                      .order_by(Resident.id)).all()
-    return pd.DataFrame([{"姓名": r.name, "关系": r.relation, "性别": r.gender, "出生年份": r.birth_year,
-                          "党员": "是" if r.party_member else ""} for r in rows],
-                        columns=["姓名", "关系", "性别", "出生年份", "党员"])
+    return [MemberDetail(r.name, r.relation, r.gender, r.birth_year, bool(r.party_member)) for r in rows]
 
 
-def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFrame:
+@dataclass(frozen=True)
+class HistoryRow:
+    """One ledger entry of the household as its history shows it."""
+
+    id: int
+    occurred_on: dt.date
+    kind: str  # in Chinese (KIND_NAMES)
+    delta_earned: int
+    delta_balance: int
+    delta_outstanding: int
+    person: str  # the resident it concerns, "" for the whole household
+    reason: str
+    link: str  # "冲正第 n 号" on a reversal, "已被第 n 号冲正" on a reversed entry, else ""
+    by: str  # who recorded it, 系统 for the system
+    created_at: dt.datetime
+    reverses_id: int | None  # the entry this one reverses
+
+
+def history(s: Session, household_id: int, limit: int = 200) -> list[HistoryRow]:
     """Newest first; a reversed entry says so and names its reversal, and vice versa."""
     rev = aliased(LedgerEntry)
     rows = s.execute(
@@ -72,27 +122,24 @@ def history_frame(s: Session, household_id: int, limit: int = 200) -> pd.DataFra
             link = f"已被第 {reversal_id} 号冲正"
         else:
             link = ""
-        out.append({"流水号": e.id, "日期": e.occurred_on, "类型": KIND_NAMES.get(e.kind, e.kind),
-                    "累计积分变化": e.delta_earned, "可用积分变化": e.delta_balance,
-                    "待扣变化": e.delta_outstanding, "当事人": person or "",
-                    "事由": e.reason, "冲正": link, "经办人": by or "系统", "记账时间": e.created_at})
-    return pd.DataFrame(out, columns=["流水号", "日期", "类型", "累计积分变化", "可用积分变化", "待扣变化", "当事人", "事由", "冲正",
-                                      "经办人", "记账时间"])
+        out.append(HistoryRow(e.id, e.occurred_on, KIND_NAMES.get(e.kind, e.kind), e.delta_earned, e.delta_balance,
+                              e.delta_outstanding, person or "", e.reason, link, by or "系统", e.created_at,
+                              e.reverses_id))
+    return out
 
 
-def side_by_side(hist: pd.DataFrame) -> pd.DataFrame:
-    """Reorder a history frame so each reversal sits right below the entry it reverses."""
-    records = hist.to_dict("records")
-    ids = {int(r["流水号"]) for r in records}
-    reversal_of = {int(r["冲正"].split()[1]): r for r in records if r["冲正"].startswith("冲正第")}
-    rows = []
-    for r in records:
-        if r["冲正"].startswith("冲正第") and int(r["冲正"].split()[1]) in ids:
+def side_by_side(rows: list[HistoryRow]) -> list[HistoryRow]:
+    """The history reordered so each reversal sits right below the entry it reverses."""
+    ids = {r.id for r in rows}
+    reversal_of = {r.reverses_id: r for r in rows if r.reverses_id is not None}
+    out = []
+    for r in rows:
+        if r.reverses_id in ids:
             continue  # shown below its original
-        rows.append(r)
-        if int(r["流水号"]) in reversal_of:
-            rows.append(reversal_of[int(r["流水号"])])
-    return pd.DataFrame(rows, columns=hist.columns)
+        out.append(r)
+        if r.id in reversal_of:
+            out.append(reversal_of[r.id])
+    return out
 
 
 def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
@@ -106,6 +153,12 @@ def reversible(s: Session, household_id: int, limit: int = 200) -> list[dict]:
                      .order_by(LedgerEntry.id.desc()).limit(limit)).all()
     return [{"id": r.id, "label": f"#{r.id} {r.occurred_on} {KIND_NAMES.get(r.kind, r.kind)} "
              f"{r.delta_balance:+d}（可用）{r.reason[:30]}"} for r in rows]
+
+
+def reversible_entries(db, household_id: int) -> list[dict]:
+    """``reversible`` in a read of its own: the choices of the reversal form."""
+    with db.read() as s:
+        return reversible(s, household_id)
 
 
 @dataclass(frozen=True)
@@ -140,3 +193,38 @@ def balances(s: Session, village_id: int) -> list[BalanceRow]:
     return [BalanceRow(hid, door, head, grid or "", bal, held.get(hid, 0), owed, earned)
             for hid, door, head, grid, bal, owed, earned in rows]
 
+
+
+@dataclass(frozen=True)
+class HouseholdScreen:
+    """Everything the household page shows of one household, read in one transaction."""
+
+    view: HouseholdView
+    members: list[MemberDetail]
+    history: list[HistoryRow]  # newest first (side_by_side puts reversals beside their entries)
+    events: list[lifecycle.EventRow]  # 户籍变动, newest first
+    closed: tuple[dt.date, str] | None  # (date, reason) of the closing; None while active
+
+
+def household_screen(db, village_id: int, household_id: int) -> HouseholdScreen:
+    """The household's account, members, history and 户籍变动; NotFound outside the village."""
+    with db.read() as s:
+        view = household(s, village_id, household_id)
+        return HouseholdScreen(view, member_details(s, household_id), history(s, household_id),
+                               lifecycle.events(s, household_id),
+                               None if view.active else lifecycle.close_info(s, household_id))
+
+
+@dataclass(frozen=True)
+class LifecycleChoices:
+    """What the 办理户籍变动 forms offer for one household."""
+
+    members: list[Member]  # living in it now
+    former: list[tuple[int, str, str]]  # (id, name, relation) of those who left
+    others: list[BalanceRow]  # the village's other active households (merge into, move points to)
+
+
+def lifecycle_choices(db, village_id: int, household_id: int) -> LifecycleChoices:
+    with db.read() as s:
+        return LifecycleChoices(members(s, household_id), lifecycle.former_members(s, household_id),
+                                [r for r in balances(s, village_id) if r.household_id != household_id])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -98,6 +99,12 @@ def catalogue(s: Session, village_id: int, include_inactive: bool = False) -> li
     return [_view(item, name) for item, name in s.execute(q).all()]
 
 
+def catalogue_of(db, village_id: int, include_inactive: bool = False) -> list[ItemView]:
+    """``catalogue`` in a read of its own."""
+    with db.read() as s:
+        return catalogue(s, village_id, include_inactive)
+
+
 def search(items: list[ItemView], words: str) -> list[ItemView]:
     """Items whose code, name or category contain every word typed (pure, for the picker)."""
     parts = [w for w in (words or "").split() if w]
@@ -107,6 +114,26 @@ def search(items: list[ItemView], words: str) -> list[ItemView]:
 def categories(s: Session, village_id: int) -> list[RuleCategory]:
     return list(s.execute(select(RuleCategory).where(RuleCategory.village_id == village_id)
                           .order_by(RuleCategory.sort, RuleCategory.id)).scalars())
+
+
+class CategoryView(NamedTuple):
+    id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The rules page's view: every version of every item and every category, one snapshot."""
+
+    items: list[ItemView]  # by category then code, versions in order (the last is the latest)
+    categories: list[CategoryView]  # in sort order, inactive ones too
+
+
+def whole_catalogue(db, village_id: int) -> Catalogue:
+    with db.read() as s:
+        return Catalogue(catalogue(s, village_id, include_inactive=True),
+                         [CategoryView(c.id, c.name, c.active) for c in categories(s, village_id)])
 
 
 def versions(s: Session, village_id: int, code: str) -> list[RuleItem]:

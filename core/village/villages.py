@@ -80,6 +80,13 @@ def townships(db, actor: Actor) -> list[str]:
     return sorted(names, key=natural_key)
 
 
+def village_name(db, village_id: int) -> str:
+    """The village's name ("" if there is none by that id), e.g. printed on the till's 结算码."""
+    with db.read() as s:
+        v = s.get(Village, village_id)
+        return v.name if v else ""
+
+
 def new_password() -> str:
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
 
