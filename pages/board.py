@@ -76,14 +76,12 @@ def slides(c: board.BoardContent) -> list[tuple[str, str, list[str]]]:
 def _pick_village() -> int | None:
     """The id of the village to show (from ?v=, or the only one), or None."""
     code = st.query_params.get("v")
-    with runtime.db().read() as s:
-        village = board.find_village(s, code)
-        if village is not None or code:
-            return village.id if village is not None else None
-        options = board.villages(s)
-    if not options:
+    pick = board.village_for_board(runtime.db(), code)
+    if pick.village_id is not None or code:
+        return pick.village_id
+    if not pick.choices:
         return None
-    names = dict(options)
+    names = dict(pick.choices)
     st.title("公示栏")
     chosen = st.selectbox("选择村", list(names), format_func=names.get, index=None, placeholder="请选择要显示的村",
                           key="board_village")
@@ -96,8 +94,7 @@ def _pick_village() -> int | None:
 @st.fragment(run_every=ROTATE_SECONDS)
 def _rotating(village_id: int) -> None:
     now = dt.datetime.now()
-    with runtime.db().read() as s:
-        c = board.content(s, village_id, now.date())
+    c = board.board_content(runtime.db(), village_id, now.date())
     if not c.enabled:
         st.info("公示栏已关闭。", icon=":material/tv_off:")
         return

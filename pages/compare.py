@@ -104,11 +104,7 @@ def render() -> None:
                                  default="village", key="compare_level") or "village"
     period = period_picker("compare", dt.date.today())
 
-    def load() -> list[comparison.CompareRow]:
-        with runtime.db().read() as s:
-            return comparison.compare(s, actor, period, level)
-
-    rows = run_action(load)
+    rows = run_action(lambda: comparison.comparison_rows(runtime.db(), actor, period, level))
     if rows is None:
         return
     if not rows:

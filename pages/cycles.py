@@ -8,7 +8,6 @@ import datetime as dt
 
 import streamlit as st
 
-from core.platform import settings
 from core.points import closes, cycles
 from ui import runtime, state
 from ui.guard import page_guard
@@ -105,8 +104,7 @@ def _year_end(actor) -> None:
     if year is None:
         return
     year = int(year)
-    with db.read() as s:
-        policy = settings.get(s, actor.village_id, "year_end_policy")
+    policy = cycles.year_end_policy(db, actor.village_id)
     if policy == "clear":
         st.info("本村的年终处理方式：**清零**。每户记一笔“清零”流水，把可用积分变为 0；"
                 "不删除任何记录，累计积分和星级评定不受影响。")
@@ -224,8 +222,7 @@ def _year_close(actor, today: dt.date) -> None:
     if year is None:
         return
     year = int(year)
-    with db.read() as s:
-        policy = settings.get(s, actor.village_id, "year_end_policy")
+    policy = cycles.year_end_policy(db, actor.village_id)
     what = ("清零：每户记一笔清零流水，把可用积分变为 0（累计积分和星级不变）" if policy == "clear"
             else "结转：各户可用积分原样带入下一年")
     st.text(f"本村的年终处理方式为{what}。须先完成 {year}年12月的月结。")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.reporting import rankings, reports
+from core.reporting import reports, village_overview
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, run_open_tab
@@ -69,8 +69,7 @@ def render() -> None:
     actor = page_guard("overview")
     st.title("村情总览")
     today = dt.date.today()
-    with runtime.db().read() as s:
-        grid_options = reports.grids(s, actor.village_id)
+    grid_options = village_overview.grid_choices(runtime.db(), actor.village_id)
     cols = st.columns([1.1, 1.5, 1.5])
     period = period_picker("overview", today, cols)
     grid_names = dict(grid_options)
@@ -78,8 +77,7 @@ def render() -> None:
                            key="overview_grid")
     scope = grid_names.get(grid_id, "全村")
     vid = actor.village_id
-    with runtime.db().read() as s:
-        ov = reports.overview(s, vid, period, grid_id)
+    ov = village_overview.overview_figures(runtime.db(), vid, period, grid_id)
 
     st.caption(f"{period.label} · {scope}。加分、扣分已扣除冲正；兑换为兑换积分减去撤销；"
                "参与户指本期有加分的户；志愿时长按活动日期统计已确认的时长。")
@@ -105,16 +103,14 @@ def render() -> None:
 
 
 def _trend(vid: int, period, grid_id: int | None, scope: str) -> None:
-    with runtime.db().read() as s:
-        trend = reports.monthly_trend(s, vid, period.last_month, 12, grid_id)
+    trend = village_overview.monthly_trend_table(runtime.db(), vid, period.last_month, 12, grid_id)
     st.altair_chart(_trend_chart(trend), width="stretch")
     st.dataframe(trend, hide_index=True, width="stretch")
     downloads(trend, f"月度积分走势_{scope}", "overview_trend")
 
 
 def _categories(vid: int, period, grid_id: int | None, scope: str) -> None:
-    with runtime.db().read() as s:
-        cats = reports.by_category(s, vid, period, grid_id)
+    cats = village_overview.category_table(runtime.db(), vid, period, grid_id)
     if cats.empty:
         st.info("本期还没有按类别记入的积分。")
     else:
@@ -124,24 +120,22 @@ def _categories(vid: int, period, grid_id: int | None, scope: str) -> None:
 
 
 def _grids(vid: int, period) -> None:
-    with runtime.db().read() as s:
-        by_grid = reports.by_grid(s, vid, period)
-        ranked = rankings.rankings_enabled(s, vid)
+    grids = village_overview.grid_comparison(runtime.db(), vid, period)
+    by_grid = grids.table
     if by_grid.empty:
         st.info("本村还没有设置网格。")
     else:
-        if not (by_grid["加分"].any() or by_grid["扣分"].any()):
+        if not grids.any_points:
             st.info(f"{period.label}各网格还没有加分或扣分。")
         else:
             st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
-                                       f"{period.label}各网格净积分", ranked), width="stretch")
+                                       f"{period.label}各网格净积分", grids.ranked), width="stretch")
         st.dataframe(by_grid, hide_index=True, width="stretch")
     downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
 
 
 def _feed(vid: int) -> None:
-    with runtime.db().read() as s:
-        feed = reports.recent_activity(s, vid, 20)
+    feed = village_overview.activity_feed(runtime.db(), vid, 20)
     if feed.empty:
         st.info("还没有积分流水或志愿活动。")
     else:

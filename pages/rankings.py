@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.platform import settings
 from core.reporting import rankings
 from pages.overview import period_picker
 from ui import runtime, state
@@ -40,9 +39,8 @@ def render() -> None:
     actor = page_guard("rankings")
     st.title("排行与星级户")
     vid = actor.village_id
-    with runtime.db().read() as s:
-        enabled = rankings.rankings_enabled(s, vid)
-        stars_on = rankings.stars_enabled(s, vid)
+    switches = rankings.switches(runtime.db(), vid)
+    enabled, stars_on = switches.rankings, switches.stars
     today = dt.date.today()
     if not enabled:
         st.info("本村已关闭排名显示。管理员可在“系统设置 → 显示排名”中重新开启。", icon=":material/visibility_off:")
@@ -61,8 +59,7 @@ def render() -> None:
 
 
 def _households(vid: int, period) -> None:
-    with runtime.db().read() as s:
-        hh = rankings.households(s, vid, period)
+    hh = rankings.household_ranking(runtime.db(), vid, period)
     if not hh.empty:
         st.altair_chart(_top_chart(hh.assign(户=hh["门牌号"] + " " + hh["户主"]), "户", f"{period.label}前15户"),
                         width="stretch")
@@ -70,15 +67,13 @@ def _households(vid: int, period) -> None:
 
 
 def _residents(vid: int, period) -> None:
-    with runtime.db().read() as s:
-        res = rankings.residents(s, vid, period)
+    res = rankings.resident_ranking(runtime.db(), vid, period)
     st.caption("只统计记在具体村民名下的积分。")
     _table(res, f"村民积分排行_{period.label}", "rank_residents", "本期还没有记在村民名下的积分。")
 
 
 def _grids(vid: int, period) -> None:
-    with runtime.db().read() as s:
-        grid = rankings.grids(s, vid, period)
+    grid = rankings.grid_ranking(runtime.db(), vid, period)
     st.caption("网格按户均积分排名，大小不同的网格可以公平比较。")
     if not grid.empty:
         st.altair_chart(_top_chart(grid.rename(columns={"积分": "总积分", "户均积分": "积分"}), "网格",
@@ -89,10 +84,8 @@ def _grids(vid: int, period) -> None:
 def _stars(vid: int, today: dt.date) -> None:
     years = [today.year - i for i in range(5)]
     year = st.selectbox("年度", years, format_func=lambda y: f"{y}年", key="rankings_star_year")
-    with runtime.db().read() as s:
-        stars = rankings.star_households(s, vid, year)
-        counts = rankings.star_counts(s, vid, year)
-        thresholds = settings.get(s, vid, "star_household_thresholds")
+    graded = rankings.star_year(runtime.db(), vid, year)
+    stars, counts, thresholds = graded.households, graded.counts, graded.thresholds
     st.caption("按年度获得积分评定，门槛（一至五星）：" + " / ".join(f"{t} 分" for t in thresholds)
                + "。门槛可在系统设置中修改。")
     cols = st.columns(5)
@@ -102,8 +95,7 @@ def _stars(vid: int, today: dt.date) -> None:
 
 
 def _honours(vid: int, period) -> None:
-    with runtime.db().read() as s:
-        h = rankings.honours(s, vid, period)
+    h = rankings.honour_list(runtime.db(), vid, period)
     st.subheader(f"{period.label}光荣榜")
     st.markdown("**积分先进户**")
     _table(h.households, f"光荣榜_先进户_{period.label}", "honour_households", "本期暂无。")

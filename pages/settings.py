@@ -81,8 +81,7 @@ def render() -> None:
     st.title("系统设置")
     st.caption("修改后立即生效，并记入操作日志（谁、何时、原值 → 新值）。")
     db = runtime.db()
-    with db.read() as s:
-        current = settings.all_for(s, actor.village_id)
+    current = settings.current_values(db, actor.village_id)
 
     tabs = st.tabs([name for name, _ in GROUPS] + ["当前设置一览", "示范数据"])
     for (group, keys), tab in zip(GROUPS, tabs, strict=False):

@@ -155,6 +155,8 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
     "closes.close_year": (ADMIN, lambda W: {"village_id": W.v.id, "year": TODAY.year - 1,
                                             "confirm": str(TODAY.year - 1)}),
     "honours.publish": (REVIEW, lambda W: {"village_id": W.v.id, "year": TODAY.year, "confirm": True}),
+    "comparison.comparison_rows": (ADMIN | AREA | {"township_viewer"},
+                                   lambda W: {"period": Period("year", TODAY.year, 1), "level": "village"}),
     "cycles.grant_base": (ADMIN, lambda W: {"village_id": W.v.id, "period": f"{TODAY:%Y-%m}"}),
     "cycles.run_year_end": (ADMIN, lambda W: {"village_id": W.v.id, "year": TODAY.year - 1,
                                               "confirm": str(TODAY.year - 1)}),
@@ -289,8 +291,8 @@ MATRIX: dict[str, tuple[set[str], Args]] = {
 POSITIVE_SKIP = {"setup.remove_demo"}  # refuses while a real village exists, for everyone: covered by the admin tests
 # The village comes from the actor itself and no argument names another village's
 # object: another village's actor acts in its own village, which is allowed.
-ACTOR_SCOPED = {"produce.record_loss", "produce.sell_surplus", "distribution.create_round", "outsiders.add",
-                "reports.workbench", "volunteer.create_activity"}
+ACTOR_SCOPED = {"comparison.comparison_rows", "produce.record_loss", "produce.sell_surplus", "distribution.create_round",
+                "outsiders.add", "reports.workbench", "volunteer.create_activity"}
 
 
 def actor_taking_functions() -> dict[str, Callable]:

@@ -101,6 +101,16 @@ def test_the_board_finds_its_village_by_code_or_as_the_only_one(db):
         assert board.find_village(s, "T002").id != v.id
 
 
+def test_a_board_address_names_its_village_or_offers_the_choice(db):
+    assert board.village_for_board(db, None) == board.BoardVillage(None, [])  # no village yet
+    v = make_village(db, code="T001", name="一村")
+    assert board.village_for_board(db, None) == board.BoardVillage(v.id, [])  # the only one
+    w = make_village(db, code="T002", name="二村")
+    assert board.village_for_board(db, "T002") == board.BoardVillage(w.id, [])
+    assert board.village_for_board(db, "NOPE") == board.BoardVillage(None, [])  # a wrong code: no choice offered
+    assert board.village_for_board(db, None) == board.BoardVillage(None, [("T001", "一村"), ("T002", "二村")])
+
+
 # ---------------------------------------------------------------- pages (AppTest)
 
 

@@ -89,6 +89,12 @@ def test_only_the_villages_admin_may_grant_base_scores(db, village):
     assert _entries(db) == 0
 
 
+def test_year_end_policy_is_the_villages_setting(db, village):
+    assert cycles.year_end_policy(db, village.id) == "carry_over"
+    settings.change(db, village.admin, village.id, "year_end_policy", "clear")
+    assert cycles.year_end_policy(db, village.id) == "clear"
+
+
 def test_clearing_leaves_every_account_at_zero_and_the_ledger_verified(db, village):
     settings.change(db, village.admin, village.id, "year_end_policy", "clear")
     for i, hid in enumerate(village.household_ids[:3]):

@@ -79,6 +79,23 @@ def test_star_households_follow_the_village_thresholds(db, village):
     assert last_year.empty
 
 
+def test_the_star_year_carries_the_table_the_counts_and_the_thresholds_it_was_graded_by(db, village):
+    give_points(db, village.household_ids[0], 120, "a")
+    settings.change(db, village.admin, village.id, "star_household_thresholds", [5, 10, 20, 40, 100])
+    year = rankings.star_year(db, village.id, TODAY.year)
+    assert list(year.households["星级"]) == ["五星"]
+    assert year.counts == {"五星": 1, "四星": 0, "三星": 0, "二星": 0, "一星": 0}
+    assert year.thresholds == [5, 10, 20, 40, 100]
+
+
+def test_the_display_switches_follow_their_two_settings(db, village):
+    assert rankings.switches(db, village.id) == rankings.Switches(rankings=True, stars=True)
+    settings.change(db, village.admin, village.id, "rankings_enabled", False)
+    assert rankings.switches(db, village.id) == rankings.Switches(rankings=False, stars=True)
+    settings.change(db, village.admin, village.id, "star_households_enabled", False)
+    assert rankings.switches(db, village.id) == rankings.Switches(rankings=False, stars=False)
+
+
 def test_the_honour_list_names_top_households_residents_and_new_star_volunteers(db, village):
     from db.models import StarLevelEvent, VolunteerTotal
 

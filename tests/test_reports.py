@@ -93,6 +93,20 @@ def test_points_by_category_and_by_grid_and_the_trend_match_the_ledger(db, villa
     assert len(this_month) == 1
 
 
+def test_the_grid_comparison_says_whether_any_grid_has_points_and_whether_the_village_ranks(db, village):
+    from core.platform import settings
+    from core.reporting import village_overview
+
+    period = reports.period_of("month", TODAY)
+    quiet = village_overview.grid_comparison(db, village.id, period)
+    assert list(quiet.table["网格"]) == ["第一网格"] and not quiet.any_points and quiet.ranked
+    give_points(db, village.household_ids[0], 5, "g")
+    settings.change(db, village.admin, village.id, "rankings_enabled", False)
+    busy = village_overview.grid_comparison(db, village.id, period)
+    assert busy.any_points and not busy.ranked
+    assert busy.table["加分"].sum() == 5
+
+
 def test_the_trend_shows_last_years_months_when_asked(db, village):
     populate(db, village, TODAY)
     last_year = reports.Period("year", TODAY.year - 1, 1)

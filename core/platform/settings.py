@@ -119,6 +119,13 @@ def all_for(s: Session, village_id: int) -> dict[str, Any]:
     return {k: _decode(spec, rows.get(k)) for k, spec in SPECS.items()}
 
 
+def current_values(db, village_id: int) -> dict[str, Any]:
+    """Every setting of the village as it stands (the default where none is stored): the settings page's
+    forms start from these, read in a transaction of their own."""
+    with db.read() as s:
+        return all_for(s, village_id)
+
+
 def validate(key: str, value: Any) -> Any:
     """Return the cleaned value or raise InvalidInput with a Chinese message."""
     if key not in SPECS:

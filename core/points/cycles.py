@@ -160,6 +160,13 @@ def grant_base(db, actor: Actor, village_id: int, period: str) -> int:
 # ---------------------------------------------------------------- year end (年终)
 
 
+def year_end_policy(db, village_id: int) -> str:
+    """The village's year-end policy (setting ``year_end_policy``): "clear" or "carry_over"; the cycles page
+    explains it before the preview and the year close."""
+    with db.read() as s:
+        return settings.get(s, village_id, "year_end_policy")
+
+
 def _clearing_source(year: int, household_id: int) -> str:
     return f"{year}:{household_id}"
 

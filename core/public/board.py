@@ -62,6 +62,25 @@ def villages(s: Session) -> list[tuple[str, str]]:
     return [tuple(r) for r in s.execute(select(Village.code, Village.name).order_by(Village.id)).all()]
 
 
+@dataclass(frozen=True)
+class BoardVillage:
+    """Which board a TV shows: the village named by its code (or the only village), or, when no code
+    is given and there are several, none yet and the (code, name) of each to choose from."""
+
+    village_id: int | None
+    choices: list[tuple[str, str]]
+
+
+def village_for_board(db, code: str | None) -> BoardVillage:
+    """The village a board address names (see :func:`find_village`); with no code and several villages,
+    the choices. A code that names no village gives neither."""
+    with db.read() as s:
+        village = find_village(s, code)
+        if village is not None or code:
+            return BoardVillage(village.id if village is not None else None, [])
+        return BoardVillage(None, villages(s))
+
+
 def board_enabled(s: Session, village_id: int) -> bool:
     return bool(settings.get(s, village_id, "board_enabled"))
 
@@ -139,3 +158,9 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
                     "本月收入": sum(v for k, v in by_kind.items() if k in fund.INCOME),
                     "本月支出": -sum(v for k, v in by_kind.items() if k in fund.SPENDING)}
     return out
+
+
+def board_content(db, village_id: int, today: dt.date) -> BoardContent:
+    """:func:`content` in a read transaction of its own, for each turn of the board's slides."""
+    with db.read() as s:
+        return content(s, village_id, today)

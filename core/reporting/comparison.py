@@ -182,3 +182,9 @@ def compare(s: Session, actor: Actor, period: Period, level: str = "village") ->
         for i, x in enumerate(add):
             acc[i] += x
     return [CompareRow(level, names[k], k[0], k[1] if level != "county" else "", *sums[k]) for k in sums]
+
+
+def comparison_rows(db, actor: Actor, period: Period, level: str = "village") -> list[CompareRow]:
+    """:func:`compare` in a read transaction of its own: what the 村际比较 page shows for a period and level."""
+    with db.read() as s:
+        return compare(s, actor, period, level)

@@ -244,6 +244,61 @@ def honours(s: Session, village_id: int, period: Period, top: int = 10) -> Honou
     return Honours(period, hh, rs, vdf)
 
 
+# ---------------------------------------------------------------- what the 排行 page reads
+# One function per part of the screen, each one read transaction; the page opens none itself.
+
+
+@dataclass(frozen=True)
+class Switches:
+    """The village's two display switches: rankings (``rankings_enabled``) and star households
+    (``star_households_enabled``), read together so the page decides its tabs from one moment."""
+
+    rankings: bool
+    stars: bool
+
+
+def switches(db, village_id: int) -> Switches:
+    with db.read() as s:
+        return Switches(rankings_enabled(s, village_id), stars_enabled(s, village_id))
+
+
+def household_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+    with db.read() as s:
+        return households(s, village_id, period)
+
+
+def resident_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+    with db.read() as s:
+        return residents(s, village_id, period)
+
+
+def grid_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+    with db.read() as s:
+        return grids(s, village_id, period)
+
+
+@dataclass(frozen=True)
+class StarYear:
+    """A year's 星级文明户: the table, the number at each level (五星 … 一星) and the thresholds
+    (一星 … 五星, setting ``star_household_thresholds``) they were graded by, from one read."""
+
+    households: pd.DataFrame
+    counts: dict[str, int]
+    thresholds: list[int]
+
+
+def star_year(db, village_id: int, year: int) -> StarYear:
+    with db.read() as s:
+        return StarYear(star_households(s, village_id, year), star_counts(s, village_id, year),
+                        settings.get(s, village_id, "star_household_thresholds"))
+
+
+def honour_list(db, village_id: int, period: Period) -> Honours:
+    """:func:`honours` (the top ten) in a read transaction of its own."""
+    with db.read() as s:
+        return honours(s, village_id, period)
+
+
 def household_rank(s: Session, village_id: int, household_id: int, period: Period) -> int | None:
     """The household's place in the village for the period, or None when rankings are off
     or it has no points in the period. For the resident view: one aggregate query."""
