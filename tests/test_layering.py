@@ -87,3 +87,29 @@ def test_every_staff_page_guards_itself_by_its_registry_entry():
         tree = ast.parse((root / f"{spec.module}.py").read_text(encoding="utf-8"))
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "page_guard"]
         assert [[ast.literal_eval(a) for a in c.args] for c in calls] == [[spec.module]], spec.module
+
+
+def _session_openings(source: str) -> list[int]:
+    """Lines where a ``.read()`` or ``.write()`` with no arguments (a database transaction) is called."""
+    import ast
+
+    return [n.lineno for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("read", "write")
+            and not n.args and not n.keywords]
+
+
+def test_pages_never_open_a_database_session():
+    """A page calls core functions that open their own transaction and return typed values; it never
+    holds a session itself, so what a screen reads together is read together in core, where it is tested."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "pages"
+    found = {p.name: lines for p in sorted(root.glob("*.py"))
+             if (lines := _session_openings(p.read_text(encoding="utf-8")))}
+    assert found == {}
+
+
+def test_the_session_finder_finds_a_page_that_opens_one():
+    assert _session_openings("with runtime.db().read() as s:\n    pass\n") == [1]
+    assert _session_openings("db = runtime.db()\nwith db.write() as s:\n    pass\n") == [2]
+    assert _session_openings("data = upload.read(1024)\n") == []
