@@ -2,7 +2,8 @@
 20 亩, party members worked 30+ days, about 14 t of potatoes, sweet potatoes, corn and
 peanuts came in and went to 500+ elderly and vulnerable residents.
 
-Everything goes through core.charity.field / core.charity.field_aid / core.volunteering.volunteer so the demo obeys
+Everything goes through core.charity (field, produce, field_aid, distribution) and core.volunteering
+(volunteer, service_hours) so the demo obeys
 the real rules (exact allocation sums, no negative stock, one delivery per household).
 Afterwards the timestamps that core stamps with "now" (round creation, stock moves,
 deliveries) are moved back to the day they stand for, so the season report reads right.
