@@ -223,7 +223,7 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
         cols[0].text(f"{ln.name}（{ln.price} 分/{ln.unit}）")
         qkey = f"checkout_qty_{ln.product_id}_{ln.qty}"
         cols[1].number_input("数量", value=ln.qty, step=1, key=qkey, label_visibility="collapsed",
-                             on_change=_set_qty, args=(ln.product_id, qkey, st.session_state[state.CHECKOUT_CART_KEY]))
+                             on_change=_set_qty, args=(ln.product_id, qkey, st.session_state[state.CHECKOUT_CART_KEY], ln.qty))
         cols[2].text(f"小计 {ln.amount} 分")
         cols[3].button("移除", key=f"checkout_remove_{ln.product_id}", icon=":material/delete:",
                        on_click=_remove, args=(ln.product_id, st.session_state[state.CHECKOUT_CART_KEY]))
@@ -240,16 +240,19 @@ def _cart_panel(actor, village_id: int, household_id: int, counter: shop.Counter
     cols[1].button("清空购物车", width="stretch", key="checkout_clear", on_click=lambda: _cart().clear())
 
 
-def _stale(cart_key: str, product_id: int) -> bool:
-    """A cart line's box or button drawn for an earlier cart: after a confirm, a scan typed while the
-    page was still redrawing sends the old boxes' values back with it, and Streamlit takes a box it has
-    forgotten for a changed one. Acting on it would put the sold goods back into the cart."""
-    return cart_key != st.session_state.get(state.CHECKOUT_CART_KEY) or product_id not in _cart()
+def _stale(cart_key: str, product_id: int, drawn_qty: int | None = None) -> bool:
+    """A cart line's box or button drawn for an earlier cart, or for the line as it was before a scan
+    changed it: a scan typed while the page is still redrawing sends the old boxes' values back with it,
+    and Streamlit takes a box it has forgotten for a changed one. Acting on it would put the sold goods
+    back into the cart after a confirm, or set a line scanned twice back to one."""
+    if cart_key != st.session_state.get(state.CHECKOUT_CART_KEY) or product_id not in _cart():
+        return True
+    return drawn_qty is not None and _cart()[product_id] != drawn_qty
 
 
-def _set_qty(product_id: int, widget_key: str, cart_key: str) -> None:
+def _set_qty(product_id: int, widget_key: str, cart_key: str, drawn_qty: int) -> None:
     qty = st.session_state.get(widget_key)
-    if qty is None or _stale(cart_key, product_id):
+    if qty is None or _stale(cart_key, product_id, drawn_qty):
         return
     if 1 <= qty <= shop.MAX_LINE_QTY:
         _cart()[product_id] = int(qty)

@@ -152,6 +152,7 @@ def test_the_losing_till_shows_the_balance_another_till_left_and_cannot_confirm(
                      "where c.token = ?", token)[0][0]
     # Till two, with the old figures still on screen, confirms too: refused.
     two.locator(".st-key-checkout_confirm button").click()
+    two.get_by_text("未兑换").first.wait_for(timeout=WAIT)  # the refusal, not the page before the click
     wait_idle(two)
     shot(two, "till-losing")
     # What the till shows now is the balance left, and it cannot confirm.
