@@ -168,9 +168,6 @@ def wait_idle(page, timeout: float = 30_000) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=timeout,
     )
-    # Elements of the run before stay on screen, marked stale, until the new run has replaced them:
-    # under load two copies of a tab bar or a metric can be seen for a moment after "Running" ends.
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout)
     page.wait_for_timeout(300)
 
 
