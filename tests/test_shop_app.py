@@ -67,6 +67,43 @@ def test_scanning_a_card_fills_the_checkout_and_a_barcode_fills_the_cart(shop_ap
         assert s.get(Product, pid).stock == 18
 
 
+def test_a_quantity_box_drawn_before_a_scan_changed_the_line_does_not_set_it(shop_app):
+    """A box drawn for the line at 1 whose callback arrives after a second scan made it 2 (the browser
+    sends the old box with the next scan while the page is still redrawing) leaves the line at 2."""
+    from ui import state
+
+    _, v, _, pid, token, _ = shop_app
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/checkout.py").run()
+    at = _scan(at, cards.format_token(token))
+    at = _scan(at, "6900001")
+    old_box = at.number_input(key=f"checkout_qty_{pid}_1")
+    at.session_state[state.CHECKOUT_CART] = {pid: 2}  # the second scan, handled meanwhile
+    old_box.set_value(3).run()
+    assert not at.exception
+    assert at.session_state[state.CHECKOUT_CART] == {pid: 2}
+    assert "小计 20 分" in texts(at)
+
+
+def test_a_quantity_box_of_a_cart_already_sold_does_not_bring_the_goods_back(shop_app):
+    """The box of a line sold by 确认兑换 arrives after the confirm (with a card scanned at once): the
+    cart stays empty, so nothing is on screen to be confirmed a second time."""
+    from ui import state
+
+    _, v, _, pid, token, _ = shop_app
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/checkout.py").run()
+    at = _scan(at, cards.format_token(token))
+    at = _scan(at, "6900001")
+    old_box = at.number_input(key=f"checkout_qty_{pid}_1")
+    at.session_state[state.CHECKOUT_CART] = {}  # what the confirm's callback leaves: an empty cart, a new key
+    at.session_state[state.CHECKOUT_CART_KEY] = "after-the-confirm"
+    old_box.set_value(2).run()
+    assert not at.exception
+    assert at.session_state[state.CHECKOUT_CART] == {}
+    assert not any(b.label.startswith("确认兑换") for b in at.button)
+
+
 def test_a_confirm_replayed_with_the_same_cart_key_charges_once(shop_app):
     from core.supermarket import shop
     from ui import state

@@ -4,8 +4,7 @@ confirmation that turns them into star levels and points, and correction request
 Activities, sign-ups and the pure time rules are in :mod:`core.volunteering.volunteer`; this module
 writes attendance rows and what follows from them.
 
-Invariants (the package's, kept here):
-- time is kept in whole minutes, 0..1440 per person per activity (a CHECK backs it);
+Invariants:
 - ``volunteer_total.minutes`` == sum of confirmed attendance minutes of that resident,
   changed in the same transaction as the confirmation or accepted correction;
 - a star level is recorded once per resident and level (unique constraint), dated with the

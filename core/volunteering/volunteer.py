@@ -3,14 +3,9 @@ through the card link, and the pure time rules (minutes, caps, star levels, hour
 Check-in/out, the hours the lead enters and confirms, and corrections are in
 :mod:`core.volunteering.service_hours`.
 
-Invariants:
-- time is kept in whole minutes, 0..1440 per person per activity (a CHECK backs it);
-- ``volunteer_total.minutes`` == sum of confirmed attendance minutes of that resident,
-  changed in the same transaction as the confirmation or accepted correction;
-- a star level is recorded once per resident and level (unique constraint), dated with the
-  day of the activity whose confirmation crossed the threshold;
-- hours become points at most once per attendance: the ledger cause
-  ("attendance", id) or the proposal's unique ``source_ref`` "attendance:<id>" refuses a second.
+Invariants: time is kept in whole minutes, 0..1440 per person per activity (a CHECK backs it); what
+the confirmation keeps (totals, star levels, hours → points once per attendance) is stated and kept in
+:mod:`core.volunteering.service_hours`.
 
 Rounding: points = floor(min(minutes, cap_minutes) × points_per_hour / 60), in integer
 arithmetic — a volunteer never gets credit for a part-hour the rate does not pay for,
