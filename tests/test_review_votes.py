@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 from core.committee import attendance, minutes, proposals, publicity, review, sessions
 from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput
+from db import clock
 from db.models import Decision, Proposal, SessionAttendee, StaffUser, Vote
 from tests.factories import make_village, password_hash
 
@@ -195,8 +196,11 @@ def test_guests_appear_in_the_minutes_and_vote_only_when_the_village_allows_it(d
     review.decide(db, v.actors["committee"], sid, first, "approved", votes=committee)  # the guest need not vote
 
     settings.change(db, v.admin, v.id, "guests_vote", True)
-    guest = sessions.add_guest(db, v.actors["committee"], sid, name="", capacity="party",
-                             resident_id=v.resident_ids[2])  # the name comes from the resident
+    with db.read() as s:
+        arrives = s.get(SessionAttendee, ids["张三"]).arrived_at + dt.timedelta(minutes=10)
+    with clock.at(arrives):  # ten minutes after the start, whatever minute the test runs in
+        guest = sessions.add_guest(db, v.actors["committee"], sid, name="", capacity="party",
+                                 resident_id=v.resident_ids[2])  # the name comes from the resident
     with db.read() as s:
         row = s.get(SessionAttendee, guest)
     assert (row.name, row.capacity, row.voting, row.resident_id) == ("户主3", "party", True, v.resident_ids[2])
@@ -209,7 +213,7 @@ def test_guests_appear_in_the_minutes_and_vote_only_when_the_village_allows_it(d
     with db.read() as s:
         m = minutes.minutes(s, sid)
     summary = dict(minutes.summary_rows(m))
-    assert "村民代表 赵大娘（不参加表决）" in summary["列席"] and "党员代表 户主3（参加表决）" in summary["列席"]
+    assert "村民代表 赵大娘（不参加表决）" in summary["列席"] and f"党员代表 户主3（参加表决，{arrives:%H:%M} 到）" in summary["列席"]
     assert "张三" in summary["出席"] and "赵大娘" not in summary["出席"]
     assert "村民代表 赵大娘" in pdf_text(minutes.minutes_pdf(m))
     book = openpyxl.load_workbook(io.BytesIO(minutes.minutes_excel(m)))
