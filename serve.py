@@ -19,6 +19,7 @@ X-Forwarded-Proto/-For itself for a proxy on this PC (its FORWARDED_ALLOW_IPS, d
 """
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
@@ -29,6 +30,7 @@ from db.engine import Database
 from ui import login
 from ui.frame import COOKIE
 from ui.nav import PAGES
+from ui.scan import EarlyKeys
 from web.app import ROUTES as RESIDENT_ROUTES
 
 login.SERVED_WITH_ROUTES = True
@@ -89,4 +91,5 @@ app = st.App(
         Route("/healthz", health),
         *RESIDENT_ROUTES,  # before Streamlit's own: the card link opens the light page
     ],
+    middleware=[Middleware(EarlyKeys, paths=_PAGE_PATHS)],  # a scan typed while a page loads is kept
 )

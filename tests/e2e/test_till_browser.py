@@ -199,3 +199,25 @@ def test_a_checkout_is_done_with_the_scanner_alone(page_factory, server):
     wait_idle(page)
     assert q(server, done, token)[0] == (n + 1, spent + 2 * price)
     no_exception(page)
+
+
+def test_a_scan_typed_while_the_till_page_is_still_loading_is_not_lost(page_factory, server):
+    """The cashier opens the till and scans at once: the keystrokes arrive before the page has
+    drawn its scan box (a full load of the address, then a click in the sidebar from another
+    page). Both scans must be read; nobody clicks into the box."""
+    (tok_a, head_a, _), (tok_b, head_b, _) = q(server, _CARDS, 2)
+    page = page_factory()
+    login(page, server.url, "shouyin")
+    page.goto(server.url + "/checkout", wait_until="commit")  # the address is opened; nothing drawn yet
+    page.wait_for_function("() => document.body")  # its first bytes are in: a blank page, no scan box yet
+    assert page.locator(".st-key-checkout_scan_input").count() == 0
+    scanner(page, tok_a)
+    _read(page, head_a)
+
+    page.get_by_role("link", name="工作台").first.click()
+    page.locator("h1", has_text="工作台").wait_for(timeout=WAIT)
+    wait_idle(page)
+    page.get_by_role("link", name="收银台").first.click()
+    scanner(page, tok_b)  # at once, while the till page is being drawn
+    _read(page, head_b)
+    no_exception(page)
