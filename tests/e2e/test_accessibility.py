@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import DESKTOP, PHONE, ROOT, Server, login, shot, wait_idle
 from ui.nav import PAGES
@@ -33,6 +34,16 @@ def audit(page) -> list[str]:
     """Serious and critical violations on the page as it is now, one line per element."""
     if not AXE.exists():
         pytest.fail("axe-core is missing: run scripts/test.sh (it installs tests/e2e/axe)")
+    # Under load Streamlit may still be drawing: skeletons pulse and elements fade in or out (CSS
+    # animations); measured mid-fade, grey caption text fails the contrast rule though the settled
+    # page passes. A settled page has no running animation; if one never ends, audit anyway.
+    try:
+        page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stSkeleton"]')
+                     && !document.getAnimations().some(a => a.playState === 'running')""",
+            timeout=15_000)
+    except PlaywrightTimeout:
+        pass
     page.add_script_tag(path=str(AXE))
     found = page.evaluate(
         """async (allowed) => {
