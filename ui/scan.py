@@ -63,7 +63,7 @@ _HOOK = """
     box.dispatchEvent(new w.Event('input', { bubbles: true }));
   };
   const flush = () => {
-    while (held.length && Date.now() - held[0].t > %(hold)d) held.shift();
+    while (held.length && Date.now() - held[0].t > HOLD_MS) held.shift();
     const box = d.querySelector(SEL);
     if (!held.length || !box || (typing(d.activeElement) && d.activeElement !== box)) return;
     const upto = held.findIndex((x) => x.k === 'Enter');
@@ -96,7 +96,7 @@ _HOOK = """
   }, true);
   flush();
 })();
-""" % {"hold": HOLD_MS}
+""".replace("HOLD_MS", str(HOLD_MS))
 
 # Served at the top of every staff page (see EarlyKeys): keeps the keys a scanner types before
 # the app has drawn anything, for the hook above. It stands down once the hook is installed.
