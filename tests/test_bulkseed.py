@@ -121,13 +121,13 @@ def test_seeding_twice_appends_new_villages_with_fresh_ids_and_usernames(db):
 
 def test_the_app_can_write_after_a_bulk_seed(db):
     """Sequences (PostgreSQL) were moved past the seeded ids: a normal insert works."""
-    from core.points import ledger
+    from core.points import posting
 
     _seed(db, villages=1)
     with db.read() as s:
         hid = s.execute(select(Account.household_id).order_by(Account.household_id).limit(1)).scalar_one()
     with db.write() as s:
-        entry = ledger.post(s, household_id=hid, kind="earned", points=5, source_type="test", source_id="after-seed")
+        entry = posting.post(s, household_id=hid, kind="earned", points=5, source_type="test", source_id="after-seed")
     assert entry.id is not None
     assert verify(db) == []
 
