@@ -18,7 +18,9 @@ from db.models import (
     StaffUser,
     Village,
 )
-from startup.bulkseed import Plan, bulk_seed, generate_village, raw_insert_rate
+from startup.bulk_plan import Plan
+from startup.bulk_village import generate_village
+from startup.bulkseed import bulk_seed, raw_insert_rate
 
 TODAY = dt.date(2026, 6, 30)
 
@@ -99,7 +101,7 @@ def test_foreign_keys_hold_although_checks_were_off_while_seeding(sqlite_db):
 
 def test_the_same_seed_gives_the_same_rows():
     plan = Plan(villages=1, households=5, days=60, entries=20, seed=3, today=TODAY)
-    from startup.bulkseed import TABLE_ORDER, Bases
+    from startup.bulk_plan import TABLE_ORDER, Bases
 
     bases = Bases({t: 1 for t in TABLE_ORDER})
     assert generate_village(plan, bases, 0, "h") == generate_village(plan, bases, 0, "h")
