@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from bench.data import Sample
 from bench.timing import Result, measure, p95
-from core.points import ledger
+from core.points import balances
 from core.village import cards
 from db.engine import Database
 
@@ -26,7 +26,7 @@ def _card_call(db: Database, sm: Sample):
 def _balance_call(db: Database, sm: Sample):
     def run(i: int) -> None:
         with db.read() as s:
-            _ = ledger.balance(s, sm.households[(i * 7) % len(sm.households)]).balance
+            _ = balances.balance(s, sm.households[(i * 7) % len(sm.households)]).balance
     return run
 
 

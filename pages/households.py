@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.committee import proposals, publicity
-from core.points import ledger
+from core.points import corrections
 from core.public import statement
 from core.reporting import reports, township
 from core.village import households, lifecycle
@@ -275,8 +275,8 @@ def _corrections(actor, view) -> None:
         c = st.columns(2)
         if c[0].button("确认", type="primary", key="hh_confirm"):
             st.session_state[state.HOUSEHOLD_PENDING] = None  # cleared first: a double click does nothing twice
-            fn = (lambda: ledger.reverse(db, actor, arg, reason)) if kind == "reverse" else \
-                (lambda: ledger.adjust(db, actor, view.id, arg, reason))
+            fn = (lambda: corrections.reverse(db, actor, arg, reason)) if kind == "reverse" else \
+                (lambda: corrections.adjust(db, actor, view.id, arg, reason))
             if run_action(fn):
                 flash(f"已{what}。")
             st.rerun()

@@ -17,7 +17,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from core.platform import settings
-from core.points.ledger import post
+from core.points.posting import post
 from core.volunteering import certificates, outsiders, service_hours
 from core.volunteering import volunteer as vol
 from db.models import Activity, Attendance, Signup, StarLevelEvent, VolunteerTotal

@@ -99,10 +99,10 @@ def make_village(db: Database, name: str = "测试村", code: str = "T001", hous
 
 def give_points(db: Database, household_id: int, points: int, cause: str) -> None:
     """Credit points through the real ledger (an 'earned' entry)."""
-    from core.points import ledger
+    from core.points import posting
 
     with db.write() as s:
-        ledger.post(s, household_id=household_id, kind="earned", points=points, source_type="test", source_id=cause)
+        posting.post(s, household_id=household_id, kind="earned", points=points, source_type="test", source_id=cause)
 
 
 def all_agree(db: Database, session_id: int) -> dict[int, str]:

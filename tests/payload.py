@@ -131,7 +131,7 @@ def seed(db) -> dict:
     from core.committee import proposals, publicity, review, sessions
     from core.platform import settings
     from core.platform.exports import csv_rows_bytes
-    from core.points import ledger
+    from core.points import corrections
     from core.supermarket import shop, stock
     from core.village import cards, roster, staff
     from core.volunteering import service_hours
@@ -160,7 +160,7 @@ def seed(db) -> dict:
                                ).scalars().first()
     hid = hids[0]
 
-    ledger.adjust(db, admin, hid, 500, LONG)
+    corrections.adjust(db, admin, hid, 500, LONG)
     stock.receive_stock(db, admin, product, 5, "donation", donor=NAME, funding=NAME, reason=LONG)
     staff.set_display_name(db, admin, who["grid_worker"].user_id, NAME)
     token = cards.reissue_card(db, admin, hid, LONG[:200])

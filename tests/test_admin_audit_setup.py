@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from core.platform import settings
 from core.platform.access import SYSTEM
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
-from core.points import ledger
+from core.points import entry_rules
 from core.reporting import audit_search
 from core.supermarket import stock
 from core.village import setup, staff
@@ -21,10 +21,10 @@ from tests.factories import make_village
 
 
 def test_a_locked_base_changes_only_the_earned_total():
-    assert ledger.deltas_for("base_locked", 20, 0) == ledger.Deltas(0, 20)
-    assert ledger.deltas_for("base", 20, 0) == ledger.Deltas(20, 20)
+    assert entry_rules.deltas_for("base_locked", 20, 0) == entry_rules.Deltas(0, 20)
+    assert entry_rules.deltas_for("base", 20, 0) == entry_rules.Deltas(20, 20)
     with pytest.raises(InvalidInput):
-        ledger.deltas_for("base_locked", -1, 0)
+        entry_rules.deltas_for("base_locked", -1, 0)
 
 
 def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):

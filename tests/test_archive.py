@@ -73,11 +73,11 @@ def test_the_archive_imports_into_an_empty_install_to_the_same_state(demo_archiv
         assert sorted(archive.staff_must_reset(s)) == sorted(hashes)
     assert verify(db) == []
     # and the install keeps working: new rows get new ids (PostgreSQL's sequences moved on)
-    from core.points import ledger
+    from core.points import posting
 
     with db.write() as s:
         hid = rows["household"][0][0]
-        e = ledger.post(s, household_id=hid, kind="earned", points=1, source_type="test", source_id="after-import")
+        e = posting.post(s, household_id=hid, kind="earned", points=1, source_type="test", source_id="after-import")
         assert e.id > max(r[0] for r in rows["ledger_entry"])
     with pytest.raises(ArchiveError, match="空的系统"):
         archive.import_archive(db, data)

@@ -10,7 +10,7 @@ import pytest
 
 from core.platform.access import Actor
 from core.platform.errors import InvalidInput, NotAllowed, NotFound
-from core.points import ledger
+from core.points import corrections
 from core.public import resident
 from core.reporting import reports
 from core.supermarket import shop, stock
@@ -21,7 +21,7 @@ from tests.factories import give_points, make_village
 def _household_with_history(db, v, i: int, secret: str) -> str:
     hid = v.household_ids[i]
     give_points(db, hid, 20 + i, f"scope:{hid}")
-    ledger.adjust(db, v.admin, hid, 3, secret)  # a reason only this household's history may show
+    corrections.adjust(db, v.admin, hid, 3, secret)  # a reason only this household's history may show
     return cards.issue_card(db, v.actors["cashier"], hid)
 
 

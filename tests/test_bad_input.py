@@ -14,7 +14,7 @@ from core.charity import field as field_mod
 from core.committee import proposals, review
 from core.platform import settings
 from core.platform.errors import DomainError, NotAllowed
-from core.points import ledger
+from core.points import corrections
 from core.supermarket import shop, stock
 from core.village import cards
 from core.volunteering import service_hours
@@ -32,7 +32,7 @@ _keys = itertools.count()
 # (label, role, call(world, value), zero_allowed, values)
 Case = tuple[str, str, Callable[[World, object], object], bool, list]
 CASES: list[Case] = [
-    ("ledger.adjust points", "admin", lambda W, x: ledger.adjust(  # negative: a deduction, valid
+    ("corrections.adjust points", "admin", lambda W, x: corrections.adjust(  # negative: a deduction, valid
         W.db, W.v.admin, W.v.household_ids[0], x, "调整"), False,
      [b for b in BAD_NUMBERS if not (isinstance(b, int) and not isinstance(b, bool) and -100_000 <= b < 0)]),
     ("stock.receive_stock qty", "admin", lambda W, x: stock.receive_stock(

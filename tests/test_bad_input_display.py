@@ -216,7 +216,7 @@ def test_generated_pdfs_show_user_text_literally(payload_dir, monkeypatch):
     from core.committee import minutes, publicity
     from core.platform import config
     from core.platform.auth import actor_for
-    from core.points import ledger
+    from core.points import entry_rules
     from core.supermarket import receipts, transparency
     from core.village import card_sheet
     from db.engine import Database
@@ -233,7 +233,7 @@ def test_generated_pdfs_show_user_text_literally(payload_dir, monkeypatch):
         "评议会纪要": mins,
         "积分卡": card_sheet.card_sheet(db, cashier, vid, payload_dir["households"][:1], local_ok=True),
         "兑换小票": receipts.receipt_pdf(receipts.receipt(db, vid, payload_dir["redemption"])),
-        "五公开报表": transparency.report_pdf(transparency.monthly_report(db, vid, ledger.month_of(dt.date.today()))),
+        "五公开报表": transparency.report_pdf(transparency.monthly_report(db, vid, entry_rules.month_of(dt.date.today()))),
     }
     literal = "王<b>粗</b>**五**"  # the start of every name: long names may wrap or be cut in a card's cell
     missing = [name for name, data in pdfs.items() if _squash(literal) not in _squash(_pdf_text(data))]

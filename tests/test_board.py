@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from core.platform import settings
 from core.platform.masking import mask_name
-from core.points import ledger
+from core.points import posting
 from core.public import board
 from db.models import Activity, Household, Product, Proposal, Resident, StockMove
 from tests.app_helpers import app, db_for_env, texts, use_data_dir, user_id
@@ -46,9 +46,9 @@ def _public_village(db, code="T001", township="测试镇", name="测试村"):
         s.flush()
         s.add(StockMove(village_id=v.id, product_id=p.id, kind="purchase", qty=10))
     with db.write() as s:
-        ledger.post(s, household_id=v.household_ids[0], kind="earned", points=1000, source_type="t", source_id="e")
+        posting.post(s, household_id=v.household_ids[0], kind="earned", points=1000, source_type="t", source_id="e")
     with db.write() as s:
-        ledger.post(s, household_id=v.household_ids[0], kind="redeemed", points=-13, source_type="t", source_id="r")
+        posting.post(s, household_id=v.household_ids[0], kind="redeemed", points=-13, source_type="t", source_id="r")
     return v
 
 

@@ -18,7 +18,9 @@ from db.models import (
     StaffUser,
     Village,
 )
-from startup.bulkseed import Plan, bulk_seed, generate_village, raw_insert_rate
+from startup.bulk_plan import Plan
+from startup.bulk_village import generate_village
+from startup.bulkseed import bulk_seed, raw_insert_rate
 
 TODAY = dt.date(2026, 6, 30)
 
@@ -99,7 +101,7 @@ def test_foreign_keys_hold_although_checks_were_off_while_seeding(sqlite_db):
 
 def test_the_same_seed_gives_the_same_rows():
     plan = Plan(villages=1, households=5, days=60, entries=20, seed=3, today=TODAY)
-    from startup.bulkseed import TABLE_ORDER, Bases
+    from startup.bulk_plan import TABLE_ORDER, Bases
 
     bases = Bases({t: 1 for t in TABLE_ORDER})
     assert generate_village(plan, bases, 0, "h") == generate_village(plan, bases, 0, "h")
@@ -121,13 +123,13 @@ def test_seeding_twice_appends_new_villages_with_fresh_ids_and_usernames(db):
 
 def test_the_app_can_write_after_a_bulk_seed(db):
     """Sequences (PostgreSQL) were moved past the seeded ids: a normal insert works."""
-    from core.points import ledger
+    from core.points import posting
 
     _seed(db, villages=1)
     with db.read() as s:
         hid = s.execute(select(Account.household_id).order_by(Account.household_id).limit(1)).scalar_one()
     with db.write() as s:
-        entry = ledger.post(s, household_id=hid, kind="earned", points=5, source_type="test", source_id="after-seed")
+        entry = posting.post(s, household_id=hid, kind="earned", points=5, source_type="test", source_id="after-seed")
     assert entry.id is not None
     assert verify(db) == []
 

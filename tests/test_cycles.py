@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core.maintenance.verify import verify
 from core.platform import settings
 from core.platform.errors import InvalidInput, NotAllowed
-from core.points import cycles, ledger
+from core.points import balances, cycles, posting
 from db.models import Account, HouseholdMonth, LedgerEntry
 from tests.factories import give_points, make_village
 
@@ -177,7 +177,7 @@ def test_a_spendable_base_score_can_be_cleared_but_its_earned_total_stays(db, vi
     table = cycles.earned_by_year(db, village.id, 2026)
     assert set(table["年度净得分"]) == {12}
     with db.read() as s:
-        assert ledger.balance(s, village.household_ids[0]).balance == 0
+        assert balances.balance(s, village.household_ids[0]).balance == 0
 
 
 def test_last_years_star_households_are_unchanged_by_clearing(db, village):
@@ -188,8 +188,8 @@ def test_last_years_star_households_are_unchanged_by_clearing(db, village):
     last = dt.date.today().year - 1
     for i, hid in enumerate(village.household_ids):
         with db.write() as s:
-            ledger.post(s, household_id=hid, kind="earned", points=15 * (i + 1), source_type="test",
-                        source_id=f"ly{hid}", occurred_on=dt.date(last, 6, 1))
+            posting.post(s, household_id=hid, kind="earned", points=15 * (i + 1), source_type="test",
+                         source_id=f"ly{hid}", occurred_on=dt.date(last, 6, 1))
     with db.read() as s:
         stars_before = rankings.star_households(s, village.id, last)
     assert len(stars_before) == 4

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from core.points import ledger
+from core.points import posting
 from db.executemany import executemany
 from db.models import Account, LedgerEntry
 from tests.factories import give_points, make_village
@@ -59,8 +59,8 @@ def test_rowcount_is_the_total_over_the_batch_and_skipped_rows_do_not_count(db):
 def test_a_batch_posted_through_it_reads_back_by_day(db):
     v = make_village(db, households=2)
     with db.write() as s:
-        ledger.post_many(s, [ledger.Posting(household_id=v.household_ids[i], kind="earned", points=3, source_type="t",
-                                            source_id=f"d{i}", occurred_on=DAY) for i in range(2)])
+        posting.post_many(s, [posting.Posting(household_id=v.household_ids[i], kind="earned", points=3, source_type="t",
+                                              source_id=f"d{i}", occurred_on=DAY) for i in range(2)])
     with db.read() as s:
         n = s.query(LedgerEntry).filter(LedgerEntry.occurred_on.between(DAY, DAY + dt.timedelta(days=1))).count()
     assert n == 2

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from core.maintenance.verify import verify
 from core.platform import settings
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed
-from core.points import closes, ledger
+from core.points import balances, closes, posting
 from core.reporting import honours
 from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
@@ -30,8 +30,8 @@ LAST_YEAR = TODAY.year - 1
 
 def _earn(db, household_id: int, points: int, cause: str, day: dt.date) -> None:
     with db.write() as s:
-        ledger.post(s, household_id=household_id, kind="earned", points=points, source_type="test",
-                    source_id=cause, occurred_on=day, reason="打扫村道")
+        posting.post(s, household_id=household_id, kind="earned", points=points, source_type="test",
+                     source_id=cause, occurred_on=day, reason="打扫村道")
 
 
 def _volunteer(db, village, resident_id: int, minutes: int, day: dt.date) -> None:
@@ -142,8 +142,8 @@ def test_a_month_close_records_totals_and_later_postings_dated_in_it_move_to_the
     _earn(db, h1, 30, "a", before)
     _earn(db, h2, 20, "b", last)
     with db.write() as s:
-        ledger.post(s, household_id=h2, kind="deducted", points=-25, source_type="test", source_id="c",
-                    occurred_on=last)
+        posting.post(s, household_id=h2, kind="deducted", points=-25, source_type="test", source_id="c",
+                     occurred_on=last)
     give_points(db, h1, 7, "this-month")  # today: not in the closed month's totals
     with pytest.raises(InvalidInput, match="还没有结束"):
         closes.close_month(db, village.admin, village.id, _month(TODAY), confirm=True)
@@ -169,8 +169,8 @@ def test_a_month_close_records_totals_and_later_postings_dated_in_it_move_to_the
         assert s.get(HouseholdMonth, (h1, last.year * 100 + last.month)) is None
     # the same through a batch
     with db.write() as s:
-        ledger.post_many(s, [ledger.Posting(household_id=h2, kind="earned", points=3, source_type="test",
-                                            source_id="late-batch", occurred_on=before)])
+        posting.post_many(s, [posting.Posting(household_id=h2, kind="earned", points=3, source_type="test",
+                                              source_id="late-batch", occurred_on=before)])
     with db.read() as s:
         assert s.execute(select(LedgerEntry.occurred_on).where(LedgerEntry.source_id == "late-batch")
                          ).scalar_one() == TODAY.replace(day=1)
@@ -227,5 +227,5 @@ def test_the_year_end_with_clearing_records_the_points_cleared(db, village):
     result = closes.close_year(db, village.admin, village.id, LAST_YEAR, str(LAST_YEAR))
     assert (result.policy, result.cleared, result.households_cleared, result.totals.balance) == ("clear", 40, 1, 40)
     with db.read() as s:
-        assert ledger.balance(s, h1).balance == 0
+        assert balances.balance(s, h1).balance == 0
     assert verify(db) == []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.platform.access import SYSTEM
 from core.platform.auth import actor_for
-from core.points import ledger
+from core.points import posting
 from core.village.roster import commit
 from core.village.setup import create_village
 from db.models import HonourEntry, HonourList, Household, PeriodClose, StaffUser
@@ -37,8 +37,8 @@ def village_db(tmp_path, monkeypatch):
     with db.write() as s:
         for door, points, day in [("1-001", 160, dt.date(LAST_YEAR, 5, 1)), ("1-002", 55, dt.date(LAST_YEAR, 9, 1)),
                                   ("1-003", 12, LAST_MONTH)]:
-            ledger.post(s, household_id=hids[door], kind="earned", points=points, source_type="test",
-                        source_id=door, occurred_on=day, reason="环境整治")
+            posting.post(s, household_id=hids[door], kind="earned", points=points, source_type="test",
+                         source_id=door, occurred_on=day, reason="环境整治")
     yield db
     db.dispose()
 

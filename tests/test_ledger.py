@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.maintenance.verify import verify
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed
-from core.points import ledger
+from core.points import corrections, entry_rules, posting
 from db.history import HistoryViolation as AppendOnlyViolation
 from db.models import Account, HouseholdMonth, LedgerEntry
 from tests.factories import give_points
@@ -49,7 +49,7 @@ def test_redeeming_more_than_the_balance_is_refused_and_writes_nothing(db, villa
     hid = village.household_ids[0]
     give_points(db, hid, 10, "a")
     with pytest.raises(InsufficientPoints), db.write() as s:
-        ledger.post(s, household_id=hid, kind="redeemed", points=-11, source_type="test", source_id="r1")
+        posting.post(s, household_id=hid, kind="redeemed", points=-11, source_type="test", source_id="r1")
     assert balance_of(db, hid) == (10, 10)
     with db.read() as s:
         assert s.execute(select(LedgerEntry).where(LedgerEntry.source_id == "r1")).first() is None
@@ -59,7 +59,7 @@ def test_redeeming_spends_the_balance_but_keeps_the_earned_total(db, village):
     hid = village.household_ids[0]
     give_points(db, hid, 30, "a")
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind="redeemed", points=-20, source_type="test", source_id="r")
+        posting.post(s, household_id=hid, kind="redeemed", points=-20, source_type="test", source_id="r")
     assert balance_of(db, hid) == (10, 30)
     assert verify(db) == []
 
@@ -68,7 +68,7 @@ def test_a_deduction_never_overdraws_but_lowers_the_earned_total_fully(db, villa
     hid = village.household_ids[0]
     give_points(db, hid, 3, "a")
     with db.write() as s:
-        e = ledger.post(s, household_id=hid, kind="deducted", points=-5, source_type="test", source_id="d")
+        e = posting.post(s, household_id=hid, kind="deducted", points=-5, source_type="test", source_id="d")
     assert (e.delta_balance, e.delta_earned) == (-3, -5)
     assert balance_of(db, hid) == (0, -2)
     assert verify(db) == []
@@ -110,11 +110,11 @@ def test_a_reversal_undoes_the_entry_and_names_it(db, village):
     give_points(db, hid, 8, "a")
     with db.read() as s:
         original = s.execute(select(LedgerEntry)).scalar_one()
-    rev = ledger.reverse(db, village.admin, original.id, "误记")
+    rev = corrections.reverse(db, village.admin, original.id, "误记")
     assert rev.reverses_id == original.id
     assert balance_of(db, hid) == (0, 0)
     with pytest.raises(AlreadyDone):
-        ledger.reverse(db, village.admin, original.id, "再来一次")
+        corrections.reverse(db, village.admin, original.id, "再来一次")
     with db.read() as s:
         hm = s.execute(select(HouseholdMonth).where(HouseholdMonth.household_id == hid)).scalar_one()
         assert hm.earned == 0
@@ -126,19 +126,19 @@ def test_a_reversal_needs_a_reason_and_an_admin(db, village):
     with db.read() as s:
         eid = s.execute(select(LedgerEntry.id)).scalar_one()
     with pytest.raises(InvalidInput, match="原因"):
-        ledger.reverse(db, village.admin, eid, "  ")
+        corrections.reverse(db, village.admin, eid, "  ")
     with pytest.raises(NotAllowed, match="没有权限"):
-        ledger.reverse(db, village.actors["cashier"], eid, "误记")
+        corrections.reverse(db, village.actors["cashier"], eid, "误记")
 
 
 def test_reversing_spent_points_leaves_them_outstanding_rather_than_overdrawing(db, village):
     hid = village.household_ids[0]
     give_points(db, hid, 10, "a")
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind="redeemed", points=-10, source_type="test", source_id="r")
+        posting.post(s, household_id=hid, kind="redeemed", points=-10, source_type="test", source_id="r")
     with db.read() as s:
         eid = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_id == "a")).scalar_one()
-    ledger.reverse(db, village.admin, eid, "误记")
+    corrections.reverse(db, village.admin, eid, "误记")
     assert balance_of(db, hid) == (0, 0)
     with db.read() as s:
         assert s.get(Account, hid).outstanding == 10  # owed, to be settled from the next points
@@ -148,13 +148,13 @@ def test_reversing_spent_points_leaves_them_outstanding_rather_than_overdrawing(
 @pytest.mark.parametrize("points", [0, 1.5, "5", 10**9, True])
 def test_an_adjustment_with_a_bad_amount_is_refused(db, village, points):
     with pytest.raises(InvalidInput):
-        ledger.adjust(db, village.admin, village.household_ids[0], points, "调整")
+        corrections.adjust(db, village.admin, village.household_ids[0], points, "调整")
     assert balance_of(db, village.household_ids[0]) == (0, 0)
 
 
 def test_an_adjustment_needs_a_reason(db, village):
     with pytest.raises(InvalidInput, match="原因"):
-        ledger.adjust(db, village.admin, village.household_ids[0], 5, "")
+        corrections.adjust(db, village.admin, village.household_ids[0], 5, "")
 
 
 def test_an_admin_cannot_adjust_another_villages_household(db, village):
@@ -162,7 +162,7 @@ def test_an_admin_cannot_adjust_another_villages_household(db, village):
 
     other = make_village(db, name="邻村", code="T002")
     with pytest.raises(NotAllowed):
-        ledger.adjust(db, village.admin, other.household_ids[0], 5, "调整")
+        corrections.adjust(db, village.admin, other.household_ids[0], 5, "调整")
 
 
 def test_verify_catches_a_tampered_balance(db, village):
@@ -179,8 +179,8 @@ def test_verify_catches_tampered_summaries_and_volunteer_totals(db, village):
 
     hid = village.household_ids[0]
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind="earned", points=5, source_type="t", source_id="c",
-                    category_id=village.category_ids[0])
+        posting.post(s, household_id=hid, kind="earned", points=5, source_type="t", source_id="c",
+                     category_id=village.category_ids[0])
     assert verify(db) == []
     with db.write() as s:
         s.execute(update(CategoryMonth).values(points=CategoryMonth.points + 1))
@@ -197,7 +197,7 @@ def test_unknown_household_is_a_clear_error(db, village):
     from core.platform.errors import NotFound
 
     with pytest.raises(NotFound, match="找不到"), db.write() as s:
-        ledger.post(s, household_id=999999, kind="earned", points=5, source_type="t", source_id="x")
+        posting.post(s, household_id=999999, kind="earned", points=5, source_type="t", source_id="x")
 
 
 @pytest.mark.parametrize(
@@ -213,14 +213,14 @@ def test_unknown_household_is_a_clear_error(db, village):
     ],
 )
 def test_deltas_follow_the_two_numbers_rule(kind, points, balance, expected):
-    d = ledger.deltas_for(kind, points, balance)
+    d = entry_rules.deltas_for(kind, points, balance)
     assert (d.balance, d.earned) == expected
 
 
 @pytest.mark.parametrize("kind,points", [("earned", -1), ("deducted", 3), ("redeemed", 2), ("nonsense", 1)])
 def test_deltas_refuse_a_sign_that_contradicts_the_kind(kind, points):
     with pytest.raises(InvalidInput):
-        ledger.deltas_for(kind, points, 10)
+        entry_rules.deltas_for(kind, points, 10)
 
 
 def test_an_account_locked_once_in_a_transaction_is_not_asked_for_again_unless_a_savepoint_let_it_go(db, village):
@@ -242,20 +242,20 @@ def test_an_account_locked_once_in_a_transaction_is_not_asked_for_again_unless_a
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         with db.write() as s:
-            first = ledger.lock_account(s, hid)
+            first = posting.lock_account(s, hid)
             if db.engine.dialect.name == "postgresql":
                 assert "FOR UPDATE" in statements[-1].upper()
-            assert asks(lambda: ledger.lock_account(s, hid)) == 0  # no second round trip
-            assert ledger.lock_account(s, hid) is first
-            ledger.post(s, household_id=hid, kind="redeemed", points=-4, source_type="t", source_id="lock-1")
-            assert ledger.lock_account(s, hid).balance == 6  # the ledger's update expired the copy: re-read
+            assert asks(lambda: posting.lock_account(s, hid)) == 0  # no second round trip
+            assert posting.lock_account(s, hid) is first
+            posting.post(s, household_id=hid, kind="redeemed", points=-4, source_type="t", source_id="lock-1")
+            assert posting.lock_account(s, hid).balance == 6  # the ledger's update expired the copy: re-read
             other = village.household_ids[1]
             sp = s.begin_nested()
-            ledger.lock_account(s, other)
+            posting.lock_account(s, other)
             sp.rollback()  # the savepoint's row lock went with it
-            assert asks(lambda: ledger.lock_account(s, other)) == 1
+            assert asks(lambda: posting.lock_account(s, other)) == 1
         with db.write() as s:  # a new transaction locks afresh
-            assert asks(lambda: ledger.lock_account(s, hid)) == 1
+            assert asks(lambda: posting.lock_account(s, hid)) == 1
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert verify(db) == []

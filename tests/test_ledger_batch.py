@@ -1,5 +1,5 @@
-"""``ledger.post_many`` (the set-based path bulk approval and 公示 posting use) must write
-exactly what the same entries posted one by one through ``ledger.post`` write: the same
+"""``core.points.posting.post_many`` (the set-based path bulk approval and 公示 posting use) must write
+exactly what the same entries posted one by one through ``post`` write: the same
 entries, balances, earned totals and summary rows — and refuse the same things."""
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from core.committee import proposals, publicity, review, sessions
 from core.maintenance.verify import verify
 from core.platform import settings as village_settings
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
-from core.points import ledger
-from core.points.ledger import Posting
+from core.points.posting import Posting, post, post_many
 from db.models import Account, AuditLog, CategoryMonth, Decision, HouseholdMonth, LedgerEntry, Proposal, Vote
 from tests.factories import all_agree, give_points, make_village
 
@@ -81,14 +80,14 @@ def test_post_many_writes_what_post_writes_one_by_one(pair, batch):
     try:
         with db.write() as s:
             for p in postings(a):
-                ledger.post(s, household_id=p.household_id, kind=p.kind, points=p.points,
-                            source_type=p.source_type, source_id=p.source_id, occurred_on=p.occurred_on,
-                            category_id=p.category_id, reason=p.reason)
+                post(s, household_id=p.household_id, kind=p.kind, points=p.points,
+                     source_type=p.source_type, source_id=p.source_id, occurred_on=p.occurred_on,
+                     category_id=p.category_id, reason=p.reason)
     except (InsufficientPoints, InvalidInput) as e:
         one_error = type(e)
     try:
         with db.write() as s:
-            ids = ledger.post_many(s, postings(b))
+            ids = post_many(s, postings(b))
         assert len(ids) == len(batch) and ids == sorted(ids)
     except (InsufficientPoints, InvalidInput) as e:
         many_error = type(e)
@@ -101,16 +100,16 @@ def test_post_many_refuses_a_cause_twice_in_one_batch_or_posted_before_and_write
     h = v.household_ids[0]
     first = Posting(household_id=h, kind="earned", points=5, source_type="t", source_id="x")
     with db.write() as s:
-        ledger.post_many(s, [first])
+        post_many(s, [first])
     for batch in ([Posting(household_id=h, kind="earned", points=1, source_type="t", source_id="y")] * 2,
                   [Posting(household_id=h, kind="earned", points=1, source_type="t", source_id="z"), first]):
         with pytest.raises(AlreadyDone), db.write() as s:
-            ledger.post_many(s, batch)
+            post_many(s, batch)
     with pytest.raises(InsufficientPoints), db.write() as s:
-        ledger.post_many(s, [Posting(household_id=h, kind="earned", points=2, source_type="t", source_id="a"),
-                             Posting(household_id=h, kind="redeemed", points=-8, source_type="t", source_id="b")])
+        post_many(s, [Posting(household_id=h, kind="earned", points=2, source_type="t", source_id="a"),
+                      Posting(household_id=h, kind="redeemed", points=-8, source_type="t", source_id="b")])
     with pytest.raises(NotFound), db.write() as s:
-        ledger.post_many(s, [Posting(household_id=10**9, kind="earned", points=2, source_type="t", source_id="c")])
+        post_many(s, [Posting(household_id=10**9, kind="earned", points=2, source_type="t", source_id="c")])
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 1
         assert s.get(Account, h).balance == 5

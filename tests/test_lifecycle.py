@@ -215,9 +215,9 @@ def test_merging_moves_members_and_balance_and_closes_the_old_household(db, vill
 
 def test_a_household_with_outstanding_points_cannot_be_merged_away(db, village):
     h1, h2 = village.household_ids[:2]
-    from core.points import ledger
+    from core.points import posting
     with db.write() as s:
-        ledger.post(s, household_id=h1, kind="deducted", points=-5, source_type="test", source_id="d")
+        posting.post(s, household_id=h1, kind="deducted", points=-5, source_type="test", source_id="d")
     with pytest.raises(InvalidInput, match="待扣积分 5 分"):
         lifecycle.merge(db, village.admin, h1, h2)
     with db.read() as s:
@@ -225,14 +225,14 @@ def test_a_household_with_outstanding_points_cannot_be_merged_away(db, village):
 
 
 def test_transfers_cannot_be_reversed_alone(db, village):
-    from core.points import ledger
+    from core.points import corrections
     h1, h2 = village.household_ids[:2]
     give_points(db, h1, 10, "a")
     lifecycle.merge(db, village.admin, h1, h2)
     with db.read() as s:
         eid = s.execute(select(LedgerEntry.id).where(LedgerEntry.kind == "transfer")).scalars().first()
     with pytest.raises(InvalidInput, match="积分转移"):
-        ledger.reverse(db, village.admin, eid, "试")
+        corrections.reverse(db, village.admin, eid, "试")
 
 
 def test_only_the_villages_admin_records_household_changes(db, village):

@@ -22,7 +22,7 @@ from sqlalchemy import MetaData, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.maintenance.verify import verify
-from core.points import ledger
+from core.points import posting
 from db.engine import Database
 from db.migrate import alembic_config
 from db.models import Account, Base, LedgerEntry, Village
@@ -112,7 +112,7 @@ def test_data_written_at_the_first_revision_survives_the_upgrade_to_head(kind, t
         # and the upgraded database takes new writes as usual
         hid = filled["households"][0]
         with database.write() as s:
-            ledger.post(s, household_id=hid, kind="redeemed", points=-5, source_type="after", source_id="1")
+            posting.post(s, household_id=hid, kind="redeemed", points=-5, source_type="after", source_id="1")
         assert verify(database) == []
         print(f"\nRELIABILITY migrations [{kind}]: {len(revisions())} revision(s), base {base}: "
               f"5 households and 20 entries kept across the upgrade")
@@ -164,7 +164,7 @@ def test_deductions_that_lost_points_before_the_upgrade_are_recorded_as_outstand
             assert kinds[-2].delta_outstanding == 20 and kinds[-1].delta_outstanding == -12
         # from now on the next points settle what is left
         with database.write() as s:
-            ledger.post(s, household_id=recovered, kind="earned", points=10, source_type="after", source_id="1")
+            posting.post(s, household_id=recovered, kind="earned", points=10, source_type="after", source_id="1")
         with database.read() as s:
             a_rec = s.get(Account, recovered)
             assert (a_rec.balance, a_rec.outstanding) == (2, 0)
@@ -187,9 +187,9 @@ def test_upgrading_an_empty_database_to_head_builds_exactly_the_models(kind, tmp
             h = Household(village_id=vid, door_no="1")
             s.add(h)
             s.flush()
-            ledger.open_account(s, h)
+            posting.open_account(s, h)
             s.flush()
-            ledger.post(s, household_id=h.id, kind="earned", points=3, source_type="t", source_id="1")
+            posting.post(s, household_id=h.id, kind="earned", points=3, source_type="t", source_id="1")
         with pytest.raises((IntegrityError, DBAPIError)), database.engine.begin() as conn:
             conn.execute(update(LedgerEntry.__table__).values(delta_balance=300))
 

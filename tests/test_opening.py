@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.maintenance.verify import verify
 from core.platform.errors import InvalidInput, NotAllowed
-from core.points import ledger
+from core.points import corrections, entry_rules, posting
 from core.village import opening, reconciliation
 from db.models import Account, AuditLog, HouseholdMonth, ImportBatch, LedgerEntry
 from tests.factories import make_village
@@ -96,7 +96,7 @@ def test_importing_the_book_twice_does_not_double_a_balance(db, village):
         hh = Household(village_id=village.id, grid_id=village.grid_ids[0], door_no="1-005", head_name="户主5")
         s.add(hh)
         s.flush()
-        ledger.open_account(s, hh)
+        posting.open_account(s, hh)
         h5 = hh.id
     opening.commit(db, village.admin, village.id, "账本2.xlsx", more, CUTOVER)
     after = _accounts(db, village)
@@ -184,7 +184,7 @@ def test_a_failure_half_way_through_the_postings_leaves_no_household_carried_ove
     (what a concurrent writer could leave): the whole import rolls back, not just that row."""
     h4 = village.household_ids[3]
     with db.write() as s:
-        ledger.post(s, household_id=h4, kind="earned", points=1, source_type="carryover_record", source_id=f"{h4}:0")
+        posting.post(s, household_id=h4, kind="earned", points=1, source_type="carryover_record", source_id=f"{h4}:0")
     before = _accounts(db, village)
     with pytest.raises(Exception, match="同时导入"):
         opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
@@ -199,7 +199,7 @@ def test_the_opening_counts_in_the_cutover_month_not_the_first_month_of_use(db, 
     opening.commit(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     with db.read() as s:
         months = set(s.execute(select(HouseholdMonth.month).where(HouseholdMonth.earned != 0)).scalars())
-    assert months == {ledger.month_of(CUTOVER)}
+    assert months == {entry_rules.month_of(CUTOVER)}
 
 
 def test_history_rows_cannot_be_reversed_and_the_opening_can(db, village):
@@ -209,8 +209,8 @@ def test_history_rows_cannot_be_reversed_and_the_opening_can(db, village):
         carry = s.execute(select(LedgerEntry.id).where(LedgerEntry.kind == "carryover",
                                                        LedgerEntry.delta_balance == 35)).scalar_one()
     with pytest.raises(InvalidInput, match="原账本记录"):
-        ledger.reverse(db, village.admin, rec, "试试")
-    ledger.reverse(db, village.admin, carry, "账本抄错了")
+        corrections.reverse(db, village.admin, rec, "试试")
+    corrections.reverse(db, village.admin, carry, "账本抄错了")
     assert _accounts(db, village)[village.household_ids[2]] == (0, 0)
     assert verify(db) == []
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core.committee import proposals, publicity, review, sessions
 from core.maintenance.verify import verify
 from core.platform.errors import InsufficientPoints
-from core.points import ledger
+from core.points import corrections, posting
 from core.supermarket import shop, stock
 from core.village.households import balances
 from db.models import Account, LedgerEntry
@@ -41,7 +41,7 @@ def account(db, hid) -> tuple[int, int, int]:
 
 def deduct(db, hid, points: int, cause: str) -> None:
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind="deducted", points=-points, source_type="test", source_id=cause)
+        posting.post(s, household_id=hid, kind="deducted", points=-points, source_type="test", source_id=cause)
 
 
 def entries(db, hid) -> list[tuple[str, int, int, int]]:
@@ -73,9 +73,9 @@ def test_the_next_points_settle_the_outstanding_first_then_a_redemption_spends_o
                          .order_by(LedgerEntry.id.desc()).limit(1)).scalar_one()
     assert last.kind == "settlement" and last.reason == "以新得积分抵扣待扣 4 分，待扣已清"
     with pytest.raises(InsufficientPoints), db.write() as s:
-        ledger.post(s, household_id=hid, kind="redeemed", points=-6, source_type="t", source_id="r1")
+        posting.post(s, household_id=hid, kind="redeemed", points=-6, source_type="t", source_id="r1")
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind="redeemed", points=-5, source_type="t", source_id="r2")
+        posting.post(s, household_id=hid, kind="redeemed", points=-5, source_type="t", source_id="r2")
     assert account(db, hid) == (0, 5, 0)
     assert verify(db) == []
 
@@ -84,8 +84,8 @@ def test_a_batch_posts_and_settles_like_single_posts(db, v):
     a, b = v.household_ids[:2]
     deduct(db, a, 7, "da")
     with db.write() as s:
-        ledger.post_many(s, [ledger.Posting(a, "earned", 5, "t", "1"), ledger.Posting(b, "deducted", -3, "t", "2"),
-                             ledger.Posting(a, "earned", 5, "t", "3")])
+        posting.post_many(s, [posting.Posting(a, "earned", 5, "t", "1"), posting.Posting(b, "deducted", -3, "t", "2"),
+                             posting.Posting(a, "earned", 5, "t", "3")])
     assert account(db, a) == (3, 3, 0)
     assert account(db, b) == (0, -3, 3)
     assert [k for k, *_ in entries(db, a)] == ["deducted", "earned", "settlement", "earned", "settlement"]
@@ -99,7 +99,7 @@ def test_reversing_a_deduction_returns_what_it_took_and_cancels_what_is_still_ou
     give_points(db, hid, 5, "e")  # settles 5: 1 outstanding
     with db.read() as s:
         did = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_id == "d")).scalar_one()
-    ledger.reverse(db, v.admin, did, "扣错了")
+    corrections.reverse(db, v.admin, did, "扣错了")
     assert account(db, hid) == (9, 9, 0)  # 4 + 5 paid back, 1 cancelled
     assert verify(db) == []
 
@@ -111,7 +111,7 @@ def test_settlements_cannot_be_reversed_on_their_own(db, v):
     with db.read() as s:
         sid = s.execute(select(LedgerEntry.id).where(LedgerEntry.kind == "settlement")).scalar_one()
     with pytest.raises(Exception, match="待扣抵扣"):
-        ledger.reverse(db, v.admin, sid, "试试")
+        corrections.reverse(db, v.admin, sid, "试试")
 
 
 _codes = itertools.count(1)
@@ -132,11 +132,11 @@ def test_whatever_happens_nothing_is_lost_and_the_balance_never_goes_below_zero(
                 if bal < pts:
                     continue
                 expected -= pts
-                ledger.post(s, household_id=hid, kind=kind, points=-pts, source_type="h", source_id=f"{vv.id}:{n}")
+                posting.post(s, household_id=hid, kind=kind, points=-pts, source_type="h", source_id=f"{vv.id}:{n}")
             else:
                 expected += pts if kind == "earned" else -pts
-                ledger.post(s, household_id=hid, kind=kind, points=pts if kind == "earned" else -pts,
-                            source_type="h", source_id=f"{vv.id}:{n}")
+                posting.post(s, household_id=hid, kind=kind, points=pts if kind == "earned" else -pts,
+                             source_type="h", source_id=f"{vv.id}:{n}")
         bal, _, owed = account(db, hid)
         assert bal >= 0 and owed >= 0 and (bal == 0 or owed == 0)
         assert bal - owed == expected

@@ -28,13 +28,13 @@ def test_star_level_counts_the_thresholds_reached():
 
 
 def test_redeeming_does_not_push_a_household_down(db, village):
-    from core.points import ledger
+    from core.points import posting
 
     a, b = village.household_ids[:2]
     give_points(db, a, 10, "a")
     give_points(db, b, 9, "b")
     with db.write() as s:
-        ledger.post(s, household_id=a, kind="redeemed", points=-8, source_type="t", source_id="spend")
+        posting.post(s, household_id=a, kind="redeemed", points=-8, source_type="t", source_id="spend")
     with db.read() as s:
         df = rankings.households(s, village.id, YEAR)
         assert rankings.household_rank(s, village.id, a, YEAR) == 1

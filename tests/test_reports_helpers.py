@@ -1,7 +1,7 @@
 """Test data for the dashboard tests, and an independent recomputation from ledger_entry.
 
 The recomputation reads raw ledger entries and classifies each by the sign of the entry it
-stands for (itself, or the original it reverses) — a different road from core.points.ledger's
+stands for (itself, or the original it reverses) — a different road from core.points.posting's
 running summaries (household_month / category_month) that the dashboards read.
 """
 
@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from sqlalchemy import select, update
 
-from core.points import ledger
+from core.points import corrections, entry_rules, posting
 from db.models import (
     Activity,
     Allocation,
@@ -49,8 +49,8 @@ def populate(db, v: V, today: dt.date) -> dict:
 
     def post(hh, kind, pts, cause, day, **kw):
         with db.write() as s:
-            return ledger.post(s, household_id=hh, kind=kind, points=pts, source_type="t", source_id=cause,
-                               occurred_on=day, **kw).id
+            return posting.post(s, household_id=hh, kind=kind, points=pts, source_type="t", source_id=cause,
+                                occurred_on=day, **kw).id
 
     post(h1, "earned", 10, "a1", today, resident_id=r1, category_id=cat, rule_item_id=v.rule_ids["HJ01"])
     post(h1, "redeemed", -8, "a2", today)
@@ -62,7 +62,7 @@ def populate(db, v: V, today: dt.date) -> dict:
     post(h3, "adjustment", 3, "c2", today)
     post(h3, "adjustment", -2, "c3", today)
     wrong = post(h4, "earned", 7, "d1", today, resident_id=r4, category_id=cat)
-    ledger.reverse(db, v.admin, wrong, "录错了")
+    corrections.reverse(db, v.admin, wrong, "录错了")
     post(h4, "volunteer", 4, "d2", today, resident_id=r4)
 
     with db.write() as s:
@@ -87,7 +87,7 @@ def populate(db, v: V, today: dt.date) -> dict:
         s.add_all([Allocation(round_id=rnd.id, household_id=h1, grams=2500, delivered_at=now, signed_by="本人"),
                    Allocation(round_id=rnd.id, household_id=h4, grams=1500, delivered_at=now, signed_by="本人"),
                    Allocation(round_id=rnd.id, household_id=h2, grams=1000)])
-        m = ledger.month_of(today)
+        m = entry_rules.month_of(today)
         s.add_all([Redemption(village_id=v.id, household_id=h1, receipt_no="R1", cart_key="k1", total=8, month=m),
                    Redemption(village_id=v.id, household_id=h1, receipt_no="R2", cart_key="k2", total=3, month=m,
                               status="voided")])

@@ -14,7 +14,7 @@ from core.committee import agenda, attendance, minutes, proposals, publicity, re
 from core.platform import settings
 from core.platform.access import SYSTEM
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
-from core.points import ledger
+from core.points import corrections
 from db.models import Account, Decision, LedgerEntry, Proposal, ProposalPhoto, StaffUser, Vote
 from tests.factories import all_agree, make_village
 from tests.pdf_sizes import smallest_font_pt
@@ -127,7 +127,7 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
     assert m.decisions.iloc[0]["反对"] == 1 and m.decisions.iloc[2]["理由"] == "照片与事项不符"
     assert minutes.minutes_pdf(m).startswith(b"%PDF") and minutes.minutes_excel(m)[:2] == b"PK"
 
-    ledger.reverse(db, v.admin, entry.id, "评议有误")
+    corrections.reverse(db, v.admin, entry.id, "评议有误")
     from core.village.households import history, side_by_side
 
     with db.read() as s:

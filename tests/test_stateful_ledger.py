@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, OutOfStock
-from core.points import ledger
+from core.points import corrections, posting
 from core.supermarket import shop, stock
 from db.models import Account, LedgerEntry, Product
 from tests.factories import make_village
@@ -75,8 +75,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _post(self, i: int, kind: str, pts: int, cause: str):
         with self.db.write() as s:
-            e = ledger.post(s, household_id=self.hid(i), kind=kind, points=pts, source_type="walk", source_id=cause,
-                            actor=self.admin)
+            e = posting.post(s, household_id=self.hid(i), kind=kind, points=pts, source_type="walk", source_id=cause,
+                             actor=self.admin)
             return e.id, e.delta_balance, e.delta_earned, e.delta_outstanding
 
     # The model's rules: points in settle the outstanding first; points out take what the
@@ -122,7 +122,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=entries, i=hh_index, pts=st.integers(-60, 60).filter(bool))
     def adjust(self, i, pts):
         self._step()
-        e = ledger.adjust(self.db, self.admin, self.hid(i), pts, "随机调整")
+        e = corrections.adjust(self.db, self.admin, self.hid(i), pts, "随机调整")
         if pts > 0:
             assert (e.delta_balance, e.delta_earned, e.delta_outstanding) == (pts, pts, 0)
             self._gain(i, pts)
@@ -153,7 +153,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def reverse(self, e):
         self._step()
         eid, i, db_, de, do_ = e
-        r = ledger.reverse(self.db, self.admin, eid, "随机冲正")  # never refused for want of points
+        r = corrections.reverse(self.db, self.admin, eid, "随机冲正")  # never refused for want of points
         net = -(db_ - do_)  # the points the reversal moves back
         if net < 0:
             taken, left = self._take(i, -net)
@@ -167,9 +167,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.earned[i] -= de
         self.reversed.add(eid)
         with pytest.raises(AlreadyDone):
-            ledger.reverse(self.db, self.admin, eid, "再次冲正")
+            corrections.reverse(self.db, self.admin, eid, "再次冲正")
         with pytest.raises(InvalidInput):
-            ledger.reverse(self.db, self.admin, r.id, "冲正的冲正")
+            corrections.reverse(self.db, self.admin, r.id, "冲正的冲正")
         return multiple()
 
     # ------------------------------------------------------------ supermarket
@@ -275,7 +275,7 @@ def test_a_redemption_is_refunded_at_most_once_whether_voided_or_reversed(db, vi
     """Reversing a redemption's charge and then voiding the redemption would refund twice."""
     rid, eid = _redeem_once(db, village)
     refunds = 0
-    for attempt in (lambda: ledger.reverse(db, village.admin, eid, "冲正兑换"),
+    for attempt in (lambda: corrections.reverse(db, village.admin, eid, "冲正兑换"),
                     lambda: shop.void(db, village.actors["cashier"], rid, "退货")):
         try:
             attempt()
@@ -296,6 +296,6 @@ def test_a_voided_redemption_cannot_be_charged_again_by_reversing_its_refund(db,
         refund = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_type == "redemption_void",
                                                         LedgerEntry.source_id == str(rid))).scalar_one()
     with pytest.raises((AlreadyDone, InvalidInput)):
-        ledger.reverse(db, village.admin, refund, "冲正退款")
+        corrections.reverse(db, village.admin, refund, "冲正退款")
     with db.read() as s:
         assert s.get(Account, village.household_ids[0]).balance == 100

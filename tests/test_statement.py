@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from core.platform.errors import NotAllowed
-from core.points import ledger
+from core.points import posting
 from core.public import statement
 from core.reporting import reports
 from tests.factories import make_village
@@ -26,8 +26,8 @@ def pages_text(pdf: bytes) -> list[str]:
 
 def post(db, hid, points, cause, day, kind="earned", reason=""):
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind=kind, points=points, source_type="test", source_id=cause,
-                    occurred_on=day, reason=reason)
+        posting.post(s, household_id=hid, kind=kind, points=points, source_type="test", source_id=cause,
+                     occurred_on=day, reason=reason)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from core.maintenance.verify import verify
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, OutOfStock
-from core.points.ledger import month_of
+from core.points.entry_rules import month_of
 from core.supermarket import shop, stock, transparency
 from core.supermarket.stock import ProductInput
 from db.models import Product, StockMove

@@ -105,9 +105,9 @@ def _funded_household(db, admin) -> tuple[int, int]:
     with db.read() as s:
         hid = s.execute(select(Household.id).where(Household.village_id == admin.village_id)
                         .order_by(Household.id)).scalars().first()
-    from core.points import ledger
+    from core.points import corrections
 
-    ledger.adjust(db, admin, hid, 200, "测试加分")
+    corrections.adjust(db, admin, hid, 200, "测试加分")
     pid = stock.save_product(db, admin, admin.village_id, stock.ProductInput(name="测试香皂", price=7))
     stock.receive_stock(db, admin, pid, 30)
     return hid, pid

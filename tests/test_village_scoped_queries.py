@@ -15,7 +15,7 @@ import re
 import pandas as pd
 from sqlalchemy import event, select, update
 
-from core.points import ledger
+from core.points import posting
 from core.reporting import rankings, reports
 from core.volunteering import volunteer_queries as vq
 from db.models import Activity, Attendance, Base, Household, Resident, StarLevelEvent, VolunteerTotal
@@ -44,11 +44,11 @@ def busy_neighbour(db, township: str) -> None:
             s.execute(update(Resident).where(Resident.id == rid).values(name=f"邻户{i + 1}"))
     for i, (hid, rid) in enumerate(zip(n.household_ids, n.resident_ids, strict=True)):
         with db.write() as s:
-            ledger.post(s, household_id=hid, kind="earned", points=50 + i, source_type="t", source_id=f"n-e{i}",
-                        occurred_on=TODAY, resident_id=rid, category_id=n.category_ids[0],
-                        rule_item_id=n.rule_ids["HJ01"])
-            ledger.post(s, household_id=hid, kind="deducted", points=-3, source_type="t", source_id=f"n-d{i}",
-                        occurred_on=TODAY, resident_id=rid, category_id=n.category_ids[0])
+            posting.post(s, household_id=hid, kind="earned", points=50 + i, source_type="t", source_id=f"n-e{i}",
+                         occurred_on=TODAY, resident_id=rid, category_id=n.category_ids[0],
+                         rule_item_id=n.rule_ids["HJ01"])
+            posting.post(s, household_id=hid, kind="deducted", points=-3, source_type="t", source_id=f"n-d{i}",
+                         occurred_on=TODAY, resident_id=rid, category_id=n.category_ids[0])
     with db.write() as s:
         act = Activity(village_id=n.id, title="邻村义务劳动", date=TODAY, status="done")
         s.add(act)

@@ -116,11 +116,11 @@ def test_the_comparison_adds_up_the_same_measures_at_each_level(db):
     period = reports.last_complete("month", dt.date.today())
     assert period.first_month == day.year * 100 + day.month
     give_points(db, a.household_ids[0], 10, "a1")  # this month: outside the period
-    from core.points import ledger
+    from core.points import posting
 
     def post(hid, kind, pts, cause):
         with db.write() as s:
-            ledger.post(s, household_id=hid, kind=kind, points=pts, source_type="t", source_id=cause, occurred_on=day)
+            posting.post(s, household_id=hid, kind=kind, points=pts, source_type="t", source_id=cause, occurred_on=day)
 
     post(a.household_ids[0], "earned", 12, "a2")
     post(a.household_ids[1], "deducted", -4, "a3")

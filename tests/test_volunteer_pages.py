@@ -27,7 +27,7 @@ def _single_member_household(db, village_id):
         hh = Household(village_id=village_id, door_no="9-999", head_name="测试志愿者")
         s.add(hh)
         s.flush()
-        from core.points.ledger import open_account
+        from core.points.posting import open_account
 
         open_account(s, hh)
         r = Resident(village_id=village_id, household_id=hh.id, name="测试志愿者", gender="男", birth_year=1980)

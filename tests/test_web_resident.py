@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from core.committee import proposals, publicity, review, sessions
 from core.platform import ratelimit, settings
-from core.points import ledger
+from core.points import posting
 from core.reporting import rankings
 from core.village import cards
 from db.models import Activity, Household, Proposal, ProposalPhoto, Signup
@@ -58,8 +58,8 @@ def section(html: str, name: str) -> str:
 
 def post_entry(db, hid, points, cause, day, kind="earned", reason=""):
     with db.write() as s:
-        ledger.post(s, household_id=hid, kind=kind, points=points, source_type="test", source_id=cause,
-                    occurred_on=day, reason=reason)
+        posting.post(s, household_id=hid, kind=kind, points=points, source_type="test", source_id=cause,
+                     occurred_on=day, reason=reason)
 
 
 def test_the_card_link_shows_balance_history_in_date_order_and_nothing_of_other_households(db, v):

@@ -16,7 +16,7 @@ from core.committee.proposals import LIVE_STATUSES, SOURCE_NAMES, photos_of
 from core.committee.review import QUEUE_STATUSES
 from core.platform import settings
 from core.platform.natural import natural_key
-from core.points.ledger import KIND_NAMES
+from core.points.entry_rules import KIND_NAMES
 from db.models import (
     Decision,
     Grid,

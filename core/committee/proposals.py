@@ -18,7 +18,7 @@ from core.committee import photos as photos_mod
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
-from core.points.ledger import MAX_POINTS
+from core.points.entry_rules import MAX_POINTS
 from db.models import Household, Proposal, ProposalPhoto, Resident, RuleItem
 
 SOURCE_NAMES = {"grid": "网格员发现", "self": "村民自报", "proxy": "工作人员代报", "volunteer": "志愿服务折算"}

@@ -22,7 +22,7 @@ from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from core.platform.masking import mask_name
 from core.platform.natural import natural_key
-from core.points import ledger
+from core.points import posting
 from db.models import (
     Grid,
     Household,
@@ -66,7 +66,7 @@ def post_proposal(s: Session, actor: Actor, p: Proposal) -> LedgerEntry | None:
     if existing is None:
         rule = s.get(RuleItem, p.rule_item_id)
         pts = p.decided_points if p.decided_points is not None else p.points
-        existing = ledger.post(
+        existing = posting.post(
             s, household_id=p.household_id, kind="earned" if pts > 0 else "deducted", points=pts,
             source_type="proposal", source_id=p.id, occurred_on=p.act_date, actor=actor,
             resident_id=p.resident_id, rule_item_id=rule.id, category_id=rule.category_id,
@@ -91,16 +91,16 @@ def post_approved(s: Session, actor: Actor, rows: list) -> int:
     whose cause is somehow in the ledger already is linked to that entry, not posted again."""
     if not rows:
         return 0
-    done = ledger.posted_causes(s, "proposal", [r.id for r in rows])
+    done = posting.posted_causes(s, "proposal", [r.id for r in rows])
     todo = [r for r in rows if str(r.id) not in done]
     postings = []
     for r in todo:
         pts = r.decided_points if r.decided_points is not None else r.points
-        postings.append(ledger.Posting(
+        postings.append(posting.Posting(
             household_id=r.household_id, kind="earned" if pts > 0 else "deducted", points=pts,
             source_type="proposal", source_id=r.id, occurred_on=r.act_date, resident_id=r.resident_id,
             rule_item_id=r.rule_item_id, category_id=r.category_id, reason=entry_reason(r.code, r.name, r.note)))
-    ledger.post_many(s, postings, actor, causes_checked=True, return_ids=False)
+    posting.post_many(s, postings, actor, causes_checked=True, return_ids=False)
     # Link each proposal to its entry by the unique cause ("proposal", id), in one statement.
     pt, lt = Proposal.__table__, LedgerEntry.__table__
     entry = (select(lt.c.id).where(lt.c.source_type == "proposal", lt.c.source_id == cast(pt.c.id, String))

@@ -89,7 +89,7 @@ def verify(db) -> list[str]:
             problems.append(f"{bad} 个户·月汇总与流水不一致")
 
         # category_month: points = sum of delta_earned; entries counts an entry +1 and its
-        # reversal -1 (what ledger._summarise keeps).
+        # reversal -1 (what posting._summarise keeps).
         cm = (
             select(
                 LedgerEntry.village_id.label("v"), LedgerEntry.month.label("m"),

@@ -7,7 +7,7 @@ month: spendable balance, earned total, outstanding (待扣), households with en
 Rules:
 - only a month that is over can be closed, and months are closed in order (the first close may
   be any past month; each later one is the month after the last), each once (unique row);
-- nothing posts into a closed month afterwards: ``core.points.ledger`` dates an entry whose
+- nothing posts into a closed month afterwards: ``core.points.posting`` dates an entry whose
   act date is in a closed month on the first day of the first open month, noting the original
   date in its reason, so late decisions and reversals still post and the closed totals hold;
 - a close locks every account of the village first, so a post in flight finishes before the
@@ -33,7 +33,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput
 from core.points import cycles
-from core.points.ledger import closed_through, first_open_day
+from core.points.posting import closed_through, first_open_day
 from db.models import Account, LedgerEntry, PeriodClose
 
 POLICY_NAMES = {"carry_over": "结转", "clear": "清零"}

@@ -28,7 +28,7 @@ from core.platform import settings
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import InvalidInput
-from core.points import ledger
+from core.points import posting
 from db.models import Account, Grid, Household, LedgerEntry
 
 BATCH = 200  # households per transaction in the year-end run (progress bar steps)
@@ -149,8 +149,8 @@ def grant_base(db, actor: Actor, village_id: int, period: str) -> int:
         for hid, source_id in zip(hids, _base_source_ids(p.key, hids), strict=True):
             if source_id in done:
                 continue
-            ledger.post(s, household_id=hid, kind=kind, points=points, source_type="base", source_id=source_id,
-                        occurred_on=p.start, actor=actor, reason=f"{p.label}底分")
+            posting.post(s, household_id=hid, kind=kind, points=points, source_type="base", source_id=source_id,
+                         occurred_on=p.start, actor=actor, reason=f"{p.label}底分")
             count += 1
         record(s, actor, "cycle.base_score", "period", p.key,
                {"points": points, "kind": kind, "households": count}, village_id=village_id)
@@ -249,14 +249,14 @@ def run_year_end(db, actor: Actor, village_id: int, year: int, confirm: str,
             for hid in chunk:
                 if hid in done:
                     continue
-                acc = ledger.lock_account(s, hid)
+                acc = posting.lock_account(s, hid)
                 if acc.balance <= 0 or s.execute(select(LedgerEntry.id).where(
                         LedgerEntry.source_type == "clearing",
                         LedgerEntry.source_id == _clearing_source(year, hid))).first():
                     continue  # empty, or cleared meanwhile by a concurrent run (seen after the lock)
                 amount = acc.balance
-                ledger.post(s, household_id=hid, kind="clearing", points=-amount, source_type="clearing",
-                            source_id=_clearing_source(year, hid), actor=actor, reason=f"{year}年年终清零")
+                posting.post(s, household_id=hid, kind="clearing", points=-amount, source_type="clearing",
+                             source_id=_clearing_source(year, hid), actor=actor, reason=f"{year}年年终清零")
                 cleared += 1
                 points += amount
             record(s, actor, "cycle.year_end", "year", year,

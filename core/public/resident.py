@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, case, func, select
 
 from core.platform import ratelimit, settings
 from core.platform.errors import InvalidInput, NotFound
-from core.points.ledger import KIND_NAMES, held_points, spendable
+from core.points.balances import held_points, spendable
+from core.points.entry_rules import KIND_NAMES
 from core.reporting import rankings
 from core.village import cards
 from core.village.cards import extract_token

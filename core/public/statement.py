@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from core.platform import settings
 from core.platform.access import Actor, require
-from core.points.ledger import KIND_NAMES, held_points, spendable
+from core.points.balances import held_points, spendable
+from core.points.entry_rules import KIND_NAMES
 from core.reporting import rankings
 from core.reporting.reports import Period
 from db.models import Account, Grid, Household, HouseholdMonth, LedgerEntry, RuleItem, Village

@@ -2,7 +2,7 @@
 core.reporting.comparison, periods in core.reporting.periods).
 
 Everything here reads aggregates, never whole tables: ``household_month`` and
-``category_month`` (kept by core.points.ledger in the same transaction as each entry),
+``category_month`` (kept by core.points.posting in the same transaction as each entry),
 ``attendance`` minutes, ``allocation`` grams and ``redemption`` rows, summed by SQL with
 GROUP BY. The one exception is a grid-filtered category chart: category_month has no grid,
 so that case sums ledger entries of the village's months by the (village_id, month) index.
@@ -26,7 +26,7 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core.platform.access import AREA_ROLES, ROLES, Actor, require
-from core.points.ledger import KIND_NAMES
+from core.points.entry_rules import KIND_NAMES
 from core.reporting.comparison import ENVIRONMENT, compare, villages_for  # noqa: F401  (re-exported)
 from core.reporting.periods import (  # noqa: F401  (re-exported: pages and tests read periods here)
     PERIOD_KINDS,

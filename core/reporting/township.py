@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from core.committee.proposals import SOURCE_NAMES
 from core.platform import exports
-from core.points import ledger
+from core.points import entry_rules
 from core.village.households import balances
 from db.models import (
     Decision,
@@ -86,7 +86,7 @@ def ledger_frame(db, village_id: int, since: dt.date, until: dt.date) -> pd.Data
             else (None, "")
         out.append({
             "流水号": e.id, "日期": e.occurred_on, "记账时间": e.created_at, "门牌号": door, "户主": head,
-            "网格": grid or "", "村民": resident or "", "类型": ledger.KIND_NAMES.get(e.kind, e.kind),
+            "网格": grid or "", "村民": resident or "", "类型": entry_rules.KIND_NAMES.get(e.kind, e.kind),
             "积分类别": cat or "", "积分细则": f"{code} {item}" if item else "",
             "可用积分变动": e.delta_balance, "累计积分变动": e.delta_earned, "待扣变动": e.delta_outstanding,
             "事由": e.reason, "来源": SOURCE_TYPE_NAMES.get(e.source_type, e.source_type),

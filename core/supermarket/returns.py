@@ -33,7 +33,7 @@ from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.platform.pdf import Sheet
 from core.platform.validate import submit_key
-from core.points import ledger
+from core.points import posting
 from core.supermarket.stock import change_stock
 from db import clock
 from db.models import (
@@ -185,7 +185,7 @@ def _return(db, actor: Actor, redemption_id: int, quantities: dict, reason: str,
         require(actor, SHOP_ROLES, red.village_id)
         # The account first, like checkout and void: every write to this household's redemptions
         # queues here, so what is left to return is read after the other return committed.
-        ledger.lock_account(s, red.household_id)
+        posting.lock_account(s, red.household_id)
         done = s.execute(select(RedemptionReturn.id).where(RedemptionReturn.return_key == key)).scalar()
         if done is not None:
             return done
@@ -219,9 +219,9 @@ def _return(db, actor: Actor, redemption_id: int, quantities: dict, reason: str,
                              ref_type="redemption_return", ref_id=str(ret.id))
         items = "、".join(f"{lines[i].name}×{q}" for i, q in qty.items())
         if total:
-            ledger.post(s, household_id=red.household_id, kind="redeem_return", points=total,
-                        source_type="redemption_return", source_id=ret.id, actor=actor,
-                        reason=f"退货 {ret.receipt_no}（原兑换 {red.receipt_no}）：{items}；{reason}")
+            posting.post(s, household_id=red.household_id, kind="redeem_return", points=total,
+                         source_type="redemption_return", source_id=ret.id, actor=actor,
+                         reason=f"退货 {ret.receipt_no}（原兑换 {red.receipt_no}）：{items}；{reason}")
         record(s, actor, "shop.return", "redemption", red.id,
                {"return_id": ret.id, "total": total, "lines": {str(k): v for k, v in qty.items()}}, reason,
                village_id=red.village_id)

@@ -26,7 +26,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotAllowed, NotFound, OutOfStock
 from core.platform.validate import submit_key
-from core.points import ledger
+from core.points import balances, entry_rules, posting
 from core.supermarket.stock import change_stock
 from db import clock
 from db.models import (
@@ -83,7 +83,7 @@ class CartCheck:
 
     @property
     def spendable(self) -> int:
-        return ledger.spendable(self.balance, self.held)
+        return balances.spendable(self.balance, self.held)
 
     @property
     def balance_after(self) -> int:
@@ -115,7 +115,7 @@ def refusals(lines: list[LineCheck], *, balance: int, min_balance: int, window_o
     """Every reason this cart cannot be redeemed now: (error class, Chinese message). ``held``:
     points of the balance held for deductions still in 公示, which cannot be spent."""
     out: list[tuple[type[Exception], str]] = []
-    can_spend = ledger.spendable(balance, held)
+    can_spend = balances.spendable(balance, held)
     held_note = f"（余额 {balance} 分，其中 {min(held, balance)} 分因公示中的扣分暂不能使用）" if held else ""
     if not window_open:
         out.append((NotAllowed, "积分超市目前未开放兑换（兑换窗口已关闭）。"))
@@ -189,7 +189,7 @@ def _check(s: Session, hh: Household, cart: dict[int, int], month: int, *, accou
         lines.append(LineCheck(p.id, p.name, p.unit, p.price, qty, p.kind, p.stock, p.active, p.monthly_limit,
                                used.get(pid, 0)))
     min_balance, window_open = settings.get_many(s, hh.village_id, "min_balance_to_redeem", "redemption_open")
-    held = ledger.held_points(s, [hh.id]).get(hh.id, 0)
+    held = balances.held_points(s, [hh.id]).get(hh.id, 0)
     refused = refusals(lines, balance=balance, min_balance=min_balance, window_open=window_open, held=held)
     return CartCheck(lines=lines, total=sum(ln.amount for ln in lines), balance=balance,
                      problems=[msg for _, msg in refused], refused=refused, held=held)
@@ -202,7 +202,7 @@ def check_cart(db, village_id: int, household_id: int, cart: dict[int, int]) -> 
         hh = s.get(Household, household_id)
         if hh is None or hh.village_id != village_id:
             raise NotFound("找不到该户。")
-        return _check(s, hh, cart, ledger.month_of(dt.date.today()))
+        return _check(s, hh, cart, entry_rules.month_of(dt.date.today()))
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class Counter:
 
     @property
     def spendable(self) -> int:
-        return ledger.spendable(self.balance, self.held)
+        return balances.spendable(self.balance, self.held)
 
     @property
     def eligibility(self) -> list[str]:
@@ -255,7 +255,7 @@ def counter_view(db, village_id: int, household_id: int) -> Counter:
             select(Resident.name, Resident.relation).where(Resident.household_id == hh.id, Resident.active.is_(True))
             .order_by(Resident.id)
         ).all())
-        month = ledger.month_of(dt.date.today())
+        month = entry_rules.month_of(dt.date.today())
         limited = list(s.execute(
             select(Product).where(Product.village_id == village_id, Product.active.is_(True),
                                   Product.monthly_limit.is_not(None)).order_by(Product.name)
@@ -271,7 +271,7 @@ def counter_view(db, village_id: int, household_id: int) -> Counter:
             household_id=hh.id, door_no=hh.door_no, head_name=hh.head_name, needs_delivery=hh.needs_delivery,
             members=[f"{n}（{r}）" if r else n for n, r in members],
             balance=acc.balance if acc else 0, earned_total=acc.earned_total if acc else 0,
-            held=ledger.held_points(s, [hh.id]).get(hh.id, 0), outstanding=acc.outstanding if acc else 0,
+            held=balances.held_points(s, [hh.id]).get(hh.id, 0), outstanding=acc.outstanding if acc else 0,
             min_balance=settings.get(s, village_id, "min_balance_to_redeem"),
             window_open=settings.get(s, village_id, "redemption_open"),
             limits=[LimitRow(p.name, p.unit, p.monthly_limit, used.get(p.id, 0)) for p in limited],
@@ -334,17 +334,17 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
                 raise NotFound("此卡已挂失或作废，不能兑换；请使用新卡。")
         # Serialise counters redeeming this household. ``acc`` is kept for the whole transaction:
         # while the session holds it, the ledger's own lock_account below needs no second query.
-        acc = ledger.lock_account(s, hh.id)
+        acc = posting.lock_account(s, hh.id)
         red = _existing(s, key)  # re-check under the lock: the other tab may have just committed
         if red is not None:
             return _same_cart(red, hh.id)
         products = _products(s, cart)
-        check = _check(s, hh, cart, ledger.month_of(when.date()), account=acc, products=products)
+        check = _check(s, hh, cart, entry_rules.month_of(when.date()), account=acc, products=products)
         if check.refused:
             error, message = check.refused[0]
             raise error(message)
         red = Redemption(village_id=hh.village_id, household_id=hh.id, card_id=card_id, receipt_no=f"tmp-{uuid.uuid4().hex[:24]}",
-                         cart_key=key, total=check.total, month=ledger.month_of(when.date()), status="done",
+                         cart_key=key, total=check.total, month=entry_rules.month_of(when.date()), status="done",
                          created_by=actor.user_id, created_at=when, delivery="pending" if delivery else "none")
         s.add(red)
         s.flush()
@@ -355,9 +355,9 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
                 change_stock(s, products[ln.product_id], -ln.qty, kind="redeem", actor=actor,
                              ref_type="redemption", ref_id=str(red.id), at=when)
         items = "、".join(f"{ln.name}×{ln.qty}" for ln in check.lines)
-        ledger.post(s, household_id=hh.id, kind="redeemed", points=-check.total, source_type="redemption",
-                    source_id=red.id, occurred_on=when.date(), actor=actor,
-                    reason=f"积分超市兑换 {red.receipt_no}：{items}")
+        posting.post(s, household_id=hh.id, kind="redeemed", points=-check.total, source_type="redemption",
+                     source_id=red.id, occurred_on=when.date(), actor=actor,
+                     reason=f"积分超市兑换 {red.receipt_no}：{items}")
         record(s, actor, "shop.checkout", "redemption", red.id,
                {"household_id": hh.id, "total": check.total, "cart": cart, "delivery": delivery},
                village_id=hh.village_id)
@@ -378,7 +378,7 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         if red is None:
             raise NotFound("找不到这笔兑换。")
         require(actor, SHOP_ROLES, red.village_id)
-        ledger.lock_account(s, red.household_id)  # account first, like checkout and returns
+        posting.lock_account(s, red.household_id)  # account first, like checkout and returns
         returns.check_late(red.created_at.date(), clock.now().date(), actor,
                            settings.get(s, red.village_id, "late_returns_by"), "撤销")
         rest = [ln for ln in returns.remaining(s, red.id) if ln.left > 0]
@@ -400,10 +400,10 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
                              ref_type="redemption", ref_id=str(red.id))
         points = sum(ln.left * ln.price for ln in rest)
         returned = red.total - points
-        ledger.post(s, household_id=red.household_id, kind="redeem_void", points=points,
-                    source_type="redemption_void", source_id=red.id, actor=actor,
-                    reason=f"撤销兑换 {red.receipt_no}" + (f"（已退货 {returned} 分，退回其余）" if returned else "")
-                    + f"：{reason}")
+        posting.post(s, household_id=red.household_id, kind="redeem_void", points=points,
+                     source_type="redemption_void", source_id=red.id, actor=actor,
+                     reason=f"撤销兑换 {red.receipt_no}" + (f"（已退货 {returned} 分，退回其余）" if returned else "")
+                     + f"：{reason}")
         record(s, actor, "shop.void", "redemption", red.id, {"total": points, "returned_before": returned}, reason,
                village_id=red.village_id)
 

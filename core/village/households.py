@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from core.platform.errors import NotFound
 from core.platform.natural import natural_key
-from core.points.ledger import KIND_NAMES, held_points
+from core.points.balances import held_points
+from core.points.entry_rules import KIND_NAMES
 from core.village import lifecycle
 from db.models import Account, Grid, Household, LedgerEntry, Resident, StaffUser
 

@@ -27,7 +27,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import InvalidInput, NotFound
 from core.platform.validate import door_number
-from core.points import ledger
+from core.points import balances, posting
 from db import clock
 from db.models import Card, Grid, Household, HouseholdEvent, Resident
 
@@ -89,11 +89,11 @@ def _label(hh: Household) -> str:
 
 def _movable(s, hh: Household, points: int) -> None:
     """Refuse moving ``points`` out of ``hh`` unless it holds them free of holds and debts."""
-    acc = ledger.lock_account(s, hh.id)
-    held = ledger.held_points(s, [hh.id]).get(hh.id, 0)
+    acc = posting.lock_account(s, hh.id)
+    held = balances.held_points(s, [hh.id]).get(hh.id, 0)
     if acc.outstanding:
         raise InvalidInput(f"{_label(hh)} 还有待扣积分 {acc.outstanding} 分，积分不能转出：请先处理待扣。")
-    if points > ledger.spendable(acc.balance, held):
+    if points > balances.spendable(acc.balance, held):
         extra = f"（其中 {held} 分因扣分公示冻结）" if held else ""
         raise InvalidInput(f"{_label(hh)} 可用积分只有 {acc.balance} 分{extra}，不能转出 {points} 分。")
 
@@ -101,10 +101,10 @@ def _movable(s, hh: Household, points: int) -> None:
 def _settled(s, hh: Household) -> None:
     """Refuse closing ``hh`` into another while a deduction of it waits in 公示 or is outstanding:
     it would post to, or stay on, a household no one uses."""
-    acc = ledger.lock_account(s, hh.id)
+    acc = posting.lock_account(s, hh.id)
     if acc.outstanding:
         raise InvalidInput(f"{_label(hh)} 还有待扣积分 {acc.outstanding} 分：请先处理待扣，再合户。")
-    held = ledger.held_points(s, [hh.id]).get(hh.id, 0)
+    held = balances.held_points(s, [hh.id]).get(hh.id, 0)
     if held:
         raise InvalidInput(f"{_label(hh)} 有 {held} 分扣分正在公示：请公示期满记账后再合户。")
 
@@ -115,12 +115,12 @@ def _transfer(s, actor: Actor, event: HouseholdEvent, giver: Household, taker: H
     if points <= 0:
         return
     _movable(s, giver, points)
-    ledger.post(s, household_id=giver.id, kind="transfer", points=-points, source_type=SOURCE,
-                source_id=f"{event.id}:out", occurred_on=on, actor=actor,
-                reason=f"{what}：转出至 {_label(taker)}")
-    ledger.post(s, household_id=taker.id, kind="transfer", points=points, source_type=SOURCE,
-                source_id=f"{event.id}:in", occurred_on=on, actor=actor,
-                reason=f"{what}：由 {_label(giver)} 转入")
+    posting.post(s, household_id=giver.id, kind="transfer", points=-points, source_type=SOURCE,
+                 source_id=f"{event.id}:out", occurred_on=on, actor=actor,
+                 reason=f"{what}：转出至 {_label(taker)}")
+    posting.post(s, household_id=taker.id, kind="transfer", points=points, source_type=SOURCE,
+                 source_id=f"{event.id}:in", occurred_on=on, actor=actor,
+                 reason=f"{what}：由 {_label(giver)} 转入")
 
 
 def _event(s, actor: Actor, hh: Household, kind: str, on: dt.date, *, reason: str = "", note: str = "",
@@ -166,7 +166,7 @@ def close_household(db, actor: Actor, household_id: int, reason: str, *, note: s
         hh, to = locked[household_id], locked.get(balance_to)
         if to is not None and to.village_id != hh.village_id:
             raise InvalidInput("积分只能转给本村的另一户。")
-        points = ledger.balance(s, hh.id).balance if to is not None else 0
+        points = balances.balance(s, hh.id).balance if to is not None else 0
         ev = _event(s, actor, hh, "close", on, reason=reason, note=note, other=to, points=points)
         if to is not None:
             _transfer(s, actor, ev, hh, to, points, "注销", on)
@@ -301,7 +301,7 @@ def split(db, actor: Actor, household_id: int, resident_ids: list[int], *, door_
                         phone=head.phone, address="")
         s.add(new)
         s.flush()
-        ledger.open_account(s, new)
+        posting.open_account(s, new)
         s.flush()
         ev = _event(s, actor, old, "split_out", on, note=note, other=new, points=points)
         _event(s, actor, new, "split_in", on, note=note, other=old, points=points)
@@ -331,7 +331,7 @@ def merge(db, actor: Actor, from_id: int, into_id: int, *, note: str = "", on: d
         if old.village_id != into.village_id:
             raise InvalidInput("只能与本村的另一户合户。")
         _settled(s, old)
-        points = ledger.balance(s, old.id).balance
+        points = balances.balance(s, old.id).balance
         ev = _event(s, actor, old, "merge_out", on, reason="merged", note=note, other=into, points=points)
         _event(s, actor, into, "merge_in", on, note=note, other=old, points=points)
         _transfer(s, actor, ev, old, into, points, "合户", on)

@@ -5,7 +5,7 @@ The workbook has a sheet of opening balances — one row per household: 门牌�
 and optionally a sheet of the book's history rows: 门牌号, 日期, 事项 (a rule code or free text),
 积分. The households must already be on the roster (roster import first).
 
-What lands in the ledger, through ``ledger.post_many`` and nothing else, dated the cut-over day
+What lands in the ledger, through ``posting.post_many`` and nothing else, dated the cut-over day
 (期初日期, by default the last day of the previous month, so the opening does not fill the first
 month's ranking):
 
@@ -40,14 +40,14 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput
 from core.platform.validate import door_number, nfkc
-from core.points import ledger
+from core.points import entry_rules, posting
 from core.village.roster import MAX_BYTES, _cell, _decode_csv, _households_by_door
 from db.models import ImportBatch, LedgerEntry, RuleItem, Village
 
 BALANCE_COLUMNS = ["门牌号", "户主", "期初积分", "累计积分"]
 HISTORY_COLUMNS = ["门牌号", "日期", "事项", "积分"]
 MAX_ROWS = 50_000
-MAX_BALANCE = 10 * ledger.MAX_POINTS
+MAX_BALANCE = 10 * entry_rules.MAX_POINTS
 MAX_ITEM = 200
 HEADER_SEARCH_ROWS = 6
 SOURCES = ("carryover", "carryover_earned", "carryover_record")
@@ -288,7 +288,7 @@ def parse(balances: list[list[str]] | None, history: list[list[str]] | None, cut
                 elif len(item) > MAX_ITEM or any(not ch.isprintable() for ch in item):
                     row_errors.append(f"历史明细表第 {line} 行“事项”列：过长或含有无法显示的字符。")
                 points = read_int(get("积分"))
-                if points is None or points == 0 or abs(points) > ledger.MAX_POINTS:
+                if points is None or points == 0 or abs(points) > entry_rules.MAX_POINTS:
                     row_errors.append(f"历史明细表第 {line} 行“积分”列：应为不为 0 的整数（扣分写负数），"
                                       f"不能是“{get('积分')[:20]}”。")
                 if row_errors:
@@ -415,7 +415,7 @@ def commit(db, actor: Actor, village_id: int, filename: str, data: bytes, cutove
             if plan.new == 0:
                 return plan
             done = _imported(s, [o.household_id for o in plan.openings])
-            ledger.post_many(s, postings(plan, done), actor, return_ids=False)
+            posting.post_many(s, postings(plan, done), actor, return_ids=False)
             s.add(ImportBatch(village_id=village_id, filename=(filename or "")[:200], sha256=plan.sha256,
                               rows=plan.new + plan.history_rows, created_by=actor.user_id))
             record(s, actor, "opening.import", "village", village_id,
@@ -426,23 +426,23 @@ def commit(db, actor: Actor, village_id: int, filename: str, data: bytes, cutove
         raise AlreadyDone("刚才有人同时导入了期初积分，本次没有导入任何数据，请重新预览后再导入。") from e
 
 
-def postings(plan: Plan, done: dict[int, tuple[int, int]]) -> list[ledger.Posting]:
+def postings(plan: Plan, done: dict[int, tuple[int, int]]) -> list[posting.Posting]:
     """The ledger entries of the households not yet carried over (pure)."""
-    out: list[ledger.Posting] = []
+    out: list[posting.Posting] = []
     for o in plan.openings:
         if o.household_id in done:
             continue
         hid = o.household_id
         for n, h in enumerate(sorted(o.history, key=lambda h: (h.day, h.line))):
-            out.append(ledger.Posting(hid, "carryover_record", 0, "carryover_record", f"{hid}:{n}", occurred_on=h.day,
-                                      rule_item_id=h.rule_item_id,
-                                      reason=f"原账本：{h.item}（{h.points:+d} 分，已含在期初积分中）"))
-        out.append(ledger.Posting(hid, "carryover", o.balance, "carryover", hid, occurred_on=plan.cutover,
-                                  reason=f"原积分账本期初余额 {o.balance} 分"))
+            out.append(posting.Posting(hid, "carryover_record", 0, "carryover_record", f"{hid}:{n}", occurred_on=h.day,
+                                       rule_item_id=h.rule_item_id,
+                                       reason=f"原账本：{h.item}（{h.points:+d} 分，已含在期初积分中）"))
+        out.append(posting.Posting(hid, "carryover", o.balance, "carryover", hid, occurred_on=plan.cutover,
+                                   reason=f"原积分账本期初余额 {o.balance} 分"))
         if o.earned_total != o.balance:
-            out.append(ledger.Posting(hid, "carryover_earned", o.earned_total - o.balance, "carryover_earned", hid,
-                                      occurred_on=plan.cutover,
-                                      reason=f"原积分账本累计积分 {o.earned_total} 分（已兑换等不计入可用积分）"))
+            out.append(posting.Posting(hid, "carryover_earned", o.earned_total - o.balance, "carryover_earned", hid,
+                                       occurred_on=plan.cutover,
+                                       reason=f"原积分账本累计积分 {o.earned_total} 分（已兑换等不计入可用积分）"))
     return out
 
 

@@ -28,7 +28,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import InvalidInput
 from core.platform.validate import door_number, nfkc
-from core.points import ledger
+from core.points import posting
 from db.models import Grid, Household, ImportBatch, Resident, Village
 
 COLUMNS = ["门牌号", "网格", "姓名", "性别", "出生年份", "与户主关系", "党员", "电话"]
@@ -426,7 +426,7 @@ def _apply(s, village_id: int, plan: Plan) -> None:
                            phone=r.phone)
             s.add(hh)
             s.flush()
-            ledger.open_account(s, hh)
+            posting.open_account(s, hh)
             households[r.door_no] = hh
         else:
             hh.head_name, hh.grid_id, hh.active = r.name, grids[r.grid], True

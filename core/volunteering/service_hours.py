@@ -295,7 +295,7 @@ def convert(s: Session, actor: Actor, act: Activity, att: Attendance, person: Re
     rule = _volunteer_rule(s, act.village_id)
     if settings.get(s, act.village_id, "volunteer_direct_post") or rule is None:
         # Without a ZY01 rule there is nothing to review against: post directly.
-        from core.points.ledger import post
+        from core.points.posting import post
 
         post(s, household_id=att.household_id, kind="volunteer", points=points, source_type="attendance",
              source_id=cause, occurred_on=act.date, actor=actor, resident_id=person.id,
@@ -428,7 +428,7 @@ def _apply_correction(s: Session, actor: Actor, act: Activity, att: Attendance, 
                                                     LedgerEntry.source_id == str(att.id))).scalar()
     if proposal is None and posted is None:
         return convert(s, actor, act, att, person)  # it gave zero before; may give points now
-    from core.points.ledger import post
+    from core.points.posting import post
 
     reason = f"志愿时长更正（{act.title}，{old}→{c.new_minutes} 分钟）"
     if diff > 0:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.platform.errors import DomainError
-from core.points import ledger
+from core.points import corrections, posting
 from core.supermarket import shop, stock
 from db.engine import Database
 from db.models import LedgerEntry, Product, Redemption
@@ -124,9 +124,9 @@ class Worker:
         hid = self.plan.household_ids[n % len(self.plan.household_ids)]
         deduct = n % 5 == 0
         with self.db.write() as s:
-            e = ledger.post(s, household_id=hid, kind="deducted" if deduct else "earned",
-                            points=-(1 + n % 4) if deduct else 1 + n % 7, source_type="load", source_id=f"cause:{n}",
-                            actor=self.plan.actor("committee"), category_id=None)
+            e = posting.post(s, household_id=hid, kind="deducted" if deduct else "earned",
+                             points=-(1 + n % 4) if deduct else 1 + n % 7, source_type="load", source_id=f"cause:{n}",
+                             actor=self.plan.actor("committee"), category_id=None)
             eid = e.id
         self.ack(op="post", entry_id=eid, cause=f"cause:{n}")
 
@@ -195,7 +195,7 @@ class Worker:
     # ------------------------------------------------------------ admin
     def adjust(self) -> None:
         pts = self.rng.choice([-7, -3, 2, 5, 11])
-        e = ledger.adjust(self.db, self.plan.actor("admin"), self.household(), pts, "负载测试调整")
+        e = corrections.adjust(self.db, self.plan.actor("admin"), self.household(), pts, "负载测试调整")
         self.ack(op="adjust", entry_id=e.id)
 
     def reverse(self) -> None:
@@ -203,7 +203,7 @@ class Worker:
                           LedgerEntry.kind.in_(("earned", "deducted", "adjustment")))
         if eid is None:
             return
-        e = ledger.reverse(self.db, self.plan.actor("admin"), eid, "负载测试冲正")
+        e = corrections.reverse(self.db, self.plan.actor("admin"), eid, "负载测试冲正")
         self.ack(op="reverse", entry_id=e.id, reverses=eid)
 
     def stock_in(self) -> None:

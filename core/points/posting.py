@@ -1,24 +1,21 @@
-"""The points ledger (积分流水): append-only entries and the balances they add up to.
+"""Posting to the points ledger (记账): the only way points change. :func:`post` appends one entry,
+:func:`post_many` a batch under the same rules (:mod:`core.points.entry_rules`) with set-based writes;
+both run inside the caller's transaction so that, for example, a review decision and the entry it
+causes commit together.
 
 Invariants (checked by core.maintenance.verify and the tests):
-- an entry is never updated or deleted (db.history guards the table); a correction is a
-  ``reversal`` entry naming the original (at most one reversal per entry);
+- an entry is never updated or deleted (db.history guards the table); a correction is a new entry
+  (:mod:`core.points.corrections`);
 - ``(source_type, source_id)`` is unique: one cause posts at most once;
 - ``account.balance`` / ``earned_total`` / ``outstanding`` == the sums of delta_balance /
-  delta_earned / delta_outstanding over the household's entries, changed in the same transaction;
+  delta_earned / delta_outstanding over the household's entries, changed in the same transaction,
+  and household_month / category_month == the entries too (an account opens at zero:
+  :func:`open_account`);
 - ``account.balance`` never goes below zero (checked here, backed by a CHECK constraint);
-- a deduction is never lost: what the balance cannot cover is outstanding (待扣), and while
-  anything is outstanding the balance is 0 — every point the household gets afterwards settles
-  the outstanding first, by a ``settlement`` entry (待扣抵扣) posted with it.
-
-Spendable balance vs earned total: redemptions spend the balance but never reduce the
-earned total, so redeeming does not push a family down the rankings. A deduction lowers
-the earned total by its full amount; the balance by as much as there is, and the rest
-becomes outstanding. Like an authorisation hold on a card, a deduction approved but still in
-公示 *holds* that many points (:func:`held_points`): the counter shows them and cannot spend them.
-
-:func:`post` and :func:`post_many` run inside the caller's transaction so that, for example,
-a review decision and the entry it causes commit together.
+- a deduction is never lost: what the balance cannot cover stays outstanding (see
+  :func:`~core.points.entry_rules.deltas_for`), and while anything is outstanding the balance is 0 —
+  every point the household gets afterwards settles the outstanding first, by a ``settlement``
+  entry (待扣抵扣) posted with it.
 
 Closed months (``core.points.closes``): nothing is dated into a month the village has closed.
 An entry whose act date falls in a closed month (a late decision, a reversal of an old entry, an
@@ -26,53 +23,27 @@ opening-book row) is dated the first day of the first open month instead, and it
 the original date: the closed month's recorded totals stay true, and no deed or sanction is
 refused for being late. The check runs after the accounts are locked, and a close locks every
 account of the village, so a post and a close never cross.
+
+Public: :func:`post`, :func:`post_many` with :class:`Posting`, :func:`posted_causes`,
+:func:`lock_account`, :func:`open_account`, :func:`closed_through`, :func:`first_open_day`,
+:func:`settlement_reason`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core.platform.access import Actor, require
-from core.platform.audit import record
+from core.platform.access import Actor
 from core.platform.errors import AlreadyDone, InsufficientPoints, InvalidInput, NotFound
+from core.points.entry_rules import ZERO_KINDS, Deltas, deltas_for, month_of, reversal_deltas, settlement_for
 from db import clock
 from db.engine import upsert_insert
 from db.executemany import executemany
-from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry, PeriodClose, Proposal
-
-KIND_NAMES: dict[str, str] = {
-    "earned": "加分",
-    "deducted": "扣分",
-    "base": "底分",
-    "base_locked": "底分（不可兑换）",
-    "redeemed": "兑换",
-    "redeem_void": "兑换撤销",
-    "redeem_return": "兑换退货",
-    "reversal": "冲正",
-    "clearing": "清零",
-    "adjustment": "管理员调整",
-    "volunteer": "志愿服务",
-    "settlement": "待扣抵扣",
-    "backfill": "待扣补记",
-    "carryover": "期初结转",
-    "carryover_earned": "期初结转（累计积分）",
-    "carryover_record": "原账本记录",
-    "transfer": "积分转移",
-}
-# Kinds that may post an entry that changes no number: an opening balance of 0 still records
-# that the household was carried over, and a row of the old book is kept for the record only.
-ZERO_KINDS = ("carryover", "carryover_record")
-KINDS = tuple(KIND_NAMES)
-MAX_POINTS = 100_000  # one entry; anything larger is a typo, not a deed
-
-
-def month_of(day: dt.date) -> int:
-    return day.year * 100 + day.month
+from db.models import Account, CategoryMonth, Household, HouseholdMonth, LedgerEntry, PeriodClose
 
 
 def closed_through(s: Session, village_id: int) -> int | None:
@@ -96,112 +67,6 @@ def _open_date(day: dt.date, reason: str, closed: int | None) -> tuple[dt.date, 
     moved = first_open_day(closed)
     note = f"（原日期 {day:%Y-%m-%d}，该月已结账，记入 {moved.year}年{moved.month}月）"
     return moved, reason + note
-
-
-@dataclass(frozen=True)
-class Deltas:
-    balance: int
-    earned: int
-    outstanding: int = 0
-
-
-def take(amount: int, balance: int) -> tuple[int, int]:
-    """(taken from the balance, left outstanding) when ``amount`` points are taken from a household
-    holding ``balance``: the balance never goes below zero and nothing is lost."""
-    covered = min(amount, max(balance, 0))
-    return covered, amount - covered
-
-
-def deltas_for(kind: str, points: int, balance: int) -> Deltas:
-    """What an entry of ``kind`` for ``points`` changes, given the current balance.
-
-    ``points`` is the signed amount the user means: +5 earned, -3 deducted, -20 redeemed.
-    Pure function: the rules of the three numbers in one place. A deduction takes what the
-    balance holds and leaves the rest outstanding (待扣).
-    """
-    if kind in ("earned", "volunteer", "base"):
-        if points <= 0:
-            raise InvalidInput("加分必须是正数。")
-        return Deltas(points, points)
-    if kind == "base_locked":
-        # A base score the village does not let families spend: it counts towards the
-        # earned total (ranks, stars) but never raises the spendable balance.
-        if points <= 0:
-            raise InvalidInput("加分必须是正数。")
-        return Deltas(0, points)
-    if kind == "deducted":
-        if points >= 0:
-            raise InvalidInput("扣分必须是负数。")
-        covered, left = take(-points, balance)
-        return Deltas(-covered, points, left)
-    if kind == "redeemed":
-        if points >= 0:
-            raise InvalidInput("兑换必须扣减积分。")
-        return Deltas(points, 0)
-    if kind in ("redeem_void", "redeem_return"):
-        if points <= 0:
-            raise InvalidInput("撤销兑换或退货必须退回积分。")
-        return Deltas(points, 0)
-    if kind == "clearing":
-        return Deltas(points, 0)
-    if kind == "carryover":
-        # The opening balance from the village's old points book: spendable and earned alike.
-        if points < 0:
-            raise InvalidInput("期初积分不能是负数。")
-        return Deltas(points, points)
-    if kind == "carryover_earned":
-        # The book's earned total differs from its balance (points redeemed before): only 累计积分.
-        return Deltas(0, points)
-    if kind == "carryover_record":
-        return Deltas(0, 0)  # a row of the old book, already counted in the opening balance
-    if kind == "transfer":
-        # Spendable points moved between households (split, merge, a closed household's balance);
-        # the earned total (ranks, stars) stays with the household that earned it. The giving
-        # side must hold them.
-        if points == 0:
-            raise InvalidInput("转移分值不能为 0。")
-        return Deltas(points, 0)
-    if kind == "adjustment":
-        if points == 0:
-            raise InvalidInput("调整分值不能为 0。")
-        if points < 0:
-            covered, left = take(-points, balance)
-            return Deltas(-covered, points, left)
-        return Deltas(points, points)
-    raise InvalidInput(f"未知的流水类型：{kind}")
-
-
-def reversal_deltas(original: LedgerEntry, balance: int, outstanding: int) -> Deltas:
-    """The entry that undoes ``original``: the earned total back by exactly its amount, and the
-    points it moved back too — what it took from the balance is returned, what it left outstanding
-    is cancelled (as far as it is still outstanding; what later points already settled of it is
-    returned to the balance); points it gave are taken back, the part the balance no longer holds
-    left outstanding."""
-    net = -(original.delta_balance - original.delta_outstanding)  # the points the reversal moves
-    if net < 0:
-        covered, left = take(-net, balance)
-        return Deltas(-covered, -original.delta_earned, left)
-    cancel = min(max(original.delta_outstanding, 0), outstanding)
-    return Deltas(net - cancel, -original.delta_earned, -cancel)
-
-
-def settlement_for(balance: int, outstanding: int) -> int:
-    """Points to move from the balance to settle the outstanding (待扣抵扣): as many as both allow."""
-    return max(0, min(balance, outstanding))
-
-
-def check_points(points: object) -> int:
-    """Validate a user-entered amount: a whole number, not zero, not absurd."""
-    if isinstance(points, bool) or not isinstance(points, int):
-        if isinstance(points, float) and points.is_integer():
-            points = int(points)
-        else:
-            raise InvalidInput("积分必须是整数。")
-    if points == 0:
-        raise InvalidInput("积分不能为 0。")
-    if abs(points) > MAX_POINTS:
-        raise InvalidInput(f"积分数值过大（单笔不超过 {MAX_POINTS}）。")
-    return points
 
 
 def _upsert(s: Session, model, keys: dict, increments: dict, inserts: dict | None = None) -> None:
@@ -381,34 +246,6 @@ def _append(s: Session, *, village_id: int, household_id: int, resident_id: int 
     return entry
 
 
-def held_points(s: Session, household_ids: list[int] | None = None, *, village_id: int | None = None
-                ) -> dict[int, int]:
-    """Points each household holds for deductions approved but still in 公示 (or held by an
-    objection): shown at the counter, not spendable, taken when the deduction posts. For the
-    given households, or every household of ``village_id`` that holds any."""
-    if household_ids is not None:
-        if not household_ids:
-            return {}
-        rows = s.execute(_HELD_OF, {"ids": list(household_ids)}).all()
-    else:
-        rows = s.execute(_held(Proposal.village_id == village_id)).all()
-    return {hid: int(n) for hid, n in rows}
-
-
-def _held(which):
-    return (select(Proposal.household_id, func.sum(-Proposal.decided_points))
-            .where(which, Proposal.status.in_(("publicity", "objected")), Proposal.decided_points < 0)
-            .group_by(Proposal.household_id))
-
-
-_HELD_OF = _held(Proposal.household_id.in_(bindparam("ids", expanding=True)))  # built once: the card page's
-
-
-def spendable(balance: int, held: int) -> int:
-    """What a household can spend now: the balance less the points held for deductions in 公示."""
-    return max(0, balance - held)
-
-
 @dataclass(frozen=True)
 class Posting:
     """One entry for :func:`post_many` (the arguments of :func:`post`, without reversals)."""
@@ -577,99 +414,7 @@ def post_many(s: Session, postings: list[Posting], actor: Actor | None = None, *
     return ids
 
 
-def reverse(db, actor: Actor, entry_id: int, reason: str) -> LedgerEntry:
-    """Admin correction: append an entry that undoes ``entry_id`` (冲正)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("冲正必须填写原因。")
-    with db.write() as s:
-        original = s.get(LedgerEntry, entry_id)
-        if original is None:
-            raise NotFound("找不到这条积分流水。")
-        require(actor, "admin", original.village_id)
-        if original.kind == "reversal":
-            raise InvalidInput("冲正流水不能再冲正；如需更正请另行调整。")
-        if original.kind in ("redeemed", "redeem_void", "redeem_return"):
-            raise InvalidInput("兑换流水不能冲正：请在“兑换记录”中撤销这笔兑换。")
-        if original.kind == "carryover_record":
-            raise InvalidInput("原账本记录只是存档，不改变积分，不能冲正；如需更正期初积分请手工调整。")
-        if original.kind == "transfer":
-            raise InvalidInput("积分转移是分户、合户或注销的一部分，不能单独冲正；请手工调整两户的积分并写明原因。")
-        if original.kind in ("settlement", "backfill"):
-            raise InvalidInput("待扣抵扣、待扣补记由系统随其他流水自动记账，不能单独冲正；请冲正引起它的那笔流水。")
-        done = s.execute(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)).scalar()
-        if done is not None:
-            raise AlreadyDone("这条流水已经冲正过。")
-        entry = post(
-            s,
-            household_id=original.household_id,
-            kind="reversal",
-            points=0,
-            source_type="reversal",
-            source_id=entry_id,
-            occurred_on=original.occurred_on,
-            actor=actor,
-            resident_id=original.resident_id,
-            rule_item_id=original.rule_item_id,
-            category_id=original.category_id,
-            reason=reason,
-            reverses=original,
-        )
-        record(s, actor, "ledger.reverse", "ledger_entry", entry_id, {"reversal_id": entry.id}, reason,
-               village_id=original.village_id)
-        return entry
-
-
-def adjust(db, actor: Actor, household_id: int, points: int, reason: str) -> LedgerEntry:
-    """Admin manual adjustment (管理员调整) with a required reason."""
-    points = check_points(points)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("手工调整必须填写原因。")
-    with db.write() as s:
-        hh = s.get(Household, household_id)
-        if hh is None:
-            raise NotFound("找不到该户。")
-        require(actor, "admin", hh.village_id)
-        entry = post(
-            s,
-            household_id=household_id,
-            kind="adjustment",
-            points=points,
-            source_type="adjustment",
-            source_id=uuid.uuid4().hex,
-            actor=actor,
-            reason=reason,
-        )
-        record(s, actor, "ledger.adjust", "household", household_id, {"points": points}, reason,
-               village_id=hh.village_id)
-        return entry
-
-
 def open_account(s: Session, household: Household) -> Account:
     acc = Account(household_id=household.id, village_id=household.village_id, balance=0, earned_total=0)
     s.add(acc)
     return acc
-
-
-def balance(s: Session, household_id: int) -> Account:
-    acc = s.get(Account, household_id)
-    if acc is None:
-        raise NotFound("找不到该户的积分账户。")
-    return acc
-
-
-def history(s: Session, household_id: int, limit: int = 50) -> list[LedgerEntry]:
-    """Newest first; reads by the (household_id, id) index so it does not grow with the ledger."""
-    return list(
-        s.execute(
-            select(LedgerEntry)
-            .where(LedgerEntry.household_id == household_id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
-def entry_count(s: Session) -> int:
-    return s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
