@@ -38,6 +38,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db import clock, history
+from db.enums import (
+    ActivityStatus,
+    CardStatus,
+    CorrectionStatus,
+    Delivery,
+    ObjectionStatus,
+    ProposalStatus,
+    RedemptionStatus,
+    RoundStatus,
+    SignupStatus,
+    check_in,
+)
 from db.history import Guard, Prefix
 
 NAMING = {
@@ -50,6 +62,12 @@ NAMING = {
 
 # SQLite needs INTEGER PRIMARY KEY for rowid aliasing; BigInteger elsewhere.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def known(column: str, values) -> CheckConstraint:
+    """The CHECK that a status column holds one of its enum's values (``ck_<table>_<column>_known``):
+    the database refuses any other string, whatever code writes it."""
+    return CheckConstraint(check_in(column, values), name=f"{column}_known")
 
 
 def now() -> dt.datetime:
@@ -358,8 +376,8 @@ class CategoryMonth(Base):
 
 
 class Proposal(Base):
-    """积分申报. status: submitted → approved/rejected/deferred → publicity →
-    (objected) → posted | overturned."""
+    """积分申报. status (db.enums.ProposalStatus): submitted → rejected / deferred / publicity
+    (or posted at once without publicity) → (objected) → posted | overturned."""
 
     __tablename__ = "proposal"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -374,7 +392,7 @@ class Proposal(Base):
     source_ref: Mapped[str | None] = mapped_column(String(60), unique=True)  # e.g. attendance:12
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.SUBMITTED)
     over_cap: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_points: Mapped[int | None] = mapped_column(Integer)
     decision_reason: Mapped[str] = mapped_column(Text, default="")
@@ -384,7 +402,8 @@ class Proposal(Base):
     # "我最近的申报" (a user's latest proposals) reads the newest by submitter: without this index
     # PostgreSQL scanned every proposal of the table.
     __table_args__ = (Index("ix_proposal_village_status", "village_id", "status"),
-                      Index("ix_proposal_submitted_by", "submitted_by", "id"))
+                      Index("ix_proposal_submitted_by", "submitted_by", "id"),
+                      known("status", ProposalStatus))
 
 
 class ProposalPhoto(Base):
@@ -481,9 +500,10 @@ class Objection(Base):
     reason: Mapped[str] = mapped_column(Text)
     logged_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     logged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open / upheld / overturned
+    status: Mapped[str] = mapped_column(String(20), default=ObjectionStatus.OPEN)
     resolved_session_id: Mapped[int | None] = mapped_column(ForeignKey("review_session.id"))
     resolution: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (known("status", ObjectionStatus),)
 
 
 # ---------------------------------------------------------------- cards & supermarket
@@ -496,7 +516,7 @@ class Card(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     token: Mapped[str] = mapped_column(String(40), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active / revoked
+    status: Mapped[str] = mapped_column(String(10), default=CardStatus.ACTIVE)
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -509,6 +529,7 @@ class Card(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        known("status", CardStatus),
     )
 
 
@@ -565,16 +586,17 @@ class Redemption(Base):
     cart_key: Mapped[str] = mapped_column(String(64), unique=True)  # idempotency key
     total: Mapped[int] = mapped_column(Integer)
     month: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="done")  # done / voided
+    status: Mapped[str] = mapped_column(String(10), default=RedemptionStatus.DONE)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     void_reason: Mapped[str] = mapped_column(Text, default="")
-    delivery: Mapped[str] = mapped_column(String(10), default="none")  # none / pending / delivered
+    delivery: Mapped[str] = mapped_column(String(10), default=Delivery.NONE)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     delivered_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
-    __table_args__ = (Index("ix_redemption_village_month", "village_id", "month"),)
+    __table_args__ = (Index("ix_redemption_village_month", "village_id", "month"),
+                      known("status", RedemptionStatus), known("delivery", Delivery))
 
 
 class RedemptionLine(Base):
@@ -641,11 +663,12 @@ class Activity(Base):
     # check-in and check-out plus a travel allowance; neither set = the time on site only
     travel_minutes: Mapped[int | None] = mapped_column(Integer)
     fixed_minutes: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="open")  # planned/open/done/cancelled
+    status: Mapped[str] = mapped_column(String(10), default=ActivityStatus.OPEN)
     plot_id: Mapped[int | None] = mapped_column(ForeignKey("plot.id"))  # charity-field work day
     tasks: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (known("status", ActivityStatus),)
 
 
 class OutsideVolunteer(Base):
@@ -676,12 +699,13 @@ class Signup(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     outsider_id: Mapped[int | None] = mapped_column(ForeignKey("outside_volunteer.id"))
-    status: Mapped[str] = mapped_column(String(10), default="signed")  # signed / waitlist / cancelled
+    status: Mapped[str] = mapped_column(String(10), default=SignupStatus.SIGNED)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     __table_args__ = (
         UniqueConstraint("activity_id", "resident_id"),
         UniqueConstraint("activity_id", "outsider_id", name="uq_signup_activity_outsider"),
         CheckConstraint(ONE_PERSON, name="one_person"),
+        known("status", SignupStatus),
     )
 
 
@@ -720,11 +744,12 @@ class HoursCorrection(Base):
     reason: Mapped[str] = mapped_column(Text)
     old_minutes: Mapped[int | None] = mapped_column(Integer)
     new_minutes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open / accepted / refused
+    status: Mapped[str] = mapped_column(String(10), default=CorrectionStatus.OPEN)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (known("status", CorrectionStatus),)
 
 
 class VolunteerTotal(Base):
@@ -856,9 +881,10 @@ class DistributionRound(Base):
     total_grams: Mapped[int] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(20))  # household / person / weighted
     params: Mapped[str] = mapped_column(Text, default="{}")  # JSON: weights, min, max
-    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft / confirmed / closed
+    status: Mapped[str] = mapped_column(String(10), default=RoundStatus.DRAFT)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (known("status", RoundStatus),)
 
 
 class Allocation(Base):

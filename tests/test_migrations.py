@@ -352,3 +352,140 @@ def test_volunteer_records_made_before_outside_volunteers_survive_the_upgrade_wi
             conn.execute(update(t["certificate"]).values(total_minutes=1))
         with pytest.raises(IntegrityError), database.engine.begin() as conn:  # neither person
             conn.execute(insert(t["signup"]).values(activity_id=aid, status="signed", created_at=now))
+
+
+STATUS_TABLES = ("proposal", "objection", "card", "redemption", "activity", "signup", "hours_correction",
+                 "distribution_round")
+
+
+def _fill_statuses(database: Database, proposal_status: str = "posted") -> dict[str, int]:
+    """At 0015 (no status CHECK yet): one row of every status table, each with a child that refers
+    to it where the schema has one (objection, redemption, signup, attendance, allocation)."""
+    meta = MetaData()
+    meta.reflect(database.engine)
+    t = meta.tables
+    now = dt.datetime(2026, 12, 1, 9, 0)
+    day = now.date()
+
+    def add(conn, table: str, **values):
+        return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
+
+    with database.engine.begin() as conn:
+        vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
+                  created_at=now)
+        hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
+                  needs_delivery=True, active=True, created_at=now)
+        rid = add(conn, "resident", village_id=vid, household_id=hid, name="老户主", gender="男", party_member=False,
+                  relation="户主", phone="", active=True)
+        cat = add(conn, "rule_category", village_id=vid, name="环境", sort=0, active=True)
+        rule = add(conn, "rule_item", village_id=vid, category_id=cat, code="HJ01", name="整洁", points=5, min_points=3,
+                   max_points=10, version=1, adopted_by="村民代表大会", active=True)
+        pid = add(conn, "proposal", village_id=vid, household_id=hid, rule_item_id=rule, points=5, act_date=day,
+                  note="", source="grid", submitted_at=now, status=proposal_status, over_cap=False,
+                  decision_reason="")
+        add(conn, "objection", proposal_id=pid, raised_by="村民甲", reason="不属实", logged_at=now, status="upheld",
+            resolution="维持")
+        card = add(conn, "card", village_id=vid, household_id=hid, token="OLD1000001", status="active", issued_at=now,
+                   revoke_reason="")
+        product = add(conn, "product", village_id=vid, name="肥皂", category="", kind="goods", price=5, unit="块",
+                      stock=0, low_stock=5, active=True)
+        red = add(conn, "redemption", village_id=vid, household_id=hid, card_id=card, receipt_no="DH0001",
+                  cart_key="cart-1", total=5, month=202612, status="done", created_at=now, void_reason="",
+                  delivery="pending")
+        add(conn, "redemption_line", redemption_id=red, product_id=product, qty=1, price=5)
+        aid = add(conn, "activity", village_id=vid, title="老活动", category="", organiser="", place="", date=day,
+                  points_per_hour=2, status="done", tasks="", created_at=now)
+        add(conn, "signup", activity_id=aid, resident_id=rid, status="waitlist", created_at=now)
+        att = add(conn, "attendance", village_id=vid, activity_id=aid, resident_id=rid, household_id=hid, minutes=60)
+        add(conn, "hours_correction", attendance_id=att, requested_by="工作人员：甲", reason="漏记", old_minutes=60,
+            new_minutes=90, status="open", decision_note="", created_at=now)
+        rnd = add(conn, "distribution_round", village_id=vid, title="秋收", crop="玉米", total_grams=1000,
+                  rule="household", params="{}", status="confirmed", created_at=now)
+        add(conn, "allocation", round_id=rnd, household_id=hid, category="", persons=1, grams=1000, signed_by="",
+            via="", note="")
+    return {"village": vid, "household": hid, "round": rnd}
+
+
+def _rows(database: Database) -> dict[str, list]:
+    meta = MetaData()
+    meta.reflect(database.engine)
+    with database.engine.connect() as conn:
+        return {name: conn.execute(select(meta.tables[name]).order_by(*meta.tables[name].primary_key.columns)).all()
+                for name in (*STATUS_TABLES, "redemption_line", "attendance", "allocation")}
+
+
+def _schema_objects(database: Database) -> list:
+    """Every index and trigger of the status tables as SQLite stores them (PostgreSQL: its indexes)."""
+    with database.engine.connect() as conn:
+        if database.is_sqlite:
+            return sorted(conn.exec_driver_sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                f"AND tbl_name IN ({', '.join(repr(n) for n in STATUS_TABLES)})").all())
+        return sorted(conn.exec_driver_sql(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            f"AND tablename IN ({', '.join(repr(n) for n in STATUS_TABLES)})").all())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_status_checks_are_added_and_removed_keeping_rows_indexes_and_history_triggers(kind, tmp_path):
+    """0016 adds a CHECK per status column; on SQLite that rebuilds eight tables, some of them
+    history tables and parents of other rows: every row, index and trigger is there again after
+    the upgrade and after the downgrade, and only in between is an unknown status refused."""
+    from db.history import guard_problems
+    from db.models import HISTORY
+
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0015")
+        ids = _fill_statuses(database)
+        rows, objects = _rows(database), _schema_objects(database)
+        assert any(o[0] == "trigger" for o in objects) or kind == "postgresql"
+
+        upgrade_to(database, "0016")
+        assert _rows(database) == rows
+        assert _schema_objects(database) == objects
+        with database.engine.connect() as conn:
+            assert guard_problems(conn, HISTORY) == []
+            if kind == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert verify(database) == []
+        round_row = {"village_id": ids["village"], "title": "", "crop": "玉米", "total_grams": 1, "rule": "household",
+                     "params": "{}", "created_at": dt.datetime(2026, 12, 2)}
+        drt = Base.metadata.tables["distribution_round"]
+        with pytest.raises(IntegrityError, match="ck_distribution_round_status_known"), \
+                database.engine.begin() as conn:
+            conn.execute(insert(drt).values(**round_row, status="finished"))
+        with pytest.raises(DBAPIError, match="history table card"), database.engine.begin() as conn:
+            conn.execute(update(Base.metadata.tables["card"]).values(token="changed"))  # the guard is back
+        with database.engine.begin() as conn:  # a known value is written as before
+            conn.execute(insert(drt).values(**round_row, status="draft"))
+
+        _downgrade_to(database, "0015")
+        assert _schema_objects(database) == objects
+        with database.engine.connect() as conn:
+            assert guard_problems(conn, HISTORY) == []
+        with database.engine.begin() as conn:
+            conn.execute(insert(drt).values(**round_row, status="finished"))  # no CHECK any more
+        after = _rows(database)
+        assert after["distribution_round"][:1] == rows["distribution_round"]
+        assert {k: v for k, v in after.items() if k != "distribution_round"} == \
+               {k: v for k, v in rows.items() if k != "distribution_round"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_unknown_status_stops_the_upgrade_with_a_message_naming_it(kind, tmp_path):
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0015")
+        _fill_statuses(database, proposal_status="approved")
+        rows = _rows(database)
+        with pytest.raises(RuntimeError, match=r"proposal\.status：'approved' 1 行"):
+            upgrade_to(database, "head")
+        with database.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_heads() == ("0015",)
+        assert _rows(database) == rows
+
+
+def _downgrade_to(database: Database, revision: str) -> None:
+    cfg = alembic_config()
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

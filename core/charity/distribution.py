@@ -31,6 +31,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from core.village.templates import BENEFICIARY_CATEGORIES
+from db.enums import CardStatus, RoundStatus
 from db.models import (
     Allocation,
     DistributionRound,
@@ -89,7 +90,7 @@ def create_round(db, actor: Actor, *, title: str, crop: str, total_kg: object, r
                   "on": on.isoformat()}
         r = DistributionRound(village_id=village_id, title=title or f"{on:%Y年%m月}{crop}分配", crop=crop,
                               total_grams=total, rule=rule, params=json.dumps(params, ensure_ascii=False),
-                              status="draft", created_by=actor.user_id)
+                              status=RoundStatus.DRAFT, created_by=actor.user_id)
         s.add(r)
         s.flush()
         for c in claims:
@@ -109,7 +110,7 @@ def confirm_round(db, actor: Actor, round_id: int, adjusted_grams: dict[int, int
     the produce move id. A second confirm is refused: the round is no longer a draft."""
     with db.write() as s:
         r = _round(s, actor, round_id, lock=True)
-        if r.status != "draft":
+        if r.status != RoundStatus.DRAFT:
             raise AlreadyDone(f"该轮次{ROUND_STATUS.get(r.status, r.status)}，不能再确认。")
         params = json.loads(r.params or "{}")
         rows = {a.household_id: a for a in s.execute(select(Allocation).where(Allocation.round_id == r.id)
@@ -140,7 +141,7 @@ def confirm_round(db, actor: Actor, round_id: int, adjusted_grams: dict[int, int
                 a.grams = grams_by_hh[hid]
         move = move_produce(s, actor, r.village_id, r.crop, -r.total_grams, "deliver",
                             ref_type="distribution_round", ref_id=r.id, note=f"分配：{r.title}")
-        r.status = "confirmed"
+        r.status = RoundStatus.CONFIRMED
         record(s, actor, "round.confirm", "distribution_round", r.id,
                {"total_grams": r.total_grams, "adjusted": changed, "move_id": move.id}, village_id=r.village_id)
         return move.id
@@ -154,7 +155,7 @@ def close_round(db, actor: Actor, round_id: int, reason: str) -> int:
     reason = validate.text(reason, "结束原因", 200, required=True)
     with db.write() as s:
         r = _round(s, actor, round_id, lock=True)
-        if r.status != "confirmed":
+        if r.status != RoundStatus.CONFIRMED:
             raise InvalidInput(f"该轮次{ROUND_STATUS.get(r.status, r.status)}，只有已确认、正在发放的轮次可以结束。")
         left = list(s.execute(select(Allocation).where(Allocation.round_id == r.id, Allocation.delivered_at.is_(None),
                                                       Allocation.grams > 0, Allocation.via != "returned")
@@ -167,7 +168,7 @@ def close_round(db, actor: Actor, round_id: int, reason: str) -> int:
             move_id = move.id
         for a in left:
             a.via, a.note = "returned", f"未领取，已退回库存：{reason}"[:500]
-        r.status = "closed"
+        r.status = RoundStatus.CLOSED
         record(s, actor, "round.close", "distribution_round", r.id,
                {"returned_grams": grams, "households": [a.household_id for a in left], "move_id": move_id},
                reason, village_id=r.village_id)
@@ -188,9 +189,9 @@ def cancel_draft(db, actor: Actor, round_id: int) -> None:
     """Discard a draft (nothing left the stock); kept, marked 已作废."""
     with db.write() as s:
         r = _round(s, actor, round_id, lock=True)
-        if r.status != "draft":
+        if r.status != RoundStatus.DRAFT:
             raise InvalidInput("只有草稿可以作废；已确认的轮次已出库。")
-        r.status = "cancelled"
+        r.status = RoundStatus.CANCELLED
         record(s, actor, "round.cancel", "distribution_round", r.id, village_id=r.village_id)
 
 
@@ -216,7 +217,8 @@ def settings_weights(db, village_id: int) -> dict[str, float]:
         return settings.get(s, village_id, "beneficiary_weights")
 
 
-def round_choices(db, village_id: int, statuses: tuple[str, ...] = ("draft", "confirmed")) -> list[tuple[int, str]]:
+def round_choices(db, village_id: int, statuses: tuple[str, ...] = (RoundStatus.DRAFT, RoundStatus.CONFIRMED)
+                  ) -> list[tuple[int, str]]:
     with db.read() as s:
         rows = s.execute(select(DistributionRound.id, DistributionRound.title, DistributionRound.status)
                          .where(DistributionRound.village_id == village_id, DistributionRound.status.in_(statuses))
@@ -244,7 +246,7 @@ def allocations_frame(db, village_id: int, round_id: int, only_undelivered: bool
              .join(DistributionRound, DistributionRound.id == Allocation.round_id)
              .join(Household, Household.id == Allocation.household_id)
              .outerjoin(StaffUser, StaffUser.id == Allocation.delivered_by)
-             .outerjoin(Card, (Card.household_id == Allocation.household_id) & (Card.status == "active"))
+             .outerjoin(Card, (Card.household_id == Allocation.household_id) & (Card.status == CardStatus.ACTIVE))
              .where(Allocation.round_id == round_id, DistributionRound.village_id == village_id))
         if only_undelivered:
             q = q.where(Allocation.delivered_at.is_(None), Allocation.grams > 0)
@@ -264,7 +266,7 @@ def allocations_frame(db, village_id: int, round_id: int, only_undelivered: bool
 
 def _deliver(s: Session, actor: Actor, a: Allocation, r: DistributionRound, via: str, signed_by: str,
              note: str) -> None:
-    if r.status != "confirmed":
+    if r.status != RoundStatus.CONFIRMED:
         raise InvalidInput(f"该轮次{ROUND_STATUS.get(r.status, r.status)}，不能签领。")
     if a.grams <= 0:
         raise InvalidInput("该户本轮分配量为 0，无需签领。")
@@ -281,7 +283,7 @@ def _deliver(s: Session, actor: Actor, a: Allocation, r: DistributionRound, via:
     undelivered = s.execute(select(func.count()).select_from(Allocation).where(
         Allocation.round_id == r.id, Allocation.delivered_at.is_(None), Allocation.grams > 0)).scalar_one()
     if undelivered == 0:
-        r.status = "closed"
+        r.status = RoundStatus.CLOSED
 
 
 def deliver_by_card(db, actor: Actor, round_id: int, scanned: str) -> str:

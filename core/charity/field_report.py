@@ -12,6 +12,7 @@ from sqlalchemy import distinct, func, select
 
 from core.charity.field import fmt_kg, kg_value
 from core.village.templates import BENEFICIARY_CATEGORIES
+from db.enums import ActivityStatus
 from db.models import (
     Activity,
     Allocation,
@@ -69,7 +70,8 @@ def season_report(db, village_id: int, date_from: dt.date, date_to: dt.date) -> 
                                 .where(Plot.id.in_(sown))).one()
         rep.area_mu, rep.plots = float(area), plots
         days = select(Activity.id).where(Activity.village_id == village_id, Activity.plot_id.is_not(None),
-                                         Activity.status != "cancelled", Activity.date.between(date_from, date_to))
+                                         Activity.status != ActivityStatus.CANCELLED,
+                                         Activity.date.between(date_from, date_to))
         rep.work_days = s.execute(select(func.count()).select_from(days.subquery())).scalar_one()
         workers, minutes = s.execute(
             select(func.count(distinct(Attendance.resident_id)), func.coalesce(func.sum(Attendance.minutes), 0))

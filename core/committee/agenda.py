@@ -17,6 +17,7 @@ from core.committee.review import QUEUE_STATUSES
 from core.platform import settings
 from core.platform.natural import natural_key
 from core.points.entry_rules import KIND_NAMES
+from db.enums import ObjectionStatus, ProposalStatus
 from db.models import (
     Decision,
     Grid,
@@ -67,7 +68,7 @@ class QueueItem:
             out.append("超上限")
         if self.duplicate_of:
             out.append("疑似重复（" + "、".join(f"#{i}" for i in self.duplicate_of) + "）")
-        if self.status == "deferred":
+        if self.status == ProposalStatus.DEFERRED:
             out.append("上次暂缓")
         return "；".join(out)
 
@@ -252,7 +253,7 @@ def session_screen(db, village_id: int, session: OpenSession) -> SessionScreen:
     with db.read() as s:
         return SessionScreen(attendance.attendance(s, session.id),
                              queue(s, village_id, session.held_on, session.id),
-                             publicity.objections(s, village_id, status="open"),
+                             publicity.objections(s, village_id, status=ObjectionStatus.OPEN),
                              session_decisions(s, session.id))
 
 

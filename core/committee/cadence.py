@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.committee.sessions import CADENCE_DAYS, next_session_due
 from core.platform import settings
+from db.enums import ObjectionStatus, ProposalStatus
 from db.models import Household, Objection, Proposal, ReviewSession, RuleItem, Village
 
 CADENCE_NAMES = {"daily": "每天", "weekly": "每周", "monthly": "每月"}
@@ -79,7 +80,7 @@ def reminders(s: Session, village_id: int, today: dt.date) -> Reminders:
     late = (Proposal.village_id == village_id, Proposal.status.in_(WAITING), Proposal.submitted_at < cutoff)
     overdue_count = s.execute(select(func.count()).select_from(Proposal).where(*late)).scalar_one()
     overdue = [Item(pid, door, head, f"{code} {name}", at.date(), (today - at.date()).days,
-                    "暂缓" if status == "deferred" else "")
+                    "暂缓" if status == ProposalStatus.DEFERRED else "")
                for pid, door, head, code, name, at, status in s.execute(
                    select(Proposal.id, Household.door_no, Household.head_name, RuleItem.code, RuleItem.name,
                           Proposal.submitted_at, Proposal.status)
@@ -87,8 +88,9 @@ def reminders(s: Session, village_id: int, today: dt.date) -> Reminders:
                    .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
                    .where(*late).order_by(Proposal.submitted_at, Proposal.id).limit(LISTED))]
     open_objections = (select(Objection.proposal_id, func.count().label("n"))
-                       .where(Objection.status == "open").group_by(Objection.proposal_id).subquery())
-    ended = (Proposal.village_id == village_id, Proposal.status.in_(("publicity", "objected")),
+                       .where(Objection.status == ObjectionStatus.OPEN).group_by(Objection.proposal_id).subquery())
+    ended = (Proposal.village_id == village_id,
+             Proposal.status.in_((ProposalStatus.PUBLICITY, ProposalStatus.OBJECTED)),
              Proposal.publicity_until < today)
     blocked_count = s.execute(select(func.count()).select_from(Proposal)
                               .join(open_objections, open_objections.c.proposal_id == Proposal.id)

@@ -19,6 +19,7 @@ from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from core.points.entry_rules import MAX_POINTS
+from db.enums import ProposalStatus
 from db.models import Household, Proposal, ProposalPhoto, Resident, RuleItem
 
 SOURCE_NAMES = {"grid": "网格员发现", "self": "村民自报", "proxy": "工作人员代报", "volunteer": "志愿服务折算"}
@@ -26,7 +27,8 @@ SUBMIT_ROLES = ("grid_worker", "committee", "admin")
 VOLUNTEER_ROLES = ("volunteer_lead", "field_lead", "admin")
 RESIDENT_ROLE = "resident"
 # Statuses that still count towards a cap (not rejected / overturned).
-LIVE_STATUSES = ("submitted", "deferred", "publicity", "objected", "posted")
+LIVE_STATUSES = (ProposalStatus.SUBMITTED, ProposalStatus.DEFERRED, ProposalStatus.PUBLICITY, ProposalStatus.OBJECTED,
+                 ProposalStatus.POSTED)
 MAX_NOTE = 500
 MAX_AGE_DAYS = 366
 
@@ -152,7 +154,7 @@ def submit_in(s: Session, actor: Actor, *, household_id: int, rule_item_id: int,
     over = is_over_cap(count_in_window(s, hh.id, rule, day), rule.cap_count)
     p = Proposal(village_id=hh.village_id, household_id=hh.id, resident_id=resident_id, rule_item_id=rule.id,
                  points=pts, act_date=day, note=note, source=source, source_ref=source_ref,
-                 submitted_by=actor.user_id, status="submitted", over_cap=over)
+                 submitted_by=actor.user_id, status=ProposalStatus.SUBMITTED, over_cap=over)
     s.add(p)
     s.flush()
     record(s, actor, "proposal.submit", "proposal", p.id,

@@ -23,6 +23,7 @@ from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from core.platform.masking import mask_name
 from core.platform.natural import natural_key
 from core.points import posting
+from db.enums import ObjectionStatus, ProposalStatus
 from db.models import (
     Grid,
     Household,
@@ -51,7 +52,7 @@ def enter_publicity(s: Session, actor: Actor, p: Proposal, held_on: dt.date) -> 
     if until is None:
         post_proposal(s, actor, p)
     else:
-        p.status, p.publicity_until = "publicity", until
+        p.status, p.publicity_until = ProposalStatus.PUBLICITY, until
 
 
 def entry_reason(code: str, name: str, note: str | None) -> str:
@@ -71,7 +72,7 @@ def post_proposal(s: Session, actor: Actor, p: Proposal) -> LedgerEntry | None:
             source_type="proposal", source_id=p.id, occurred_on=p.act_date, actor=actor,
             resident_id=p.resident_id, rule_item_id=rule.id, category_id=rule.category_id,
             reason=entry_reason(rule.code, rule.name, p.note))
-    p.status, p.posted_entry_id = "posted", existing.id
+    p.status, p.posted_entry_id = ProposalStatus.POSTED, existing.id
     return existing
 
 
@@ -107,12 +108,12 @@ def post_approved(s: Session, actor: Actor, rows: list) -> int:
              .scalar_subquery())
     ids = [r.id for r in rows]
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        s.execute(update(pt).where(pt.c.id.in_(chunk)).values(status="posted", posted_entry_id=entry))
+        s.execute(update(pt).where(pt.c.id.in_(chunk)).values(status=ProposalStatus.POSTED, posted_entry_id=entry))
     return len(rows)
 
 
 def due_count(s: Session, village_id: int | None, today: dt.date) -> int:
-    q = select(func.count()).select_from(Proposal).where(Proposal.status == "publicity",
+    q = select(func.count()).select_from(Proposal).where(Proposal.status == ProposalStatus.PUBLICITY,
                                                          Proposal.publicity_until < today)
     if village_id is not None:
         q = q.where(Proposal.village_id == village_id)
@@ -127,7 +128,7 @@ def post_due(db, actor: Actor = SYSTEM, village_id: int | None = None, today: dt
         if village_id is not None:
             require(actor, ("admin", "committee", "grid_worker", "cashier", "volunteer_lead", "field_lead"),
                     village_id)
-        where = [Proposal.status == "publicity", Proposal.publicity_until < today]
+        where = [Proposal.status == ProposalStatus.PUBLICITY, Proposal.publicity_until < today]
         if village_id is not None:
             where.append(Proposal.village_id == village_id)
         # Set-based: the proposals locked first, then every account they touch in household
@@ -174,15 +175,15 @@ def log_objection_in(s: Session, actor: Actor, proposal_id: int, *, raised_by: s
     if p is None:
         raise NotFound("找不到该公示事项。")
     require(actor, OBJECTION_ROLES, p.village_id)
-    if p.status == "objected":
+    if p.status == ProposalStatus.OBJECTED:
         raise AlreadyDone("该事项已有待处理的异议。")
-    if p.status != "publicity":
+    if p.status != ProposalStatus.PUBLICITY:
         raise InvalidInput("只有公示中的事项可以提出异议（该事项已记账或不在公示中）。")
     if p.publicity_until is not None and p.publicity_until < (today or dt.date.today()):
         raise InvalidInput(f"公示期已于 {p.publicity_until:%Y-%m-%d} 结束，不能再提出异议；如有错误请申请冲正。")
     ob = Objection(proposal_id=p.id, raised_by=raised_by, reason=reason, logged_by=actor.user_id)
     s.add(ob)
-    p.status = "objected"
+    p.status = ProposalStatus.OBJECTED
     s.flush()
     record(s, actor, "objection.log", "objection", ob.id, {"proposal_id": p.id, "raised_by": raised_by},
            reason, village_id=p.village_id)
@@ -207,7 +208,7 @@ def _base_rows(village_id: int):
 
 def in_publicity(s: Session, village_id: int, grid_id: int | None = None) -> list[dict]:
     """Items now in 公示 (and those held by an objection), for the screen and the sheet."""
-    q = _base_rows(village_id).where(Proposal.status.in_(("publicity", "objected")))
+    q = _base_rows(village_id).where(Proposal.status.in_((ProposalStatus.PUBLICITY, ProposalStatus.OBJECTED)))
     if grid_id is not None:
         q = q.where(Household.grid_id == grid_id)
     rows = [dict(r._mapping) for r in s.execute(q).all()]
@@ -238,7 +239,8 @@ class PublicityScreen:
 
 def publicity_screen(db, village_id: int, grid_id: int | None = None) -> PublicityScreen:
     with db.read() as s:
-        return PublicityScreen(in_publicity(s, village_id, grid_id), objections(s, village_id, status="open"),
+        return PublicityScreen(in_publicity(s, village_id, grid_id),
+                               objections(s, village_id, status=ObjectionStatus.OPEN),
                                objections(s, village_id))
 
 
@@ -259,7 +261,7 @@ def sheet_row(r: dict) -> list[str]:
     note = "（举报事项，不公示事由）" if report else (r["note"] or "")
     return [r["grid"] or "", "" if private else r["door_no"], head, resident, f"{r['code']} {r['rule']}",
             f"{r['decided_points']:+d}", note, f"{r['publicity_until']:%m-%d}" if r["publicity_until"] else "",
-            "有异议" if r["status"] == "objected" else ""]
+            "有异议" if r["status"] == ProposalStatus.OBJECTED else ""]
 
 
 def sheet_pdf(s: Session, village_id: int, grid_id: int | None = None, today: dt.date | None = None) -> bytes:

@@ -37,6 +37,7 @@ from core.platform.access import Actor
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from db import clock
+from db.enums import ObjectionStatus, ProposalStatus
 from db.executemany import executemany
 from db.models import (
     Decision,
@@ -48,7 +49,7 @@ from db.models import (
     Vote,
 )
 
-QUEUE_STATUSES = ("submitted", "deferred")
+QUEUE_STATUSES = (ProposalStatus.SUBMITTED, ProposalStatus.DEFERRED)
 STATUS_NAMES = {"submitted": "待评议", "deferred": "暂缓待议", "rejected": "未通过", "publicity": "公示中",
                 "objected": "有异议", "posted": "已记账", "overturned": "已撤销"}
 
@@ -85,7 +86,7 @@ class Decided:
     @property
     def message(self) -> str:
         n = f"#{self.proposal_id}"
-        if self.outcome == "approved" and self.status == "posted":
+        if self.outcome == "approved" and self.status == ProposalStatus.POSTED:
             return f"{n} 通过，已记账 {self.points:+d} 分。"
         if self.outcome == "approved":
             return f"{n} 通过，核定 {self.points:+d} 分（公示至 {self.publicity_until:%m月%d日}）。"
@@ -277,7 +278,7 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
     if ob is None:
         raise NotFound("找不到该异议。")
     p = _lock_proposal(s, ob.proposal_id, rs.village_id)
-    if ob.status != "open" or p.status != "objected":
+    if ob.status != ObjectionStatus.OPEN or p.status != ProposalStatus.OBJECTED:
         raise AlreadyDone("该异议已经处理过。")
     clean = attendance.check_votes(s, rs, votes)
     points = p.decided_points if outcome == "upheld" else None
@@ -286,7 +287,7 @@ def resolve_objection_in(s: Session, actor: Actor, session_id: int, objection_id
     if outcome == "upheld":
         publicity.post_proposal(s, actor, p)
     else:
-        p.status, p.decision_reason = "overturned", reason
+        p.status, p.decision_reason = ProposalStatus.OVERTURNED, reason
     record(s, actor, f"objection.{outcome}", "objection", ob.id,
            {"proposal_id": p.id, "session_id": rs.id, "votes": clean}, reason, village_id=rs.village_id)
     return Decided(p.id, outcome, p.status, points)

@@ -31,6 +31,7 @@ from core.platform.masking import mask_name
 from core.reporting import rankings
 from core.reporting.reports import period_of
 from core.supermarket import fund
+from db.enums import ActivityStatus, ProposalStatus, RedemptionStatus
 from db.models import (
     Activity,
     FundEntry,
@@ -112,7 +113,7 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
         .join(Household, Household.id == Proposal.household_id)
         .outerjoin(Grid, Grid.id == Household.grid_id)
         .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-        .where(Proposal.village_id == village_id, Proposal.status == "publicity")
+        .where(Proposal.village_id == village_id, Proposal.status == ProposalStatus.PUBLICITY)
         .order_by(Proposal.publicity_until, Proposal.id).limit(MAX_ITEMS * 4)).all()
     out.publicity = [{"户主": mask_name(r.head_name), "网格": r.grid or "", "事项": r.item,
                       "分值": int(r.points), "公示截止": r.publicity_until} for r in rows]
@@ -129,7 +130,7 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
         select(Activity.title, Activity.date, Activity.start_time, Activity.end_time, Activity.place,
                Activity.organiser)
         .where(Activity.village_id == village_id, Activity.date >= today,
-               Activity.status.in_(("planned", "open")))
+               Activity.status.in_((ActivityStatus.PLANNED, ActivityStatus.OPEN)))
         .order_by(Activity.date, Activity.start_time, Activity.id).limit(MAX_ITEMS)).all()
     out.activities = [{
         "活动": a.title, "日期": a.date,
@@ -149,7 +150,7 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
     out.new_goods = [{"商品": g.name, "所需积分": f"{g.price} 分/{g.unit}"} for g in goods]
     m = period_of("month", today)
     out.redemptions_this_month = int(s.execute(select(func.count()).select_from(Redemption).where(
-        Redemption.village_id == village_id, Redemption.status == "done",
+        Redemption.village_id == village_id, Redemption.status == RedemptionStatus.DONE,
         Redemption.month == m.first_month)).scalar_one())
     if s.execute(select(FundEntry.id).where(FundEntry.village_id == village_id).limit(1)).first() is not None:
         start = today.replace(day=1)

@@ -27,6 +27,7 @@ from core.reporting import rankings
 from core.village import cards
 from core.village.cards import extract_token
 from core.volunteering import volunteer
+from db.enums import ActivityStatus, CardStatus, ProposalStatus, SignupStatus
 from db.models import (
     Account,
     Activity,
@@ -170,7 +171,7 @@ class _Statements:
                        Household.head_name, Village.name)
                 .join(Household, Household.id == Card.household_id)
                 .join(Village, Village.id == Card.village_id)
-                .where(Card.token == bindparam("token"), Card.status == "active"))
+                .where(Card.token == bindparam("token"), Card.status == CardStatus.ACTIVE))
 
     @cached_property
     def account(self):
@@ -196,7 +197,8 @@ class _Statements:
         return (select(RuleItem.name, Proposal.decided_points, Proposal.points, Proposal.act_date,
                        Proposal.publicity_until)
                 .join(RuleItem, RuleItem.id == Proposal.rule_item_id)
-                .where(Proposal.household_id == bindparam("hid"), Proposal.status.in_(("publicity", "objected")))
+                .where(Proposal.household_id == bindparam("hid"),
+                       Proposal.status.in_((ProposalStatus.PUBLICITY, ProposalStatus.OBJECTED)))
                 .order_by(Proposal.act_date.desc()).limit(50))
 
     @cached_property
@@ -212,20 +214,22 @@ class _Statements:
         return (select(Activity.id, Activity.title, Activity.date, Activity.start_time, Activity.end_time,
                        Activity.place, Activity.points_per_hour, Activity.capacity)
                 .where(Activity.village_id == bindparam("vid"), Activity.date >= bindparam("today"),
-                       Activity.status.in_(("planned", "open")))
+                       Activity.status.in_((ActivityStatus.PLANNED, ActivityStatus.OPEN)))
                 .order_by(Activity.date, Activity.start_time, Activity.id).limit(UPCOMING_LIMIT))
 
     @cached_property
     def counts(self):
-        return (select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)),
-                       func.sum(case((Signup.status == "waitlist", 1), else_=0)))
+        return (select(Signup.activity_id, func.sum(case((Signup.status == SignupStatus.SIGNED, 1), else_=0)),
+                       func.sum(case((Signup.status == SignupStatus.WAITLIST, 1), else_=0)))
                 .where(Signup.activity_id.in_(bindparam("ids", expanding=True))).group_by(Signup.activity_id))
 
     @cached_property
     def signups(self):
         return (select(Signup.activity_id, Signup.resident_id, Signup.status)
-                .where(Signup.activity_id.in_(bindparam("ids", expanding=True)), Signup.status != "cancelled",
-                       Signup.resident_id.in_(bindparam("members", expanding=True)) | (Signup.status == "waitlist"))
+                .where(Signup.activity_id.in_(bindparam("ids", expanding=True)),
+                       Signup.status != SignupStatus.CANCELLED,
+                       Signup.resident_id.in_(bindparam("members", expanding=True))
+                       | (Signup.status == SignupStatus.WAITLIST))
                 .order_by(Signup.activity_id, Signup.created_at, Signup.id))
 
 
@@ -280,7 +284,7 @@ def _upcoming(s, village_id: int, people: list[tuple[int, str]], today: dt.date)
     queue: dict[int, list[int]] = {}  # activity -> waitlisted resident ids, first to move up first
     member_ids = [rid for rid, _ in people]
     for aid, rid, status in s.execute(_Q.signups, {"ids": ids, "members": member_ids or [-1]}):
-        if status == "waitlist":
+        if status == SignupStatus.WAITLIST:
             queue.setdefault(aid, []).append(rid)
         if rid in member_ids:
             mine[(aid, rid)] = status
@@ -344,7 +348,7 @@ def _card_checked(db, scanned: str, client: str | None) -> str:
     token = extract_token(scanned or "")
     with db.read() as s:
         card = cards.find_card(s, token) if token is not None else None
-    if card is None or card.status != "active":
+    if card is None or card.status != CardStatus.ACTIVE:
         ratelimit.hit(db, key, ratelimit.CARD_LOOKUP_WINDOW)
         malformed = token is None or (card is None and cards.mistyped(token))
         raise (InvalidInput(FRIENDLY_MALFORMED) if malformed else NotFound(FRIENDLY_UNKNOWN))

@@ -31,6 +31,7 @@ from core.platform import validate
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotFound
 from core.volunteering.volunteer import CORRECTION_NAMES, VIA_CARD, card_holder, check_minutes, time_rule
+from db.enums import CorrectionStatus
 from db.models import Activity, Attendance, Card, HoursCorrection, Resident
 
 REQUESTER_PREFIX = "村民本人（积分卡）："
@@ -68,12 +69,12 @@ def request_correction(db, card_token: str, attendance_id: int, minutes: int, re
         if att.minutes == minutes:
             raise InvalidInput("申请的时长与现有记录相同，无需更正。")
         pending = s.execute(select(HoursCorrection.id).where(HoursCorrection.attendance_id == att.id,
-                                                             HoursCorrection.status == "open")).scalar()
+                                                             HoursCorrection.status == CorrectionStatus.OPEN)).scalar()
         if pending is not None:
             raise AlreadyDone("这条记录已有待处理的更正申请，请等待负责人处理。")
         person = s.get(Resident, att.resident_id)
         c = HoursCorrection(attendance_id=att.id, requested_by=f"{REQUESTER_PREFIX}{person.name}"[:40],
-                            reason=reason, old_minutes=att.minutes, new_minutes=minutes, status="open")
+                            reason=reason, old_minutes=att.minutes, new_minutes=minutes, status=CorrectionStatus.OPEN)
         s.add(c)
         s.flush()
         record(s, card_holder(att.village_id), "correction.self_request", "hours_correction", c.id,
@@ -111,7 +112,7 @@ class ServiceRecord:
 
     @property
     def can_request(self) -> bool:
-        return not any(c.status == "open" for c in self.corrections)
+        return not any(c.status == CorrectionStatus.OPEN for c in self.corrections)
 
 
 def service_records(db, card_token: str, limit: int = 100) -> list[ServiceRecord]:

@@ -37,6 +37,7 @@ from core.reporting.periods import (  # noqa: F401  (re-exported: pages and test
     period_of,
     recent_periods,
 )
+from db.enums import ActivityStatus, Delivery, ObjectionStatus, ProposalStatus, RedemptionStatus, RoundStatus
 from db.models import (
     Activity,
     Allocation,
@@ -144,7 +145,7 @@ def overview(s: Session, village_id: int, period: Period, grid_id: int | None = 
     grams = s.execute(produce).scalar_one()
 
     red = select(func.count()).select_from(Redemption).where(
-        Redemption.village_id == village_id, Redemption.status == "done",
+        Redemption.village_id == village_id, Redemption.status == RedemptionStatus.DONE,
         Redemption.month >= period.first_month, Redemption.month <= period.last_month)
     if grid_hh is not None:
         red = red.where(Redemption.household_id.in_(grid_hh))
@@ -287,10 +288,11 @@ def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
         items.append(TodayItem("待评议申报", f"{waiting} 件", "review" if actor.has("committee", "admin")
                                else "proposal_new", "已提交、等待评议会决定的积分申报", waiting > 0))
         public = s.execute(select(func.count()).select_from(Proposal).where(
-            Proposal.village_id == vid, Proposal.status == "publicity")).scalar_one()
+            Proposal.village_id == vid, Proposal.status == ProposalStatus.PUBLICITY)).scalar_one()
         objections = s.execute(select(func.count()).select_from(Objection)
                                .join(Proposal, Proposal.id == Objection.proposal_id)
-                               .where(Proposal.village_id == vid, Objection.status == "open")).scalar_one()
+                               .where(Proposal.village_id == vid,
+                                       Objection.status == ObjectionStatus.OPEN)).scalar_one()
         items.append(TodayItem("公示中事项", f"{public} 件", "publicity",
                                f"其中未处理异议 {objections} 件" if objections else "公示期满后记入积分账户",
                                objections > 0))
@@ -301,17 +303,20 @@ def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
         items.append(TodayItem("库存不足商品", f"{low} 种", "products", "库存低于预警线的商品", low > 0))
         day_start = dt.datetime.combine(today, dt.time())
         red = s.execute(select(func.count()).select_from(Redemption).where(
-            Redemption.village_id == vid, Redemption.status == "done", Redemption.created_at >= day_start,
+            Redemption.village_id == vid, Redemption.status == RedemptionStatus.DONE,
+            Redemption.created_at >= day_start,
             Redemption.created_at < day_start + dt.timedelta(days=1))).scalar_one()
         items.append(TodayItem("今日兑换", f"{red} 笔", "redemptions"))
         pending = s.execute(select(func.count()).select_from(Redemption).where(
-            Redemption.village_id == vid, Redemption.status == "done", Redemption.delivery == "pending")
+            Redemption.village_id == vid, Redemption.status == RedemptionStatus.DONE,
+            Redemption.delivery == Delivery.PENDING)
         ).scalar_one()
         if pending:
             items.append(TodayItem("待送货上门", f"{pending} 单", "redemptions", "行动不便户的兑换物品", True))
     if actor.has("volunteer_lead", "field_lead", "admin"):
         acts = s.execute(select(func.count()).select_from(Activity).where(
-            Activity.village_id == vid, Activity.date == today, Activity.status != "cancelled")).scalar_one()
+            Activity.village_id == vid, Activity.date == today,
+            Activity.status != ActivityStatus.CANCELLED)).scalar_one()
         items.append(TodayItem("今日志愿活动", f"{acts} 场", "checkin" if acts else "activities"))
         unconfirmed = s.execute(select(func.count()).select_from(Attendance)
                                 .join(Activity, Activity.id == Attendance.activity_id)
@@ -322,7 +327,8 @@ def today_summary(s: Session, actor: Actor, today: dt.date) -> list[TodayItem]:
     if actor.has("field_lead", "admin"):
         undelivered = s.execute(select(func.count()).select_from(Allocation)
                                 .join(DistributionRound, DistributionRound.id == Allocation.round_id)
-                                .where(DistributionRound.village_id == vid, DistributionRound.status == "confirmed",
+                                .where(DistributionRound.village_id == vid,
+                                       DistributionRound.status == RoundStatus.CONFIRMED,
                                        Allocation.delivered_at.is_(None))).scalar_one()
         items.append(TodayItem("待签领义田分配", f"{undelivered} 户", "distribution", "", undelivered > 0))
     if actor.has("admin", "committee"):

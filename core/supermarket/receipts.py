@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.platform.errors import NotFound
 from core.platform.pdf import Sheet
 from core.supermarket.returns import returns_frame_rows
+from db.enums import RedemptionStatus
 from db.models import Household, Product, Redemption, RedemptionLine, RedemptionReturn, StaffUser, Village
 
 STATUS_NAMES = {"done": "已兑换", "voided": "已撤销", "partly_returned": "部分退货", "returned": "已全部退货"}
@@ -82,7 +83,7 @@ def receipt_pdf(r: Receipt) -> bytes:
                    [[ln.name, f"{ln.qty}{ln.unit}", ln.price, ln.amount] for ln in r.lines], [90, 30, 30, 30])
     pdf.set_font_size(12)
     pdf.cell(0, 9, f"合计：{r.total} 积分    {DELIVERY_NAMES.get(r.delivery, '')}", new_x="LMARGIN", new_y="NEXT")
-    if r.status == "voided":
+    if r.status == RedemptionStatus.VOIDED:
         pdf.cell(0, 8, f"本笔兑换已撤销：{r.void_reason}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.cell(0, 8, "领取人签字：____________________    日期：____________", new_x="LMARGIN", new_y="NEXT")
@@ -118,7 +119,7 @@ def receipt_slip_pdf(r: Receipt, width_mm: int = 58) -> bytes:
     pdf.set_font_size(size + 1)
     pdf.multi_cell(text_w, 6, f"合计 {r.total} 积分  {DELIVERY_NAMES.get(r.delivery, '')}".strip(),
                    new_x="LMARGIN", new_y="NEXT")
-    if r.status == "voided":
+    if r.status == RedemptionStatus.VOIDED:
         pdf.multi_cell(text_w, 5, f"已撤销：{r.void_reason}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font_size(size)
     pdf.multi_cell(text_w, 7, "领取人签字：", new_x="LMARGIN", new_y="NEXT")
@@ -174,7 +175,7 @@ def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit
         ).all()) if ids else {}
 
     def status(r) -> str:
-        if r.status == "done" and back_points.get(r.id):
+        if r.status == RedemptionStatus.DONE and back_points.get(r.id):
             return STATUS_NAMES["returned" if back_points[r.id] >= r.total else "partly_returned"]
         return STATUS_NAMES.get(r.status, r.status)
 
@@ -197,7 +198,7 @@ def delivery_frame(db, village_id: int, include_delivered: bool = False) -> pd.D
                    Household.head_name, Household.address, Household.phone, Redemption.total, Redemption.delivery,
                    Redemption.delivered_at)
             .join(Household, Household.id == Redemption.household_id)
-            .where(Redemption.village_id == village_id, Redemption.status == "done",
+            .where(Redemption.village_id == village_id, Redemption.status == RedemptionStatus.DONE,
                    Redemption.delivery.in_(wanted))
             .order_by(Redemption.created_at).limit(1000)
         ).all()

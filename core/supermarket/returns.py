@@ -36,6 +36,7 @@ from core.platform.validate import submit_key
 from core.points import posting
 from core.supermarket.stock import change_stock
 from db import clock
+from db.enums import RedemptionStatus
 from db.models import (
     Household,
     Product,
@@ -190,7 +191,7 @@ def _return(db, actor: Actor, redemption_id: int, quantities: dict, reason: str,
         if done is not None:
             return done
         s.refresh(red)
-        if red.status != "done":
+        if red.status != RedemptionStatus.DONE:
             raise AlreadyDone("这笔兑换已经撤销，不能再退货。")
         now = clock.now()
         check_late(red.created_at.date(), now.date(), actor, settings.get(s, red.village_id, "late_returns_by"),

@@ -29,6 +29,7 @@ from core.platform.validate import submit_key
 from core.points import balances, entry_rules, posting
 from core.supermarket.stock import change_stock
 from db import clock
+from db.enums import CardStatus, Delivery, RedemptionStatus
 from db.models import (
     Account,
     Card,
@@ -161,7 +162,8 @@ def month_used(s: Session, household_id: int, month: int, product_ids: list[int]
         select(RedemptionLine.product_id, func.sum(RedemptionLine.qty - func.coalesce(back.c.qty, 0)))
         .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
         .outerjoin(back, back.c.line_id == RedemptionLine.id)
-        .where(Redemption.household_id == household_id, Redemption.month == month, Redemption.status == "done")
+        .where(Redemption.household_id == household_id, Redemption.month == month,
+               Redemption.status == RedemptionStatus.DONE)
         .group_by(RedemptionLine.product_id)
     )
     if product_ids is not None:
@@ -264,7 +266,8 @@ def counter_view(db, village_id: int, household_id: int) -> Counter:
         since = dt.datetime.now() - dt.timedelta(minutes=RECENT_MINUTES)
         recent = s.execute(
             select(Redemption.receipt_no, Redemption.total, Redemption.created_at)
-            .where(Redemption.household_id == hh.id, Redemption.status == "done", Redemption.created_at >= since)
+            .where(Redemption.household_id == hh.id, Redemption.status == RedemptionStatus.DONE,
+                   Redemption.created_at >= since)
             .order_by(Redemption.id.desc()).limit(5)
         ).all()
         return Counter(
@@ -330,7 +333,7 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
             card = s.get(Card, card_id)
             if card is None or card.household_id != hh.id:
                 raise NotFound("积分卡与该户不符，请重新扫卡。")
-            if card.status != "active":
+            if card.status != CardStatus.ACTIVE:
                 raise NotFound("此卡已挂失或作废，不能兑换；请使用新卡。")
         # Serialise counters redeeming this household. ``acc`` is kept for the whole transaction:
         # while the session holds it, the ledger's own lock_account below needs no second query.
@@ -344,8 +347,9 @@ def _checkout(db, actor, household_id, card_id, cart, key, delivery, at) -> int:
             error, message = check.refused[0]
             raise error(message)
         red = Redemption(village_id=hh.village_id, household_id=hh.id, card_id=card_id, receipt_no=f"tmp-{uuid.uuid4().hex[:24]}",
-                         cart_key=key, total=check.total, month=entry_rules.month_of(when.date()), status="done",
-                         created_by=actor.user_id, created_at=when, delivery="pending" if delivery else "none")
+                         cart_key=key, total=check.total, month=entry_rules.month_of(when.date()),
+                         status=RedemptionStatus.DONE, created_by=actor.user_id, created_at=when,
+                         delivery=Delivery.PENDING if delivery else Delivery.NONE)
         s.add(red)
         s.flush()
         red.receipt_no = f"DH{when:%Y%m%d}-{red.id:06d}"
@@ -382,12 +386,13 @@ def void(db, actor: Actor, redemption_id: int, reason: str) -> None:
         returns.check_late(red.created_at.date(), clock.now().date(), actor,
                            settings.get(s, red.village_id, "late_returns_by"), "撤销")
         rest = [ln for ln in returns.remaining(s, red.id) if ln.left > 0]
-        if not rest and s.execute(select(Redemption.status).where(Redemption.id == red.id)).scalar() == "done":
+        if not rest and (s.execute(select(Redemption.status).where(Redemption.id == red.id)).scalar()
+                         == RedemptionStatus.DONE):
             raise AlreadyDone("这笔兑换的商品已经全部退回，无需撤销。")
         now = clock.now()
         res = s.execute(
-            update(Redemption).where(Redemption.id == red.id, Redemption.status == "done")
-            .values(status="voided", voided_by=actor.user_id, voided_at=now, void_reason=reason)
+            update(Redemption).where(Redemption.id == red.id, Redemption.status == RedemptionStatus.DONE)
+            .values(status=RedemptionStatus.VOIDED, voided_by=actor.user_id, voided_at=now, void_reason=reason)
             .execution_options(synchronize_session=False)
         )
         if res.rowcount != 1:
@@ -415,11 +420,11 @@ def mark_delivered(db, actor: Actor, redemption_id: int) -> None:
         if red is None:
             raise NotFound("找不到这笔兑换。")
         require(actor, SHOP_ROLES, red.village_id)
-        if red.status != "done":
+        if red.status != RedemptionStatus.DONE:
             raise InvalidInput("这笔兑换已撤销，无需送货。")
         res = s.execute(
-            update(Redemption).where(Redemption.id == red.id, Redemption.delivery == "pending")
-            .values(delivery="delivered", delivered_at=clock.now(),
+            update(Redemption).where(Redemption.id == red.id, Redemption.delivery == Delivery.PENDING)
+            .values(delivery=Delivery.DELIVERED, delivered_at=clock.now(),
                     delivered_by=actor.user_id)
             .execution_options(synchronize_session=False)
         )

@@ -20,6 +20,7 @@ from core.platform.errors import InvalidInput
 from core.platform.pdf import Sheet
 from core.supermarket import fund
 from core.supermarket.stock import MOVE_NAMES
+from db.enums import RedemptionStatus
 from db.models import Product, Redemption, RedemptionLine, StaffUser, StockMove, Village
 
 
@@ -81,13 +82,15 @@ def monthly_report(db, village_id: int, month: int) -> MonthlyReport:
                    RedemptionLine.price), func.count(func.distinct(Redemption.household_id)))
             .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
             .join(Product, Product.id == RedemptionLine.product_id)
-            .where(Redemption.village_id == village_id, Redemption.month == month, Redemption.status == "done")
+            .where(Redemption.village_id == village_id, Redemption.month == month,
+                   Redemption.status == RedemptionStatus.DONE)
             .group_by(Product.id, Product.name, Product.unit).order_by(func.sum(RedemptionLine.qty).desc())
         ).all()
         n_red, n_hh, points = s.execute(
             select(func.count(), func.count(func.distinct(Redemption.household_id)),
                    func.coalesce(func.sum(Redemption.total), 0))
-            .where(Redemption.village_id == village_id, Redemption.month == month, Redemption.status == "done")
+            .where(Redemption.village_id == village_id, Redemption.month == month,
+                   Redemption.status == RedemptionStatus.DONE)
         ).one()
         counts = s.execute(
             select(StockMove.created_at, Product.name, Product.unit, StockMove.qty, StockMove.ref_id,

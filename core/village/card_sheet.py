@@ -18,6 +18,7 @@ from core.platform.audit import record
 from core.platform.errors import InvalidInput
 from core.platform.pdf import Sheet
 from core.village.cards import CARD_ROLES, address_problem, card_link, format_token, public_url
+from db.enums import CardStatus
 from db.models import Card, Household, Village
 
 CARD_W, CARD_H = 85.6, 54.0
@@ -130,7 +131,7 @@ def cards_to_print(db, actor: Actor, village_id: int, household_ids: list[int] |
             raise InvalidInput(problem)
         q = (select(Card.token, Household.head_name, Household.door_no)
              .join(Household, Household.id == Card.household_id)
-             .where(Card.village_id == village_id, Card.status == "active", Household.active.is_(True)))
+             .where(Card.village_id == village_id, Card.status == CardStatus.ACTIVE, Household.active.is_(True)))
         if household_ids is not None:
             q = q.where(Household.id.in_([int(h) for h in household_ids]))
         rows = s.execute(q.order_by(Household.door_no).limit(MAX_CARDS + 1)).all()

@@ -30,6 +30,7 @@ from core.platform.audit import record
 from core.platform.errors import AlreadyDone, ImageTooLarge, InvalidInput, NotFound
 from core.platform.validate import nfkc
 from db import clock
+from db.enums import CardStatus
 from db.models import Card, Household
 
 RANDOM_DIGITS = 25
@@ -173,7 +174,7 @@ def resolve(s, village_id: int, scanned: str):
         from core.village.lifecycle import closed_message
 
         raise NotFound(closed_message(s, household))
-    if card.status != "active":
+    if card.status != CardStatus.ACTIVE:
         raise NotFound("此卡已挂失或作废，请使用新卡；如需补办请联系村管理员。")
     if household is None:
         raise NotFound("找不到该户。")
@@ -199,7 +200,7 @@ def _household_in(s, actor, household_id: int):
 
 def _active_card(s, household_id: int):
     return s.execute(
-        select(Card).where(Card.household_id == household_id, Card.status == "active").with_for_update()
+        select(Card).where(Card.household_id == household_id, Card.status == CardStatus.ACTIVE).with_for_update()
     ).scalar_one_or_none()
 
 
@@ -212,8 +213,8 @@ def _new_card(s, actor, hh):
 
 def _revoke(s, card, reason: str) -> None:
     res = s.execute(
-        update(Card).where(Card.id == card.id, Card.status == "active")
-        .values(status="revoked", revoked_at=clock.now(), revoke_reason=reason)
+        update(Card).where(Card.id == card.id, Card.status == CardStatus.ACTIVE)
+        .values(status=CardStatus.REVOKED, revoked_at=clock.now(), revoke_reason=reason)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
@@ -289,7 +290,7 @@ def issue_missing(db, actor, village_id: int, household_ids: list[int] | None = 
     ones that lack one); returns how many were issued. One transaction, audited once."""
     require(actor, CARD_ROLES, village_id)
     with db.write() as s:
-        has_card = select(Card.household_id).where(Card.status == "active", Card.village_id == village_id)
+        has_card = select(Card.household_id).where(Card.status == CardStatus.ACTIVE, Card.village_id == village_id)
         q = select(Household).where(Household.village_id == village_id, Household.active.is_(True),
                                     Household.id.not_in(has_card))
         if household_ids is not None:
@@ -309,7 +310,7 @@ def card_overview(db, village_id: int):
     with db.read() as s:
         rows = s.execute(
             select(Household.id, Household.door_no, Household.head_name, Card.id, Card.issued_at)
-            .outerjoin(Card, (Card.household_id == Household.id) & (Card.status == "active"))
+            .outerjoin(Card, (Card.household_id == Household.id) & (Card.status == CardStatus.ACTIVE))
             .where(Household.village_id == village_id, Household.active.is_(True))
             .order_by(Household.door_no)
         ).all()

@@ -29,6 +29,7 @@ from core.platform.errors import InvalidInput, NotFound
 from core.platform.validate import door_number
 from core.points import balances, posting
 from db import clock
+from db.enums import CardStatus
 from db.models import Card, Grid, Household, HouseholdEvent, Resident
 
 CLOSE_REASONS = {"moved": "整户迁出", "died": "户内人员均已去世", "merged": "并入他户", "other": "其他"}
@@ -134,8 +135,8 @@ def _event(s, actor: Actor, hh: Household, kind: str, on: dt.date, *, reason: st
 
 
 def _revoke_cards(s, hh: Household, why: str) -> int:
-    res = s.execute(update(Card).where(Card.household_id == hh.id, Card.status == "active")
-                    .values(status="revoked", revoked_at=clock.now(), revoke_reason=why)
+    res = s.execute(update(Card).where(Card.household_id == hh.id, Card.status == CardStatus.ACTIVE)
+                    .values(status=CardStatus.REVOKED, revoked_at=clock.now(), revoke_reason=why)
                     .execution_options(synchronize_session=False))
     return res.rowcount or 0
 

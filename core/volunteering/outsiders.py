@@ -40,6 +40,7 @@ from core.volunteering.volunteer import (
     counted_minutes,
     time_rule,
 )
+from db.enums import ActivityStatus, SignupStatus
 from db.models import Activity, Attendance, OutsideVolunteer, Signup, now
 
 
@@ -144,16 +145,16 @@ def sign_up(db, actor: Actor, activity_id: int, outsider_id: int) -> str:
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
         o = _outsider(s, outsider_id, act.village_id)
-        if act.status not in ("planned", "open"):
+        if act.status not in (ActivityStatus.PLANNED, ActivityStatus.OPEN):
             raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能报名。")
         if not o.active:
             raise InvalidInput(f"{o.name} 已停用，不能报名。")
         row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.outsider_id == o.id)
                         ).scalar_one_or_none()
-        if row is not None and row.status in ("signed", "waitlist"):
+        if row is not None and row.status in (SignupStatus.SIGNED, SignupStatus.WAITLIST):
             raise AlreadyDone(f"{o.name} 已{SIGNUP_NAMES[row.status]}，不用重复报名。")
         full = act.capacity is not None and _signed_count(s, act.id) >= act.capacity
-        status = "waitlist" if full else "signed"
+        status = SignupStatus.WAITLIST if full else SignupStatus.SIGNED
         if row is None:
             s.add(Signup(activity_id=act.id, outsider_id=o.id, status=status, created_at=now()))
         else:
@@ -171,11 +172,11 @@ def cancel_signup(db, actor: Actor, activity_id: int, outsider_id: int) -> None:
         o = _outsider(s, outsider_id, act.village_id)
         row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.outsider_id == o.id)
                         ).scalar_one_or_none()
-        if row is None or row.status == "cancelled":
+        if row is None or row.status == SignupStatus.CANCELLED:
             raise InvalidInput(f"{o.name} 没有报名这个活动。")
-        row.status = "cancelled"
+        row.status = SignupStatus.CANCELLED
         s.flush()
-        if act.status in ("planned", "open"):
+        if act.status in (ActivityStatus.PLANNED, ActivityStatus.OPEN):
             _promote(s, act)
         record(s, actor, "signup.outsider_cancel", "activity", act.id, {"outsider_id": o.id},
                village_id=act.village_id)
@@ -191,7 +192,7 @@ def _attendance(s: Session, activity_id: int, outsider_id: int) -> Attendance | 
 
 
 def _check_in(s: Session, actor: Actor, act: Activity, o: OutsideVolunteer, at: dt.datetime) -> Attendance:
-    if act.status in ("cancelled", "done"):
+    if act.status in (ActivityStatus.CANCELLED, ActivityStatus.DONE):
         raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能签到。")
     if not o.active:
         raise InvalidInput(f"{o.name} 已停用，不能签到。")
@@ -239,7 +240,7 @@ def check_out(db, actor: Actor, activity_id: int, outsider_id: int, at: dt.datet
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id)
         o = _outsider(s, outsider_id, act.village_id)
-        if act.status == "cancelled":
+        if act.status == ActivityStatus.CANCELLED:
             raise InvalidInput("活动已取消，不能签退。")
         att = _attendance(s, act.id, o.id)
         if att is None or att.check_in is None:
@@ -269,7 +270,7 @@ def set_minutes(db, actor: Actor, activity_id: int, outsider_id: int, minutes: i
     note = validate.text(note, "备注", 500)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id)
-        if act.status == "cancelled":
+        if act.status == ActivityStatus.CANCELLED:
             raise InvalidInput("活动已取消，不能录入时长。")
         o = _outsider(s, outsider_id, act.village_id)
         att = _attendance(s, act.id, o.id)

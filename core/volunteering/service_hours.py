@@ -40,6 +40,7 @@ from core.volunteering.volunteer import (
     time_rule,
 )
 from db.engine import upsert_insert
+from db.enums import ActivityStatus, CorrectionStatus, ProposalStatus, SignupStatus
 from db.models import (
     Activity,
     Attendance,
@@ -81,7 +82,7 @@ def _attendance(s: Session, activity_id: int, resident_id: int, lock: bool = Tru
 
 
 def _check_in(s: Session, actor: Actor, act: Activity, person: Resident, at: dt.datetime) -> Attendance:
-    if act.status in ("cancelled", "done"):
+    if act.status in (ActivityStatus.CANCELLED, ActivityStatus.DONE):
         raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能签到。")
     att = _attendance(s, act.id, person.id)
     if att is not None and att.check_in is not None:
@@ -100,7 +101,7 @@ def _check_in(s: Session, actor: Actor, act: Activity, person: Resident, at: dt.
 
 
 def _check_out(s: Session, actor: Actor, act: Activity, person: Resident, at: dt.datetime) -> Attendance:
-    if act.status == "cancelled":
+    if act.status == ActivityStatus.CANCELLED:
         raise InvalidInput("活动已取消，不能签退。")
     att = _attendance(s, act.id, person.id)
     if att is None or att.check_in is None:
@@ -166,7 +167,7 @@ def _scan(db, actor: Actor, activity_id: int, scanned: str, resident_id: int | N
                     names = "、".join(m.name for m in members)
                     raise AlreadyDone(f"该户成员（{names}）都已签到，不要重复扫码。")
                 signed = set(s.execute(select(Signup.resident_id).where(
-                    Signup.activity_id == act.id, Signup.status == "signed",
+                    Signup.activity_id == act.id, Signup.status == SignupStatus.SIGNED,
                     Signup.resident_id.in_([m.id for m in candidates]))).scalars())
                 pick = [m for m in candidates if m.id in signed]
                 if len(pick) != 1:
@@ -214,7 +215,7 @@ def set_minutes(db, actor: Actor, activity_id: int, resident_id: int, minutes: i
     note = validate.text(note, "备注", 500)
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id)
-        if act.status == "cancelled":
+        if act.status == ActivityStatus.CANCELLED:
             raise InvalidInput("活动已取消，不能录入时长。")
         person = _resident(s, resident_id, act.village_id)
         att = _attendance(s, act.id, person.id)
@@ -312,7 +313,7 @@ def confirm(db, actor: Actor, activity_id: int, resident_ids: list[int] | None =
     it again changes nothing. Returns how many were confirmed now."""
     with db.write() as s:
         act = _managed_activity(s, actor, activity_id, lock=True)
-        if act.status == "cancelled":
+        if act.status == ActivityStatus.CANCELLED:
             raise InvalidInput("活动已取消，不能确认时长。")
         stmt = (select(Attendance).where(Attendance.activity_id == act.id, Attendance.confirmed_at.is_(None),
                                          Attendance.minutes.is_not(None)).order_by(Attendance.id).with_for_update())
@@ -354,7 +355,7 @@ def request_correction(db, actor: Actor, attendance_id: int, new_minutes: int, r
         if att.minutes == new_minutes:
             raise InvalidInput("新时长与现有记录相同，无需更正。")
         pending = s.execute(select(HoursCorrection.id).where(HoursCorrection.attendance_id == att.id,
-                                                             HoursCorrection.status == "open")).scalar()
+                                                             HoursCorrection.status == CorrectionStatus.OPEN)).scalar()
         if pending is not None:
             raise AlreadyDone("这条记录已有待处理的更正申请，请先处理。")
         person = s.get(Resident, att.resident_id) if att.resident_id is not None else None
@@ -362,7 +363,7 @@ def request_correction(db, actor: Actor, attendance_id: int, new_minutes: int, r
             person = s.get(OutsideVolunteer, att.outsider_id)
         who = f"志愿者本人：{person.name}" if by_volunteer else f"工作人员：{actor.name}"
         c = HoursCorrection(attendance_id=att.id, requested_by=who[:40], reason=reason, old_minutes=att.minutes,
-                            new_minutes=new_minutes, status="open")
+                            new_minutes=new_minutes, status=CorrectionStatus.OPEN)
         s.add(c)
         s.flush()
         record(s, actor, "correction.request", "hours_correction", c.id,
@@ -381,11 +382,11 @@ def decide_correction(db, actor: Actor, correction_id: int, accept: bool, note: 
             raise NotFound("找不到这条更正申请。")
         att = _attendance_by_id(s, c.attendance_id)
         act = _managed_activity(s, actor, att.activity_id)
-        if c.status != "open":
+        if c.status != CorrectionStatus.OPEN:
             raise AlreadyDone(f"这条更正申请已{CORRECTION_NAMES[c.status]}。")
         if not accept and not note:
             raise InvalidInput("不采纳更正时必须说明理由。")
-        c.status = "accepted" if accept else "refused"
+        c.status = CorrectionStatus.ACCEPTED if accept else CorrectionStatus.REFUSED
         c.decided_by, c.decided_at, c.decision_note = actor.user_id, now(), note
         detail: dict = {"attendance_id": att.id, "old": att.minutes, "new": c.new_minutes}
         if accept:
@@ -416,12 +417,12 @@ def _apply_correction(s: Session, actor: Actor, act: Activity, att: Attendance, 
         return "no change"
     ref = f"attendance:{att.id}"
     proposal = s.execute(select(Proposal).where(Proposal.source_ref == ref).with_for_update()).scalar_one_or_none()
-    if proposal is not None and proposal.status in ("rejected", "overturned"):
+    if proposal is not None and proposal.status in (ProposalStatus.REJECTED, ProposalStatus.OVERTURNED):
         return "no points were granted"
-    if proposal is not None and proposal.status in ("submitted", "deferred"):
+    if proposal is not None and proposal.status in (ProposalStatus.SUBMITTED, ProposalStatus.DEFERRED):
         proposal.points = points_for(c.new_minutes, act.cap_minutes, act.points_per_hour)
         if proposal.points <= 0:
-            proposal.status = "rejected"
+            proposal.status = ProposalStatus.REJECTED
             proposal.decision_reason = "志愿时长更正后不足以折算积分"
         return f"proposal {proposal.id} → {proposal.points}"
     posted = s.execute(select(LedgerEntry.id).where(LedgerEntry.source_type == "attendance",

@@ -29,6 +29,7 @@ from core.platform import settings, validate
 from core.platform.access import Actor, require
 from core.platform.audit import record
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from db.enums import ActivityStatus, SignupStatus
 from db.models import (
     Activity,
     Attendance,
@@ -180,14 +181,14 @@ def create_activity(db, actor: Actor, *, title: str, date: dt.date, category: st
                     place: str = "", start_time: dt.time | None = None, end_time: dt.time | None = None,
                     capacity: int | None = None, points_per_hour: int | None = None,
                     cap_minutes: int | None = None, plot_id: int | None = None, tasks: str = "",
-                    status: str = "open", travel_minutes: int | None = None,
+                    status: str = ActivityStatus.OPEN, travel_minutes: int | None = None,
                     fixed_minutes: int | None = None) -> int:
     """Publish a volunteer activity in the actor's village; returns its id. ``travel_minutes`` (a
     travel allowance added to each check-out) or ``fixed_minutes`` (a fixed duration) set how
     time is counted (see counted_minutes)."""
     fields = _clean_activity(title, date, category, organiser, place, start_time, end_time, capacity,
                              cap_minutes, tasks, travel_minutes, fixed_minutes)
-    if status not in ("planned", "open"):
+    if status not in (ActivityStatus.PLANNED, ActivityStatus.OPEN):
         raise InvalidInput("新活动的状态只能是筹备中或报名中。")
     roles = (*LEAD_ROLES, "field_lead") if plot_id is not None else LEAD_ROLES
     village_id = actor.village_id
@@ -246,9 +247,9 @@ def set_status(db, actor: Actor, activity_id: int, status: str, reason: str = ""
         act = _managed_activity(s, actor, activity_id, lock=True)
         if act.status == status:
             return
-        if act.status == "cancelled":
+        if act.status == ActivityStatus.CANCELLED:
             raise InvalidInput("活动已取消，不能再改状态。")
-        if status == "cancelled":
+        if status == ActivityStatus.CANCELLED:
             if not reason:
                 raise InvalidInput("取消活动必须填写原因。")
             confirmed = s.execute(select(func.count()).select_from(Attendance).where(
@@ -266,18 +267,18 @@ def set_status(db, actor: Actor, activity_id: int, status: str, reason: str = ""
 
 def _signed_count(s: Session, activity_id: int) -> int:
     return s.execute(select(func.count()).select_from(Signup).where(
-        Signup.activity_id == activity_id, Signup.status == "signed")).scalar_one()
+        Signup.activity_id == activity_id, Signup.status == SignupStatus.SIGNED)).scalar_one()
 
 
 def _promote(s: Session, act: Activity) -> list[int]:
     """Move waitlisted people up, first come first served, while places are free."""
     promoted = []
     while act.capacity is None or _signed_count(s, act.id) < act.capacity:
-        nxt = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.status == "waitlist")
+        nxt = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.status == SignupStatus.WAITLIST)
                         .order_by(Signup.created_at, Signup.id).limit(1)).scalar_one_or_none()
         if nxt is None:
             break
-        nxt.status = "signed"
+        nxt.status = SignupStatus.SIGNED
         s.flush()
         if nxt.resident_id is not None:  # an outside volunteer moves up too (core.volunteering.outsiders)
             promoted.append(nxt.resident_id)
@@ -287,18 +288,18 @@ def _promote(s: Session, act: Activity) -> list[int]:
 def _add_signup(s: Session, act: Activity, person: Resident) -> str:
     """Sign ``person`` up for the locked ``act``: 'signed', or 'waitlist' when it is full.
     Shared by staff and residents' own sign-ups, so both queue by the same rules."""
-    if act.status not in ("planned", "open"):
+    if act.status not in (ActivityStatus.PLANNED, ActivityStatus.OPEN):
         raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能报名。")
     if not person.active:
         raise InvalidInput("该村民已注销，不能报名。")
     row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == person.id)
                     ).scalar_one_or_none()
-    if row is not None and row.status == "signed":
+    if row is not None and row.status == SignupStatus.SIGNED:
         raise AlreadyDone(f"{person.name} 已经报名了这个活动，不用重复报名。")
-    if row is not None and row.status == "waitlist":
+    if row is not None and row.status == SignupStatus.WAITLIST:
         raise AlreadyDone(f"{person.name} 已在这个活动的候补名单上，不用重复报名。")
     full = act.capacity is not None and _signed_count(s, act.id) >= act.capacity
-    status = "waitlist" if full else "signed"
+    status = SignupStatus.WAITLIST if full else SignupStatus.SIGNED
     if row is None:
         s.add(Signup(activity_id=act.id, resident_id=person.id, status=status, created_at=now()))
     else:  # signing up again goes to the back of the queue
@@ -311,11 +312,11 @@ def _cancel_signup(s: Session, act: Activity, resident_id: int) -> list[int]:
     """Cancel one sign-up of the locked ``act``; the waitlist moves up. Returns promoted ids."""
     row = s.execute(select(Signup).where(Signup.activity_id == act.id, Signup.resident_id == resident_id)
                     ).scalar_one_or_none()
-    if row is None or row.status == "cancelled":
+    if row is None or row.status == SignupStatus.CANCELLED:
         raise NotFound("没有这条报名记录（或已取消）。")
-    row.status = "cancelled"
+    row.status = SignupStatus.CANCELLED
     s.flush()
-    return _promote(s, act) if act.status in ("planned", "open") else []
+    return _promote(s, act) if act.status in (ActivityStatus.PLANNED, ActivityStatus.OPEN) else []
 
 
 def sign_up(db, actor: Actor, activity_id: int, resident_id: int) -> str:
@@ -393,7 +394,7 @@ def resident_cancel_signup(db, card: str, activity_id: int, resident_id: int,
         act, card_row, person = _resident_activity(s, card, activity_id, resident_id, today)
         if act.date <= today:
             raise InvalidInput("活动当天不能在网上取消报名，请直接联系志愿活动负责人。")
-        if act.status not in ("planned", "open"):
+        if act.status not in (ActivityStatus.PLANNED, ActivityStatus.OPEN):
             raise InvalidInput(f"活动{STATUS_NAMES[act.status]}，不能取消报名。")
         promoted = _cancel_signup(s, act, person.id)
         record(s, card_holder(act.village_id), "signup.self_cancel", "activity", act.id,

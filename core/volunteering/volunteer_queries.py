@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, extract, func, or_, select
 from core.platform import settings
 from core.platform.errors import NotFound
 from core.volunteering.volunteer import CORRECTION_NAMES, SIGNUP_NAMES, STATUS_NAMES, credited_minutes, points_for
+from db.enums import CorrectionStatus, SignupStatus
 from db.models import (
     Activity,
     Attendance,
@@ -41,8 +42,9 @@ def activity(db, village_id: int, activity_id: int) -> Activity:
 
 def activities(db, village_id: int, statuses: tuple[str, ...] | None = None, limit: int = 500) -> pd.DataFrame:
     """Newest first, with sign-up, waitlist and attendance counts."""
-    signed = (select(Signup.activity_id, func.sum(case((Signup.status == "signed", 1), else_=0)).label("signed"),
-                     func.sum(case((Signup.status == "waitlist", 1), else_=0)).label("waiting"))
+    signed = (select(Signup.activity_id,
+                     func.sum(case((Signup.status == SignupStatus.SIGNED, 1), else_=0)).label("signed"),
+                     func.sum(case((Signup.status == SignupStatus.WAITLIST, 1), else_=0)).label("waiting"))
               .group_by(Signup.activity_id).subquery())
     came = (select(Attendance.activity_id, func.count().label("came"),
                    func.sum(case((Attendance.confirmed_at.is_not(None), Attendance.minutes), else_=0)).label("mins"))
@@ -73,7 +75,7 @@ def activities(db, village_id: int, statuses: tuple[str, ...] | None = None, lim
 
 def signups(db, village_id: int, activity_id: int) -> pd.DataFrame:
     activity(db, village_id, activity_id)
-    order = case((Signup.status == "signed", 0), (Signup.status == "waitlist", 1), else_=2)
+    order = case((Signup.status == SignupStatus.SIGNED, 0), (Signup.status == SignupStatus.WAITLIST, 1), else_=2)
     stmt = (select(Signup, Resident.name, Household.door_no)
             .join(Resident, Resident.id == Signup.resident_id).join(Household, Household.id == Resident.household_id)
             .where(Signup.activity_id == activity_id).order_by(order, Signup.created_at, Signup.id))
@@ -224,7 +226,7 @@ def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) 
             .where(Attendance.village_id == village_id)
             .order_by(HoursCorrection.id.desc()).limit(limit))
     if only_open:
-        stmt = stmt.where(HoursCorrection.status == "open")
+        stmt = stmt.where(HoursCorrection.status == CorrectionStatus.OPEN)
     with db.read() as s:
         rows = [{"id": c.id, "姓名": name, "活动": f"{d:%Y-%m-%d} {title}", "原时长（分钟）": c.old_minutes,
                  "申请时长（分钟）": c.new_minutes, "申请人": c.requested_by, "原因": c.reason,

@@ -86,7 +86,9 @@ def seed(conn) -> dict[str, dict]:
                 parent = keys[fks[0].column.table.name]
                 row[column.name] = parent[fks[0].column.name]
                 continue
-            row[column.name] = allowed[column.name][0] if column.name in allowed else _value(column, guard, table.name)
+            once = guard is not None and column.name in guard.once  # starts "not yet set", as the guard has it
+            row[column.name] = (allowed[column.name][0] if column.name in allowed and not once
+                                else _value(column, guard, table.name))
         result = conn.execute(insert(table).values(row))
         pk = dict(zip([c.name for c in table.primary_key.columns], result.inserted_primary_key, strict=True))
         keys[table.name] = {**row, **pk}
@@ -151,9 +153,14 @@ def probe_table(db, name: str, guard, keys: dict, cls) -> dict[str, object]:
         column = next(iter(guard.once))
         attr_once = inspect(cls).get_property_by_column(table.c[column]).key
         value = dt.datetime(2026, 2, 3) if isinstance(table.c[column].type, DateTime) else "set"
+        again = _changed(value)
+        if column in (allowed := _allowed(table)):
+            # a status held by a CHECK: both values are ones the CHECK lets through, so what refuses
+            # the second change is the guard
+            value = next(v for v in allowed[column] if v not in guard.once[column])
+            again = next(v for v in allowed[column] if v != value)
         res["set_once_first"] = attempt(lambda: orm_set(attr_once, value))
-        res["set_once_again"] = attempt(lambda: sql(f"UPDATE {name} SET {column} = :v WHERE {where}",
-                                                    {"v": _changed(value)}))
+        res["set_once_again"] = attempt(lambda: sql(f"UPDATE {name} SET {column} = :v WHERE {where}", {"v": again}))
     elif guard.kind == "until":
         if guard.final_when_set:
             column = guard.final_when_set[0]
