@@ -15,7 +15,7 @@ from core.points import ledger
 from core.public import statement
 from core.reporting import reports, township
 from core.village import households, lifecycle
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, number_box, pdf_download, run_action
 from ui.widgets import md_escape as _md
@@ -38,7 +38,7 @@ def render() -> None:
             pick = st.selectbox("选择户", ids, format_func=labels.get, key="hh_pick",
                                 index=ids.index(current) if current in ids else 0)
             if pick != current:
-                st.session_state[state.HOUSEHOLD_PENDING] = None
+                confirm.close()  # a question asked about the household shown before is not carried over
             st.session_state[state.HOUSEHOLD_VIEW] = pick
     hid = st.session_state.get(state.HOUSEHOLD_VIEW)
     if hid is None:
@@ -119,8 +119,10 @@ LIFECYCLE_ACTIONS = {"leave": "成员迁出/去世", "return": "成员恢复", "
 def _lifecycle(actor, view) -> None:
     """Forms for the household's life-cycle; each leads to a confirmation naming both sides."""
     db = runtime.db()
-    if st.session_state.get(state.LIFECYCLE_PENDING):
-        _confirm_lifecycle(actor, view)
+    pending = confirm.token("hh_lc")
+    if pending:  # the question stands in place of the forms until it is answered
+        _confirm_lifecycle(actor, view, pending)
+        return
     if not view.active:
         st.caption("该户已注销。恢复后才能办理其他变动（积分卡需要重新发放）。")
         with st.form("hh_reopen"):
@@ -224,21 +226,11 @@ def _lifecycle(actor, view) -> None:
 
 
 def _ask(action: str, args: dict, title: str, lines: list[str]) -> None:
-    st.session_state[state.LIFECYCLE_PENDING] = (action, args, title, lines)
-    st.rerun()
+    confirm.open_question("hh_lc", (action, args, title, lines))
 
 
-def _close_lifecycle() -> None:
-    st.session_state[state.LIFECYCLE_PENDING] = None
-
-
-@st.dialog("请确认户籍变动", on_dismiss=_close_lifecycle)
-def _confirm_lifecycle(actor, view) -> None:
-    action, args, title, lines = st.session_state[state.LIFECYCLE_PENDING]
-    st.text(title)
-    for line in lines:
-        st.text(line)
-    st.warning("确认后记入户籍变动和积分流水，不能删除；如有错误，只能再办理一次相反的变动。", icon=":material/warning:")
+def _confirm_lifecycle(actor, view, pending: tuple) -> None:
+    action, args, title, lines = pending
     db = runtime.db()
     calls = {
         "leave": lambda: lifecycle.resident_leaves(db, actor, args["resident_id"], args["reason"], note=args["note"],
@@ -252,37 +244,31 @@ def _confirm_lifecycle(actor, view) -> None:
                                                    on=args["on"], balance_to=args["balance_to"]),
         "reopen": lambda: lifecycle.reopen_household(db, actor, view.id, note=args["note"]),
     }
-    cols = st.columns(2)
-    if cols[0].button("确认", type="primary", key="hh_lc_confirm", width="stretch"):
-        st.session_state[state.LIFECYCLE_PENDING] = None  # cleared first: a double click does nothing twice
+    st.subheader("请确认户籍变动")
+    # once: a split has nothing the core could recognise as done, so a second click must find no question
+    if confirm.confirmed("hh_lc", pending, details=[title, *lines], confirm="确认", back="取消", once=True,
+                         warning="确认后记入户籍变动和积分流水，不能删除；如有错误，只能再办理一次相反的变动。"):
         done = run_action(calls[action])
         if done is not None:
             flash(done.message)
             st.rerun()
-    if cols[1].button("取消", key="hh_lc_cancel", width="stretch"):
-        st.session_state[state.LIFECYCLE_PENDING] = None
-        st.rerun()
 
 
 def _corrections(actor, view) -> None:
     db = runtime.db()
-    pending = st.session_state.get(state.HOUSEHOLD_PENDING)
+    pending = confirm.token("hh_correct")
     if pending:
         kind, arg, reason = pending
         what = f"冲正第 {arg} 号流水" if kind == "reverse" else f"调整 {arg:+d} 分"
-        st.warning(f"确认为 {_md(view.door_no)} {_md(view.head_name)} {what}吗？原因：{_md(reason)}。"
-                   "此操作会记入积分流水，不能删除。")
-        c = st.columns(2)
-        if c[0].button("确认", type="primary", key="hh_confirm"):
-            st.session_state[state.HOUSEHOLD_PENDING] = None  # cleared first: a double click does nothing twice
+        # once: an adjustment has no natural cause the core could deduplicate on
+        if confirm.confirmed("hh_correct", pending, confirm="确认", back="取消", once=True,
+                             warning=f"确认为 {view.door_no} {view.head_name} {what}吗？原因：{reason}。"
+                                     "此操作会记入积分流水，不能删除。"):
             fn = (lambda: ledger.reverse(db, actor, arg, reason)) if kind == "reverse" else \
                 (lambda: ledger.adjust(db, actor, view.id, arg, reason))
             if run_action(fn):
                 flash(f"已{what}。")
-            st.rerun()
-        if c[1].button("取消", key="hh_cancel"):
-            st.session_state[state.HOUSEHOLD_PENDING] = None
-            st.rerun()
+                st.rerun()
         return
     st.subheader("冲正一条流水")
     options = households.reversible_entries(db, view.id)
@@ -296,8 +282,7 @@ def _corrections(actor, view) -> None:
             if not reason.strip():
                 st.error("冲正必须填写原因。")
             else:
-                st.session_state[state.HOUSEHOLD_PENDING] = ("reverse", eid, reason.strip())
-                st.rerun()
+                confirm.open_question("hh_correct", ("reverse", eid, reason.strip()))
     else:
         st.caption("没有可冲正的流水。")
     st.subheader("手工调整")
@@ -309,8 +294,7 @@ def _corrections(actor, view) -> None:
         if int(pts) == 0 or not reason.strip():
             st.error("调整分值不能为 0，且必须填写原因。")
         else:
-            st.session_state[state.HOUSEHOLD_PENDING] = ("adjust", int(pts), reason.strip())
-            st.rerun()
+            confirm.open_question("hh_correct", ("adjust", int(pts), reason.strip()))
 
 
 

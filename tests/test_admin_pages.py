@@ -111,8 +111,8 @@ def test_granting_the_base_score_twice_on_the_page_posts_once(village_db):
     at = app(boss)
     at.switch_page("pages/cycles.py").run()
     assert not at.exception
-    at.button(key="cycles_base_go").click().run()
-    at.button(key="cycles_base_ok").click().run()
+    at.button(key="cycles_base_start").click().run()
+    at.button(key="cycles_base_do").click().run()
     assert not at.exception
     at.run()  # a rerun after the write
     with village_db.read() as s:

@@ -82,11 +82,11 @@ def test_an_admin_closes_last_month_through_the_dialog_with_a_summary_of_the_tot
     summary = texts(at)
     month = f"{LAST_MONTH.year}年{LAST_MONTH.month}月"
     assert f"{month}月结：截至该月底，全村可用积分合计 227 分，累计积分合计 227 分，待扣合计 0 分（3 户，3 笔流水）" in summary
-    at.button(key="cycles_close_go").click().run()
+    at.button(key="cycles_close_start").click().run()
     assert not at.exception, at.exception
     with db.read() as s:
         assert s.execute(select(PeriodClose)).first() is None
-    at.button(key="cycles_close_ok").click().run()
+    at.button(key="cycles_close_do").click().run()
     assert not at.exception, at.exception
     with db.read() as s:
         c = s.execute(select(PeriodClose)).scalar_one()

@@ -148,7 +148,7 @@ def test_an_admin_reverses_an_entry_after_confirming_and_sees_it_beside_the_orig
     form_reason.input("录入错误")
     _button(at, "FormSubmitter:hh_reverse").click().run()
     assert _count(db, LedgerEntry) == 1  # not yet: waiting for 确认
-    _button(at, "hh_confirm").click().run()
+    _button(at, "hh_correct_do").click().run()
     assert _count(db, LedgerEntry) == 2
     shown = at.dataframe[0].value
     assert list(shown["冲正"]) == ["已被第 2 号冲正", "冲正第 1 号"]

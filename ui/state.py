@@ -33,7 +33,6 @@ PROPOSAL_HOUSEHOLD = "proposal_household_id"  # int | None: household picked on 
 PROPOSAL_FORM_KEY = "proposal_form_key"  # str: this browser's nonce in the entry form's idempotency key
 PROPOSAL_FORM_ROUND = "proposal_form_round"  # int: bumped after each success, gives the form fresh widgets
 HOUSEHOLD_VIEW = "households_view_id"  # int | None: household open in 户积分查询
-HOUSEHOLD_PENDING = "households_pending_action"  # tuple | None: reversal/adjustment waiting for 确认
 RULES_PENDING = "rules_pending_action"  # tuple | None: deactivate waiting for 确认
 
 # volunteer / field scanning
@@ -81,12 +80,9 @@ STAFF_SELECTED = "staff_selected_user_id"  # int | None: staff member open in th
 STAFF_PENDING = "staff_pending_action"  # (action, user_id) waiting for the 确认 step (deactivate/reset)
 ROSTER_PREVIEWED = "roster_previewed_sha256"  # sha256 of the file whose preview was shown (commit only after it)
 OPENING_PREVIEWED = "opening_previewed"  # (sha256, cut-over date) of the points book whose preview was shown
-LIFECYCLE_PENDING = "households_lifecycle_pending"  # (action, args) waiting for its 确认 step (close, split, merge)
 CARDS_LOCAL_OK = "cards_local_ok"  # checkbox: the admin confirmed printing cards whose link is localhost (a test print)
 ROSTER_CARDS_LOCAL_OK = "roster_cards_local_ok"  # the same on the roster page
-CYCLES_BASE_CONFIRM = "cycles_base_confirm_period"  # period whose base-score grant waits for 确认
 CYCLES_YEAR_END_DONE = "cycles_year_end_done"  # (year, households, points) result of the last run, shown once
-CYCLES_CLOSE_PENDING = "cycles_close_pending"  # month ('2026-03') whose close waits for 确认 in the dialog
 HONOURS_PENDING = "honours_publish_pending"  # (year, top volunteers) whose publishing waits for 确认
 SETUP_DONE = "setup_done_username"  # str: first admin created on the set-up page (show "now log in")
 ADMIN_CARDS_PDF = "admin_cards_pdf_ids"  # list[int] | None: households of the card sheet generated on the roster page
