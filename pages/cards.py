@@ -5,27 +5,20 @@ from __future__ import annotations
 import streamlit as st
 
 from core.village import card_sheet, cards
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import card_address_ok, downloads, flash, run_action
 
 ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
 
 
-def _close() -> None:
-    st.session_state[state.CARDS_PENDING] = None
-
-
-@st.dialog("请确认", on_dismiss=_close)
-def _confirm(actor, village_id: int) -> None:
-    action, hid, label, reason = st.session_state[state.CARDS_PENDING]
-    st.text(f"{ACTIONS[action]}：{label}")
-    if reason:
-        st.text(f"原因：{reason}")
-    if action in ("reissue", "revoke"):
-        st.warning("旧卡将立即失效，扫码和兑换都不能再用。", icon=":material/warning:")
-    cols = st.columns(2)
-    if cols[0].button("确认", type="primary", key="cards_confirm", width="stretch"):
+def _confirm(actor, pending: tuple) -> None:
+    action, hid, label, reason = pending
+    details = [f"{ACTIONS[action]}：{label}"] + ([f"原因：{reason}"] if reason else [])
+    warning = ("旧卡将立即失效，扫码和兑换都不能再用。" if action in ("reissue", "revoke")
+               else "确认为这一户发卡吗？")
+    # once: a reissue clicked twice would print a second card and void the first
+    if confirm.confirmed("cards", pending, details=details, warning=warning, confirm="确认", back="取消", once=True):
         db = runtime.db()
         calls = {
             "issue": lambda: cards.issue_card(db, actor, hid),
@@ -33,12 +26,8 @@ def _confirm(actor, village_id: int) -> None:
             "revoke": lambda: cards.revoke_card(db, actor, hid, reason) or True,
         }
         if run_action(calls[action], success=f"已{ACTIONS[action][:2]}：{label}。"):
-            st.session_state[state.CARDS_PENDING] = None
             st.session_state[state.CARDS_SHEET] = [hid] if action != "revoke" else None
             st.rerun()
-    if cols[1].button("取消", key="cards_cancel", width="stretch"):
-        st.session_state[state.CARDS_PENDING] = None
-        st.rerun()
 
 
 def _manage(actor, village_id: int, df) -> None:
@@ -51,9 +40,10 @@ def _manage(actor, village_id: int, df) -> None:
             if hid is None or action is None:
                 st.error("请选择户和操作。")
             else:
-                st.session_state[state.CARDS_PENDING] = (action, hid, labels[hid], reason.strip())
-    if st.session_state.get(state.CARDS_PENDING):
-        _confirm(actor, village_id)
+                confirm.open_question("cards", (action, hid, labels[hid], reason.strip()))
+    pending = confirm.token("cards")
+    if pending:
+        _confirm(actor, pending)
 
 
 def _print(actor, village_id: int, df) -> None:

@@ -175,7 +175,7 @@ def test_revoking_a_card_needs_the_confirm_step(shop_app):
     next(b for b in at.button if b.label == "下一步").click().run()
     with db.read() as s:
         assert cards.resolve(s, v.id, token)  # still active until confirmed
-    at.button(key="cards_confirm").click().run()
+    at.button(key="cards_do").click().run()
     assert not at.exception
     with db.read() as s, pytest.raises(Exception, match="挂失"):
         cards.resolve(s, v.id, token)

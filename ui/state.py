@@ -59,7 +59,6 @@ REDEMPTION_RETURN_KEY = "redemptions_return_key"  # idempotency key of the retur
 REDEMPTION_RETURNED = "redemptions_returned_id"  # last return made, offered as a receipt
 FUND_PENDING = "fund_pending_entry"  # the fund entry (dict, with its idempotency key) waiting for 确认登记
 FUND_REVERSING = "fund_reversing_id"  # fund entry whose 冲正 dialog is open
-CARDS_PENDING = "cards_pending_action"  # (action, household_id, reason) waiting for the 确认 step
 CARDS_SHEET = "cards_sheet_pdf_ready"  # list of household ids (or None = all) of the sheet last generated
 
 # charity field (党员义田) — besides DISTRIBUTION_ROUND above
