@@ -7,6 +7,7 @@ import streamlit as st
 from core.village import card_sheet, cards
 from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.household_picker import household_labels, pick_household
 from ui.widgets import card_address_ok, downloads, flash, run_action
 
 ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
@@ -31,16 +32,17 @@ def _confirm(actor, pending: tuple) -> None:
 
 
 def _manage(actor, village_id: int, df) -> None:
-    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}　[{r['积分卡']}]" for r in df.to_dict("records")}
+    notes = {int(r["户ID"]): f"[{r['积分卡']}]" for r in df.to_dict("records")}  # the card's state after the name
     with st.form("cards_action"):
-        hid = st.selectbox("户", list(labels), format_func=labels.get, index=None, placeholder="输入门牌号或户主搜索")
+        hid = pick_household("户", village_id, only=notes, notes=notes, key="cards_household")
         action = st.segmented_control("操作", list(ACTIONS), format_func=ACTIONS.get, default="issue")
         reason = st.text_input("原因（补办、挂失必填）", max_chars=200, placeholder="如：遗失、损坏")
         if st.form_submit_button("下一步", type="primary"):
             if hid is None or action is None:
                 st.error("请选择户和操作。")
             else:
-                confirm.open_question("cards", (action, hid, labels[hid], reason.strip()))
+                confirm.open_question("cards", (action, hid, household_labels(village_id, only={hid}, notes=notes)[hid],
+                                                reason.strip()))
     pending = confirm.token("cards")
     if pending:
         _confirm(actor, pending)

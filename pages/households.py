@@ -10,13 +10,14 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.committee import proposals, publicity
+from core.committee import publicity
 from core.points import ledger
 from core.public import statement
 from core.reporting import reports, township
 from core.village import households, lifecycle
 from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.household_picker import household_labels, pick_household
 from ui.widgets import downloads, flash, number_box, pdf_download, run_action
 from ui.widgets import md_escape as _md
 
@@ -26,20 +27,14 @@ def render() -> None:
     db = runtime.db()
     publicity.post_due_if_any(db, actor, actor.village_id)  # balances shown include items whose 公示 ended
     st.title("户积分查询")
-    text = st.text_input("姓名、门牌号或积分卡号", key="hh_search", placeholder="例如：王建国、2-105，或扫描积分卡")
-    if text.strip():
-        found = run_action(lambda: proposals.households_matching(db, actor.village_id, text, include_closed=True))
-        if found == []:
-            st.warning("没有找到这一户。")
-        elif found:
-            labels = {h["id"]: h["label"] for h in found}
-            ids = list(labels)
-            current = st.session_state.get(state.HOUSEHOLD_VIEW)
-            pick = st.selectbox("选择户", ids, format_func=labels.get, key="hh_pick",
-                                index=ids.index(current) if current in ids else 0)
-            if pick != current:
-                confirm.close()  # a question asked about the household shown before is not carried over
-            st.session_state[state.HOUSEHOLD_VIEW] = pick
+    current = st.session_state.get(state.HOUSEHOLD_VIEW)
+    pick = pick_household("选择户", actor.village_id, key="hh_pick", current=current, include_closed=True,
+                          search="姓名、门牌号或积分卡号", search_placeholder="例如：王建国、2-105，或扫描积分卡",
+                          search_key="hh_search")
+    if pick is not None:
+        if pick != current:
+            confirm.close()  # a question asked about the household shown before is not carried over
+        st.session_state[state.HOUSEHOLD_VIEW] = pick
     hid = st.session_state.get(state.HOUSEHOLD_VIEW)
     if hid is None:
         st.info("输入姓名、门牌号或卡号查找一户。")
@@ -131,9 +126,9 @@ def _lifecycle(actor, view) -> None:
                 _ask("reopen", {"note": note}, f"恢复 {view.door_no} {view.head_name}", [f"原因：{note}"])
         return
     choices = households.lifecycle_choices(db, view.village_id, view.id)
-    members, gone, others = choices.members, choices.former, choices.others
+    members, gone = choices.members, choices.former
     names = {r.id: f"{r.name}（{r.relation}）" for r in members}
-    other_labels = {r.household_id: f"{r.door_no} {r.head_name}" for r in others}
+    other_labels = household_labels(view.village_id, exclude={view.id})  # the active households but this one
     action = st.segmented_control("办理", list(LIFECYCLE_ACTIONS), format_func=LIFECYCLE_ACTIONS.get,
                                   key="hh_lc_action", default="leave")
     today = dt.date.today()
@@ -191,8 +186,7 @@ def _lifecycle(actor, view) -> None:
                       f"新户：门牌号 {door}，{who}，可用积分 0 → {int(pts)} 分", f"日期 {on}；说明：{note}"])
     elif action == "merge":
         with st.form("hh_lc_merge"):
-            into = st.selectbox("并入哪一户", list(other_labels), format_func=other_labels.get, index=None,
-                                placeholder="输入门牌号或户主查找", key="hh_lc_into")
+            into = pick_household("并入哪一户", view.village_id, exclude={view.id}, key="hh_lc_into")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
@@ -209,8 +203,8 @@ def _lifecycle(actor, view) -> None:
             why = st.selectbox("原因", list(reasons), format_func=reasons.get)
             keep = st.radio("本户的可用积分", ["keep", "move"],
                             format_func={"keep": "保留在本户（冻结，可查询）", "move": "转给另一户"}.get)
-            to = st.selectbox("转给哪一户（选择“转给另一户”时）", list(other_labels), format_func=other_labels.get,
-                              index=None, placeholder="输入门牌号或户主查找", key="hh_lc_close_to")
+            to = pick_household("转给哪一户（选择“转给另一户”时）", view.village_id, exclude={view.id},
+                                key="hh_lc_close_to")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
