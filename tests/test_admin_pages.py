@@ -187,6 +187,10 @@ def test_removing_the_demo_resets_to_the_set_up_page(tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "删除示范数据").click().run()
     assert not at.exception
     with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 1  # not before 确认
+    at.button(key="settings_remove_demo_do").click().run()
+    assert not at.exception
+    with db.read() as s:
         assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 0
     assert (tmp_path / "data" / "demo-removed").exists()
     at.run()

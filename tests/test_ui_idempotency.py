@@ -144,11 +144,11 @@ def test_a_double_clicked_void_refunds_once(env):
     refunds = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.source_type == "redemption_void",
                                                                   LedgerEntry.source_id == str(rid))
     at = app(user_id(db, DEMO_ROLES["cashier"]))
-    at.session_state[state.REDEMPTION_VOIDING] = rid
+    at.session_state[state.CONFIRM_OPEN] = ("redemptions_void", rid)
     at.switch_page("pages/redemptions.py").run()
     assert not at.exception
     at.text_input(key="redemptions_void_reason").input("顾客退货")
-    _press_twice_and_rerun(at, "redemptions_void_confirm", restore={state.REDEMPTION_VOIDING: rid},
+    _press_twice_and_rerun(at, "redemptions_void_do", restore={state.CONFIRM_OPEN: ("redemptions_void", rid)},
                            refill=lambda at: at.text_input(key="redemptions_void_reason").input("顾客退货"),
                            must_reappear=True)
     assert _count(db, refunds) == 1
@@ -239,10 +239,10 @@ def test_a_double_clicked_bulk_approval_approves_each_item_once(env):
     db = env
     sid, pid = _open_session_with_proposal(db)
     at = app(user_id(db, DEMO_ROLES["committee"]))
-    at.session_state[state.REVIEW_BULK_PENDING] = [pid]
+    at.session_state[state.CONFIRM_OPEN] = ("rv_bulk", [pid])
     at.switch_page("pages/review.py").run()
     assert not at.exception, at.exception
     at.button(key="rv_bulk_vote_all").click().run()  # the votes for the batch are entered first: 全体同意
-    _press_twice_and_rerun(at, "rv_bulk_yes", restore={state.REVIEW_BULK_PENDING: [pid]}, must_reappear=True)
+    _press_twice_and_rerun(at, "rv_bulk_do", restore={state.CONFIRM_OPEN: ("rv_bulk", [pid])}, must_reappear=True)
     assert _count(db, select(func.count()).select_from(Decision).where(Decision.proposal_id == pid)) == 1
     _record()

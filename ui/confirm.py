@@ -57,26 +57,38 @@ def ask(key: str, token: Any, label: str, *, kind: str = "primary", icon: str | 
         st.rerun()
 
 
-def confirmed(key: str, token: Any, *, warning: str, confirm: str, back: str = "返回",
-              details: Sequence[str] = (), once: bool = False) -> bool:
-    """While the question is open: ``details`` (plain lines naming what is asked about), the warning,
-    then 确认 (``{key}_do``) and 返回 (``{key}_back``). True on the run whose 确认 was clicked; the page
-    calls :func:`close` once the action succeeded — or, with ``once``, the question is closed already
-    (for actions the core would do twice)."""
-    if not is_open(key, token):
-        return False
+def question(warning: str, details: Sequence[str] = ()) -> None:
+    """The text of an open question: ``details`` (plain lines naming what is asked about), then the
+    warning. For a question that takes input before its buttons (a reason, the votes, quantities),
+    the page draws it between :func:`question` and :func:`answer`."""
     for line in details:
         st.text(line)
     say("warning", warning, icon=":material/warning:")
+
+
+def answer(key: str, *, confirm: str, back: str = "返回", once: bool = False, disabled: bool = False) -> bool:
+    """确认 (``{key}_do``) and 返回 (``{key}_back``) of the open question ``key``: True on the run whose
+    确认 was clicked. ``disabled`` keeps 确认 greyed while the input above it is not complete."""
     c1, c2 = st.columns(2)
     if c2.button(back, key=f"{key}_back"):
         close()
         st.rerun()
-    if c1.button(confirm, key=f"{key}_do", type="primary"):
+    if c1.button(confirm, key=f"{key}_do", type="primary", disabled=disabled):
         if once:
             close()  # before the action: a second click, or a rerun of this one, finds no question open
         return True
     return False
+
+
+def confirmed(key: str, token: Any, *, warning: str, confirm: str, back: str = "返回",
+              details: Sequence[str] = (), once: bool = False) -> bool:
+    """While the question is open: :func:`question`, then :func:`answer`. True on the run whose 确认
+    was clicked; the page calls :func:`close` once the action succeeded — or, with ``once``, the
+    question is closed already (for actions the core would do twice)."""
+    if not is_open(key, token):
+        return False
+    question(warning, details)
+    return answer(key, confirm=confirm, back=back, once=once)
 
 
 def confirm_step(key: str, token: Any, *, ask_label: str, warning: str, confirm: str, back: str = "返回",
