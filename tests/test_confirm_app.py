@@ -321,3 +321,53 @@ def test_a_void_cancelled_refunds_nothing(small):
     _press(at, "redemptions_void_back")
     refunds = (LedgerEntry.source_type == "redemption_void",)
     assert _count(db, LedgerEntry, *refunds) == 0 and "redemptions_void_do" not in _keys(at)
+
+
+def test_cancelling_an_activity_asks_first_and_cancelling_the_question_keeps_it_open(small):
+    import datetime as dt
+
+    from core.volunteering import volunteer as vol
+    from db.models import Activity
+
+    db, v = small
+    lead = v.actors["volunteer_lead"]
+    aid = vol.create_activity(db, lead, title="清扫村道", date=dt.date.today() + dt.timedelta(days=1))
+    at = _as(db, lead.user_id, "pages/activities.py", **{state.ACTIVITY_SELECTED: aid})
+
+    def status() -> str:
+        with db.read() as s:
+            return s.get(Activity, aid).status
+
+    for answer in ("act_cancel_back", "act_cancel_do"):
+        next(w for w in at.text_input if w.label.startswith("取消原因")).input("下雨")
+        _press(at, "FormSubmitter:act_cancel_form-取消活动…")
+        assert "确认取消活动“清扫村道”" in texts(at) and status() == "open"
+        if answer == "act_cancel_back":
+            _press(at, answer)
+            assert status() == "open" and "act_cancel_do" not in _keys(at)
+    _double_click(at, "act_cancel_do")
+    assert status() == "cancelled"
+
+
+def test_taking_a_household_off_the_aid_register_asks_first(small):
+    from core.charity import field_aid
+    from db.models import Beneficiary
+
+    db, v = small
+    lead = v.actors["field_lead"]
+    bid = field_aid.register(db, lead, household_id=v.household_ids[0], category="elderly", approve=True)
+    at = _as(db, lead.user_id, "pages/beneficiaries.py")
+
+    def active() -> bool:
+        with db.read() as s:
+            return s.get(Beneficiary, bid).active
+
+    for answer in ("ben_deactivate_back", "ben_deactivate_do"):
+        next(w for w in at.text_input if w.label.startswith("原因")).input("迁出")
+        _press(at, "FormSubmitter:ben_deactivate_form-停用…")
+        assert "不再参与分配" in texts(at) and active()
+        if answer == "ben_deactivate_back":
+            _press(at, answer)
+            assert active()
+    _double_click(at, "ben_deactivate_do")
+    assert not active()
