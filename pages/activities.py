@@ -11,7 +11,7 @@ from core.volunteering import certificates
 from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, text_of
 
@@ -87,16 +87,18 @@ def _status_controls(actor, act) -> None:
                 and run_action(lambda new=new: vol.set_status(db, actor, act.id, new) or True, done)):
             st.rerun()
     if act.status in ("planned", "open"):
-        with cols[2].popover("取消活动"):
-            with st.form("act_cancel_form"):
-                reason = st.text_input("取消原因（必填）", max_chars=200)
-                sure = st.checkbox("确认取消：报名的人将不能签到")
-                if st.form_submit_button("确认取消活动", type="primary"):
-                    if not sure:
-                        st.error("请先勾选确认。")
-                    elif run_action(lambda: vol.set_status(db, actor, act.id, "cancelled", reason) or True,
-                                    "活动已取消。"):
-                        st.rerun()
+        with cols[2].popover("取消活动"), st.form("act_cancel_form"):
+            reason = st.text_input("取消原因（必填）", max_chars=200)
+            if st.form_submit_button("取消活动…", type="primary"):
+                confirm.open_question("act_cancel", (act.id, reason))
+        asked = confirm.token("act_cancel")
+        # Cancelling a cancelled activity changes nothing (core), so a second click does nothing twice.
+        if asked and asked[0] == act.id and confirm.confirmed(
+                "act_cancel", asked, confirm="确认取消活动", back="返回",
+                warning=f"确认取消活动“{act.title}”（{act.date:%Y-%m-%d}）吗？报名的人将不能签到。原因：{asked[1]}") \
+                and run_action(lambda: vol.set_status(db, actor, act.id, "cancelled", asked[1]) or True, "活动已取消。"):
+            confirm.close()
+            st.rerun()
 
 
 def _signups(actor, act) -> None:
@@ -132,15 +134,17 @@ def _signups(actor, act) -> None:
         with st.form("signup_cancel_form", border=False):
             options = list(zip(active["resident_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
             pick = st.selectbox("取消报名", options, format_func=lambda x: x[1], key="signup_cancel_pick")
-            sure = st.checkbox("确认取消此人的报名（候补第一位将自动递补）", key="signup_cancel_sure")
-            if st.form_submit_button("取消报名") and pick:
-                if not sure:
-                    st.error("请先勾选确认。")
-                else:
-                    promoted = run_action(lambda: vol.cancel_signup(db, actor, act.id, int(pick[0])))
-                    if promoted is not None:
-                        flash("已取消报名" + ("，候补人员已递补。" if promoted else "。"))
-                        st.rerun()
+            if st.form_submit_button("取消报名…") and pick:
+                confirm.open_question("signup_cancel", (act.id, int(pick[0]), str(pick[1])))
+        asked = confirm.token("signup_cancel")
+        if asked and asked[0] == act.id and confirm.confirmed(
+                "signup_cancel", asked, confirm="确认取消报名", back="返回", once=True,  # promotes a waiter: once
+                warning=f"确认取消 {asked[2]} 的报名吗？候补第一位将自动递补。"):
+            promoted = run_action(lambda: vol.cancel_signup(db, actor, act.id, asked[1]))
+            if promoted is not None:
+                confirm.close()
+                flash("已取消报名" + ("，候补人员已递补。" if promoted else "。"))
+                st.rerun()
 
 
 def _manage(actor, aid: int) -> None:
@@ -233,12 +237,15 @@ def _outsider_register(actor) -> None:
     if current["active"]:
         with st.form(f"outsider_off_{pick[0]}", border=False):
             reason = st.text_input("停用原因（必填）", max_chars=200, placeholder="如：调离本镇")
-            sure = st.checkbox("确认停用：不能再报名和签到，已有的服务时长保留")
-            if st.form_submit_button("停用"):
-                if not sure:
-                    st.error("请先勾选确认。")
-                elif run_action(lambda: out.set_active(db, actor, pick[0], False, reason) or True, "已停用。"):
-                    st.rerun()
+            if st.form_submit_button("停用…"):
+                confirm.open_question("outsider_off", (pick[0], reason))
+        asked = confirm.token("outsider_off")
+        if asked and asked[0] == pick[0] and confirm.confirmed(
+                "outsider_off", asked, confirm="确认停用", back="返回",
+                warning=f"确认停用外来志愿者 {pick[1]} 吗？停用后不能再报名和签到，已有的服务时长保留。原因：{asked[1]}") \
+                and run_action(lambda: out.set_active(db, actor, pick[0], False, asked[1]) or True, "已停用。"):
+            confirm.close()
+            st.rerun()
     elif st.button("恢复为在册", key=f"outsider_on_{pick[0]}") and run_action(
             lambda: out.set_active(db, actor, pick[0], True) or True, "已恢复。"):
         st.rerun()
@@ -275,12 +282,15 @@ def _outsider_signups(actor) -> None:
         with st.form("outsider_cancel_form", border=False):
             choices = list(zip(active["outsider_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
             pick = st.selectbox("取消报名", choices, format_func=lambda x: x[1], key="outsider_cancel_pick")
-            sure = st.checkbox("确认取消此人的报名（候补第一位将自动递补）", key="outsider_cancel_sure")
-            if st.form_submit_button("取消报名") and pick:
-                if not sure:
-                    st.error("请先勾选确认。")
-                elif run_action(lambda: out.cancel_signup(db, actor, aid, int(pick[0])) or True, "已取消报名。"):
-                    st.rerun()
+            if st.form_submit_button("取消报名…") and pick:
+                confirm.open_question("outsider_cancel", (aid, int(pick[0]), str(pick[1])))
+        asked = confirm.token("outsider_cancel")
+        if asked and asked[0] == aid and confirm.confirmed(
+                "outsider_cancel", asked, confirm="确认取消报名", back="返回", once=True,  # promotes a waiter: once
+                warning=f"确认取消 {asked[2]} 的报名吗？候补第一位将自动递补。") \
+                and run_action(lambda: out.cancel_signup(db, actor, aid, asked[1]) or True, "已取消报名。"):
+            confirm.close()
+            st.rerun()
 
 
 def _unit_totals(actor) -> None:

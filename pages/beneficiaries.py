@@ -10,7 +10,7 @@ import streamlit as st
 from core.charity import field_aid
 from core.village.templates import BENEFICIARY_CATEGORIES
 from core.volunteering import volunteer_queries as vq
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, run_action
 
@@ -65,12 +65,15 @@ def _register_list(actor) -> None:
             with st.form("ben_deactivate_form", clear_on_submit=True):
                 pick = st.selectbox("登记", list(options), format_func=options.get)
                 reason = st.text_input("原因（必填）", max_chars=500)
-                sure = st.checkbox("确认停用（保留记录，不再参与分配）")
-                if st.form_submit_button("停用"):
-                    if not sure:
-                        st.warning("请先勾选“确认停用”。")
-                    elif run_action(lambda: field_aid.deactivate(db, actor, pick, reason), "已停用。") is not None:
-                        st.rerun()
+                if st.form_submit_button("停用…"):
+                    confirm.open_question("ben_deactivate", (pick, reason))
+            asked = confirm.token("ben_deactivate")
+            if asked and asked[0] in options and confirm.confirmed(
+                    "ben_deactivate", asked, confirm="确认停用", back="返回",
+                    warning=f"确认停用“{options[asked[0]]}”吗？保留记录，不再参与分配。原因：{asked[1]}") \
+                    and run_action(lambda: field_aid.deactivate(db, actor, asked[0], asked[1]) or True, "已停用。"):
+                confirm.close()
+                st.rerun()
 
 
 def _renew(actor, df) -> None:

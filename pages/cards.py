@@ -5,27 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from core.village import card_sheet, cards
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.household_picker import household_labels, pick_household
 from ui.widgets import card_address_ok, downloads, flash, run_action
 
 ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
 
 
-def _close() -> None:
-    st.session_state[state.CARDS_PENDING] = None
-
-
-@st.dialog("请确认", on_dismiss=_close)
-def _confirm(actor, village_id: int) -> None:
-    action, hid, label, reason = st.session_state[state.CARDS_PENDING]
-    st.text(f"{ACTIONS[action]}：{label}")
-    if reason:
-        st.text(f"原因：{reason}")
-    if action in ("reissue", "revoke"):
-        st.warning("旧卡将立即失效，扫码和兑换都不能再用。", icon=":material/warning:")
-    cols = st.columns(2)
-    if cols[0].button("确认", type="primary", key="cards_confirm", width="stretch"):
+def _confirm(actor, pending: tuple) -> None:
+    action, hid, label, reason = pending
+    details = [f"{ACTIONS[action]}：{label}"] + ([f"原因：{reason}"] if reason else [])
+    warning = ("旧卡将立即失效，扫码和兑换都不能再用。" if action in ("reissue", "revoke")
+               else "确认为这一户发卡吗？")
+    # once: a reissue clicked twice would print a second card and void the first
+    if confirm.confirmed("cards", pending, details=details, warning=warning, confirm="确认", back="取消", once=True):
         db = runtime.db()
         calls = {
             "issue": lambda: cards.issue_card(db, actor, hid),
@@ -33,27 +27,25 @@ def _confirm(actor, village_id: int) -> None:
             "revoke": lambda: cards.revoke_card(db, actor, hid, reason) or True,
         }
         if run_action(calls[action], success=f"已{ACTIONS[action][:2]}：{label}。"):
-            st.session_state[state.CARDS_PENDING] = None
             st.session_state[state.CARDS_SHEET] = [hid] if action != "revoke" else None
             st.rerun()
-    if cols[1].button("取消", key="cards_cancel", width="stretch"):
-        st.session_state[state.CARDS_PENDING] = None
-        st.rerun()
 
 
 def _manage(actor, village_id: int, df) -> None:
-    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}　[{r['积分卡']}]" for r in df.to_dict("records")}
+    notes = {int(r["户ID"]): f"[{r['积分卡']}]" for r in df.to_dict("records")}  # the card's state after the name
     with st.form("cards_action"):
-        hid = st.selectbox("户", list(labels), format_func=labels.get, index=None, placeholder="输入门牌号或户主搜索")
+        hid = pick_household("户", village_id, only=notes, notes=notes, key="cards_household")
         action = st.segmented_control("操作", list(ACTIONS), format_func=ACTIONS.get, default="issue")
         reason = st.text_input("原因（补办、挂失必填）", max_chars=200, placeholder="如：遗失、损坏")
         if st.form_submit_button("下一步", type="primary"):
             if hid is None or action is None:
                 st.error("请选择户和操作。")
             else:
-                st.session_state[state.CARDS_PENDING] = (action, hid, labels[hid], reason.strip())
-    if st.session_state.get(state.CARDS_PENDING):
-        _confirm(actor, village_id)
+                confirm.open_question("cards", (action, hid, household_labels(village_id, only={hid}, notes=notes)[hid],
+                                                reason.strip()))
+    pending = confirm.token("cards")
+    if pending:
+        _confirm(actor, pending)
 
 
 def _print(actor, village_id: int, df) -> None:

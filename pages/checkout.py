@@ -24,7 +24,7 @@ import streamlit as st
 from core.platform.errors import DomainError
 from core.supermarket import receipts, shop
 from core.supermarket import stock as stock_mod
-from core.village import cards, villages
+from core.village import cards, households, villages
 from ui import runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
@@ -139,12 +139,19 @@ def _camera(actor, village_id: int) -> None:
 def _household_search(village_id: int) -> None:
     with st.expander("村民忘带卡？按门牌号或户主查找", icon=":material/search:"):
         text = st.text_input("门牌号或户主姓名", key="checkout_find", max_chars=30)
-        hits = shop.find_households(runtime.db(), village_id, text)
+        # A text search, not the household picker's drop-down: the till reruns on every scan, and a
+        # drop-down would send every household's label each time; the search sends up to ten buttons.
+        # It reads the picker's own search (door number, head or member name), active households only.
+        try:
+            hits = households.find_choices(runtime.db(), village_id, text, limit=10)
+        except DomainError as e:  # a card number typed here: a revoked card is said in Chinese
+            say("error", e)
+            hits = []
         if text and not hits:
             st.caption("没有找到。")
-        for hid, door, head in hits:
-            st.button(f"{md_escape(door)}　{md_escape(head)}", key=f"checkout_pick_{hid}",
-                      on_click=_pick_household, args=(hid, door, head))
+        for h in hits:
+            st.button(f"{md_escape(h.door_no)}　{md_escape(h.head_name)}", key=f"checkout_pick_{h.id}",
+                      on_click=_pick_household, args=(h.id, h.door_no, h.head_name))
 
 
 def _pick_household(hid: int, door: str, head: str) -> None:

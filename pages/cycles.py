@@ -9,7 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from core.points import closes, cycles
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, number_box, run_action
 
@@ -74,23 +74,14 @@ def _base(actor) -> None:
     if missing <= 0:
         st.success(f"{label}的底分已经发给全部在册户。")
         return
-    if st.session_state.get(state.CYCLES_BASE_CONFIRM) != period:
-        if st.button(f"给 {missing} 户发放{label}底分", type="primary", key="cycles_base_go"):
-            st.session_state[state.CYCLES_BASE_CONFIRM] = period
-            st.rerun()
-        return
-    st.warning(f"将给 {missing} 户各记 {status.points} 分{label}底分"
-               f"（{'可兑换' if status.spendable else '不可兑换，只计入累计积分'}）。确定吗？")
-    c1, c2 = st.columns(2)
-    if c1.button("确认发放", type="primary", key="cycles_base_ok"):
-        st.session_state.pop(state.CYCLES_BASE_CONFIRM, None)
+    spend = "可兑换" if status.spendable else "不可兑换，只计入累计积分"
+    if confirm.confirm_step("cycles_base", period, ask_label=f"给 {missing} 户发放{label}底分", confirm="确认发放",
+                            back="取消", warning=f"将给 {missing} 户各记 {status.points} 分{label}底分（{spend}）。确定吗？"):
         n = run_action(lambda: cycles.grant_base(db, actor, actor.village_id, period))
-        if n is not None:
+        if n is not None:  # granting again gives no household a second share (core), so the question may stay open
+            confirm.close()
             flash(f"已给 {n} 户发放{label}底分。")
             st.rerun()
-    if c2.button("取消", key="cycles_base_cancel"):
-        st.session_state.pop(state.CYCLES_BASE_CONFIRM, None)
-        st.rerun()
 
 
 def _year_end(actor) -> None:
@@ -154,26 +145,6 @@ def _close_summary(month: int, t: closes.Totals) -> str:
             "已结账月份的合计不再变动，系统自检会按流水复核。")
 
 
-def _close_dialog_closed() -> None:
-    st.session_state[state.CYCLES_CLOSE_PENDING] = None
-
-
-@st.dialog("请确认月结", on_dismiss=_close_dialog_closed)
-def _confirm_close(actor, month: str, summary: str) -> None:
-    st.text(summary)
-    st.warning("月结不能撤销。", icon=":material/warning:")
-    cols = st.columns(2)
-    if cols[0].button("确认月结", type="primary", key="cycles_close_ok", width="stretch"):
-        done = run_action(lambda: closes.close_month(runtime.db(), actor, actor.village_id, month, confirm=True))
-        if done is not None:
-            st.session_state[state.CYCLES_CLOSE_PENDING] = None
-            flash("已完成" + summary.split("。")[0] + "。")
-            st.rerun()
-    if cols[1].button("取消", key="cycles_close_cancel", width="stretch"):
-        st.session_state[state.CYCLES_CLOSE_PENDING] = None
-        st.rerun()
-
-
 def _closes(actor) -> None:
     db = runtime.db()
     st.caption("月结把一个已经结束的月份“关账”：记下截至月底的积分合计，此后不再有流水记入该月（迟到的记账记入下一个"
@@ -201,11 +172,17 @@ def _closes(actor) -> None:
         month = f"{status.next_month // 100}-{status.next_month % 100:02d}"
         summary = _close_summary(status.next_month, status.totals)
         st.text(summary)
-        if st.button(f"{closes.month_label(status.next_month)}月结…", type="primary", key="cycles_close_go",
-                     icon=":material/lock:"):
-            st.session_state[state.CYCLES_CLOSE_PENDING] = month
-        if st.session_state.get(state.CYCLES_CLOSE_PENDING) == month:
-            _confirm_close(actor, month, summary)
+        label = closes.month_label(status.next_month)
+        if confirm.confirm_step("cycles_close", month, ask_label=f"{label}月结…", icon=":material/lock:",
+                                confirm="确认月结", back="取消",
+                                warning=f"确认做{label}月结吗？" + summary.split("。")[0].split("月结：")[1]
+                                + "。月结不能撤销。"):
+            # A month closed already is refused by the core, so a second click closes nothing twice.
+            done = run_action(lambda: closes.close_month(db, actor, actor.village_id, month, confirm=True))
+            if done is not None:
+                confirm.close()
+                flash("已完成" + summary.split("。")[0] + "。")
+                st.rerun()
     _year_close(actor, today)
     df = closes.closes(db, actor.village_id)
     if not df.empty:

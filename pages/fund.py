@@ -10,7 +10,7 @@ import uuid
 import streamlit as st
 
 from core.supermarket import fund
-from ui import runtime, state
+from ui import confirm, runtime
 from ui.guard import page_guard
 from ui.widgets import excel_download, run_action, say
 
@@ -24,45 +24,36 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None, bool]] = {
 }
 
 
-def _close_record() -> None:
-    st.session_state[state.FUND_PENDING] = None
-
-
-@st.dialog("确认登记", on_dismiss=_close_record)
-def _record_dialog(actor, village_id: int, entry: dict) -> None:
+def _record_question(actor, village_id: int, entry: dict) -> None:
     kind = entry["kind"]
     spending = kind in fund.SPENDING
-    st.text(f"{fund.KIND_NAMES[kind]}　{entry['date']:%Y-%m-%d}　{'支出' if spending else '收入'} {entry['amount_yuan']} 元")
-    for label, value in (("对方", entry["counterparty"]), ("来源", entry["source"]), ("用途", entry["purpose"]),
-                         ("采购物品", entry["items"]), ("备注", entry["note"])):
-        if value:
-            st.text(f"{label}：{value}")
-    st.warning("资金记录登记后不能修改或删除；如有错误，只能用“冲正”另记一笔相反的记录。此操作会记入操作日志。",
-               icon=":material/warning:")
-    if st.button("确认登记", type="primary", key="fund_record_confirm"):
+    details = [f"{fund.KIND_NAMES[kind]}　{entry['date']:%Y-%m-%d}　{'支出' if spending else '收入'} {entry['amount_yuan']} 元"]
+    details += [f"{label}：{value}" for label, value in (
+        ("对方", entry["counterparty"]), ("来源", entry["source"]), ("用途", entry["purpose"]),
+        ("采购物品", entry["items"]), ("备注", entry["note"])) if value]
+    # The entry carries its idempotency key: the core records it once however often 确认 is clicked.
+    if confirm.confirmed("fund_record", entry, details=details, confirm="确认登记", back="取消",
+                         warning="资金记录登记后不能修改或删除；如有错误，只能用“冲正”另记一笔相反的记录。此操作会记入操作日志。"):
         done = run_action(lambda: fund.record_entry(runtime.db(), actor, village_id, entry_key=entry["key"],
                                                     **{k: v for k, v in entry.items() if k != "key"}),
                           success=f"已登记{fund.KIND_NAMES[kind]} {entry['amount_yuan']} 元。")
         if done:
-            st.session_state[state.FUND_PENDING] = None
+            confirm.close()
             st.rerun()
 
 
-def _close_reverse() -> None:
-    st.session_state[state.FUND_REVERSING] = None
-
-
-@st.dialog("冲正", on_dismiss=_close_reverse)
-def _reverse_dialog(actor, row: fund.FundRow) -> None:
-    st.text(f"第 {row.seq} 号　{row.date:%Y-%m-%d}　{row.kind_name}　{fund.fmt_yuan(row.amount_fen, sign=True)} 元")
-    st.warning(f"冲正会另记一笔 {fund.fmt_yuan(-row.amount_fen, sign=True)} 元的记录，原记录保留；每笔记录只能冲正一次。"
-               "此操作会记入操作日志。", icon=":material/warning:")
+def _reverse_question(actor, row: fund.FundRow) -> None:
+    confirm.question(f"冲正会另记一笔 {fund.fmt_yuan(-row.amount_fen, sign=True)} 元的记录，原记录保留；"
+                     "每笔记录只能冲正一次。此操作会记入操作日志。",
+                     [f"冲正第 {row.seq} 号　{row.date:%Y-%m-%d}　{row.kind_name}　"
+                      f"{fund.fmt_yuan(row.amount_fen, sign=True)} 元"])
     reason = st.text_input("冲正原因（必填）", max_chars=200, key="fund_reverse_reason")
-    if st.button("确认冲正", type="primary", key="fund_reverse_confirm"):
+    # A record can be reversed only once (core), so a second click reverses nothing.
+    if confirm.answer("fund_reverse", confirm="确认冲正", back="取消"):
         done = run_action(lambda: fund.reverse_entry(runtime.db(), actor, row.id, reason),
                           success=f"已冲正第 {row.seq} 号记录。")
         if done:
-            st.session_state[state.FUND_REVERSING] = None
+            confirm.close()
             st.rerun()
 
 
@@ -82,11 +73,12 @@ def _record_form(actor, village_id: int) -> None:
                  if with_items else "")
         note = st.text_input("备注", max_chars=500, key="fund_note")
         if st.form_submit_button("登记…", type="primary"):
-            st.session_state[state.FUND_PENDING] = {
+            confirm.open_question("fund_record", {
                 "kind": kind, "date": date, "amount_yuan": amount.strip(), "counterparty": counterparty,
-                "source": source, "purpose": purpose, "items": items, "note": note, "key": uuid.uuid4().hex}
-    if st.session_state.get(state.FUND_PENDING):
-        _record_dialog(actor, village_id, st.session_state[state.FUND_PENDING])
+                "source": source, "purpose": purpose, "items": items, "note": note, "key": uuid.uuid4().hex})
+    entry = confirm.token("fund_record")
+    if entry:
+        _record_question(actor, village_id, entry)
 
 
 def _list(actor, village_id: int) -> None:
@@ -125,11 +117,10 @@ def _list(actor, village_id: int) -> None:
                                f"{fund.fmt_yuan(open_rows[i].amount_fen, sign=True)} 元　"
                                f"{open_rows[i].counterparty or open_rows[i].source or open_rows[i].purpose}"))
     if cols[1].button("冲正…", disabled=pick is None, key="fund_reverse_open", width="stretch"):
-        st.session_state[state.FUND_REVERSING] = pick
-        st.session_state[state.FUND_PENDING] = None
-    reversing = st.session_state.get(state.FUND_REVERSING)
+        confirm.open_question("fund_reverse", pick)  # closes a record question left open: one at a time
+    reversing = confirm.token("fund_reverse")
     if reversing in open_rows:
-        _reverse_dialog(actor, open_rows[reversing])
+        _reverse_question(actor, open_rows[reversing])
 
 
 def render() -> None:

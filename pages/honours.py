@@ -12,36 +12,19 @@ import streamlit as st
 from core.platform.errors import DomainError
 from core.reporting import honours
 from core.reporting.rankings import STAR_NAMES
-from ui import runtime, state
+from ui import confirm, runtime
 from ui.guard import page_guard
 from ui.widgets import flash, number_box, run_action, say, text_of
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _close() -> None:
-    st.session_state[state.HONOURS_PENDING] = None
-
-
-@st.dialog("请确认发布年度表彰名单", on_dismiss=_close)
-def _confirm(actor, d: honours.Draft, top: int) -> None:
+def _confirm_details(d: honours.Draft) -> list[str]:
     counts = {lv: sum(1 for h in d.households if h.level == lv) for lv in range(5, 0, -1)}
-    st.text(f"{d.year}年度表彰名单：星级文明户 {len(d.households)} 户，优秀志愿者 {len(d.volunteers)} 人。")
+    lines = [f"{d.year}年度表彰名单：星级文明户 {len(d.households)} 户，优秀志愿者 {len(d.volunteers)} 人。"]
     if d.households:
-        st.text("，".join(f"{STAR_NAMES[lv]}级 {n} 户" for lv, n in counts.items() if n))
-    st.warning("发布后名单存档，不能修改或撤回，也不能再次发布；之后积分或时长的变动不会改动已发布的名单。",
-               icon=":material/warning:")
-    cols = st.columns(2)
-    if cols[0].button("确认发布", type="primary", key="honours_confirm", width="stretch"):
-        list_id = run_action(lambda: honours.publish(runtime.db(), actor, actor.village_id, d.year, confirm=True,
-                                                     top=top))
-        if list_id is not None:
-            st.session_state[state.HONOURS_PENDING] = None
-            flash(f"{d.year}年度表彰名单已发布，可以打印荣誉证书了。")
-            st.rerun()
-    if cols[1].button("取消", key="honours_cancel", width="stretch"):
-        st.session_state[state.HONOURS_PENDING] = None
-        st.rerun()
+        lines.append("，".join(f"{STAR_NAMES[lv]}级 {n} 户" for lv, n in counts.items() if n))
+    return lines
 
 
 def render() -> None:
@@ -97,10 +80,16 @@ def _draft(actor, year: int) -> None:
         st.dataframe(vol, hide_index=True, width="stretch")
     if d.empty:
         return
-    if st.button("发布名单…", type="primary", key="honours_publish", icon=":material/emoji_events:"):
-        st.session_state[state.HONOURS_PENDING] = (year, top)
-    if st.session_state.get(state.HONOURS_PENDING) == (year, top):
-        _confirm(actor, d, top)
+    # A list published already is refused by the core ("不能再次发布"), so a second click publishes nothing.
+    if confirm.confirm_step("honours_publish", (year, top), ask_label="发布名单…", icon=":material/emoji_events:",
+                            details=_confirm_details(d), confirm="确认发布", back="取消",
+                            warning="发布后名单存档，不能修改或撤回，也不能再次发布；之后积分或时长的变动不会改动已发布的名单。"):
+        list_id = run_action(lambda: honours.publish(runtime.db(), actor, actor.village_id, d.year, confirm=True,
+                                                     top=top))
+        if list_id is not None:
+            confirm.close()
+            flash(f"{d.year}年度表彰名单已发布，可以打印荣誉证书了。")
+            st.rerun()
 
 
 def _published(actor, list_id: int) -> None:

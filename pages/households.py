@@ -10,13 +10,14 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.committee import proposals, publicity
+from core.committee import publicity
 from core.points import corrections
 from core.public import statement
 from core.reporting import reports, township
 from core.village import households, lifecycle
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.household_picker import household_labels, pick_household
 from ui.widgets import downloads, flash, number_box, pdf_download, run_action
 from ui.widgets import md_escape as _md
 
@@ -26,20 +27,14 @@ def render() -> None:
     db = runtime.db()
     publicity.post_due_if_any(db, actor, actor.village_id)  # balances shown include items whose 公示 ended
     st.title("户积分查询")
-    text = st.text_input("姓名、门牌号或积分卡号", key="hh_search", placeholder="例如：王建国、2-105，或扫描积分卡")
-    if text.strip():
-        found = run_action(lambda: proposals.households_matching(db, actor.village_id, text, include_closed=True))
-        if found == []:
-            st.warning("没有找到这一户。")
-        elif found:
-            labels = {h["id"]: h["label"] for h in found}
-            ids = list(labels)
-            current = st.session_state.get(state.HOUSEHOLD_VIEW)
-            pick = st.selectbox("选择户", ids, format_func=labels.get, key="hh_pick",
-                                index=ids.index(current) if current in ids else 0)
-            if pick != current:
-                st.session_state[state.HOUSEHOLD_PENDING] = None
-            st.session_state[state.HOUSEHOLD_VIEW] = pick
+    current = st.session_state.get(state.HOUSEHOLD_VIEW)
+    pick = pick_household("选择户", actor.village_id, key="hh_pick", current=current, include_closed=True,
+                          search="姓名、门牌号或积分卡号", search_placeholder="例如：王建国、2-105，或扫描积分卡",
+                          search_key="hh_search")
+    if pick is not None:
+        if pick != current:
+            confirm.close()  # a question asked about the household shown before is not carried over
+        st.session_state[state.HOUSEHOLD_VIEW] = pick
     hid = st.session_state.get(state.HOUSEHOLD_VIEW)
     if hid is None:
         st.info("输入姓名、门牌号或卡号查找一户。")
@@ -119,8 +114,10 @@ LIFECYCLE_ACTIONS = {"leave": "成员迁出/去世", "return": "成员恢复", "
 def _lifecycle(actor, view) -> None:
     """Forms for the household's life-cycle; each leads to a confirmation naming both sides."""
     db = runtime.db()
-    if st.session_state.get(state.LIFECYCLE_PENDING):
-        _confirm_lifecycle(actor, view)
+    pending = confirm.token("hh_lc")
+    if pending:  # the question stands in place of the forms until it is answered
+        _confirm_lifecycle(actor, view, pending)
+        return
     if not view.active:
         st.caption("该户已注销。恢复后才能办理其他变动（积分卡需要重新发放）。")
         with st.form("hh_reopen"):
@@ -129,9 +126,9 @@ def _lifecycle(actor, view) -> None:
                 _ask("reopen", {"note": note}, f"恢复 {view.door_no} {view.head_name}", [f"原因：{note}"])
         return
     choices = households.lifecycle_choices(db, view.village_id, view.id)
-    members, gone, others = choices.members, choices.former, choices.others
+    members, gone = choices.members, choices.former
     names = {r.id: f"{r.name}（{r.relation}）" for r in members}
-    other_labels = {r.household_id: f"{r.door_no} {r.head_name}" for r in others}
+    other_labels = household_labels(view.village_id, exclude={view.id})  # the active households but this one
     action = st.segmented_control("办理", list(LIFECYCLE_ACTIONS), format_func=LIFECYCLE_ACTIONS.get,
                                   key="hh_lc_action", default="leave")
     today = dt.date.today()
@@ -189,8 +186,7 @@ def _lifecycle(actor, view) -> None:
                       f"新户：门牌号 {door}，{who}，可用积分 0 → {int(pts)} 分", f"日期 {on}；说明：{note}"])
     elif action == "merge":
         with st.form("hh_lc_merge"):
-            into = st.selectbox("并入哪一户", list(other_labels), format_func=other_labels.get, index=None,
-                                placeholder="输入门牌号或户主查找", key="hh_lc_into")
+            into = pick_household("并入哪一户", view.village_id, exclude={view.id}, key="hh_lc_into")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
@@ -207,8 +203,8 @@ def _lifecycle(actor, view) -> None:
             why = st.selectbox("原因", list(reasons), format_func=reasons.get)
             keep = st.radio("本户的可用积分", ["keep", "move"],
                             format_func={"keep": "保留在本户（冻结，可查询）", "move": "转给另一户"}.get)
-            to = st.selectbox("转给哪一户（选择“转给另一户”时）", list(other_labels), format_func=other_labels.get,
-                              index=None, placeholder="输入门牌号或户主查找", key="hh_lc_close_to")
+            to = pick_household("转给哪一户（选择“转给另一户”时）", view.village_id, exclude={view.id},
+                                key="hh_lc_close_to")
             on = st.date_input("日期", value=today, max_value=today, format="YYYY-MM-DD")
             note = st.text_input("说明", max_chars=200)
             if st.form_submit_button("下一步…"):
@@ -224,21 +220,11 @@ def _lifecycle(actor, view) -> None:
 
 
 def _ask(action: str, args: dict, title: str, lines: list[str]) -> None:
-    st.session_state[state.LIFECYCLE_PENDING] = (action, args, title, lines)
-    st.rerun()
+    confirm.open_question("hh_lc", (action, args, title, lines))
 
 
-def _close_lifecycle() -> None:
-    st.session_state[state.LIFECYCLE_PENDING] = None
-
-
-@st.dialog("请确认户籍变动", on_dismiss=_close_lifecycle)
-def _confirm_lifecycle(actor, view) -> None:
-    action, args, title, lines = st.session_state[state.LIFECYCLE_PENDING]
-    st.text(title)
-    for line in lines:
-        st.text(line)
-    st.warning("确认后记入户籍变动和积分流水，不能删除；如有错误，只能再办理一次相反的变动。", icon=":material/warning:")
+def _confirm_lifecycle(actor, view, pending: tuple) -> None:
+    action, args, title, lines = pending
     db = runtime.db()
     calls = {
         "leave": lambda: lifecycle.resident_leaves(db, actor, args["resident_id"], args["reason"], note=args["note"],
@@ -252,37 +238,31 @@ def _confirm_lifecycle(actor, view) -> None:
                                                    on=args["on"], balance_to=args["balance_to"]),
         "reopen": lambda: lifecycle.reopen_household(db, actor, view.id, note=args["note"]),
     }
-    cols = st.columns(2)
-    if cols[0].button("确认", type="primary", key="hh_lc_confirm", width="stretch"):
-        st.session_state[state.LIFECYCLE_PENDING] = None  # cleared first: a double click does nothing twice
+    st.subheader("请确认户籍变动")
+    # once: a split has nothing the core could recognise as done, so a second click must find no question
+    if confirm.confirmed("hh_lc", pending, details=[title, *lines], confirm="确认", back="取消", once=True,
+                         warning="确认后记入户籍变动和积分流水，不能删除；如有错误，只能再办理一次相反的变动。"):
         done = run_action(calls[action])
         if done is not None:
             flash(done.message)
             st.rerun()
-    if cols[1].button("取消", key="hh_lc_cancel", width="stretch"):
-        st.session_state[state.LIFECYCLE_PENDING] = None
-        st.rerun()
 
 
 def _corrections(actor, view) -> None:
     db = runtime.db()
-    pending = st.session_state.get(state.HOUSEHOLD_PENDING)
+    pending = confirm.token("hh_correct")
     if pending:
         kind, arg, reason = pending
         what = f"冲正第 {arg} 号流水" if kind == "reverse" else f"调整 {arg:+d} 分"
-        st.warning(f"确认为 {_md(view.door_no)} {_md(view.head_name)} {what}吗？原因：{_md(reason)}。"
-                   "此操作会记入积分流水，不能删除。")
-        c = st.columns(2)
-        if c[0].button("确认", type="primary", key="hh_confirm"):
-            st.session_state[state.HOUSEHOLD_PENDING] = None  # cleared first: a double click does nothing twice
+        # once: an adjustment has no natural cause the core could deduplicate on
+        if confirm.confirmed("hh_correct", pending, confirm="确认", back="取消", once=True,
+                             warning=f"确认为 {view.door_no} {view.head_name} {what}吗？原因：{reason}。"
+                                     "此操作会记入积分流水，不能删除。"):
             fn = (lambda: corrections.reverse(db, actor, arg, reason)) if kind == "reverse" else \
                 (lambda: corrections.adjust(db, actor, view.id, arg, reason))
             if run_action(fn):
                 flash(f"已{what}。")
-            st.rerun()
-        if c[1].button("取消", key="hh_cancel"):
-            st.session_state[state.HOUSEHOLD_PENDING] = None
-            st.rerun()
+                st.rerun()
         return
     st.subheader("冲正一条流水")
     options = households.reversible_entries(db, view.id)
@@ -296,8 +276,7 @@ def _corrections(actor, view) -> None:
             if not reason.strip():
                 st.error("冲正必须填写原因。")
             else:
-                st.session_state[state.HOUSEHOLD_PENDING] = ("reverse", eid, reason.strip())
-                st.rerun()
+                confirm.open_question("hh_correct", ("reverse", eid, reason.strip()))
     else:
         st.caption("没有可冲正的流水。")
     st.subheader("手工调整")
@@ -309,8 +288,7 @@ def _corrections(actor, view) -> None:
         if int(pts) == 0 or not reason.strip():
             st.error("调整分值不能为 0，且必须填写原因。")
         else:
-            st.session_state[state.HOUSEHOLD_PENDING] = ("adjust", int(pts), reason.strip())
-            st.rerun()
+            confirm.open_question("hh_correct", ("adjust", int(pts), reason.strip()))
 
 
 

@@ -16,7 +16,8 @@ from core.platform.errors import AlreadyDone, DomainError
 from core.village import households, rules
 from ui import runtime, state
 from ui.guard import page_guard
-from ui.widgets import flash, md_escape, run_action, say
+from ui.household_picker import pick_household
+from ui.widgets import flash, say
 
 
 def _form_key(*content: object) -> str:
@@ -30,20 +31,13 @@ def _form_key(*content: object) -> str:
 
 
 def _pick_household(actor) -> int | None:
-    db = runtime.db()
     st.subheader("① 找到这一户")
-    text = st.text_input("姓名、门牌号或积分卡号", key="pn_search", placeholder="例如：王建国、1-023，或扫描积分卡")
-    if text.strip():
-        found = run_action(lambda: proposals.households_matching(db, actor.village_id, text))
-        if found == []:
-            st.warning("没有找到，请换个关键词（姓名中的一个字、门牌号）。")
-        elif found:
-            labels = {h["id"]: md_escape(h["label"]) for h in found}  # radio options are Markdown
-            current = st.session_state.get(state.PROPOSAL_HOUSEHOLD)
-            ids = list(labels)
-            pick = st.radio("选择户", ids, format_func=labels.get, key="pn_household_pick",
-                            index=ids.index(current) if current in ids else 0)
-            st.session_state[state.PROPOSAL_HOUSEHOLD] = pick
+    pick = pick_household("选择户", actor.village_id, key="pn_household_pick",
+                          current=st.session_state.get(state.PROPOSAL_HOUSEHOLD),
+                          search="姓名、门牌号或积分卡号", search_placeholder="例如：王建国、1-023，或扫描积分卡",
+                          search_key="pn_search", not_found="没有找到，请换个关键词（姓名中的一个字、门牌号）。")
+    if pick is not None:
+        st.session_state[state.PROPOSAL_HOUSEHOLD] = pick
     return st.session_state.get(state.PROPOSAL_HOUSEHOLD)
 
 

@@ -1,5 +1,5 @@
 """兑换记录: the list of redemptions, returns of part of one (退货) and void with a reason (each confirmed
-in a dialog), home deliveries."""
+when asked, ui.confirm), home deliveries."""
 
 from __future__ import annotations
 
@@ -10,48 +10,38 @@ import streamlit as st
 
 from core.platform.errors import DomainError
 from core.supermarket import receipts, returns, shop
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, md_escape, number_box, pdf_download, run_action, say, text_of
 
 
-def _close_void() -> None:
-    st.session_state[state.REDEMPTION_VOIDING] = None
-
-
-@st.dialog("撤销兑换", on_dismiss=_close_void)
-def _void_dialog(actor, village_id: int, rid: int) -> None:
+def _void_question(actor, village_id: int, rid: int) -> None:
     try:
         r = receipts.receipt(runtime.db(), village_id, rid)
     except DomainError as e:
         say("error", e)
         return
-    st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
-    st.text("、".join(f"{ln.name}×{ln.qty}" for ln in r.lines))
-    st.warning("撤销后积分退回该户、商品退回库存（已退货的部分不再退）。此操作会记入操作日志。",
-               icon=":material/warning:")
+    confirm.question("撤销后积分退回该户、商品退回库存（已退货的部分不再退）。此操作会记入操作日志。",
+                     [f"撤销兑换　凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分",
+                      "、".join(f"{ln.name}×{ln.qty}" for ln in r.lines)])
     reason = st.text_input("撤销原因（必填）", max_chars=500, key="redemptions_void_reason")
-    if st.button("确认撤销", type="primary", key="redemptions_void_confirm"):
+    # A redemption voided already is refused by the core, so a second click voids nothing twice.
+    if confirm.answer("redemptions_void", confirm="确认撤销", back="取消"):
         done = run_action(lambda: shop.void(runtime.db(), actor, rid, reason) or True,
                           success=f"已撤销兑换 {r.receipt_no}。")
         if done:
-            st.session_state[state.REDEMPTION_VOIDING] = None
+            confirm.close()
             st.rerun()
 
 
-def _close_return() -> None:
-    st.session_state[state.REDEMPTION_RETURNING] = None
-
-
-@st.dialog("退货", on_dismiss=_close_return)
-def _return_dialog(actor, village_id: int, rid: int) -> None:
+def _return_question(actor, village_id: int, rid: int) -> None:
     try:
         r = receipts.receipt(runtime.db(), village_id, rid)
         lines = returns.returnable(runtime.db(), village_id, rid)
     except DomainError as e:
         say("error", e)
         return
-    st.text(f"凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
+    st.text(f"退货　凭证号 {r.receipt_no}：{r.door_no} {r.head_name}，{r.total} 分")
     st.caption("填写每种商品这次退回的数量（不退的填 0）；最多可退的是兑换数量减去以前已退的。")
     qty: dict[int, int] = {}
     valid = True  # a quantity outside 0…left says so under its box and keeps 确认退货 disabled
@@ -62,17 +52,17 @@ def _return_dialog(actor, village_id: int, rid: int) -> None:
         qty[ln.line_id] = 0 if n is None else int(n)
         valid = valid and n is not None
     points = sum(ln.price * qty[ln.line_id] for ln in lines) if valid else 0
-    st.warning(f"退货后退回 {points} 积分，商品回到库存。退货会记入积分流水和操作日志，不能撤回。",
-               icon=":material/warning:")
+    confirm.question(f"退货后退回 {points} 积分，商品回到库存。退货会记入积分流水和操作日志，不能撤回。")
     reason = st.text_input("退货原因（必填）", max_chars=500, key="redemptions_return_reason")
-    if st.button("确认退货", type="primary", key="redemptions_return_confirm", disabled=points == 0):
+    # The return carries its idempotency key: the core takes it once however often 确认 is clicked.
+    if confirm.answer("redemptions_return", confirm="确认退货", back="取消", disabled=points == 0):
         key = st.session_state.setdefault(state.REDEMPTION_RETURN_KEY, uuid.uuid4().hex)
         done = run_action(lambda: returns.return_items(runtime.db(), actor, rid, qty, reason, key),
                           success=f"已退货，退回 {points} 分。")
         if done:
             st.session_state[state.REDEMPTION_RETURNED] = done
-            st.session_state[state.REDEMPTION_RETURNING] = None
             st.session_state.pop(state.REDEMPTION_RETURN_KEY, None)
+            confirm.close()
             st.rerun()
 
 
@@ -126,16 +116,15 @@ def _list(actor, village_id: int) -> None:
     rid = cols[0].selectbox("选择兑换", list(options), format_func=options.get, index=None,
                             placeholder="选择要退货或撤销的兑换", key="redemptions_void_pick")
     if cols[1].button("退货…", disabled=rid is None, key="redemptions_return_open", width="stretch"):
-        st.session_state[state.REDEMPTION_RETURNING] = rid
-        st.session_state[state.REDEMPTION_VOIDING] = None
-        st.session_state.pop(state.REDEMPTION_RETURN_KEY, None)
+        st.session_state.pop(state.REDEMPTION_RETURN_KEY, None)  # a new return, with a key of its own
+        confirm.open_question("redemptions_return", rid)
     if cols[2].button("撤销…", disabled=rid is None, key="redemptions_void_open", width="stretch"):
-        st.session_state[state.REDEMPTION_VOIDING] = rid
-        st.session_state[state.REDEMPTION_RETURNING] = None
-    if st.session_state.get(state.REDEMPTION_RETURNING):
-        _return_dialog(actor, village_id, st.session_state[state.REDEMPTION_RETURNING])
-    elif st.session_state.get(state.REDEMPTION_VOIDING):
-        _void_dialog(actor, village_id, st.session_state[state.REDEMPTION_VOIDING])
+        confirm.open_question("redemptions_void", rid)
+    # One question at a time (ui.confirm): opening the return closes the void, and the other way round.
+    if confirm.token("redemptions_return") is not None:
+        _return_question(actor, village_id, confirm.token("redemptions_return"))
+    elif confirm.token("redemptions_void") is not None:
+        _void_question(actor, village_id, confirm.token("redemptions_void"))
 
 
 def _deliveries(actor, village_id: int) -> None:

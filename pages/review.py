@@ -22,9 +22,9 @@ from core.committee import minutes as minutes_mod
 from core.committee.proposals import SOURCE_NAMES
 from core.platform.errors import DomainError
 from core.platform.natural import natural_key
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, show_photo, text_of
+from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, say, show_photo, text_of
 from ui.widgets import md_escape as _md
 
 GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
@@ -227,23 +227,19 @@ def _queue(actor, rs, people, items) -> None:
                                            "照片": st.column_config.NumberColumn("照片", width="small"),
                                            "事项日期": st.column_config.DateColumn("事项日期", format="MM-DD")})
     chosen = [int(i) for i in edited.loc[edited["通过"], "编号"]]
-    pending = st.session_state.get(state.REVIEW_BULK_PENDING)
+    pending = confirm.token("rv_bulk")
     if pending:
-        st.warning(f"确认按申报分值批量通过这 {len(pending)} 项吗？请先记下对这批事项的表决（每项都记同样的表决）。")
+        confirm.question(f"确认按申报分值批量通过这 {len(pending)} 项吗？请先记下对这批事项的表决（每项都记同样的表决）。")
         votes = _votes_grid(people, "rv_bulk_vote")
-        c = st.columns(2)
-        if c[0].button("确认批量通过", type="primary", key="rv_bulk_yes"):
+        # An item decided already leaves the queue (core), so a second click approves nothing twice.
+        if confirm.answer("rv_bulk", confirm="确认批量通过", back="取消"):
             res = run_action(lambda: review.bulk_approve(runtime.db(), actor, rs.id, pending, votes=votes))
             if res:
-                st.session_state[state.REVIEW_BULK_PENDING] = None
+                confirm.close()
                 flash(res.message)
                 st.rerun()
-        if c[1].button("取消", key="rv_bulk_no"):
-            st.session_state[state.REVIEW_BULK_PENDING] = None
-            st.rerun()
     elif st.button(f"批量通过勾选的 {len(chosen)} 项", disabled=not chosen, key="rv_bulk"):
-        st.session_state[state.REVIEW_BULK_PENDING] = chosen
-        st.rerun()
+        confirm.open_question("rv_bulk", chosen)
 
     st.divider()
     ids = [i.id for i in items]
@@ -365,29 +361,22 @@ def _objections(actor, rs, people, objections) -> None:
                 st.rerun()
 
 
-def _close_now(actor, session_id: int) -> None:
-    st.session_state[state.REVIEW_CLOSE_PENDING] = False
-    try:
-        sessions.close_session(runtime.db(), actor, session_id)
-    except DomainError as e:
-        flash(str(e), "error")
-        return
-    flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
-
-
 def _close(actor, rs) -> None:
     # The question appears right here, in this tab: the tabs are keyed (state.REVIEW_TAB), so the
     # run after the click shows the same tab instead of the first one.
     st.divider()
-    if st.session_state.get(state.REVIEW_CLOSE_PENDING):
-        st.warning("结束后本次评议会的决定将冻结，不能再修改（更正只能走冲正流程）。确认结束吗？")
-        c = st.columns(2)
-        c[0].button("确认结束", type="primary", key="rv_close_yes", on_click=_close_now, args=(actor, rs.id))
-        c[1].button("取消", key="rv_close_no", on_click=st.session_state.__setitem__,
-                    args=(state.REVIEW_CLOSE_PENDING, False))
-    else:
-        st.button("结束评议会", key="rv_close", icon=":material/lock:", on_click=st.session_state.__setitem__,
-                  args=(state.REVIEW_CLOSE_PENDING, True))
+    # A closed session is refused by the core, so a second click closes nothing twice.
+    if confirm.confirm_step("rv_close", rs.id, ask_label="结束评议会", kind="secondary", icon=":material/lock:",
+                            warning="结束后本次评议会的决定将冻结，不能再修改（更正只能走冲正流程）。确认结束吗？",
+                            confirm="确认结束", back="取消"):
+        try:
+            sessions.close_session(runtime.db(), actor, rs.id)
+        except DomainError as e:
+            say("error", e)
+            return
+        confirm.close()
+        flash("评议会已结束，纪要可在下方“往期评议会”中下载。")
+        st.rerun()
 
 
 # ---------------------------------------------------------------- minutes of past sessions

@@ -13,6 +13,7 @@ import streamlit as st
 from core.village import opening, reconciliation, roster, setup
 from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.household_picker import pick_households
 from ui.widgets import (
     XLSX_MIME,
     card_address_ok,
@@ -216,10 +217,9 @@ def _cards(actor) -> None:
         st.success("每户都已有有效的积分卡。")
 
     st.subheader("补办（按户批量）")
-    choices = {int(r["户ID"]): f"{r['门牌号']} {r['户主']}" for r in overview.to_dict("records") if r["积分卡"] == "有效"}
+    with_card = {int(r["户ID"]) for r in overview.to_dict("records") if r["积分卡"] == "有效"}
     with st.form("roster_reissue", border=True):
-        picked = st.multiselect("选择要补办的户（旧卡立即作废）", list(choices), format_func=choices.get,
-                                placeholder="输入门牌号或户主姓名查找")
+        picked = pick_households("选择要补办的户（旧卡立即作废）", actor.village_id, only=with_card, key="roster_reissue_pick")
         reason = st.text_input("原因", value="批量补办", max_chars=200)
         go = st.form_submit_button("补办所选户的积分卡")
     if go and picked:

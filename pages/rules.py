@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.village import rules
-from ui import runtime, state
+from ui import confirm, runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, number_box, run_action
 from ui.widgets import md_escape as _md
@@ -89,20 +89,13 @@ def _revise(actor, latest: dict[str, rules.ItemView]) -> None:
 
     st.divider()
     action = "停用" if it.active else "重新启用"
-    pending = st.session_state.get(state.RULES_PENDING)
-    if pending == it.id:
-        st.warning(f"确认{action}“{_md(it.code)} {_md(it.name)}”吗？" + ("停用后不能再申报该事项，已有记录不受影响。" if it.active else ""))
-        c = st.columns(2)
-        if c[0].button(f"确认{action}", type="primary", key="rl_act_yes"):
-            st.session_state[state.RULES_PENDING] = None
-            if run_action(lambda: rules.set_item_active(db, actor, it.id, not it.active)):
-                flash(f"已{action}：{it.code} {it.name}")
-            st.rerun()
-        if c[1].button("取消", key="rl_act_no"):
-            st.session_state[state.RULES_PENDING] = None
-            st.rerun()
-    elif st.button(action, key="rl_act"):
-        st.session_state[state.RULES_PENDING] = it.id
+    warning = f"确认{action}“{it.code} {it.name}”吗？" + ("停用后不能再申报该事项，已有记录不受影响。" if it.active else "")
+    # Setting the state the item is in already changes nothing, so a second click does nothing twice.
+    if confirm.confirm_step("rl_act", (it.id, it.active), ask_label=action, kind="secondary", warning=warning,
+                            confirm=f"确认{action}", back="取消") \
+            and run_action(lambda: rules.set_item_active(db, actor, it.id, not it.active) or True):
+        confirm.close()
+        flash(f"已{action}：{it.code} {it.name}")
         st.rerun()
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.platform import settings
 from core.village import setup
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import downloads, flash, number_box, run_action
 
@@ -133,8 +133,16 @@ def _demo_section(actor) -> None:
         typed = st.text_input(f"请输入“{setup.REMOVE_DEMO_CONFIRM}”以确认", key="settings_remove_demo_text")
         go = st.form_submit_button("删除示范数据", type="primary", icon=":material/delete_forever:")
     if go:
+        confirm.open_question("settings_remove_demo", typed)
+    typed = confirm.token("settings_remove_demo")
+    # The typed word is checked by the core, on 确认: the question says what goes before anything does.
+    if typed is not None and confirm.confirmed(
+            "settings_remove_demo", typed, confirm="确认删除示范数据", back="取消",
+            warning=f"确认删除 {demo} 个示范村的全部数据（户、流水、商品、账号……）吗？此操作不可恢复；"
+                    "删除后需要重新完成首次设置、建立本村。"):
         done = run_action(lambda: setup.remove_demo(db, actor, typed, data_dir=runtime.config().data_dir) or True)
         if done:
+            confirm.close()
             for key in (state.USER_ID, state.SESSION_ID):
                 st.session_state.pop(key, None)
             flash("示范数据已删除。请完成首次设置，建立本村。")

@@ -11,7 +11,7 @@ from core.maintenance import archive
 from core.platform.access import AREA_ROLES, ROLE_NAMES
 from core.reporting import township
 from core.village import staff
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.widgets import XLSX_MIME, downloads, flash, run_action, say
 
@@ -124,22 +124,14 @@ def _edit(actor, df) -> None:
 
     st.subheader("停用 / 启用")
     if active:
-        pending = st.session_state.get(state.STAFF_PENDING)
-        if pending != ("deactivate", uid):
-            if st.button("停用此账号", key=f"staff_deact_{uid}", icon=":material/block:"):
-                st.session_state[state.STAFF_PENDING] = ("deactivate", uid)
-                st.rerun()
-        else:
-            say("warning", f"确定停用“{name}”？停用后不能登录，已登录的设备会立即退出；记录全部保留，可以再启用。")
-            c1, c2 = st.columns(2)
-            if c1.button("确认停用", type="primary", key=f"staff_deact_ok_{uid}"):
-                st.session_state.pop(state.STAFF_PENDING, None)
-                if run_action(lambda: staff.set_active(db, actor, uid, False) or True):
-                    flash(f"已停用“{name}”。")
-                    st.rerun()
-            if c2.button("取消", key=f"staff_deact_cancel_{uid}"):
-                st.session_state.pop(state.STAFF_PENDING, None)
-                st.rerun()
+        # Deactivating an inactive account changes nothing, so a second click does nothing twice.
+        if confirm.confirm_step("staff_deact", uid, ask_label="停用此账号", kind="secondary", icon=":material/block:",
+                                warning=f"确定停用“{name}”？停用后不能登录，已登录的设备会立即退出；记录全部保留，可以再启用。",
+                                confirm="确认停用", back="取消") \
+                and run_action(lambda: staff.set_active(db, actor, uid, False) or True):
+            confirm.close()
+            flash(f"已停用“{name}”。")
+            st.rerun()
     elif st.button("重新启用此账号", key=f"staff_act_{uid}", icon=":material/check_circle:") and \
             run_action(lambda: staff.set_active(db, actor, uid, True) or True):
         flash(f"已启用“{name}”。")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.village import villages
-from ui import runtime, state
+from ui import confirm, runtime
 from ui.guard import page_guard
 from ui.widgets import flash, md_escape, run_action, say, show_flash
 
@@ -14,34 +14,31 @@ NEW_TOWNSHIP = "（另填一个镇街）"
 
 
 def _ask(action: tuple) -> None:
-    st.session_state[state.VILLAGES_PENDING] = action
-    st.rerun()
+    confirm.open_question("villages", action)
 
 
 def _confirm(actor, rows: dict[int, villages.VillageRow]) -> bool:
     """The write waiting for 确认; True while one waits (the forms are hidden then)."""
-    pending = st.session_state.get(state.VILLAGES_PENDING)
+    pending = confirm.token("villages")
     if not pending:
         return False
     kind = pending[0]
     if kind == "create":
         _, name, township, username, admin_name = pending
-        what = (f"在{md_escape(township)}新建“{md_escape(name)}”，首位村管理员账号 {md_escape(username)}"
-                f"（{md_escape(admin_name or '村管理员')}）")
+        what = f"在{township}新建“{name}”，首位村管理员账号 {username}（{admin_name or '村管理员'}）"
     elif kind == "rename":
         _, vid, name = pending
-        what = f"把“{md_escape(rows[vid].name) if vid in rows else vid}”改名为“{md_escape(name)}”"
+        what = f"把“{rows[vid].name if vid in rows else vid}”改名为“{name}”"
     else:
         _, vid, township = pending
-        what = (f"把“{md_escape(rows[vid].name) if vid in rows else vid}”调整到{md_escape(township)}")
+        what = f"把“{rows[vid].name if vid in rows else vid}”调整到{township}"  # said as typed (say)
     question = st.empty()  # the question goes once answered: the result stands alone
-    box = question.container()
-    box.warning(f"确认{what}吗？此操作会记入操作日志。", icon=":material/warning:")
-    c = box.columns(2)
-    go, cancel = c[0].button("确认", type="primary", key="villages_confirm"), c[1].button("取消", key="villages_cancel")
+    with question.container():
+        # once: a second click must not create a second village (its name is the only thing to refuse on)
+        go = confirm.confirmed("villages", pending, warning=f"确认{what}吗？此操作会记入操作日志。", confirm="确认",
+                               back="取消", once=True)
     if go:
         question.empty()
-        st.session_state[state.VILLAGES_PENDING] = None  # cleared first: a double click does nothing twice
         db = runtime.db()
         if kind == "create":
             done = run_action(lambda: villages.create_village(db, actor, name=name, township=township,
@@ -62,9 +59,6 @@ def _confirm(actor, rows: dict[int, villages.VillageRow]) -> bool:
             flash(f"已调整到{township}。")
             st.rerun()
         return False  # refused: the error above, the forms below
-    if cancel:
-        st.session_state[state.VILLAGES_PENDING] = None
-        st.rerun()
     return True
 
 

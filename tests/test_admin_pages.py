@@ -111,8 +111,8 @@ def test_granting_the_base_score_twice_on_the_page_posts_once(village_db):
     at = app(boss)
     at.switch_page("pages/cycles.py").run()
     assert not at.exception
-    at.button(key="cycles_base_go").click().run()
-    at.button(key="cycles_base_ok").click().run()
+    at.button(key="cycles_base_start").click().run()
+    at.button(key="cycles_base_do").click().run()
     assert not at.exception
     at.run()  # a rerun after the write
     with village_db.read() as s:
@@ -185,6 +185,10 @@ def test_removing_the_demo_resets_to_the_set_up_page(tmp_path, monkeypatch):
     at.switch_page("pages/settings.py").run()
     next(w for w in at.text_input if "以确认" in w.label).input("删除示范数据")
     next(b for b in at.button if b.label == "删除示范数据").click().run()
+    assert not at.exception
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 1  # not before 确认
+    at.button(key="settings_remove_demo_do").click().run()
     assert not at.exception
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 0

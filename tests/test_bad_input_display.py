@@ -152,7 +152,7 @@ def _runs(db, ids):
     next(b for b in at.button if (b.key or "").startswith("FormSubmitter:checkout_scan")).click().run()
     yield "checkout (card scanned)", at
     at = app(admin)
-    at.session_state[state.REDEMPTION_VOIDING] = ids["redemption"]
+    at.session_state[state.CONFIRM_OPEN] = ("redemptions_void", ids["redemption"])
     at.switch_page("pages/redemptions.py").run()
     yield "redemptions (void dialog)", at
     at = app(admin)
@@ -170,7 +170,7 @@ def _runs(db, ids):
     at = app(admin)
     grid_worker = user_id(db, DEMO_ROLES["grid_worker"])
     at.session_state[state.STAFF_SELECTED] = grid_worker
-    at.session_state[state.STAFF_PENDING] = ("deactivate", grid_worker)
+    at.session_state[state.CONFIRM_OPEN] = ("staff_deact", grid_worker)
     at.switch_page("pages/staff.py").run()
     yield "staff (deactivation asked)", at
     at = app()

@@ -53,12 +53,12 @@ def test_an_admin_records_a_donation_after_confirming_and_reverses_it(village_db
     at.text_input(key="fund_counterparty").input("章丘区爱心企业联合会")
     _submit(at)
     assert fund.balance(db, vid) == 0  # nothing yet: the dialog asks first
-    assert "fund_record_confirm" in [b.key for b in at.button], texts(at)
+    assert "fund_record_do" in [b.key for b in at.button], texts(at)
     assert "章丘区爱心企业联合会" in texts(at) and "不能修改或删除" in texts(at)
-    at.button(key="fund_record_confirm").click().run()
+    at.button(key="fund_record_do").click().run()
     assert not at.exception, at.exception
     assert fund.balance(db, vid) == 120_050
-    assert "1,200.50" in texts(at) and at.session_state[state.FUND_PENDING] is None
+    assert "1,200.50" in texts(at) and state.CONFIRM_OPEN not in at.session_state
     table = at.dataframe[0].value
     assert table["对方"].tolist() == ["章丘区爱心企业联合会"] and table["收入（元）"].tolist() == [1200.5]
 
@@ -66,7 +66,7 @@ def test_an_admin_records_a_donation_after_confirming_and_reverses_it(village_db
     at.selectbox(key="fund_reverse_pick").set_value(entry.id).run()
     at.button(key="fund_reverse_open").click().run()
     at.text_input(key="fund_reverse_reason").input("捐赠款未到账")
-    at.button(key="fund_reverse_confirm").click().run()
+    at.button(key="fund_reverse_do").click().run()
     assert not at.exception, at.exception
     assert fund.balance(db, vid) == 0
     rows = fund.entries(db, vid)
@@ -84,7 +84,7 @@ def test_a_wrong_amount_is_refused_in_chinese_and_nothing_is_recorded(village_db
     at.text_input(key="fund_amount").input("50")
     at.text_input(key="fund_purpose").input("买扫帚")
     _submit(at)
-    at.button(key="fund_record_confirm").click().run()
+    at.button(key="fund_record_do").click().run()
     assert any("余额不足" in e.value for e in at.error), texts(at)
     assert fund.entries(db, vid) == []
 
@@ -102,7 +102,7 @@ def test_a_cashier_records_purchases_only_and_cannot_reverse(village_db):
     at.text_input(key="fund_counterparty").input("镇供销社")
     at.text_area(key="fund_items").input("食用油 10 桶")
     _submit(at)
-    at.button(key="fund_record_confirm").click().run()
+    at.button(key="fund_record_do").click().run()
     assert not at.exception, at.exception
     assert fund.balance(db, vid) == 38_000
     assert "fund_reverse_open" not in [b.key for b in at.button]

@@ -57,19 +57,19 @@ def test_an_admin_publishes_the_honour_list_after_confirming_and_prints_the_cert
     assert not at.exception, at.exception
     draft = at.dataframe[0].value
     assert list(draft["户主"]) == ["张大山", "王老五"] and list(draft["星级"]) == ["三星级文明户", "一星级文明户"]
-    at.button(key="honours_publish").click().run()
+    at.button(key="honours_publish_start").click().run()
     assert not at.exception, at.exception
     assert "星级文明户 2 户，优秀志愿者 0 人" in texts(at)
     with db.read() as s:
         assert s.execute(select(HonourList)).first() is None  # nothing before 确认
-    at.button(key="honours_confirm").click().run()
+    at.button(key="honours_publish_do").click().run()
     assert not at.exception, at.exception
     with db.read() as s:
         lst = s.execute(select(HonourList)).scalar_one()
         names = list(s.execute(select(HonourEntry.name).where(HonourEntry.list_id == lst.id)
                                .order_by(HonourEntry.id)).scalars())
     assert (lst.year, names) == (LAST_YEAR, ["张大山", "王老五"])
-    assert "已于" in texts(at) and "honours_publish" not in [b.key for b in at.button]
+    assert "已于" in texts(at) and "honours_publish_start" not in [b.key for b in at.button]
     at.button(key="honours_make_pdf").click().run()
     assert not at.exception, at.exception
     assert "荣誉证书 PDF（2 份" in texts(at) or any(
@@ -82,11 +82,11 @@ def test_an_admin_closes_last_month_through_the_dialog_with_a_summary_of_the_tot
     summary = texts(at)
     month = f"{LAST_MONTH.year}年{LAST_MONTH.month}月"
     assert f"{month}月结：截至该月底，全村可用积分合计 227 分，累计积分合计 227 分，待扣合计 0 分（3 户，3 笔流水）" in summary
-    at.button(key="cycles_close_go").click().run()
+    at.button(key="cycles_close_start").click().run()
     assert not at.exception, at.exception
     with db.read() as s:
         assert s.execute(select(PeriodClose)).first() is None
-    at.button(key="cycles_close_ok").click().run()
+    at.button(key="cycles_close_do").click().run()
     assert not at.exception, at.exception
     with db.read() as s:
         c = s.execute(select(PeriodClose)).scalar_one()

@@ -143,12 +143,13 @@ def test_the_household_screen_and_the_lifecycle_choices_follow_what_was_recorded
     choices = households.lifecycle_choices(db, village.id, h1)
     assert choices.members == [households.Member(son, "户主1之子", "户主")]
     assert choices.former == [(head, "户主1", "户主")]
-    assert [r.household_id for r in choices.others] == village.household_ids[1:]  # not itself
+    assert {c.id for c in households.household_choices(db, village.id)} == set(village.household_ids)
     assert households.members_of(db, h1) == choices.members
     lifecycle.merge(db, village.admin, h1, h2, note="合户", on=DAY)
     closed = households.household_screen(db, village.id, h1)
     assert not closed.view.active and closed.closed == (DAY, "并入他户") and closed.members == []
-    assert h1 not in [r.household_id for r in households.lifecycle_choices(db, village.id, h2).others]
+    assert h1 not in [c.id for c in households.household_choices(db, village.id)]  # closed: not offered
+    assert h1 in [c.id for c in households.household_choices(db, village.id, include_closed=True)]
     with pytest.raises(NotFound):
         households.household_screen(db, village.id + 1, h2)
 

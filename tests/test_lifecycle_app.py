@@ -54,8 +54,8 @@ def _open(db, door: str):
 
 
 def _confirm(at):
-    assert "hh_lc_confirm" in [b.key for b in at.button], texts(at)
-    at.button(key="hh_lc_confirm").click().run()
+    assert "hh_lc_do" in [b.key for b in at.button], texts(at)
+    at.button(key="hh_lc_do").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -112,7 +112,7 @@ def test_cancelling_the_confirmation_records_nothing(village_db):
     at = _open(db, "1-003")
     at.segmented_control(key="hh_lc_action").set_value("close").run()
     next(b for b in at.button if b.label == "下一步…").click().run()
-    at.button(key="hh_lc_cancel").click().run()
+    at.button(key="hh_lc_back").click().run()
     assert not at.exception
     with db.read() as s:
         assert s.get(Household, _hid(db, "1-003")).active

@@ -80,12 +80,12 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
     _button(at, "rv_bulk").click().run()
     assert any("确认按申报分值批量通过" in w.value for w in at.warning)
     _button(at, "rv_bulk_vote_all").click().run()
-    _button(at, "rv_bulk_yes").click().run()
+    _button(at, "rv_bulk_do").click().run()
     assert _count(db, Decision, Decision.outcome == "approved") == 3
     assert "全部评议完毕" in texts(at)
 
     _button(at, "rv_close").click().run()
-    _button(at, "rv_close_yes").click().run()
+    _button(at, "rv_close_do").click().run()
     with db.read() as s:
         assert s.execute(select(ReviewSession.closed_at)).scalar_one() is not None
     assert not at.exception
@@ -148,7 +148,7 @@ def test_an_admin_reverses_an_entry_after_confirming_and_sees_it_beside_the_orig
     form_reason.input("录入错误")
     _button(at, "FormSubmitter:hh_reverse").click().run()
     assert _count(db, LedgerEntry) == 1  # not yet: waiting for 确认
-    _button(at, "hh_confirm").click().run()
+    _button(at, "hh_correct_do").click().run()
     assert _count(db, LedgerEntry) == 2
     shown = at.dataframe[0].value
     assert list(shown["冲正"]) == ["已被第 2 号冲正", "冲正第 1 号"]
@@ -271,11 +271,11 @@ def test_bulk_approval_on_the_page_records_the_votes_entered_for_it(small):
     ids = [_propose(db, v, i) for i in range(3)]
     sid, at = _opened(db, v, _members(db, v))
     _button(at, "rv_bulk").click().run()
-    _button(at, "rv_bulk_yes").click().run()
+    _button(at, "rv_bulk_do").click().run()
     assert any("未表决" in e.value for e in at.error)
     assert _count(db, Decision) == 0
     _button(at, "rv_bulk_vote_all").click().run()
-    _button(at, "rv_bulk_yes").click().run()
+    _button(at, "rv_bulk_do").click().run()
     assert not at.exception
     assert _count(db, Decision, Decision.outcome == "approved") == len(ids)
     assert "已通过 3 项" in texts(at)

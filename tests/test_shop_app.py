@@ -153,11 +153,11 @@ def test_voiding_from_the_list_asks_for_a_reason_and_confirmation(shop_app):
     at.switch_page("pages/redemptions.py").run()
     at.selectbox(key="redemptions_void_pick").set_value(rid).run()
     at.button(key="redemptions_void_open").click().run()
-    assert _balance(db, hid) == 80  # nothing yet: the dialog is only open
-    at.button(key="redemptions_void_confirm").click().run()
+    assert _balance(db, hid) == 80  # nothing yet: the question is only open
+    at.button(key="redemptions_void_do").click().run()
     assert any("原因" in e.value for e in at.error)
     at.text_input(key="redemptions_void_reason").input("村民退回")
-    at.button(key="redemptions_void_confirm").click().run()
+    at.button(key="redemptions_void_do").click().run()
     assert not at.exception
     assert _balance(db, hid) == 100
     with db.read() as s:
@@ -175,7 +175,7 @@ def test_revoking_a_card_needs_the_confirm_step(shop_app):
     next(b for b in at.button if b.label == "下一步").click().run()
     with db.read() as s:
         assert cards.resolve(s, v.id, token)  # still active until confirmed
-    at.button(key="cards_confirm").click().run()
+    at.button(key="cards_do").click().run()
     assert not at.exception
     with db.read() as s, pytest.raises(Exception, match="挂失"):
         cards.resolve(s, v.id, token)
@@ -190,18 +190,18 @@ def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reas
     at.switch_page("pages/redemptions.py").run()
     at.selectbox(key="redemptions_void_pick").set_value(rid).run()
     at.button(key="redemptions_return_open").click().run()
-    assert _balance(db, hid) == 70  # the dialog is only open
+    assert _balance(db, hid) == 70  # the question is only open
     qty = next(n for n in at.number_input if n.key.startswith("redemptions_return_qty_"))
     assert qty.value == 0 and "兑换 3" in qty.label  # nothing is assumed: the cashier types what comes back
     qty.set_value(4).run()  # more than was bought: said in Chinese under the box, nothing to confirm
     assert any("不能大于" in e.value or "之间" in e.value for e in at.error)
-    assert at.button(key="redemptions_return_confirm").disabled
+    assert at.button(key="redemptions_return_do").disabled
     qty = next(n for n in at.number_input if n.key.startswith("redemptions_return_qty_"))
     qty.set_value(2).run()
-    at.button(key="redemptions_return_confirm").click().run()
+    at.button(key="redemptions_return_do").click().run()
     assert any("原因" in e.value for e in at.error) and _balance(db, hid) == 70
     at.text_input(key="redemptions_return_reason").input("两把受潮")
-    at.button(key="redemptions_return_confirm").click().run()
+    at.button(key="redemptions_return_do").click().run()
     assert not at.exception
     assert _balance(db, hid) == 90
     assert any("退货凭证 TH" in s.value for s in at.success)
@@ -212,7 +212,7 @@ def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reas
     at.selectbox(key="redemptions_void_pick").set_value(rid).run()
     at.button(key="redemptions_void_open").click().run()
     at.text_input(key="redemptions_void_reason").input("其余也退")
-    at.button(key="redemptions_void_confirm").click().run()
+    at.button(key="redemptions_void_do").click().run()
     assert _balance(db, hid) == 100
     with db.read() as s:
         assert s.get(Product, pid).stock == 20

@@ -144,11 +144,11 @@ def test_a_double_clicked_void_refunds_once(env):
     refunds = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.source_type == "redemption_void",
                                                                   LedgerEntry.source_id == str(rid))
     at = app(user_id(db, DEMO_ROLES["cashier"]))
-    at.session_state[state.REDEMPTION_VOIDING] = rid
+    at.session_state[state.CONFIRM_OPEN] = ("redemptions_void", rid)
     at.switch_page("pages/redemptions.py").run()
     assert not at.exception
     at.text_input(key="redemptions_void_reason").input("顾客退货")
-    _press_twice_and_rerun(at, "redemptions_void_confirm", restore={state.REDEMPTION_VOIDING: rid},
+    _press_twice_and_rerun(at, "redemptions_void_do", restore={state.CONFIRM_OPEN: ("redemptions_void", rid)},
                            refill=lambda at: at.text_input(key="redemptions_void_reason").input("顾客退货"),
                            must_reappear=True)
     assert _count(db, refunds) == 1
@@ -192,10 +192,10 @@ def test_a_double_clicked_reversal_reverses_once(env):
                         .order_by(LedgerEntry.id.desc())).scalars().first()
     at = app(user_id(db, DEMO_ROLES["admin"]))
     at.session_state[state.HOUSEHOLD_VIEW] = hid
-    at.session_state[state.HOUSEHOLD_PENDING] = ("reverse", eid, "录入错误")
+    at.session_state[state.CONFIRM_OPEN] = ("hh_correct", ("reverse", eid, "录入错误"))
     at.switch_page("pages/households.py").run()
     assert not at.exception, at.exception
-    _press_twice_and_rerun(at, "hh_confirm", restore={state.HOUSEHOLD_PENDING: ("reverse", eid, "录入错误")},
+    _press_twice_and_rerun(at, "hh_correct_do", restore={state.CONFIRM_OPEN: ("hh_correct", ("reverse", eid, "录入错误"))},
                            must_reappear=True)
     assert _count(db, select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reverses_id == eid)) == 1
     _record()
@@ -207,10 +207,11 @@ def test_a_double_clicked_base_score_grant_grants_once(env):
     at = app(user_id(db, DEMO_ROLES["admin"]))
     at.switch_page("pages/cycles.py").run()
     assert not at.exception, at.exception
-    at.button(key="cycles_base_go").click().run()  # first step: 发放 → the confirmation
-    period = at.session_state[state.CYCLES_BASE_CONFIRM]
-    assert "cycles_base_ok" in [b.key for b in at.button]
-    _press_twice_and_rerun(at, "cycles_base_ok", restore={state.CYCLES_BASE_CONFIRM: period})
+    at.button(key="cycles_base_start").click().run()  # first step: 发放 → the confirmation
+    question = at.session_state[state.CONFIRM_OPEN]
+    period = question[1]
+    assert "cycles_base_do" in [b.key for b in at.button]
+    _press_twice_and_rerun(at, "cycles_base_do", restore={state.CONFIRM_OPEN: question})
     households = cycles.base_status(db, admin.village_id, period).households
     base_entries = select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.village_id == admin.village_id, LedgerEntry.source_type == "base")
@@ -218,7 +219,7 @@ def test_a_double_clicked_base_score_grant_grants_once(env):
     _record()
 
 def test_a_double_clicked_adjustment_adjusts_once(env):
-    """The page clears the pending adjustment before writing, so the second press finds
+    """The page closes the question before writing (ui.confirm's ``once``), so the second press finds
     nothing to confirm (an adjustment has no natural cause to deduplicate on)."""
     db = env
     admin = _actor(db, DEMO_ROLES["admin"])
@@ -227,10 +228,10 @@ def test_a_double_clicked_adjustment_adjusts_once(env):
                                                                       LedgerEntry.reason == "双击调整")
     at = app(user_id(db, DEMO_ROLES["admin"]))
     at.session_state[state.HOUSEHOLD_VIEW] = hid
-    at.session_state[state.HOUSEHOLD_PENDING] = ("adjust", 7, "双击调整")
+    at.session_state[state.CONFIRM_OPEN] = ("hh_correct", ("adjust", 7, "双击调整"))
     at.switch_page("pages/households.py").run()
     assert not at.exception, at.exception
-    _press_twice_and_rerun(at, "hh_confirm")
+    _press_twice_and_rerun(at, "hh_correct_do")
     assert _count(db, adjustments) == 1
     _record()
 
@@ -238,10 +239,10 @@ def test_a_double_clicked_bulk_approval_approves_each_item_once(env):
     db = env
     sid, pid = _open_session_with_proposal(db)
     at = app(user_id(db, DEMO_ROLES["committee"]))
-    at.session_state[state.REVIEW_BULK_PENDING] = [pid]
+    at.session_state[state.CONFIRM_OPEN] = ("rv_bulk", [pid])
     at.switch_page("pages/review.py").run()
     assert not at.exception, at.exception
     at.button(key="rv_bulk_vote_all").click().run()  # the votes for the batch are entered first: 全体同意
-    _press_twice_and_rerun(at, "rv_bulk_yes", restore={state.REVIEW_BULK_PENDING: [pid]}, must_reappear=True)
+    _press_twice_and_rerun(at, "rv_bulk_do", restore={state.CONFIRM_OPEN: ("rv_bulk", [pid])}, must_reappear=True)
     assert _count(db, select(func.count()).select_from(Decision).where(Decision.proposal_id == pid)) == 1
     _record()

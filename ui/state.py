@@ -23,8 +23,6 @@ CHECKOUT_LAST_RECEIPT = "checkout_last_receipt_id"
 # review (评议会)
 REVIEW_SESSION = "review_session_id"
 REVIEW_CURRENT = "review_current_proposal_id"  # int | None: the item shown large on the projector
-REVIEW_BULK_PENDING = "review_bulk_pending_ids"  # list[int] | None: waiting for the 确认 click
-REVIEW_CLOSE_PENDING = "review_close_pending"  # bool: 结束评议会 asked, waiting for 确认
 REVIEW_TAB = "review_tab"  # the open tab of an open session: a rerun keeps it (the close question is in the last)
 REVIEW_PROJECTOR = "review_projector"  # bool: the meeting screen for the projector (no sidebar, large type)
 REVIEW_PAST_OPEN = "review_past_open"  # the 往期评议会与纪要 expander is open (lazy: it runs only then)
@@ -33,8 +31,6 @@ PROPOSAL_HOUSEHOLD = "proposal_household_id"  # int | None: household picked on 
 PROPOSAL_FORM_KEY = "proposal_form_key"  # str: this browser's nonce in the entry form's idempotency key
 PROPOSAL_FORM_ROUND = "proposal_form_round"  # int: bumped after each success, gives the form fresh widgets
 HOUSEHOLD_VIEW = "households_view_id"  # int | None: household open in 户积分查询
-HOUSEHOLD_PENDING = "households_pending_action"  # tuple | None: reversal/adjustment waiting for 确认
-RULES_PENDING = "rules_pending_action"  # tuple | None: deactivate waiting for 确认
 
 # volunteer / field scanning
 CHECKIN_ACTIVITY = "checkin_activity_id"
@@ -54,13 +50,8 @@ BOARD_SECTION = "board_section_index"  # int: which section the office TV board 
 # points supermarket (积分超市) — besides the CHECKOUT_* keys above
 CHECKOUT_CAMERA_LAST = "checkout_camera_last"  # sha256 of the last camera photo decoded (decode each photo once)
 CHECKOUT_NOTICE = "checkout_notice"  # (level, text) result of the last scan, shown under the scan box
-REDEMPTION_VOIDING = "redemptions_voiding_id"  # redemption whose void confirmation step is open
-REDEMPTION_RETURNING = "redemptions_returning_id"  # redemption whose return (退货) dialog is open
 REDEMPTION_RETURN_KEY = "redemptions_return_key"  # idempotency key of the return being confirmed
 REDEMPTION_RETURNED = "redemptions_returned_id"  # last return made, offered as a receipt
-FUND_PENDING = "fund_pending_entry"  # the fund entry (dict, with its idempotency key) waiting for 确认登记
-FUND_REVERSING = "fund_reversing_id"  # fund entry whose 冲正 dialog is open
-CARDS_PENDING = "cards_pending_action"  # (action, household_id, reason) waiting for the 确认 step
 CARDS_SHEET = "cards_sheet_pdf_ready"  # list of household ids (or None = all) of the sheet last generated
 
 # charity field (党员义田) — besides DISTRIBUTION_ROUND above
@@ -78,16 +69,11 @@ DISTRIBUTION_EDIT = "distribution_edit_version"  # int: bumps to reset the adjus
 
 # administration (管理) — settings, staff, roster, cycles, audit, first-run set-up
 STAFF_SELECTED = "staff_selected_user_id"  # int | None: staff member open in the edit panel
-STAFF_PENDING = "staff_pending_action"  # (action, user_id) waiting for the 确认 step (deactivate/reset)
 ROSTER_PREVIEWED = "roster_previewed_sha256"  # sha256 of the file whose preview was shown (commit only after it)
 OPENING_PREVIEWED = "opening_previewed"  # (sha256, cut-over date) of the points book whose preview was shown
-LIFECYCLE_PENDING = "households_lifecycle_pending"  # (action, args) waiting for its 确认 step (close, split, merge)
 CARDS_LOCAL_OK = "cards_local_ok"  # checkbox: the admin confirmed printing cards whose link is localhost (a test print)
 ROSTER_CARDS_LOCAL_OK = "roster_cards_local_ok"  # the same on the roster page
-CYCLES_BASE_CONFIRM = "cycles_base_confirm_period"  # period whose base-score grant waits for 确认
 CYCLES_YEAR_END_DONE = "cycles_year_end_done"  # (year, households, points) result of the last run, shown once
-CYCLES_CLOSE_PENDING = "cycles_close_pending"  # month ('2026-03') whose close waits for 确认 in the dialog
-HONOURS_PENDING = "honours_publish_pending"  # (year, top volunteers) whose publishing waits for 确认
 SETUP_DONE = "setup_done_username"  # str: first admin created on the set-up page (show "now log in")
 ADMIN_CARDS_PDF = "admin_cards_pdf_ids"  # list[int] | None: households of the card sheet generated on the roster page
 CERTIFICATE_REQUEST = "volunteers_certificate_request"  # (resident, from, to) last issued: a double click issues once
@@ -97,5 +83,4 @@ OUTSIDER_CERT_LAST = "outsiders_certificate_id"  # last certificate issued to an
 LARGE_TEXT = "large_text_switch"  # bool: the sidebar's 大字模式 switch, set from the account each run
 
 # villages (村庄管理)
-VILLAGES_PENDING = "villages_pending_action"  # tuple | None: create / rename / move waiting for 确认
 CONFIRM_OPEN = "confirm_open"  # ui.confirm: the one open 确认 question, (key, token)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.committee import photos as photos_mod
@@ -217,40 +217,12 @@ def submit_self_report(db, village_id: int, card_scanned: str, *, rule_item_id: 
 
 def find_households(s: Session, village_id: int, text: str, limit: int = 20, include_closed: bool = False
                     ) -> list[dict]:
-    """Households matching a head or member name, a door number or a card number; closed
-    households (注销) only when ``include_closed`` (to read their history)."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    from core.village.cards import extract_token
+    """Households matching a head or member name, a door number or a card number, as dicts
+    (core.village.households.find_choices_in, which the household picker reads, does the search)."""
+    from core.village.households import find_choices_in
 
-    if extract_token(text):
-        from core.village.cards import resolve
-
-        _card, hh = resolve(s, village_id, text)
-        ids = [hh.id]
-    else:
-        like = f"%{text[:40]}%"
-        member = select(Resident.household_id).where(Resident.village_id == village_id, Resident.name.like(like))
-        ids = list(s.execute(
-            select(Household.id).where(Household.village_id == village_id,
-                                       true() if include_closed else Household.active,
-                                       or_(Household.head_name.like(like), Household.door_no.like(like),
-                                           Household.id.in_(member)))
-            .order_by(Household.door_no).limit(limit)).scalars())
-    if not ids:
-        return []
-    rows = s.execute(select(Household.id, Household.door_no, Household.head_name, Household.grid_id,
-                            Household.active)
-                     .where(Household.id.in_(ids)).order_by(Household.door_no)).all()
-    return [{"id": r.id, "door_no": r.door_no, "head_name": r.head_name, "grid_id": r.grid_id,
-             "label": f"{r.door_no} {r.head_name}" + ("" if r.active else "（已注销）")} for r in rows]
-
-
-def households_matching(db, village_id: int, text: str, include_closed: bool = False) -> list[dict]:
-    """``find_households`` in a read of its own: (id, label) of the households a search box finds."""
-    with db.read() as s:
-        return find_households(s, village_id, text, include_closed=include_closed)
+    return [{"id": c.id, "door_no": c.door_no, "head_name": c.head_name, "label": c.label}
+            for c in find_choices_in(s, village_id, text, limit=limit, include_closed=include_closed)]
 
 
 def photos_of(s: Session, proposal_ids: list[int]) -> dict[int, list[ProposalPhoto]]:

@@ -433,23 +433,6 @@ def mark_delivered(db, actor: Actor, redemption_id: int) -> None:
         record(s, actor, "shop.delivered", "redemption", red.id, village_id=red.village_id)
 
 
-def find_households(db, village_id: int, text: str, limit: int = 10) -> list[tuple[int, str, str]]:
-    """(id, door number, head) of active households whose door number or head name contains
-    ``text``: the counter's fallback when a resident forgot the card."""
-    text = (text or "").strip()[:30]
-    if not text:
-        return []
-    like = f"%{text}%"
-    with db.read() as s:
-        rows = s.execute(
-            select(Household.id, Household.door_no, Household.head_name)
-            .where(Household.village_id == village_id, Household.active.is_(True),
-                   Household.door_no.like(like) | Household.head_name.like(like))
-            .order_by(Household.door_no).limit(limit)
-        ).all()
-    return [tuple(r) for r in rows]
-
-
 @dataclass(frozen=True)
 class Scan:
     kind: str  # card / product

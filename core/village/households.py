@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from core.platform.errors import NotFound
@@ -222,10 +222,78 @@ class LifecycleChoices:
 
     members: list[Member]  # living in it now
     former: list[tuple[int, str, str]]  # (id, name, relation) of those who left
-    others: list[BalanceRow]  # the village's other active households (merge into, move points to)
+    # (the other households to merge into or move points to come from the household picker's read)
 
 
 def lifecycle_choices(db, village_id: int, household_id: int) -> LifecycleChoices:
     with db.read() as s:
-        return LifecycleChoices(members(s, household_id), lifecycle.former_members(s, household_id),
-                                [r for r in balances(s, village_id) if r.household_id != household_id])
+        return LifecycleChoices(members(s, household_id), lifecycle.former_members(s, household_id))
+
+
+# ---------------------------------------------------------------- the household picker's reads
+
+
+@dataclass(frozen=True)
+class HouseholdChoice:
+    """One household as every picker shows it: door number and head, closed ones marked."""
+
+    id: int
+    door_no: str
+    head_name: str
+    active: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.door_no} {self.head_name}" + ("" if self.active else "（已注销）")
+
+
+def _choices(s: Session, village_id: int, include_closed: bool, ids: list[int] | None = None) -> list[HouseholdChoice]:
+    q = select(Household.id, Household.door_no, Household.head_name, Household.active).where(
+        Household.village_id == village_id, true() if include_closed else Household.active.is_(True))
+    if ids is not None:
+        q = q.where(Household.id.in_(ids))
+    rows = [HouseholdChoice(hid, door, head, bool(active)) for hid, door, head, active in s.execute(q)]
+    # 2-009 before 10-001: the order a person reads door numbers in, not the database's text order
+    return sorted(rows, key=lambda c: (natural_key(c.door_no), natural_key(c.head_name), c.id))
+
+
+def find_choices_in(s: Session, village_id: int, text: str, limit: int = 20,
+                    include_closed: bool = False) -> list[HouseholdChoice]:
+    """Households whose head or a member's name, door number or card number matches ``text``
+    (a scanned card finds its household, even where a drop-down could not); closed households
+    (注销) only when ``include_closed`` (to read their history)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    from core.village.cards import extract_token
+
+    if extract_token(text):
+        from core.village.cards import resolve
+
+        _card, hh = resolve(s, village_id, text)
+        ids = [hh.id]
+    else:
+        like = f"%{text[:40]}%"
+        member = select(Resident.household_id).where(Resident.village_id == village_id, Resident.name.like(like))
+        ids = list(s.execute(
+            select(Household.id).where(Household.village_id == village_id,
+                                       true() if include_closed else Household.active,
+                                       or_(Household.head_name.like(like), Household.door_no.like(like),
+                                           Household.id.in_(member)))
+            .order_by(Household.door_no).limit(limit)).scalars())
+    return _choices(s, village_id, True, ids) if ids else []
+
+
+def household_choices(db, village_id: int, *, include_closed: bool = False) -> list[HouseholdChoice]:
+    """Every household of the village for a picker, in natural door-number order; closed ones
+    (marked 已注销) only when ``include_closed``."""
+    with db.read() as s:
+        return _choices(s, village_id, include_closed)
+
+
+def find_choices(db, village_id: int, text: str, *, include_closed: bool = False,
+                 limit: int = 20) -> list[HouseholdChoice]:
+    """:func:`find_choices_in` in a read of its own: what a picker's search box (or the till's
+    forgotten-card look-up) finds. A card of another village or a revoked card raises in Chinese."""
+    with db.read() as s:
+        return find_choices_in(s, village_id, text, limit=limit, include_closed=include_closed)

@@ -1,4 +1,4 @@
-"""村集体资金 in a real browser: the admin records a cash donation, confirms it in the dialog, and
+"""村集体资金 in a real browser: the admin records a cash donation, confirms it when asked, and
 sees the balance and the entry; the 五公开 page shows the month's money."""
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ def test_an_admin_records_a_donation_and_the_month_shows_it(page_factory, server
     page.get_by_label("金额（元）").fill("888.80")
     page.get_by_label("捐赠人（必填）").fill("王大爷")
     page.get_by_role("button", name="登记…").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_text("王大爷").wait_for()
+    page.get_by_text("对方：王大爷").wait_for()  # the question (ui.confirm) under the form
     shot(page, "fund_confirm")
-    dialog.get_by_role("button", name="确认登记").click()
+    page.get_by_role("button", name="确认登记").click()
     wait_idle(page)
     page.get_by_text("已登记现金捐赠 888.80 元").wait_for()
     after = page.get_by_test_id("stMetricValue").first.inner_text()

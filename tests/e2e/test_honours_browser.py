@@ -1,5 +1,5 @@
 """The year-end ceremony in a real browser: the admin reviews the demo village's honour list,
-publishes it through the confirmation dialog, downloads the list as Excel and prints every
+publishes it through the confirmation question, downloads the list as Excel and prints every
 certificate (one A4 landscape page each, names read back from the PDF)."""
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ def test_the_admin_publishes_the_honour_list_and_downloads_the_certificates(brow
         wait_idle(page)
         shot(page, "honours_draft")
         page.get_by_role("button", name="发布名单…").click()
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_text("发布后名单存档，不能修改或撤回").wait_for()
-        dialog.get_by_role("button", name="确认发布").click()
+        page.get_by_text("发布后名单存档，不能修改或撤回").wait_for()  # the question (ui.confirm)
+        page.get_by_role("button", name="确认发布").click()
         page.get_by_text("名单已存档，不能修改").wait_for()
         wait_idle(page)
         assert page.get_by_role("button", name="发布名单…").count() == 0
