@@ -178,7 +178,7 @@ def test_upgrading_an_empty_database_to_head_builds_exactly_the_models(kind, tmp
         with database.engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
             diff = compare_metadata(ctx, Base.metadata)
-        assert diff == [], f"migrations and db/models.py differ: {diff}"
+        assert diff == [], f"migrations and db/models differ: {diff}"
         # the append-only guard is part of the migrated schema too
         with database.engine.begin() as conn:
             vid = conn.execute(insert(Village.__table__).values(name="村", code="X1").returning(Village.id)).scalar()
