@@ -186,8 +186,15 @@ def test_removing_the_demo_resets_to_the_set_up_page(tmp_path, monkeypatch):
     next(w for w in at.text_input if "以确认" in w.label).input("删除示范数据")
     next(b for b in at.button if b.label == "删除示范数据").click().run()
     assert not at.exception
+    assert "确认删除 1 个示范村的全部数据" in texts(at)  # the question says how much goes
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 1  # not before 确认
+    at.button(key="settings_remove_demo_back").click().run()  # 取消 keeps everything and closes the question
+    assert "settings_remove_demo_do" not in [b.key for b in at.button]
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(Village)).scalar_one() == 1
+    next(w for w in at.text_input if "以确认" in w.label).input("删除示范数据")
+    next(b for b in at.button if b.label == "删除示范数据").click().run()
     at.button(key="settings_remove_demo_do").click().run()
     assert not at.exception
     with db.read() as s:

@@ -15,7 +15,7 @@ from core.platform.access import SYSTEM
 from core.platform.auth import actor_for
 from core.village.roster import commit
 from core.village.setup import create_village
-from db.models import Card, Household, LedgerEntry, StaffUser, Village
+from db.models import Card, Household, LedgerEntry, StaffUser
 from tests.app_helpers import app, db_for_env, texts, use_data_dir, user_id
 from ui import state
 
@@ -148,26 +148,6 @@ def test_a_card_issue_cancelled_issues_nothing_and_confirmed_twice_issues_one_ca
             assert _count(db, Card, Card.household_id == hid) == 0
     _double_click(at, "cards_do")
     assert _count(db, Card, Card.household_id == hid) == 1
-
-
-def test_removing_the_demo_data_asks_first_and_cancelling_keeps_it(tmp_path, monkeypatch):
-    use_data_dir(monkeypatch, tmp_path / "data", demo=False)
-    db = db_for_env()
-    create_village(db, SYSTEM, name="示范", township="", county="", grids=[], admin_username="demoadmin",
-                   admin_name="x", admin_password="good-pass-1", first_run=True)
-    from sqlalchemy import update
-
-    with db.write() as s:
-        s.execute(update(Village).values(is_demo=True))
-    at = app(user_id(db, "demoadmin"))
-    at.switch_page("pages/settings.py").run()
-    next(w for w in at.text_input if "以确认" in w.label).input("删除示范数据")
-    next(b for b in at.button if b.label == "删除示范数据").click().run()
-    assert "确认删除 1 个示范村的全部数据" in texts(at)
-    _press(at, "settings_remove_demo_back")
-    assert _count(db, Village) == 1
-    assert "settings_remove_demo_do" not in _keys(at)
-    db.dispose()
 
 
 # ---------------------------------------------------------------- the household picker

@@ -64,8 +64,9 @@ _HOOK = """
   };
   const flush = () => {
     while (held.length && Date.now() - held[0].t > HOLD_MS) held.shift();
+    if (!held.length) return;  // the usual case: nothing to look for
     const box = d.querySelector(SEL);
-    if (!held.length || !box || (typing(d.activeElement) && d.activeElement !== box)) return;
+    if (!box || (typing(d.activeElement) && d.activeElement !== box)) return;
     const upto = held.findIndex((x) => x.k === 'Enter');
     const keys = held.splice(0, upto < 0 ? held.length : upto + 1);
     box.focus();
