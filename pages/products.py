@@ -8,7 +8,31 @@ from core.supermarket import stock
 from core.supermarket.stock import ProductInput
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import downloads, number_bad, number_box, run_action, say
+from ui.tables import Col, table
+from ui.widgets import number_bad, number_box, run_action, say
+
+CATALOGUE = [
+    Col("id", "商品ID", "int"),
+    Col("name", "名称"),
+    Col("category", "分类"),
+    Col("kind", "类型", names={"goods": "实物", "service": "服务"}),
+    Col("price", "兑换积分", "points"),
+    Col("unit", "单位"),
+    Col("barcode", "条码", blank=""),
+    Col("stock", "库存", value=lambda p: str(p.stock) if p.kind == "goods" else "—"),
+    Col("low_stock", "低库存提醒", "int"),
+    Col("monthly_limit", "每户每月限兑", value=lambda p: str(p.monthly_limit) if p.monthly_limit else "不限"),
+    Col("active", "在售", "bool"),
+]
+MOVES = [
+    Col("created_at", "时间", "datetime"),
+    Col("product", "商品"),
+    Col("kind", "类型", names=stock.MOVE_NAMES),
+    Col("qty", "数量", "int"),
+    Col("donor", "捐赠人"),
+    Col("funding", "资金来源"),
+    Col("reason", "备注"),
+]
 
 
 def _label(p) -> str:
@@ -21,9 +45,7 @@ def _catalogue(actor, village_id: int, items: list) -> None:
     if low:
         say("warning", "库存不足，请及时补货：" + "、".join(f"{p.name}（剩 {p.stock}{p.unit}）" for p in low),
                    icon=":material/inventory:")
-    df = stock.catalogue_frame(items)
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, "商品目录", key="products_catalogue_dl")
+    table(items, CATALOGUE, key="products_catalogue", download="商品目录")
 
 
 def _product_form(actor, village_id: int, items: list) -> None:
@@ -122,9 +144,8 @@ def render() -> None:
     with tabs[3]:
         _count(actor, village_id, goods)
     with tabs[4]:
-        df = stock.moves_frame(runtime.db(), village_id)
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "出入库记录", key="products_moves_dl")
+        table(stock.stock_moves(runtime.db(), village_id), MOVES, key="products_moves", download="出入库记录",
+              empty="还没有出入库记录。")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -14,8 +14,8 @@ in ``ref_id`` (ref_type ``count``) so the 五公开 report can show counted vs e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -205,17 +205,6 @@ def products(db, village_id: int, active_only: bool = False) -> list[Product]:
         return list(s.execute(q.order_by(Product.category, Product.name)).scalars())
 
 
-def catalogue_frame(items: list[Product]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"商品ID": p.id, "名称": p.name, "分类": p.category, "类型": "实物" if p.kind == "goods" else "服务",
-          "兑换积分": p.price, "单位": p.unit, "条码": p.barcode or "",
-          "库存": str(p.stock) if p.kind == "goods" else "—", "低库存提醒": p.low_stock,
-          "每户每月限兑": str(p.monthly_limit) if p.monthly_limit else "不限", "在售": "是" if p.active else "否"}
-         for p in items],
-        columns=["商品ID", "名称", "分类", "类型", "兑换积分", "单位", "条码", "库存", "低库存提醒", "每户每月限兑", "在售"],
-    )
-
-
 def low_stock(db, village_id: int) -> list[Product]:
     """Active goods at or below their alert level."""
     with db.read() as s:
@@ -233,8 +222,21 @@ def product_by_barcode(s: Session, village_id: int, code: str) -> Product | None
     return s.execute(select(Product).where(Product.village_id == village_id, Product.barcode == code)).scalar()
 
 
-def moves_frame(db, village_id: int, limit: int = 200) -> pd.DataFrame:
-    """The newest stock moves with product names, for the products page."""
+@dataclass(frozen=True)
+class StockMoveRow:
+    """One stock move as the products page lists it: ``kind`` is the stored code (MOVE_NAMES)."""
+
+    created_at: datetime
+    product: str
+    kind: str
+    qty: int
+    donor: str | None
+    funding: str | None
+    reason: str | None
+
+
+def stock_moves(db, village_id: int, limit: int = 200) -> list[StockMoveRow]:
+    """The newest stock moves with product names, newest first."""
     with db.read() as s:
         rows = s.execute(
             select(StockMove.created_at, Product.name, StockMove.kind, StockMove.qty, StockMove.donor,
@@ -242,8 +244,5 @@ def moves_frame(db, village_id: int, limit: int = 200) -> pd.DataFrame:
             .join(Product, Product.id == StockMove.product_id)
             .where(StockMove.village_id == village_id).order_by(StockMove.id.desc()).limit(limit)
         ).all()
-    return pd.DataFrame(
-        [{"时间": at, "商品": name, "类型": MOVE_NAMES.get(kind, kind), "数量": qty, "捐赠人": donor,
-          "资金来源": funding, "备注": reason} for at, name, kind, qty, donor, funding, reason in rows],
-        columns=["时间", "商品", "类型", "数量", "捐赠人", "资金来源", "备注"],
-    )
+    return [StockMoveRow(*r) for r in rows]
+
