@@ -46,6 +46,7 @@ from core.platform.errors import DomainError, InvalidInput, NotFound
 from core.public import resident, resident_page, volunteer_requests
 from core.village.cards import extract_token
 from db.engine import Database
+from db.enums import SignupStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 WEEKDAYS = "一二三四五六日"
@@ -59,9 +60,9 @@ HEADERS = {
 }
 # Messages after a successful POST, by code in the redirect (never text from the request).
 DONE = {
-    "signed": "报名成功。",
-    "waitlist": "名额已满，已进入候补名单；有人取消时按报名先后递补。",
-    "cancelled": "已取消报名。",
+    SignupStatus.SIGNED: "报名成功。",
+    SignupStatus.WAITLIST: "名额已满，已进入候补名单；有人取消时按报名先后递补。",
+    SignupStatus.CANCELLED: "已取消报名。",
     "reported": "申报已提交，评议小组审核后会公示。",
     "correction": "更正申请已提交，活动负责人处理后会在这里显示结果。",
 }
@@ -212,7 +213,7 @@ async def sign_up(request: Request) -> Response:
                                          activity_id=aid, resident_id=rid)
     except DomainError as e:
         return await run_in_threadpool(_page, request, card, "", str(e), 400)
-    return _back(card, "signed" if status == "signed" else "waitlist", f"a{aid}")
+    return _back(card, SignupStatus(status), f"a{aid}")
 
 
 async def cancel(request: Request) -> Response:
@@ -225,7 +226,7 @@ async def cancel(request: Request) -> Response:
                                 activity_id=aid, resident_id=rid)
     except DomainError as e:
         return await run_in_threadpool(_page, request, card, "", str(e), 400)
-    return _back(card, "cancelled", f"a{aid}")
+    return _back(card, SignupStatus.CANCELLED, f"a{aid}")
 
 
 async def report(request: Request) -> Response:
