@@ -248,3 +248,21 @@ def test_the_redemption_and_delivery_lists_show_their_rows_in_words(shop_app):
     listed, delivered = (df.value for df in at.dataframe)
     assert listed.loc[1, "delivery"] == "已送达"
     assert delivered.loc[0, "delivery"] == "已送达" and delivered.loc[0, "delivered_at"] is not None
+
+
+def test_the_transparency_page_shows_the_months_stock_prices_redemptions_and_counts_in_words(shop_app):
+    from core.supermarket import shop
+
+    db, v, hid, pid, token, _ = shop_app
+    stock.receive_stock(db, v.admin, pid, 5, "donation", donor="张三", funding="个人捐赠")
+    shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 2}, cart_key="k6")
+    stock.count_stock(db, v.admin, pid, 22, "两把受潮")
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/transparency.py").run()
+    assert not at.exception, at.exception
+    received, prices, redeemed, counts, money = (df.value for df in at.dataframe)  # no money moved: no 资金明细
+    assert received[["kind", "qty", "donor"]].values.tolist() == [["采购入库", "20把", ""], ["捐赠入库", "5把", "张三"]]
+    assert prices.loc[0, "kind"] == "实物" and prices.loc[0, "monthly_limit"] == "不限" and prices.loc[0, "stock"] == "22"
+    assert redeemed.to_dict("records") == [{"product": "挂面", "qty": "2把", "points": 20, "households": 1}]
+    assert counts[["expected", "counted", "diff", "reason"]].values.tolist() == [[23, 22, -1, "两把受潮"]]
+    assert money["amount_fen"].tolist()[-1] == "0.00" and "本月无记录。" in [c.value for c in at.caption]
