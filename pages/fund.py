@@ -12,7 +12,31 @@ import streamlit as st
 from core.supermarket import fund
 from ui import confirm, runtime
 from ui.guard import page_guard
+from ui.tables import Col, labelled, table
 from ui.widgets import excel_download, run_action, say
+
+
+def _reversal_mark(r: fund.FundRow) -> str:
+    if r.reverses_seq is not None:
+        return f"冲正第 {r.reverses_seq} 号"
+    return f"已被第 {r.reversed_by_seq} 号冲正" if r.reversed_by_seq is not None else ""
+
+
+ENTRIES = [
+    Col("seq", "编号", "int"),
+    Col("date", "日期", "date"),
+    Col("kind", "类型", names=fund.KIND_NAMES),
+    Col("income", "收入（元）", "money", value=lambda r: r.amount_fen / 100 if r.amount_fen > 0 else None),
+    Col("spending", "支出（元）", "money", value=lambda r: -r.amount_fen / 100 if r.amount_fen < 0 else None),
+    Col("balance", "余额（元）", "money", value=lambda r: r.balance_after / 100),
+    Col("source_or_purpose", "来源或用途"),
+    Col("counterparty", "对方"),
+    Col("items", "采购物品"),
+    Col("note", "备注"),
+    Col("reversal", "冲正", value=_reversal_mark),
+    Col("created_by", "经办人"),
+    Col("created_at", "登记时间", "datetime"),
+]
 
 # what each kind asks for: (counterparty label or None, source label or None, purpose label or None, items?)
 FIELDS: dict[str, tuple[str | None, str | None, str | None, bool]] = {
@@ -101,10 +125,9 @@ def _list(actor, village_id: int) -> None:
         spending = -sum(r.amount_fen for r in rows if r.amount_fen < 0)
         st.caption(f"共 {len(rows)} 笔：收入 {fund.fmt_yuan(income)} 元，支出 {fund.fmt_yuan(spending)} 元"
                    "（含冲正）。")
-        df = fund.entries_frame(rows)
-        st.dataframe(df, hide_index=True, width="stretch")
-        excel_download("下载 Excel", lambda: {"村集体资金": df}, f"村集体资金_{since:%Y%m%d}-{until:%Y%m%d}.xlsx",
-                       "fund_xlsx")
+        table(rows, ENTRIES, key="fund_entries")
+        excel_download("下载 Excel", lambda: {"村集体资金": labelled(rows, ENTRIES)},
+                       f"村集体资金_{since:%Y%m%d}-{until:%Y%m%d}.xlsx", "fund_xlsx")
     if not actor.has("admin"):
         return
     st.subheader("冲正一笔记录")

@@ -10,9 +10,39 @@ import streamlit as st
 
 from core.platform.errors import DomainError
 from core.supermarket import receipts, returns, shop
+from db.enums import Delivery, RedemptionStatus
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, md_escape, number_box, pdf_download, run_action, say, text_of
+from ui.tables import Col, table
+from ui.widgets import md_escape, number_box, pdf_download, run_action, say, text_of
+
+REDEMPTIONS = [
+    Col("id", "兑换ID", "int"),
+    Col("receipt_no", "凭证号"),
+    Col("created_at", "时间", "datetime"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("items", "商品"),
+    Col("total", "积分", "points"),
+    Col("returned_points", "已退积分", "points"),
+    Col("state", "状态", names=receipts.STATUS_NAMES),
+    Col("returns", "退货"),
+    Col("delivery", "送货", names=receipts.DELIVERY_NAMES),
+    Col("void_reason", "撤销原因"),
+]
+DELIVERIES = [
+    Col("id", "兑换ID", "int"),
+    Col("receipt_no", "凭证号"),
+    Col("created_at", "兑换时间", "datetime"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("address", "地址"),
+    Col("phone", "电话"),
+    Col("items", "商品"),
+    Col("total", "积分", "points"),
+    Col("delivery", "送货", names=receipts.DELIVERY_NAMES),
+    Col("delivered_at", "送达时间", "datetime"),
+]
 
 
 def _void_question(actor, village_id: int, rid: int) -> None:
@@ -92,26 +122,24 @@ def _list(actor, village_id: int) -> None:
     if since > until:
         st.error("开始日期不能晚于结束日期。")
         return
-    df = receipts.redemptions_frame(runtime.db(), village_id, since, until)
-    if df.empty:
+    rows = receipts.redemptions(runtime.db(), village_id, since, until)
+    if not rows:
         st.info("这段时间没有兑换记录。")
         return
-    kept = df[df["状态"] != "已撤销"]
-    done = df[df["状态"].isin(["已兑换", "部分退货"])]  # something is left to return or void
+    kept = [r for r in rows if r.status != RedemptionStatus.VOIDED]
     m = st.columns(4)
     m[0].metric("兑换笔数", len(kept))
-    m[1].metric("使用积分（扣除退货）", int((kept["积分"] - kept["已退积分"]).sum()))
-    m[2].metric("退货积分", int(kept["已退积分"].sum()))
-    m[3].metric("已撤销", int((df["状态"] == "已撤销").sum()))
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, f"兑换记录_{since:%Y%m%d}-{until:%Y%m%d}", key="redemptions_dl")
+    m[1].metric("使用积分（扣除退货）", sum(r.total - r.returned_points for r in kept))
+    m[2].metric("退货积分", sum(r.returned_points for r in kept))
+    m[3].metric("已撤销", len(rows) - len(kept))
+    table(rows, REDEMPTIONS, key="redemptions", download=f"兑换记录_{since:%Y%m%d}-{until:%Y%m%d}")
 
     st.subheader("退货或撤销一笔兑换")
     st.caption("退货：退回一笔兑换中任意商品的任意数量，可分几次退；撤销：退回这笔兑换剩下的全部（已退的不再退）。"
                "兑换当天收银员可以办理；之后由谁办理见系统设置“当天之后的退货和撤销”。")
     _return_receipt(village_id)
-    options = {int(row["兑换ID"]): f"{row['凭证号']}　{row['门牌号']} {row['户主']}　{row['商品']}（{row['积分']} 分）"
-               for row in done[["兑换ID", "凭证号", "门牌号", "户主", "商品", "积分"]].to_dict("records")}
+    options = {r.id: f"{r.receipt_no}　{r.door_no} {r.head_name}　{r.items}（{r.total} 分）"
+               for r in rows if r.returnable}
     cols = st.columns([4, 1, 1], vertical_alignment="bottom")
     rid = cols[0].selectbox("选择兑换", list(options), format_func=options.get, index=None,
                             placeholder="选择要退货或撤销的兑换", key="redemptions_void_pick")
@@ -128,14 +156,12 @@ def _list(actor, village_id: int) -> None:
 
 
 def _deliveries(actor, village_id: int) -> None:
-    df = receipts.delivery_frame(runtime.db(), village_id)
-    if df.empty:
+    waiting = receipts.deliveries(runtime.db(), village_id)
+    if not waiting:
         st.info("没有待送货的兑换。")
     else:
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "待送货名单", key="redemptions_delivery_dl")
-        options = {int(row["兑换ID"]): f"{row['凭证号']}　{row['门牌号']} {row['户主']}　{row['商品']}"
-                   for row in df.to_dict("records")}
+        table(waiting, DELIVERIES, key="redemptions_delivery", download="待送货名单")
+        options = {r.id: f"{r.receipt_no}　{r.door_no} {r.head_name}　{r.items}" for r in waiting}
         with st.form("redemptions_delivered"):
             rid = st.selectbox("已送达的兑换", list(options), format_func=options.get, index=None,
                                placeholder="选择已送到村民家的兑换")
@@ -144,9 +170,9 @@ def _deliveries(actor, village_id: int) -> None:
                                     success="已确认送达。"):
             st.rerun()
     with st.expander("已送达记录"):
-        done = receipts.delivery_frame(runtime.db(), village_id, include_delivered=True)
-        done = done[done["送货"] == "已送达"]
-        st.dataframe(done, hide_index=True, width="stretch")
+        done = [r for r in receipts.deliveries(runtime.db(), village_id, include_delivered=True)
+                if r.delivery == Delivery.DELIVERED]
+        table(done, DELIVERIES, key="redemptions_delivered_list")
 
 
 def render() -> None:

@@ -7,9 +7,59 @@ import datetime as dt
 import streamlit as st
 
 from core.supermarket import fund, transparency
+from core.supermarket.stock import MOVE_NAMES
 from ui import runtime
 from ui.guard import page_guard
+from ui.tables import Col, table
 from ui.widgets import excel_download, md_escape, pdf_download, text_of
+
+# the on-screen tables; the PDF and the Excel workbook are the notice itself (MonthlyReport.sheets)
+RECEIVED = [
+    Col("created_at", "日期", "date"),
+    Col("product", "商品"),
+    Col("kind", "类型", names=MOVE_NAMES),
+    Col("qty", "数量", value=lambda r: f"{r.qty}{r.unit}"),
+    Col("donor", "捐赠人"),
+    Col("funding", "资金来源"),
+    Col("reason", "备注"),
+]
+PRICES = [
+    Col("product", "商品"),
+    Col("category", "分类"),
+    Col("kind", "类型", names={"goods": "实物", "service": "服务"}),
+    Col("price", "兑换积分", "points"),
+    Col("unit", "单位"),
+    Col("monthly_limit", "每户每月限兑", value=lambda r: "不限" if r.monthly_limit is None else str(r.monthly_limit)),
+    Col("stock", "当前库存", value=lambda r: str(r.stock) if r.kind == "goods" else "—"),
+]
+REDEEMED = [
+    Col("product", "商品"),
+    Col("qty", "兑换数量", value=lambda r: f"{r.qty}{r.unit}"),
+    Col("points", "消耗积分", "points"),
+    Col("households", "兑换户数", "int"),
+]
+COUNTS = [
+    Col("created_at", "日期", "date"),
+    Col("product", "商品"),
+    Col("expected", "账面数量", "int"),
+    Col("counted", "实盘数量", "int"),
+    Col("diff", "差异", "int"),
+    Col("unit", "单位"),
+    Col("reason", "原因"),
+    Col("counted_by", "盘点人"),
+]
+MONEY = [
+    Col("item", "项目"),
+    Col("amount_fen", "金额（元）", value=lambda ln: fund.fmt_yuan(ln.amount_fen)),
+]
+MONEY_ENTRIES = [
+    Col("date", "日期", "date"),
+    Col("kind", "类型", names=fund.KIND_NAMES),
+    Col("amount_fen", "金额（元）", value=lambda e: fund.fmt_yuan(e.amount_fen, sign=True)),
+    Col("source_or_purpose", "来源或用途"),
+    Col("counterparty", "对方"),
+    Col("items", "采购物品"),
+]
 
 
 def _months(n: int = 24) -> list[int]:
@@ -37,12 +87,15 @@ def render() -> None:
     m[1].metric("参与户数", r.households)
     m[2].metric("使用积分", r.points)
     cols = st.columns(2)
-    frames = r.frames()
+    sheets = r.sheets()
     # both files are made only when their button is clicked
     pdf_download("下载公示 PDF", lambda: transparency.report_pdf(r), f"{r.title}.pdf", "transparency_pdf",
-                 text_of(r.title, *frames.values()), where=cols[0])
-    excel_download("下载 Excel", frames, f"{r.title}.xlsx", "transparency_xlsx", where=cols[1])
-    for heading, df in zip(transparency.HEADINGS, frames.values(), strict=True):
+                 text_of(r.title, *sheets.values()), where=cols[0])
+    excel_download("下载 Excel", sheets, f"{r.title}.xlsx", "transparency_xlsx", where=cols[1])
+    tables = [(r.received, RECEIVED, "received"), (r.prices, PRICES, "prices"), (r.redeemed, REDEEMED, "redeemed"),
+              (r.counts, COUNTS, "counts"), (fund.summary_lines(r.money), MONEY, "money"),
+              (r.money.entries, MONEY_ENTRIES, "money_entries")]
+    for heading, (rows, columns, key) in zip(transparency.HEADINGS, tables, strict=True):
         st.markdown(f"**{heading}**")
         if heading == "五、资金收支":
             money = r.money
@@ -51,10 +104,10 @@ def render() -> None:
             f[1].metric("本月收入（元）", fund.fmt_yuan(money.income_total))
             f[2].metric("本月支出（元）", fund.fmt_yuan(money.spending_total))
             f[3].metric("月末余额（元）", fund.fmt_yuan(money.closing))
-        if df.empty:
+        if not rows:
             st.caption("本月无记录。")
         else:
-            st.dataframe(df, hide_index=True, width="stretch")
+            table(rows, columns, key=f"transparency_{key}")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -245,9 +245,10 @@ def test_the_month_summary_has_opening_income_spending_by_kind_and_closing(db, v
     m = fund.month_summary(db, village.id, start, end)
     assert m.opening == 100_000 and m.income == {"现金捐赠": 20_000} and m.spending == {"超市采购": 5_000}
     assert m.closing == 115_000 == fund.balance(db, village.id)
-    lines = dict(zip(fund.summary_frame(m)["项目"], fund.summary_frame(m)["金额（元）"], strict=True))
-    assert lines["月初余额"] == "1,000.00" and lines["支出：超市采购"] == "50.00" and lines["月末余额"] == "1,150.00"
-    assert len(m.entries) == 4 and fund.public_frame(m)["类型"].tolist()[-1] == "冲正"
+    lines = {ln.item: ln.amount_fen for ln in fund.summary_lines(m)}
+    assert lines["月初余额"] == 100_000 and lines["支出：超市采购"] == 5_000 and lines["月末余额"] == 115_000
+    assert len(m.entries) == 4 and m.entries[-1].kind == "reversal"
+    assert [e.source_or_purpose for e in m.entries[-2:]] == ["", "冲正第 3 号：退货"]
 
 
 def test_filters_by_kind_date_and_word(db, village):
@@ -258,8 +259,8 @@ def test_filters_by_kind_date_and_word(db, village):
     assert [r.source for r in fund.entries(db, village.id, date_to=TODAY - dt.timedelta(days=1))] == ["上级补助"]
     assert [r.counterparty for r in fund.entries(db, village.id, text="王大")] == ["王大爷"]
     assert fund.entries(db, village.id, text="100%") == []
-    frame = fund.entries_frame(fund.entries(db, village.id))
-    assert frame["收入（元）"].tolist() == [5.0, 10.0] and frame["余额（元）"].tolist() == [15.0, 10.0]
+    rows = fund.entries(db, village.id)
+    assert [r.amount_fen for r in rows] == [500, 1000] and [r.balance_after for r in rows] == [1500, 1000]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -320,7 +321,7 @@ def test_the_monthly_transparency_pdf_and_excel_carry_the_money(db, village):
     assert smallest_font_pt(data) >= 11
     from core.platform import exports
 
-    book = pd.read_excel(io.BytesIO(exports.excel_bytes(r.frames())), sheet_name=None)
+    book = pd.read_excel(io.BytesIO(exports.excel_bytes(r.sheets())), sheet_name=None)
     assert book["资金收支"]["金额（元）"].tolist()[-1] == "1,139.60"
     assert book["资金明细"]["对方"].tolist() == ["章丘区爱心企业联合会", "镇供销社"]
 

@@ -60,7 +60,8 @@ def test_an_admin_records_a_donation_after_confirming_and_reverses_it(village_db
     assert fund.balance(db, vid) == 120_050
     assert "1,200.50" in texts(at) and state.CONFIRM_OPEN not in at.session_state
     table = at.dataframe[0].value
-    assert table["对方"].tolist() == ["章丘区爱心企业联合会"] and table["收入（元）"].tolist() == [1200.5]
+    assert table["counterparty"].tolist() == ["章丘区爱心企业联合会"] and table["income"].tolist() == [1200.5]
+    assert table.loc[0, "kind"] == "现金捐赠" and table.loc[0, "balance"] == 1200.5 and table.loc[0, "reversal"] == ""
 
     entry = fund.entries(db, vid)[0]
     at.selectbox(key="fund_reverse_pick").set_value(entry.id).run()
@@ -73,8 +74,11 @@ def test_an_admin_records_a_donation_after_confirming_and_reverses_it(village_db
     assert rows[0].kind == "reversal" and rows[0].reverses_seq == 1 and not rows[1].reversible
     assert at.selectbox(key="fund_reverse_pick").options == []  # nothing left to reverse
 
+    table = at.dataframe[0].value
+    assert table["reversal"].tolist() == ["冲正第 1 号", "已被第 2 号冲正"]
+    assert table.loc[0, "spending"] == 1200.5 and table.loc[0, "source_or_purpose"] == "冲正第 1 号：捐赠款未到账"
     at.multiselect(key="fund_kinds").set_value(["reversal"]).run()
-    assert at.dataframe[0].value["类型"].tolist() == ["冲正"]
+    assert at.dataframe[0].value["kind"].tolist() == ["冲正"]
 
 
 def test_a_wrong_amount_is_refused_in_chinese_and_nothing_is_recorded(village_db):
@@ -119,4 +123,7 @@ def test_the_transparency_page_shows_the_months_money(village_db):
     assert not at.exception, at.exception
     shown = texts(at)
     assert "五、资金收支" in shown and "300.00" in shown
-    assert any("王大爷" in df.value.to_string() for df in at.dataframe)
+    money, entries = (df.value for df in at.dataframe[-2:])
+    assert dict(zip(money["item"], money["amount_fen"], strict=True))["收入：现金捐赠"] == "300.00"
+    assert entries.loc[0, "kind"] == "现金捐赠" and entries.loc[0, "amount_fen"] == "+300.00"
+    assert entries.loc[0, "counterparty"] == "王大爷"

@@ -261,9 +261,11 @@ def test_a_delivery_is_listed_until_confirmed_once(db, village):
     give_points(db, hid, 100, "a")
     pid = _product(db, village, price=10)
     rid = _buy(db, village, hid, {pid: 1}, delivery=True)
-    assert list(receipts.delivery_frame(db, village.id)["兑换ID"]) == [rid]
+    assert [(d.id, d.delivery) for d in receipts.deliveries(db, village.id)] == [(rid, "pending")]
     shop.mark_delivered(db, village.actors["cashier"], rid)
-    assert receipts.delivery_frame(db, village.id).empty
+    assert receipts.deliveries(db, village.id) == []
+    assert [(d.id, d.delivery) for d in receipts.deliveries(db, village.id, include_delivered=True)] == [
+        (rid, "delivered")]
     with pytest.raises(AlreadyDone):
         shop.mark_delivered(db, village.actors["cashier"], rid)
 

@@ -205,7 +205,10 @@ def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reas
     assert not at.exception
     assert _balance(db, hid) == 90
     assert any("退货凭证 TH" in s.value for s in at.success)
-    assert any("部分退货" in df.value["状态"].tolist() for df in at.dataframe if "状态" in df.value)
+    listed = at.dataframe[0].value
+    assert (listed.loc[0, "state"], listed.loc[0, "returned_points"]) == ("部分退货", 20)
+    assert listed.loc[0, "returns"].startswith("挂面×2（TH")
+    assert [m.value for m in at.metric][:3] == ["1", "10", "20"]  # redemptions, points used net of returns, returned
     with db.read() as s:
         assert s.get(Redemption, rid).status == "done" and s.get(Product, pid).stock == 19
     # the rest by a void: only the one bag left comes back
@@ -216,3 +219,50 @@ def test_returning_part_of_a_redemption_from_the_list_asks_for_quantities_a_reas
     assert _balance(db, hid) == 100
     with db.read() as s:
         assert s.get(Product, pid).stock == 20
+    assert at.dataframe[0].value.loc[0, "state"] == "已撤销"
+    assert at.selectbox(key="redemptions_void_pick").options == []  # nothing left to return or void
+
+
+def test_the_redemption_and_delivery_lists_show_their_rows_in_words(shop_app):
+    from core.supermarket import shop
+
+    db, v, hid, pid, token, _ = shop_app
+    cashier = v.actors["cashier"]
+    rid = shop.checkout(db, cashier, household_id=hid, card_id=None, cart={pid: 2}, cart_key="k4", delivery=True)
+    voided = shop.checkout(db, cashier, household_id=hid, card_id=None, cart={pid: 1}, cart_key="k5")
+    shop.void(db, cashier, voided, "拿错")
+    at = app(cashier.user_id)
+    at.switch_page("pages/redemptions.py").run()
+    assert not at.exception, at.exception
+    listed, waiting, delivered = (df.value for df in at.dataframe)
+    assert list(listed.columns) == ["id", "receipt_no", "created_at", "door_no", "head_name", "items", "total",
+                                    "returned_points", "state", "returns", "delivery", "void_reason"]
+    assert listed[["id", "state", "delivery", "void_reason"]].values.tolist() == [
+        [voided, "已撤销", "自提", "拿错"], [rid, "已兑换", "待送货", ""]]
+    assert [m.value for m in at.metric] == ["1", "20", "0", "1"]
+    assert (waiting.loc[0, "id"], waiting.loc[0, "items"], waiting.loc[0, "delivery"]) == (rid, "挂面×2", "待送货")
+    assert delivered.empty and list(delivered.columns)[-1] == "delivered_at"
+    next(s for s in at.selectbox if s.label == "已送达的兑换").set_value(rid)
+    next(b for b in at.button if b.label == "确认已送达").click().run()
+    assert not at.exception, at.exception
+    listed, delivered = (df.value for df in at.dataframe)
+    assert listed.loc[1, "delivery"] == "已送达"
+    assert delivered.loc[0, "delivery"] == "已送达" and delivered.loc[0, "delivered_at"] is not None
+
+
+def test_the_transparency_page_shows_the_months_stock_prices_redemptions_and_counts_in_words(shop_app):
+    from core.supermarket import shop
+
+    db, v, hid, pid, token, _ = shop_app
+    stock.receive_stock(db, v.admin, pid, 5, "donation", donor="张三", funding="个人捐赠")
+    shop.checkout(db, v.actors["cashier"], household_id=hid, card_id=None, cart={pid: 2}, cart_key="k6")
+    stock.count_stock(db, v.admin, pid, 22, "两把受潮")
+    at = app(v.actors["cashier"].user_id)
+    at.switch_page("pages/transparency.py").run()
+    assert not at.exception, at.exception
+    received, prices, redeemed, counts, money = (df.value for df in at.dataframe)  # no money moved: no 资金明细
+    assert received[["kind", "qty", "donor"]].values.tolist() == [["采购入库", "20把", ""], ["捐赠入库", "5把", "张三"]]
+    assert prices.loc[0, "kind"] == "实物" and prices.loc[0, "monthly_limit"] == "不限" and prices.loc[0, "stock"] == "22"
+    assert redeemed.to_dict("records") == [{"product": "挂面", "qty": "2把", "points": 20, "households": 1}]
+    assert counts[["expected", "counted", "diff", "reason"]].values.tolist() == [[23, 22, -1, "两把受潮"]]
+    assert money["amount_fen"].tolist()[-1] == "0.00" and "本月无记录。" in [c.value for c in at.caption]

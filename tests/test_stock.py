@@ -78,8 +78,8 @@ def test_a_stock_count_adjusts_to_the_counted_quantity_with_a_reason(db, village
     assert _stock(db, pid) == 8
     assert verify(db) == []
     report = transparency.monthly_report(db, village.id, month_of(dt.date.today()))
-    assert list(report.counts["实盘数量"]) == [8, 8]
-    assert list(report.counts["账面数量"]) == [10, 8]
+    assert [c.counted for c in report.counts] == [8, 8]
+    assert [c.expected for c in report.counts] == [10, 8]
 
 
 def test_stock_never_goes_negative_even_past_the_python_checks(db, village):
@@ -143,9 +143,12 @@ def test_the_monthly_report_shows_receipts_prices_and_redemptions_by_item(db, vi
                            cart_key=uuid.uuid4().hex)
     shop.void(db, village.actors["cashier"], voided, "拿错")
     r = transparency.monthly_report(db, village.id, month_of(dt.date.today()))
-    assert list(r.received["捐赠人"]) == ["张三"]
-    assert list(r.prices["兑换积分"]) == [100]
-    assert r.redeemed.to_dict("records") == [{"商品": "食用油", "兑换数量": "2桶", "消耗积分": 200, "兑换户数": 1}]
+    assert [(m.donor, m.kind) for m in r.received] == [("张三", "donation")]
+    assert [p.price for p in r.prices] == [100]
+    assert r.redeemed == [transparency.RedeemedRow("食用油", "桶", 2, 200, 1)]
+    sheets = r.sheets()  # the notice's sheets keep their Chinese headers and words
+    assert sheets["兑换明细"].to_dict("records") == [{"商品": "食用油", "兑换数量": "2桶", "消耗积分": 200, "兑换户数": 1}]
+    assert list(sheets["入库与捐赠"]["类型"]) == ["捐赠入库"]
     assert (r.redemptions, r.households, r.points) == (1, 1, 200)
     assert transparency.report_pdf(r).startswith(b"%PDF")
     assert smallest_font_pt(transparency.report_pdf(r)) >= 11  # 五公开 goes on the village notice board

@@ -27,7 +27,6 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -220,6 +219,9 @@ def reverse_entry(db, actor: Actor, entry_id: int, reason: str) -> int:
 
 @dataclass(frozen=True)
 class FundRow:
+    """One fund entry with the numbers of the entries it reverses or is reversed by; ``kind`` is the
+    stored code (KIND_NAMES), amounts are signed fen."""
+
     id: int
     seq: int
     kind: str
@@ -243,6 +245,11 @@ class FundRow:
     @property
     def reversible(self) -> bool:
         return self.kind != "reversal" and self.reversed_by_seq is None
+
+    @property
+    def source_or_purpose(self) -> str:
+        """Where income came from, or what spending (and a reversal) was for."""
+        return self.purpose if self.amount_fen < 0 or self.kind == "reversal" else self.source
 
 
 def balance(db, village_id: int) -> int:
@@ -284,27 +291,6 @@ def entries(db, village_id: int, *, date_from: dt.date | None = None, date_to: d
                     balance_after=e.balance_after, source=e.source, counterparty=e.counterparty, purpose=e.purpose,
                     items=e.items, note=e.note, reverses_seq=oseq, reversed_by_seq=rseq, created_by=who or "",
                     created_at=e.created_at) for e, oseq, rseq, who in rows]
-
-
-FRAME_COLUMNS = ["编号", "日期", "类型", "收入（元）", "支出（元）", "余额（元）", "来源或用途", "对方", "采购物品",
-                 "备注", "冲正", "经办人", "登记时间"]
-
-
-def entries_frame(rows: list[FundRow]) -> pd.DataFrame:
-    """The entries as a table for the page and the Excel export (amounts in yuan, as numbers)."""
-    def mark(r: FundRow) -> str:
-        if r.reverses_seq is not None:
-            return f"冲正第 {r.reverses_seq} 号"
-        return f"已被第 {r.reversed_by_seq} 号冲正" if r.reversed_by_seq is not None else ""
-
-    return pd.DataFrame(
-        [{"编号": r.seq, "日期": r.date, "类型": r.kind_name,
-          "收入（元）": r.amount_fen / 100 if r.amount_fen > 0 else None,
-          "支出（元）": -r.amount_fen / 100 if r.amount_fen < 0 else None,
-          "余额（元）": r.balance_after / 100, "来源或用途": r.purpose if r.amount_fen < 0 or r.kind == "reversal"
-          else r.source, "对方": r.counterparty, "采购物品": r.items, "备注": r.note, "冲正": mark(r),
-          "经办人": r.created_by, "登记时间": r.created_at} for r in rows],
-        columns=FRAME_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -358,7 +344,15 @@ def month_totals(s: Session, village_id: int, start: dt.date, end: dt.date) -> t
     return int(opening), {k: int(v) for k, v in sorted(rows, key=lambda r: order.get(r[0], 99)) if v}
 
 
-def summary_frame(m: MonthSummary) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SummaryLine:
+    """One line of the month's money for 五公开: its item (月初余额, 收入：现金捐赠 …) and fen."""
+
+    item: str
+    amount_fen: int
+
+
+def summary_lines(m: MonthSummary) -> list[SummaryLine]:
     """The month as lines for 五公开: opening, income by kind, spending by kind, closing."""
     lines = [("月初余额", m.opening)]
     lines += [(f"收入：{k}", v) for k, v in m.income.items()]
@@ -366,16 +360,7 @@ def summary_frame(m: MonthSummary) -> pd.DataFrame:
     lines += [(f"支出：{k}", v) for k, v in m.spending.items()]
     lines.append(("支出合计", m.spending_total))
     lines.append(("月末余额", m.closing))
-    return pd.DataFrame([{"项目": k, "金额（元）": fmt_yuan(v)} for k, v in lines], columns=["项目", "金额（元）"])
-
-
-def public_frame(m: MonthSummary) -> pd.DataFrame:
-    """The month's entries for the public sheet (no staff names)."""
-    return pd.DataFrame(
-        [{"日期": r.date, "类型": r.kind_name, "金额（元）": fmt_yuan(r.amount_fen, sign=True),
-          "来源或用途": r.purpose if r.amount_fen < 0 or r.kind == "reversal" else r.source,
-          "对方": r.counterparty, "采购物品": r.items} for r in m.entries],
-        columns=["日期", "类型", "金额（元）", "来源或用途", "对方", "采购物品"])
+    return [SummaryLine(k, v) for k, v in lines]
 
 
 # ---------------------------------------------------------------- verify

@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import func, select
 
 from core.platform.errors import NotFound
 from core.platform.pdf import Sheet
 from core.supermarket.returns import returns_frame_rows
-from db.enums import RedemptionStatus
+from db.enums import Delivery, RedemptionStatus
 from db.models import Household, Product, Redemption, RedemptionLine, RedemptionReturn, StaffUser, Village
 
 STATUS_NAMES = {"done": "已兑换", "voided": "已撤销", "partly_returned": "部分退货", "returned": "已全部退货"}
@@ -148,7 +147,38 @@ def confirm_code_pdf(village: str) -> bytes:
     return pdf.output_bytes()
 
 
-def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit: int = 2000) -> pd.DataFrame:
+@dataclass(frozen=True)
+class RedemptionRow:
+    """One redemption in the list: ``status`` and ``delivery`` are the stored codes, ``items`` reads
+    '大米×2、挂面×1', ``returns`` the items returned with their return receipts."""
+
+    id: int
+    receipt_no: str
+    created_at: dt.datetime
+    door_no: str
+    head_name: str
+    items: str
+    total: int
+    returned_points: int
+    status: str
+    returns: str
+    delivery: str
+    void_reason: str
+
+    @property
+    def state(self) -> str:
+        """The status with returns counted (a STATUS_NAMES code): done, partly_returned, returned or voided."""
+        if self.status == RedemptionStatus.DONE and self.returned_points:
+            return "returned" if self.returned_points >= self.total else "partly_returned"
+        return self.status
+
+    @property
+    def returnable(self) -> bool:
+        """Something is left to return or void."""
+        return self.state in (RedemptionStatus.DONE, "partly_returned")
+
+
+def redemptions(db, village_id: int, since: dt.date, until: dt.date, limit: int = 2000) -> list[RedemptionRow]:
     """Redemptions in [since, until], newest first, one row each with its items."""
     start = dt.datetime.combine(since, dt.time.min)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min)
@@ -160,38 +190,52 @@ def redemptions_frame(db, village_id: int, since: dt.date, until: dt.date, limit
             .order_by(Redemption.created_at.desc(), Redemption.id.desc()).limit(limit)
         ).all()
         ids = [r.id for r, _, _ in reds]
-        items: dict[int, list[str]] = {}
-        if ids:
-            for rid, name, qty in s.execute(
-                select(RedemptionLine.redemption_id, Product.name, RedemptionLine.qty)
-                .join(Product, Product.id == RedemptionLine.product_id)
-                .where(RedemptionLine.redemption_id.in_(ids)).order_by(RedemptionLine.id)
-            ):
-                items.setdefault(rid, []).append(f"{name}×{qty}")
+        items = _items(s, ids)
         back = returns_frame_rows(s, ids)
         back_points = dict(s.execute(
             select(RedemptionReturn.redemption_id, func.sum(RedemptionReturn.total))
             .where(RedemptionReturn.redemption_id.in_(ids)).group_by(RedemptionReturn.redemption_id)
         ).all()) if ids else {}
-
-    def status(r) -> str:
-        if r.status == RedemptionStatus.DONE and back_points.get(r.id):
-            return STATUS_NAMES["returned" if back_points[r.id] >= r.total else "partly_returned"]
-        return STATUS_NAMES.get(r.status, r.status)
-
-    cols = ["兑换ID", "凭证号", "时间", "门牌号", "户主", "商品", "积分", "已退积分", "状态", "退货", "送货", "撤销原因"]
-    return pd.DataFrame(
-        [{"兑换ID": r.id, "凭证号": r.receipt_no, "时间": r.created_at, "门牌号": door, "户主": head,
-          "商品": "、".join(items.get(r.id, [])), "积分": r.total, "已退积分": int(back_points.get(r.id) or 0),
-          "状态": status(r), "退货": "、".join(back.get(r.id, [])),
-          "送货": DELIVERY_NAMES.get(r.delivery, r.delivery), "撤销原因": r.void_reason} for r, door, head in reds],
-        columns=cols,
-    )
+    return [RedemptionRow(id=r.id, receipt_no=r.receipt_no, created_at=r.created_at, door_no=door, head_name=head,
+                          items="、".join(items.get(r.id, [])), total=r.total,
+                          returned_points=int(back_points.get(r.id) or 0), status=r.status,
+                          returns="、".join(back.get(r.id, [])), delivery=r.delivery, void_reason=r.void_reason)
+            for r, door, head in reds]
 
 
-def delivery_frame(db, village_id: int, include_delivered: bool = False) -> pd.DataFrame:
-    """Home deliveries waiting (and optionally done), with address and phone for the runner."""
-    wanted = ("pending", "delivered") if include_delivered else ("pending",)
+def _items(s, ids: list[int]) -> dict[int, list[str]]:
+    """Each redemption's lines as '大米×2', in the order they were rung up."""
+    items: dict[int, list[str]] = {}
+    if ids:
+        for rid, name, qty in s.execute(
+            select(RedemptionLine.redemption_id, Product.name, RedemptionLine.qty)
+            .join(Product, Product.id == RedemptionLine.product_id)
+            .where(RedemptionLine.redemption_id.in_(ids)).order_by(RedemptionLine.id)
+        ):
+            items.setdefault(rid, []).append(f"{name}×{qty}")
+    return items
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One home delivery with the address and phone for the runner; ``delivery`` is the stored code."""
+
+    id: int
+    receipt_no: str
+    created_at: dt.datetime
+    door_no: str
+    head_name: str
+    address: str
+    phone: str
+    items: str
+    total: int
+    delivery: str
+    delivered_at: dt.datetime | None
+
+
+def deliveries(db, village_id: int, include_delivered: bool = False) -> list[DeliveryRow]:
+    """Home deliveries waiting (and optionally done), oldest first."""
+    wanted = (Delivery.PENDING, Delivery.DELIVERED) if include_delivered else (Delivery.PENDING,)
     with db.read() as s:
         rows = s.execute(
             select(Redemption.id, Redemption.receipt_no, Redemption.created_at, Household.door_no,
@@ -202,19 +246,6 @@ def delivery_frame(db, village_id: int, include_delivered: bool = False) -> pd.D
                    Redemption.delivery.in_(wanted))
             .order_by(Redemption.created_at).limit(1000)
         ).all()
-        ids = [r[0] for r in rows]
-        items: dict[int, list[str]] = {}
-        if ids:
-            for rid, name, qty in s.execute(
-                select(RedemptionLine.redemption_id, Product.name, RedemptionLine.qty)
-                .join(Product, Product.id == RedemptionLine.product_id)
-                .where(RedemptionLine.redemption_id.in_(ids))
-            ):
-                items.setdefault(rid, []).append(f"{name}×{qty}")
-    return pd.DataFrame(
-        [{"兑换ID": rid, "凭证号": no, "兑换时间": at, "门牌号": door, "户主": head, "地址": addr, "电话": phone,
-          "商品": "、".join(items.get(rid, [])), "积分": total, "送货": DELIVERY_NAMES.get(dl, dl),
-          "送达时间": dat}
-         for rid, no, at, door, head, addr, phone, total, dl, dat in rows],
-        columns=["兑换ID", "凭证号", "兑换时间", "门牌号", "户主", "地址", "电话", "商品", "积分", "送货", "送达时间"],
-    )
+        items = _items(s, [r[0] for r in rows])
+    return [DeliveryRow(rid, no, at, door, head, addr, phone, "、".join(items.get(rid, [])), total, dl, dat)
+            for rid, no, at, door, head, addr, phone, total, dl, dat in rows]

@@ -11,7 +11,10 @@ same report renders on screen, as a PDF for the board, and as an Excel workbook.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -25,13 +28,89 @@ from db.models import Product, Redemption, RedemptionLine, StaffUser, StockMove,
 
 
 @dataclass(frozen=True)
+class ReceivedRow:
+    """One stock move into the shop in the month (a purchase, donation or harvest; ``kind`` is MOVE_NAMES' code)."""
+
+    created_at: dt.datetime
+    product: str
+    unit: str
+    kind: str
+    qty: int
+    donor: str | None
+    funding: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """One active product on the price list (``kind`` goods or service; ``monthly_limit`` None for no limit)."""
+
+    product: str
+    category: str
+    kind: str
+    price: int
+    unit: str
+    monthly_limit: int | None
+    stock: int
+
+
+@dataclass(frozen=True)
+class RedeemedRow:
+    """One product's redemptions in the month (voided ones left out): quantity, points, households."""
+
+    product: str
+    unit: str
+    qty: int
+    points: int
+    households: int
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One stock count in the month: the book and counted quantities (None when not recorded) and the difference."""
+
+    created_at: dt.datetime
+    product: str
+    unit: str
+    expected: int | None
+    counted: int | None
+    diff: int
+    reason: str | None
+    counted_by: str
+
+
+def _sheet(rows: list, spec: list[tuple[str, Callable[[Any], Any]]]) -> pd.DataFrame:
+    return pd.DataFrame([[get(r) for _, get in spec] for r in rows], columns=[h for h, _ in spec])
+
+
+_RECEIVED = [("日期", lambda r: r.created_at.date()), ("商品", attrgetter("product")),
+             ("类型", lambda r: MOVE_NAMES.get(r.kind, r.kind)), ("数量", lambda r: f"{r.qty}{r.unit}"),
+             ("捐赠人", attrgetter("donor")), ("资金来源", attrgetter("funding")), ("备注", attrgetter("reason"))]
+_PRICES = [("商品", attrgetter("product")), ("分类", attrgetter("category")),
+           ("类型", lambda r: "实物" if r.kind == "goods" else "服务"), ("兑换积分", attrgetter("price")),
+           ("单位", attrgetter("unit")),
+           ("每户每月限兑", lambda r: str(r.monthly_limit) if r.monthly_limit is not None else "不限"),
+           ("当前库存", lambda r: str(r.stock) if r.kind == "goods" else "—")]
+_REDEEMED = [("商品", attrgetter("product")), ("兑换数量", lambda r: f"{r.qty}{r.unit}"),
+             ("消耗积分", attrgetter("points")), ("兑换户数", attrgetter("households"))]
+_COUNTS = [("日期", lambda r: r.created_at.date()), ("商品", attrgetter("product")), ("账面数量", attrgetter("expected")),
+           ("实盘数量", attrgetter("counted")), ("差异", attrgetter("diff")), ("单位", attrgetter("unit")),
+           ("原因", attrgetter("reason")), ("盘点人", attrgetter("counted_by"))]
+_MONEY = [("项目", attrgetter("item")), ("金额（元）", lambda r: fund.fmt_yuan(r.amount_fen))]
+_MONEY_ENTRIES = [("日期", attrgetter("date")), ("类型", attrgetter("kind_name")),
+                  ("金额（元）", lambda r: fund.fmt_yuan(r.amount_fen, sign=True)),
+                  ("来源或用途", attrgetter("source_or_purpose")), ("对方", attrgetter("counterparty")),
+                  ("采购物品", attrgetter("items"))]
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     village: str
     month: int  # yyyymm
-    received: pd.DataFrame
-    prices: pd.DataFrame
-    redeemed: pd.DataFrame
-    counts: pd.DataFrame
+    received: list[ReceivedRow]
+    prices: list[PriceRow]
+    redeemed: list[RedeemedRow]
+    counts: list[CountRow]
     redemptions: int
     households: int
     points: int
@@ -41,13 +120,17 @@ class MonthlyReport:
     def title(self) -> str:
         return f"{self.village}积分超市{self.month // 100}年{self.month % 100}月五公开"
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        return {"入库与捐赠": self.received, "兑换价格": self.prices, "兑换明细": self.redeemed, "库存盘点": self.counts,
-                "资金收支": fund.summary_frame(self.money), "资金明细": fund.public_frame(self.money)}
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """The report as the notice's sheets with their Chinese headers, for the Excel workbook and the
+        PDF: the layout is the document's, so it is built here, from the typed rows."""
+        return {"入库与捐赠": _sheet(self.received, _RECEIVED), "兑换价格": _sheet(self.prices, _PRICES),
+                "兑换明细": _sheet(self.redeemed, _REDEEMED), "库存盘点": _sheet(self.counts, _COUNTS),
+                "资金收支": _sheet(fund.summary_lines(self.money), _MONEY),
+                "资金明细": _sheet(self.money.entries, _MONEY_ENTRIES)}
 
 
 HEADINGS = ["一、入库与捐赠", "二、兑换价格", "三、兑换明细", "四、库存盘点", "五、资金收支", "资金明细"]
-"""The headings of ``MonthlyReport.frames()``, in order, on screen and in the PDF."""
+"""The headings of ``MonthlyReport.sheets()``, in order, on screen and in the PDF."""
 
 
 def month_bounds(month: int) -> tuple[dt.datetime, dt.datetime]:
@@ -109,26 +192,11 @@ def monthly_report(db, village_id: int, month: int) -> MonthlyReport:
 
     return MonthlyReport(
         village=vname, month=month,
-        received=pd.DataFrame(
-            [{"日期": at.date(), "商品": name, "类型": MOVE_NAMES.get(kind, kind), "数量": f"{qty}{unit}",
-              "捐赠人": donor, "资金来源": funding, "备注": reason}
-             for at, name, unit, kind, qty, donor, funding, reason in received],
-            columns=["日期", "商品", "类型", "数量", "捐赠人", "资金来源", "备注"]),
-        prices=pd.DataFrame(
-            [{"商品": name, "分类": cat, "类型": "实物" if kind == "goods" else "服务", "兑换积分": price,
-              "单位": unit, "每户每月限兑": str(limit) if limit is not None else "不限",
-              "当前库存": str(stock) if kind == "goods" else "—"}
-             for name, cat, kind, price, unit, limit, stock in prices],
-            columns=["商品", "分类", "类型", "兑换积分", "单位", "每户每月限兑", "当前库存"]),
-        redeemed=pd.DataFrame(
-            [{"商品": name, "兑换数量": f"{int(q)}{unit}", "消耗积分": int(p), "兑换户数": int(h)}
-             for name, unit, q, p, h in redeemed],
-            columns=["商品", "兑换数量", "消耗积分", "兑换户数"]),
-        counts=pd.DataFrame(
-            [{"日期": at.date(), "商品": name, "账面数量": counted(ref, qty)[0], "实盘数量": counted(ref, qty)[1],
-              "差异": qty, "单位": unit, "原因": reason, "盘点人": who or ""}
-             for at, name, unit, qty, ref, reason, who in counts],
-            columns=["日期", "商品", "账面数量", "实盘数量", "差异", "单位", "原因", "盘点人"]),
+        received=[ReceivedRow(*row) for row in received],
+        prices=[PriceRow(*row) for row in prices],
+        redeemed=[RedeemedRow(name, unit, int(q), int(p), int(h)) for name, unit, q, p, h in redeemed],
+        counts=[CountRow(at, name, unit, *counted(ref, qty), qty, reason, who or "")
+                for at, name, unit, qty, ref, reason, who in counts],
         redemptions=int(n_red), households=int(n_hh), points=int(points),
         money=fund.month_summary(db, village_id, start.date(), end.date()),
     )
@@ -145,7 +213,7 @@ def report_pdf(r: MonthlyReport) -> bytes:
              align="C", new_x="LMARGIN", new_y="NEXT")
     widths = [[28, 55, 25, 25, 45, 45, 54], [70, 35, 25, 30, 25, 40, 52], [100, 60, 60, 57],
               [28, 55, 28, 28, 22, 18, 60, 38], [100, 60], [28, 28, 35, 80, 50, 56]]
-    for heading, df, cols in zip(HEADINGS, r.frames().values(), widths, strict=True):
+    for heading, df, cols in zip(HEADINGS, r.sheets().values(), widths, strict=True):
         pdf.ln(3)
         pdf.set_font_size(13)
         pdf.cell(0, 9, heading, new_x="LMARGIN", new_y="NEXT")
