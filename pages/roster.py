@@ -199,25 +199,24 @@ def _cards(actor) -> None:
         st.info("积分卡功能尚未安装。")
         return
     db = runtime.db()
-    overview = cards.card_overview(db, actor.village_id)
-    without = overview[overview["积分卡"] == "未办卡"]
+    overview = cards.household_cards(db, actor.village_id)
+    without = [r.household_id for r in overview if not r.has_card]
     c1, c2 = st.columns(2)
     c1.metric("在册户数", len(overview))
     c2.metric("未办卡户数", len(without))
-    if len(without):
+    if without:
         if st.button(f"给 {len(without)} 户未办卡的户发卡", type="primary", key="roster_issue_all",
                      icon=":material/qr_code_2:"):
-            ids = [int(h) for h in without["户ID"]]
-            n = run_action(lambda: cards.issue_missing(db, actor, actor.village_id, ids))
+            n = run_action(lambda: cards.issue_missing(db, actor, actor.village_id, without))
             if n is not None:
-                st.session_state[state.ADMIN_CARDS_PDF] = ids
+                st.session_state[state.ADMIN_CARDS_PDF] = without
                 flash(f"已发卡 {n} 张，可以下载打印。")
                 st.rerun()
     else:
         st.success("每户都已有有效的积分卡。")
 
     st.subheader("补办（按户批量）")
-    with_card = {int(r["户ID"]) for r in overview.to_dict("records") if r["积分卡"] == "有效"}
+    with_card = {r.household_id for r in overview if r.has_card}
     with st.form("roster_reissue", border=True):
         picked = pick_households("选择要补办的户（旧卡立即作废）", actor.village_id, only=with_card, key="roster_reissue_pick")
         reason = st.text_input("原因", value="批量补办", max_chars=200)
