@@ -18,7 +18,6 @@ from ui.widgets import (
     XLSX_MIME,
     card_address_ok,
     downloads,
-    excel_download,
     flash,
     pdf_download,
     run_action,
@@ -163,8 +162,8 @@ def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
     c[1].metric("系统已导入合计", r.imported_total)
     c[2].metric("差额", r.book_total - r.imported_total)
     with st.container(horizontal=True):
-        excel_download("下载对账表（Excel）", lambda: reconciliation.reconciliation_frames(r), "期初积分对账表.xlsx",
-                       key="opening_recon_xlsx")
+        st.download_button("下载对账表（Excel）", lambda: reconciliation.reconciliation_xlsx(r), "期初积分对账表.xlsx",
+                           mime=XLSX_MIME, key="opening_recon_xlsx", on_click="ignore", icon=":material/download:")
         pdf_download("打印对账表（PDF）", lambda: reconciliation.reconciliation_pdf(r), "期初积分对账表.pdf",
                      key="opening_recon_pdf", text=text_of(r.village, *(x.head_name + x.door_no for x in r.rows)))
 
