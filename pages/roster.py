@@ -79,13 +79,17 @@ def _import(actor) -> None:
     if plan.changes == 0:
         st.success("花名册与系统中的数据一致，无需导入。")
         return
-    if st.button(f"确认导入（新增 {plan.new_households} 户、{plan.new_residents} 人，更新 {plan.updated} 处）",
-                 type="primary", key="roster_commit", icon=":material/upload:"):
+    # Importing the same file again finds nothing left to change, so a second 确认 imports nothing twice.
+    if confirm.confirm_step("roster_import", sha, ask_label="导入…", icon=":material/upload:",
+                            details=[f"文件：{upload.name}"], confirm="确认导入", back="取消",
+                            warning=f"确认导入这个花名册吗？将新增 {plan.new_households} 户、{plan.new_residents} 位村民，"
+                                    f"更新 {plan.updated} 处信息。"):
         if st.session_state.get(state.ROSTER_PREVIEWED) != sha:
             st.error("文件已变化，请重新预览。")
             return
         done = run_action(lambda: roster.commit(db, actor, actor.village_id, upload.name, data))
         if done is not None:
+            confirm.close()
             flash(f"导入完成：新增 {done.new_households} 户、{done.new_residents} 人，更新 {done.updated} 处。"
                   "下一步可以在“批量发卡与打印”中给新户发卡。")
             st.rerun()
