@@ -8,9 +8,18 @@ from core.village import card_sheet, cards
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.household_picker import household_labels, pick_household
-from ui.widgets import card_address_ok, downloads, flash, run_action
+from ui.tables import Col, table
+from ui.widgets import card_address_ok, flash, run_action
 
 ACTIONS = {"issue": "发卡", "reissue": "补办（旧卡立即失效）", "revoke": "挂失/作废"}
+CARD_NAMES = {True: "有效", False: "未办卡"}  # a household's card, by has_card
+OVERVIEW = [
+    Col("household_id", "户ID", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("has_card", "积分卡", names=CARD_NAMES),
+    Col("issued_at", "发卡时间", "datetime"),
+]
 
 
 def _confirm(actor, pending: tuple) -> None:
@@ -31,8 +40,8 @@ def _confirm(actor, pending: tuple) -> None:
             st.rerun()
 
 
-def _manage(actor, village_id: int, df) -> None:
-    notes = {int(r["户ID"]): f"[{r['积分卡']}]" for r in df.to_dict("records")}  # the card's state after the name
+def _manage(actor, village_id: int, rows: list[cards.HouseholdCardRow]) -> None:
+    notes = {r.household_id: f"[{CARD_NAMES[r.has_card]}]" for r in rows}  # the card's state after the name
     with st.form("cards_action"):
         hid = pick_household("户", village_id, only=notes, notes=notes, key="cards_household")
         action = st.segmented_control("操作", list(ACTIONS), format_func=ACTIONS.get, default="issue")
@@ -48,19 +57,18 @@ def _manage(actor, village_id: int, df) -> None:
         _confirm(actor, pending)
 
 
-def _print(actor, village_id: int, df) -> None:
+def _print(actor, village_id: int, rows: list[cards.HouseholdCardRow]) -> None:
     st.caption("A4 纸每页 10 张（85.6×54 毫米，银行卡大小），沿灰线裁切；建议塑封。")
-    without = df[df["积分卡"] == "未办卡"]
-    if not without.empty:
+    without = [r.household_id for r in rows if not r.has_card]
+    if without:
         st.info(f"还有 {len(without)} 户没有积分卡。")
         if st.button(f"为这 {len(without)} 户发卡", key="cards_issue_missing"):
             n = run_action(lambda: cards.issue_missing(runtime.db(), actor, village_id))
             if n is not None:
                 flash(f"已为 {n} 户发卡，可在下面打印。")
-                st.session_state[state.CARDS_SHEET] = [int(h) for h in without["户ID"]]
+                st.session_state[state.CARDS_SHEET] = without
                 st.rerun()
-    with_card = df[df["积分卡"] == "有效"]
-    labels = {int(r["户ID"]): f"{r['门牌号']}　{r['户主']}" for r in with_card.to_dict("records")}
+    labels = {r.household_id: f"{r.door_no}　{r.head_name}" for r in rows if r.has_card}
     default = [h for h in (st.session_state.get(state.CARDS_SHEET) or []) if h in labels]
     chosen = st.multiselect("打印哪些户的卡（不选 = 全村有效卡）", list(labels), format_func=labels.get,
                             default=default, key="cards_print_pick")
@@ -69,7 +77,7 @@ def _print(actor, village_id: int, df) -> None:
         pdf = run_action(lambda: card_sheet.card_sheet(runtime.db(), actor, village_id, chosen or None,
                                                        local_ok=local and may))
         if pdf:
-            n = len(chosen) if chosen else len(with_card)
+            n = len(chosen) if chosen else len(labels)
             st.download_button(f"下载积分卡 PDF（{n} 张）", pdf, "积分卡.pdf", mime="application/pdf",
                                icon=":material/download:", key="cards_sheet_dl", on_click="ignore")
 
@@ -81,21 +89,20 @@ def render() -> None:
     if village_id is None:
         st.info("当前账号不属于任何村。")
         return
-    df = cards.card_overview(runtime.db(), village_id)
-    if df.empty:
+    rows = cards.household_cards(runtime.db(), village_id)
+    if not rows:
         st.info("本村还没有登记户，请先导入花名册。")
         return
     m = st.columns(2)
-    m[0].metric("有效积分卡", int((df["积分卡"] == "有效").sum()))
-    m[1].metric("未办卡", int((df["积分卡"] == "未办卡").sum()))
+    m[0].metric("有效积分卡", sum(r.has_card for r in rows))
+    m[1].metric("未办卡", sum(not r.has_card for r in rows))
     tabs = st.tabs(["发卡/补办/挂失", "打印积分卡", "全部户"])
     with tabs[0]:
-        _manage(actor, village_id, df)
+        _manage(actor, village_id, rows)
     with tabs[1]:
-        _print(actor, village_id, df)
+        _print(actor, village_id, rows)
     with tabs[2]:
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "积分卡发放情况", key="cards_overview_dl")
+        table(rows, OVERVIEW, key="cards_overview", download="积分卡发放情况")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -18,7 +18,6 @@ from ui.widgets import (
     XLSX_MIME,
     card_address_ok,
     downloads,
-    excel_download,
     flash,
     pdf_download,
     run_action,
@@ -80,13 +79,17 @@ def _import(actor) -> None:
     if plan.changes == 0:
         st.success("花名册与系统中的数据一致，无需导入。")
         return
-    if st.button(f"确认导入（新增 {plan.new_households} 户、{plan.new_residents} 人，更新 {plan.updated} 处）",
-                 type="primary", key="roster_commit", icon=":material/upload:"):
+    # Importing the same file again finds nothing left to change, so a second 确认 imports nothing twice.
+    if confirm.confirm_step("roster_import", sha, ask_label="导入…", icon=":material/upload:",
+                            details=[f"文件：{upload.name}"], confirm="确认导入", back="取消",
+                            warning=f"确认导入这个花名册吗？将新增 {plan.new_households} 户、{plan.new_residents} 位村民，"
+                                    f"更新 {plan.updated} 处信息。"):
         if st.session_state.get(state.ROSTER_PREVIEWED) != sha:
             st.error("文件已变化，请重新预览。")
             return
         done = run_action(lambda: roster.commit(db, actor, actor.village_id, upload.name, data))
         if done is not None:
+            confirm.close()
             flash(f"导入完成：新增 {done.new_households} 户、{done.new_residents} 人，更新 {done.updated} 处。"
                   "下一步可以在“批量发卡与打印”中给新户发卡。")
             st.rerun()
@@ -163,8 +166,8 @@ def _reconciliation(actor, filename: str, data: bytes, cutover, plan) -> None:
     c[1].metric("系统已导入合计", r.imported_total)
     c[2].metric("差额", r.book_total - r.imported_total)
     with st.container(horizontal=True):
-        excel_download("下载对账表（Excel）", lambda: reconciliation.reconciliation_frames(r), "期初积分对账表.xlsx",
-                       key="opening_recon_xlsx")
+        st.download_button("下载对账表（Excel）", lambda: reconciliation.reconciliation_xlsx(r), "期初积分对账表.xlsx",
+                           mime=XLSX_MIME, key="opening_recon_xlsx", on_click="ignore", icon=":material/download:")
         pdf_download("打印对账表（PDF）", lambda: reconciliation.reconciliation_pdf(r), "期初积分对账表.pdf",
                      key="opening_recon_pdf", text=text_of(r.village, *(x.head_name + x.door_no for x in r.rows)))
 
@@ -199,25 +202,24 @@ def _cards(actor) -> None:
         st.info("积分卡功能尚未安装。")
         return
     db = runtime.db()
-    overview = cards.card_overview(db, actor.village_id)
-    without = overview[overview["积分卡"] == "未办卡"]
+    overview = cards.household_cards(db, actor.village_id)
+    without = [r.household_id for r in overview if not r.has_card]
     c1, c2 = st.columns(2)
     c1.metric("在册户数", len(overview))
     c2.metric("未办卡户数", len(without))
-    if len(without):
+    if without:
         if st.button(f"给 {len(without)} 户未办卡的户发卡", type="primary", key="roster_issue_all",
                      icon=":material/qr_code_2:"):
-            ids = [int(h) for h in without["户ID"]]
-            n = run_action(lambda: cards.issue_missing(db, actor, actor.village_id, ids))
+            n = run_action(lambda: cards.issue_missing(db, actor, actor.village_id, without))
             if n is not None:
-                st.session_state[state.ADMIN_CARDS_PDF] = ids
+                st.session_state[state.ADMIN_CARDS_PDF] = without
                 flash(f"已发卡 {n} 张，可以下载打印。")
                 st.rerun()
     else:
         st.success("每户都已有有效的积分卡。")
 
     st.subheader("补办（按户批量）")
-    with_card = {int(r["户ID"]) for r in overview.to_dict("records") if r["积分卡"] == "有效"}
+    with_card = {r.household_id for r in overview if r.has_card}
     with st.form("roster_reissue", border=True):
         picked = pick_households("选择要补办的户（旧卡立即作废）", actor.village_id, only=with_card, key="roster_reissue_pick")
         reason = st.text_input("原因", value="批量补办", max_chars=200)

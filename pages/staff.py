@@ -13,28 +13,38 @@ from core.reporting import township
 from core.village import staff
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, downloads, flash, run_action, say
+from ui.tables import Col, table
+from ui.widgets import XLSX_MIME, flash, run_action, say
 
 GRANTABLE = list(staff.VILLAGE_ROLES)
+STATUS_NAMES = {True: "在用", False: "已停用"}  # an account, by active
+USERS = [
+    Col("username", "用户名"),
+    Col("display_name", "姓名"),
+    Col("roles", "角色", value=lambda u: "、".join(ROLE_NAMES.get(r, r) for r in u.roles)),
+    Col("active", "状态", names=STATUS_NAMES),
+    Col("must_change_password", "需改密码", names={True: "是", False: ""}),
+    Col("last_login_at", "最近登录", "datetime"),
+    Col("blocked_until", "登录受限至", "datetime"),
+]
 
 
 def render() -> None:
     actor = page_guard("staff")
     st.title("工作人员")
     db = runtime.db()
-    df = staff.list_users(db, actor.village_id)
+    users = staff.users(db, actor.village_id)
     c1, c2, c3 = st.columns(3)
-    c1.metric("账号总数", len(df))
-    c2.metric("在用", int((df["状态"] == "在用").sum()) if len(df) else 0)
-    c3.metric("村管理员", int(df["角色"].str.contains("村管理员").sum()) if len(df) else 0)
-    st.dataframe(df.drop(columns=["编号"]), hide_index=True, width="stretch")
-    downloads(df.drop(columns=["编号"]), "工作人员", key="staff_dl")
+    c1.metric("账号总数", len(users))
+    c2.metric("在用", sum(u.active for u in users))
+    c3.metric("村管理员", sum("admin" in u.roles for u in users))
+    table(users, USERS, key="staff", download="工作人员")
 
     new_tab, edit_tab, export_tab = st.tabs(["新建账号", "修改账号", "数据导出（报镇街、归档）"])
     with new_tab:
         _create_form(actor)
     with edit_tab:
-        _edit(actor, df)
+        _edit(actor, users)
     with export_tab:
         _exports(actor)
 
@@ -86,11 +96,11 @@ def _create_form(actor) -> None:
             st.rerun()
 
 
-def _edit(actor, df) -> None:
-    if df.empty:
+def _edit(actor, users: list[staff.UserRow]) -> None:
+    if not users:
         st.info("还没有工作人员账号。")
         return
-    labels = {int(r["编号"]): f"{r['姓名']}（{r['用户名']}，{r['状态']}）" for r in df.to_dict("records")}
+    labels = {u.id: f"{u.display_name}（{u.username}，{STATUS_NAMES[u.active]}）" for u in users}
     ids = list(labels)
     current = st.session_state.get(state.STAFF_SELECTED)
     uid = st.selectbox("选择工作人员", ids, index=ids.index(current) if current in ids else 0,

@@ -29,8 +29,10 @@ def test_an_admin_creates_and_edits_a_staff_account(db, village):
     assert set(_user(db, uid).roles.split(",")) == {"cashier", "grid_worker"}
     staff.set_display_name(db, village.admin, uid, "收银员小王")
     assert _user(db, uid).display_name == "收银员小王"
-    df = staff.list_users(db, village.id)
-    assert "收银员小王" in set(df["姓名"]) and "password_hash" not in df.columns
+    users = staff.users(db, village.id)
+    mine = next(u for u in users if u.id == uid)
+    assert (mine.display_name, set(mine.roles), mine.active) == ("收银员小王", {"cashier", "grid_worker"}, True)
+    assert "password_hash" not in staff.UserRow.__dataclass_fields__
     with db.read() as s:
         actions = set(s.execute(select(AuditLog.action).where(AuditLog.target_id == str(uid))).scalars())
     assert {"staff.create", "staff.roles", "staff.rename"} <= actions

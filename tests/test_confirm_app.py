@@ -15,7 +15,7 @@ from core.platform.access import SYSTEM
 from core.platform.auth import actor_for
 from core.village.roster import commit
 from core.village.setup import create_village
-from db.models import Card, Household, LedgerEntry, StaffUser
+from db.models import Card, Household, ImportBatch, LedgerEntry, StaffUser
 from tests.app_helpers import app, db_for_env, texts, use_data_dir, user_id
 from ui import state
 
@@ -148,6 +148,25 @@ def test_a_card_issue_cancelled_issues_nothing_and_confirmed_twice_issues_one_ca
             assert _count(db, Card, Card.household_id == hid) == 0
     _double_click(at, "cards_do")
     assert _count(db, Card, Card.household_id == hid) == 1
+
+
+def test_a_roster_import_asks_naming_the_file_and_counts_and_confirmed_twice_imports_once(village_db):
+    db = village_db
+    new = (Household.door_no == "3-001",)
+    at = _open(db, "pages/roster.py")
+    at.file_uploader(key="roster_file").upload("新花名册.csv", (ROSTER + "3-001,一组,李四,户主\n").encode(), "text/csv")
+    at.run()
+    assert "新增户" in texts(at) and "roster_import_do" not in _keys(at)  # the preview, nothing asked yet
+    _press(at, "roster_import_start")
+    assert "文件：新花名册.csv" in texts(at) and "将新增 1 户、1 位村民，更新 0 处信息" in texts(at)
+    assert at.button(key="roster_import_do").label == "确认导入"
+    _press(at, "roster_import_back")
+    assert _count(db, Household, *new) == 0 and _count(db, ImportBatch) == 1  # the fixture's import only
+    assert "roster_import_do" not in _keys(at)
+    _press(at, "roster_import_start")
+    _double_click(at, "roster_import_do")
+    assert _count(db, Household, *new) == 1 and _count(db, ImportBatch) == 2
+    assert "无需导入" in texts(at)
 
 
 # ---------------------------------------------------------------- the household picker

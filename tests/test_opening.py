@@ -7,7 +7,7 @@ import datetime as dt
 import io
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from core.maintenance.verify import verify
@@ -223,10 +223,11 @@ def test_the_reconciliation_sets_the_book_against_the_ledger(db, village):
     assert (r.book_total, r.imported_total, r.mismatches, r.ledger_total, r.ledger_households) == (161, 161, 0, 161, 4)
     plan = opening.preview(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER)
     assert reconciliation.reconciliation(db, village.admin, village.id, "账本.xlsx", GOOD, CUTOVER, plan=plan) == r
-    frames = reconciliation.reconciliation_frames(r)
-    summary = dict(zip(frames["对账汇总"]["项目"], frames["对账汇总"]["内容"], strict=True))
+    wb = load_workbook(io.BytesIO(reconciliation.reconciliation_xlsx(r)))
+    summary = dict(wb["对账汇总"].iter_rows(min_row=2, values_only=True))
     assert summary["差额"] == "0" and "村务监督委员会签字" in summary
-    assert list(frames["逐户核对"]["核对"]) == ["一致"] * 4
+    detail = list(wb["逐户核对"].iter_rows(values_only=True))
+    assert detail[0][-1] == "核对" and [row[-1] for row in detail[1:]] == ["一致"] * 4
 
 
 def test_the_reconciliation_prints_with_the_totals_and_signature_lines(db, village):

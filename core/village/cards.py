@@ -18,9 +18,10 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
-import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -305,8 +306,19 @@ def issue_missing(db, actor, village_id: int, household_ids: list[int] | None = 
         return len(households)
 
 
-def card_overview(db, village_id: int):
-    """Every household of the village with its card status, for the cards page (one query)."""
+@dataclass(frozen=True)
+class HouseholdCardRow:
+    """One active household with whether it holds an active card, and since when."""
+
+    household_id: int
+    door_no: str
+    head_name: str
+    has_card: bool
+    issued_at: datetime | None
+
+
+def household_cards(db, village_id: int) -> list[HouseholdCardRow]:
+    """Every active household of the village with its card, by door number (one query)."""
     with db.read() as s:
         rows = s.execute(
             select(Household.id, Household.door_no, Household.head_name, Card.id, Card.issued_at)
@@ -314,11 +326,7 @@ def card_overview(db, village_id: int):
             .where(Household.village_id == village_id, Household.active.is_(True))
             .order_by(Household.door_no)
         ).all()
-    return pd.DataFrame(
-        [{"户ID": hid, "门牌号": door, "户主": head, "积分卡": "有效" if cid else "未办卡",
-          "发卡时间": issued} for hid, door, head, cid, issued in rows],
-        columns=["户ID", "门牌号", "户主", "积分卡", "发卡时间"],
-    )
+    return [HouseholdCardRow(hid, door, head, cid is not None, issued) for hid, door, head, cid, issued in rows]
 
 
 def public_url(s, village_id: int) -> str:

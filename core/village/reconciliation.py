@@ -82,8 +82,13 @@ def reconciliation(db, actor: Actor, village_id: int, filename: str, data: bytes
     return Reconciliation(village, plan.cutover, rows, int(total), int(n))
 
 
-def reconciliation_frames(r: Reconciliation) -> dict:
+def reconciliation_xlsx(r: Reconciliation) -> bytes:
+    """The reconciliation workbook for the committee to sign: a summary sheet with the signature lines
+    and a sheet of every household. A document: its Chinese headers are its layout, built here from the
+    typed rows (:class:`ReconRow`)."""
     import pandas as pd
+
+    from core.platform.exports import excel_bytes
 
     detail = pd.DataFrame([{"门牌号": x.door_no, "户主": x.head_name, "账本期初积分": x.book_balance,
                             "系统期初积分": x.ledger_balance if x.ledger_balance is not None else "未导入",
@@ -107,7 +112,7 @@ def reconciliation_frames(r: Reconciliation) -> dict:
         {"项目": "村务监督委员会签字", "内容": ""},
         {"项目": "日期", "内容": ""},
     ])
-    return {"对账汇总": summary, "逐户核对": detail}
+    return excel_bytes({"对账汇总": summary, "逐户核对": detail})
 
 
 def reconciliation_pdf(r: Reconciliation) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
@@ -203,12 +204,22 @@ def set_active(db, actor: Actor, user_id: int, active: bool) -> None:
                {"username": user.username}, village_id=user.village_id)
 
 
-def list_users(db, village_id: int):
-    """Staff of one village, for the staff page (no password data)."""
-    import pandas as pd
+@dataclass(frozen=True)
+class UserRow:
+    """One staff account of the village as the staff page lists it (no password data); ``roles`` are codes."""
 
-    from core.platform.access import ROLE_NAMES
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    active: bool
+    must_change_password: bool
+    last_login_at: dt.datetime | None
+    blocked_until: dt.datetime | None  # guessing its password is slowed until then, or None
 
+
+def users(db, village_id: int) -> list[UserRow]:
+    """Staff of one village, by username."""
     with db.read() as s:
         rows = s.execute(
             select(StaffUser.id, StaffUser.username, StaffUser.display_name, StaffUser.roles, StaffUser.active,
@@ -218,13 +229,8 @@ def list_users(db, village_id: int):
     from core.platform.login_throttle import blocked_accounts
 
     slowed = blocked_accounts(db, [r.username for r in rows], dt.datetime.now().replace(microsecond=0))
-    return pd.DataFrame(
-        [{"编号": uid, "用户名": un, "姓名": dn,
-          "角色": "、".join(ROLE_NAMES.get(r, r) for r in roles.split(",") if r),
-          "状态": "在用" if active else "已停用", "需改密码": "是" if must else "",
-          "最近登录": last, "登录受限至": slowed.get(un)} for uid, un, dn, roles, active, must, last in rows],
-        columns=["编号", "用户名", "姓名", "角色", "状态", "需改密码", "最近登录", "登录受限至"],
-    )
+    return [UserRow(uid, un, dn, tuple(r for r in roles.split(",") if r), bool(active), bool(must), last,
+                    slowed.get(un)) for uid, un, dn, roles, active, must, last in rows]
 
 
 def user_roles(db, user_id: int) -> tuple[str, list[str], bool]:

@@ -57,6 +57,7 @@ def test_an_admin_sets_up_a_fresh_village_and_prints_its_cards(browser, empty_se
     page.goto(base + "/roster")
     wait_idle(page)
     page.locator(".st-key-roster_file input[type=file]").set_input_files(str(roster))
+    page.locator(".st-key-roster_import_start button").click()
     page.get_by_role("button", name="确认导入").click()
     page.wait_for_selector("text=导入完成")
     wait_idle(page)
