@@ -10,7 +10,7 @@ import streamlit as st
 from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer_queries as vq
 from core.volunteering.volunteer import CORRECTION_NAMES
-from ui import runtime, state
+from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.tables import Col, labelled, table
 from ui.widgets import (
@@ -156,20 +156,32 @@ def _corrections(actor) -> None:
 
 
 def _decide(actor, pending) -> None:
-    """采纳 or 不采纳 an open request."""
+    """采纳 or 不采纳 an open request: the form opens the question (whose hours, which activity, old →
+    new, the reason), 确认 decides once (the core refuses a request already decided), 取消 changes nothing."""
     db = runtime.db()
     with st.form("correction_decide_form", clear_on_submit=True):
         options = [(r.id, f"{r.name} · {_activity(r)} · {_mins(r.old_minutes)} → {r.new_minutes} 分钟") for r in pending]
         pick = st.selectbox("申请", options, format_func=lambda x: x[1])
         decision = st.radio("处理", ["采纳", "不采纳"], horizontal=True)
         note = st.text_input("处理意见（不采纳时必填）", max_chars=200)
-        sure = st.checkbox("确认处理（采纳后累计时长、星级和积分随之调整）")
-        if st.form_submit_button("提交处理", type="primary") and pick:
-            if not sure:
-                st.error("请先勾选确认。")
-            elif run_action(lambda: service_hours.decide_correction(db, actor, pick[0], decision == "采纳", note),
-                            f"已{decision}该更正申请。"):
-                st.rerun()
+        if st.form_submit_button("提交处理…", type="primary") and pick:
+            confirm.open_question("correction_decide", (pick[0], decision, note))
+    asked = confirm.token("correction_decide")
+    row = next((r for r in pending if asked and r.id == asked[0]), None)
+    if row is None:
+        return
+    accept = asked[1] == "采纳"
+    details = [f"志愿者：{row.name}", f"活动：{_activity(row)}",
+               f"时长：{_mins(row.old_minutes)} → {row.new_minutes} 分钟", f"更正原因：{row.reason}"]
+    if asked[2].strip():
+        details.append(f"处理意见：{asked[2].strip()}")
+    warning = (f"确认采纳 {row.name} 的时长更正吗？采纳后累计时长、星级和积分随之调整。" if accept
+               else f"确认不采纳 {row.name} 的时长更正吗？时长保持不变。")
+    if confirm.confirmed("correction_decide", asked, warning=warning, details=details, confirm="确认", back="取消") \
+            and run_action(lambda: service_hours.decide_correction(db, actor, row.id, accept, asked[2]),
+                           f"已{asked[1]}该更正申请。"):
+        confirm.close()
+        st.rerun()
 
 
 def _certificates(actor) -> None:

@@ -146,17 +146,19 @@ def test_the_organiser_refuses_a_residents_card_request_with_a_reason_the_reside
     pick = next(sb for sb in at.selectbox if sb.label == "申请")
     pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
     at.radio[0].set_value("不采纳")
-    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
-    next(b for b in at.button if b.label == "提交处理").click().run()
-    assert any("理由" in e.value for e in at.error)
+    next(b for b in at.button if b.label == "提交处理…").click().run()
+    assert "确认不采纳 测试志愿者 的时长更正吗" in texts(at)
+    at.button(key="correction_decide_do").click().run()
+    assert any("理由" in e.value for e in at.error)  # refused under the question, which stays open
     with demo_db.read() as s:
         assert s.get(HoursCorrection, cid).status == "open"
     pick = next(sb for sb in at.selectbox if sb.label == "申请")
     pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
     at.radio[0].set_value("不采纳")
     next(t for t in at.text_input if t.label.startswith("处理意见")).input("路途已按 20 分钟计入")
-    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
-    next(b for b in at.button if b.label == "提交处理").click().run()
+    next(b for b in at.button if b.label == "提交处理…").click().run()
+    assert "处理意见：路途已按 20 分钟计入" in texts(at)
+    at.button(key="correction_decide_do").click().run()
     assert not at.exception
     [record] = vr.service_records(demo_db, token)
     assert record.minutes == 80 and record.corrections[0].status_name == "未采纳"
