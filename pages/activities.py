@@ -11,11 +11,68 @@ from core.volunteering import certificates
 from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
+from db.enums import ActivityStatus, SignupStatus
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, text_of
+from ui.tables import Col, table
+from ui.widgets import flash, md_escape, number_bad, number_box, pdf_download, run_action, text_of
 
-STATUS_FILTERS = {"进行中": ("planned", "open"), "已结束": ("done",), "已取消": ("cancelled",), "全部": None}
+OPEN = (ActivityStatus.PLANNED, ActivityStatus.OPEN)
+STATUS_FILTERS = {"进行中": OPEN, "已结束": (ActivityStatus.DONE,), "已取消": (ActivityStatus.CANCELLED,), "全部": None}
+
+
+def _time_span(a) -> str:
+    if not a.start_time:
+        return ""
+    return f"{a.start_time:%H:%M}" + (f"–{a.end_time:%H:%M}" if a.end_time else "")
+
+
+ACTIVITIES = [
+    Col("date", "日期", "date"),
+    Col("title", "活动名称"),
+    Col("category", "类别"),
+    Col("organiser", "组织单位"),
+    Col("place", "地点"),
+    Col("start_time", "时间", value=_time_span),
+    Col("capacity", "招募人数", "int"),
+    Col("signed", "已报名", "int"),
+    Col("waiting", "候补", "int"),
+    Col("came", "到场", "int"),
+    Col("confirmed_minutes", "确认时长（小时）", "number", value=lambda a: vq.hours(a.confirmed_minutes)),
+    Col("points_per_hour", "每小时积分", "int"),
+    Col("cap_minutes", "每人计时上限（分钟）", "int"),
+    Col("status", "状态", names=vol.STATUS_NAMES),
+    Col("plot_id", "义田劳动", "bool", value=lambda a: a.plot_id is not None),
+]
+SIGNUPS = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("status", "状态", names=vol.SIGNUP_NAMES),
+    Col("created_at", "报名时间", "datetime"),
+]
+REGISTER = [
+    Col("name", "姓名"),
+    Col("unit", "单位"),
+    Col("phone", "联系电话"),
+    Col("party_member", "党员", names={True: "是", False: "否"}),
+    Col("card_no", "志愿者卡号", blank=""),
+    Col("active", "状态", names={True: "在册", False: "已停用"}),
+    Col("minutes", "累计时长（小时）", "number", value=lambda o: vq.hours(o.minutes)),
+]
+OUTSIDER_SIGNUPS = [
+    Col("name", "姓名"),
+    Col("unit", "单位"),
+    Col("status", "状态", names=vol.SIGNUP_NAMES),
+    Col("created_at", "报名时间", "datetime"),
+]
+UNIT_TOTALS = [
+    Col("unit", "单位", value=lambda u: u.unit or out.UNIT_BLANK),
+    Col("people", "人数", "int"),
+    Col("party_members", "其中党员", "int"),
+    Col("times", "服务人次", "int"),
+    Col("minutes", "时长（分钟）", "int"),
+    Col("hours", "时长（小时）", "number", value=lambda u: vq.hours(u.minutes)),  # computed: no field of its own
+]
 
 
 def _activity_form(key: str, act=None) -> dict | None:
@@ -76,17 +133,18 @@ def _create(actor) -> None:
 
 def _status_controls(actor, act) -> None:
     st.write(f"当前状态：**{vol.STATUS_NAMES[act.status]}**")
-    if act.status == "cancelled":
+    if act.status == ActivityStatus.CANCELLED:
         return
     cols = st.columns(4)
     db = runtime.db()
-    for col, (old, new, label, done) in zip(cols, [(("planned",), "open", "开放报名", "已开放报名。"),
-                                                   (("planned", "open"), "done", "标记为已结束", "活动已结束。")],
+    for col, (old, new, label, done) in zip(cols, [((ActivityStatus.PLANNED,), ActivityStatus.OPEN, "开放报名",
+                                                    "已开放报名。"),
+                                                   (OPEN, ActivityStatus.DONE, "标记为已结束", "活动已结束。")],
                                             strict=False):
         if (act.status in old and col.button(label, key=f"act_{new}")
                 and run_action(lambda new=new: vol.set_status(db, actor, act.id, new) or True, done)):
             st.rerun()
-    if act.status in ("planned", "open"):
+    if act.status in OPEN:
         with cols[2].popover("取消活动"), st.form("act_cancel_form"):
             reason = st.text_input("取消原因（必填）", max_chars=200)
             if st.form_submit_button("取消活动…", type="primary"):
@@ -96,21 +154,21 @@ def _status_controls(actor, act) -> None:
         if asked and asked[0] == act.id and confirm.confirmed(
                 "act_cancel", asked, confirm="确认取消活动", back="返回",
                 warning=f"确认取消活动“{act.title}”（{act.date:%Y-%m-%d}）吗？报名的人将不能签到。原因：{asked[1]}") \
-                and run_action(lambda: vol.set_status(db, actor, act.id, "cancelled", asked[1]) or True, "活动已取消。"):
+                and run_action(lambda: vol.set_status(db, actor, act.id, ActivityStatus.CANCELLED, asked[1]) or True, "活动已取消。"):
             confirm.close()
             st.rerun()
 
 
 def _signups(actor, act) -> None:
     db = runtime.db()
-    df = vq.signups(db, actor.village_id, act.id)
-    signed = int((df["状态"] == "已报名").sum())
-    waiting = int((df["状态"] == "候补").sum())
+    rows = vq.signups(db, actor.village_id, act.id)
+    signed = sum(r.status == SignupStatus.SIGNED for r in rows)
+    waiting = sum(r.status == SignupStatus.WAITLIST for r in rows)
     c = st.columns(3)
     c[0].metric("已报名", signed)
     c[1].metric("招募人数", act.capacity or "不限")
     c[2].metric("候补", waiting)
-    if act.status in ("planned", "open"):
+    if act.status in OPEN:
         query = st.text_input("查找村民（姓名或门牌号）", key="signup_query", max_chars=40)
         found = vq.find_residents(db, actor.village_id, query) if query else []
         if query and not found:
@@ -121,18 +179,18 @@ def _signups(actor, act) -> None:
                 if st.form_submit_button("报名", type="primary") and pick:
                     status = run_action(lambda: vol.sign_up(db, actor, act.id, pick[0]))
                     if status:
-                        flash(f"{pick[1]} 已报名。" if status == "signed" else f"名额已满，{pick[1]} 已进入候补。",
-                              "success" if status == "signed" else "warning")
+                        signed_up = status == SignupStatus.SIGNED
+                        flash(f"{pick[1]} 已报名。" if signed_up else f"名额已满，{pick[1]} 已进入候补。",
+                              "success" if signed_up else "warning")
                         st.rerun()
-    if df.empty:
+    if not rows:
         st.info("还没有人报名。")
         return
-    st.dataframe(df.drop(columns=["resident_id"]), hide_index=True, width="stretch")
-    downloads(df.drop(columns=["resident_id"]), f"报名名单_{act.date}_{act.title}", "signups_dl")
-    active = df[df["状态"] != "已取消"]
-    if not active.empty:
+    table(rows, SIGNUPS, key="signups", download=f"报名名单_{act.date}_{act.title}")
+    active = [r for r in rows if r.status != SignupStatus.CANCELLED]
+    if active:
         with st.form("signup_cancel_form", border=False):
-            options = list(zip(active["resident_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
+            options = [(r.resident_id, f"{r.name}（{vol.SIGNUP_NAMES[r.status]}）") for r in active]
             pick = st.selectbox("取消报名", options, format_func=lambda x: x[1], key="signup_cancel_pick")
             if st.form_submit_button("取消报名…") and pick:
                 confirm.open_question("signup_cancel", (act.id, int(pick[0]), str(pick[1])))
@@ -216,14 +274,12 @@ def _outsider_register(actor) -> None:
                     st.session_state.pop(f"outsider_new_{field}", None)
                 flash(f"已登记外来志愿者 {fields['name'].strip()}。")
                 st.rerun()
-    df = out.register(db, actor, actor.village_id)
-    if df.empty:
+    rows = out.register(db, actor, actor.village_id)
+    if not rows:
         st.info("还没有登记外来志愿者。")
         return
-    shown = df.drop(columns=["outsider_id"])
-    st.dataframe(shown, hide_index=True, width="stretch")
-    downloads(shown, "外来志愿者名册", "outsiders_dl")
-    options = [(int(r.outsider_id), f"{r.姓名}（{r.单位}，{r.状态}）") for r in df.itertuples()]
+    table(rows, REGISTER, key="outsiders", download="外来志愿者名册")
+    options = [(r.outsider_id, f"{r.name}（{r.unit}，{'在册' if r.active else '已停用'}）") for r in rows]
     pick = st.selectbox("修改或停用", options, index=None, format_func=lambda x: x[1], key="outsider_edit_pick",
                         placeholder="选择一位外来志愿者")
     if pick is None:
@@ -253,11 +309,11 @@ def _outsider_register(actor) -> None:
 
 def _outsider_signups(actor) -> None:
     db = runtime.db()
-    acts = vq.activities(db, actor.village_id, ("planned", "open"))
-    if acts.empty:
+    acts = vq.activities(db, actor.village_id, OPEN)
+    if not acts:
         st.info("没有报名中的活动。")
         return
-    options = {int(r.id): f"{r.日期:%Y-%m-%d} {r.活动名称}（{r.状态}）" for r in acts.itertuples()}
+    options = {a.id: f"{a.date:%Y-%m-%d} {a.title}（{vol.STATUS_NAMES[a.status]}）" for a in acts}
     aid = st.selectbox("活动", list(options), format_func=options.get, key="outsider_signup_activity")
     query = st.text_input("查找外来志愿者（姓名或单位）", key="outsider_signup_query", max_chars=40)
     found = out.find(db, actor.village_id, query) if query else []
@@ -269,18 +325,19 @@ def _outsider_signups(actor) -> None:
             if st.form_submit_button("报名", type="primary") and pick:
                 status = run_action(lambda: out.sign_up(db, actor, aid, pick[0]))
                 if status:
-                    flash(f"{pick[1]} 已报名。" if status == "signed" else f"名额已满，{pick[1]} 已进入候补。",
-                          "success" if status == "signed" else "warning")
+                    signed_up = status == SignupStatus.SIGNED
+                    flash(f"{pick[1]} 已报名。" if signed_up else f"名额已满，{pick[1]} 已进入候补。",
+                          "success" if signed_up else "warning")
                     st.rerun()
-    df = out.signups(db, actor.village_id, aid)
-    if df.empty:
+    rows = out.signups(db, actor.village_id, aid)
+    if not rows:
         st.caption("这个活动还没有外来志愿者报名。")
         return
-    st.dataframe(df.drop(columns=["outsider_id"]), hide_index=True, width="stretch")
-    active = df[df["状态"] != "已取消"]
-    if not active.empty:
+    table(rows, OUTSIDER_SIGNUPS, key="outsider_signups")
+    active = [r for r in rows if r.status != SignupStatus.CANCELLED]
+    if active:
         with st.form("outsider_cancel_form", border=False):
-            choices = list(zip(active["outsider_id"], active["姓名"] + "（" + active["状态"] + "）", strict=True))
+            choices = [(r.outsider_id, f"{r.name}（{vol.SIGNUP_NAMES[r.status]}）") for r in active]
             pick = st.selectbox("取消报名", choices, format_func=lambda x: x[1], key="outsider_cancel_pick")
             if st.form_submit_button("取消报名…") and pick:
                 confirm.open_question("outsider_cancel", (aid, int(pick[0]), str(pick[1])))
@@ -299,19 +356,18 @@ def _unit_totals(actor) -> None:
     c1, c2 = st.columns(2)
     start = c1.date_input("起始日期", value=today.replace(month=1, day=1), format="YYYY-MM-DD", key="unit_from")
     end = c2.date_input("截止日期", value=today, format="YYYY-MM-DD", key="unit_to")
-    df = run_action(lambda: out.unit_totals(db, actor.village_id, start, end))
-    if df is None:
+    rows = run_action(lambda: out.unit_totals(db, actor.village_id, start, end))
+    if rows is None:
         return
-    if df.empty:
+    if not rows:
         st.info("这段时间没有外来志愿者已确认的服务时长。")
         return
     c = st.columns(3)
-    c[0].metric("单位数", len(df))
-    c[1].metric("服务人次", int(df["服务人次"].sum()))
-    c[2].metric("合计时长（小时）", f"{df['时长（分钟）'].sum() / 60:.1f}")
+    c[0].metric("单位数", len(rows))
+    c[1].metric("服务人次", sum(r.times for r in rows))
+    c[2].metric("合计时长（小时）", f"{sum(r.minutes for r in rows) / 60:.1f}")
     st.caption("只计负责人已确认的时长；按单位汇总，不计入任何农户积分。")
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, f"单位志愿服务时长_{start:%Y%m%d}-{end:%Y%m%d}", "unit_totals_dl")
+    table(rows, UNIT_TOTALS, key="unit_totals", download=f"单位志愿服务时长_{start:%Y%m%d}-{end:%Y%m%d}")
 
 
 def _outsider_certificate(actor) -> None:
@@ -375,17 +431,15 @@ def render() -> None:
         _outsiders(actor)
     with tab_list:
         which = st.segmented_control("显示", list(STATUS_FILTERS), default="进行中", key="activities_filter")
-        df = vq.activities(db, actor.village_id, STATUS_FILTERS.get(which or "全部"))
-        if df.empty:
+        acts = vq.activities(db, actor.village_id, STATUS_FILTERS.get(which or "全部"))
+        if not acts:
             st.info("还没有志愿活动。在“发布新活动”里发布第一个活动。")
             return
-        shown = df.drop(columns=["id"])
-        event = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun",
-                             selection_mode="single-row", key="activities_table")
-        downloads(shown, "志愿活动", "activities_dl")
-        rows = event.selection.rows if event and event.selection else []
-        if rows:
-            st.session_state[state.ACTIVITY_SELECTED] = int(df.iloc[rows[0]]["id"])
+        event = table(acts, ACTIVITIES, key="activities_table", download="志愿活动", on_select="rerun",
+                      selection_mode="single-row")
+        picked = event.selection.rows if event and event.selection else []
+        if picked:
+            st.session_state[state.ACTIVITY_SELECTED] = acts[picked[0]].id
         aid = st.session_state.get(state.ACTIVITY_SELECTED)
         if aid is None:
             st.caption("点选表格中的一行，管理该活动的报名、状态和内容。")

@@ -13,30 +13,59 @@ from core.volunteering import outsiders as out
 from core.volunteering import service_hours
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
+from db.enums import ActivityStatus, SignupStatus
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.widgets import downloads, flash, md_escape, number_bad, number_box, run_action, say
+from ui.tables import Col, table
+from ui.widgets import flash, md_escape, number_bad, number_box, run_action, say
 
 MODES = {"in": "签到", "out": "签退"}
 
 
+def _hhmm(at) -> str:
+    return f"{at:%H:%M}" if at else ""
+
+
+# not-yet-known values (no check-out yet) show as blank cells, not "None"
+ATTENDANCE = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("check_in", "签到", value=lambda r: _hhmm(r.check_in)),
+    Col("check_out", "签退", value=lambda r: _hhmm(r.check_out)),
+    Col("on_site", "在场（分钟）", blank=""),
+    Col("minutes", "时长（分钟）", blank=""),
+    Col("credited", "计入（分钟）", blank=""),
+    Col("points", "折算积分", blank=""),
+    Col("confirmed", "已确认", "bool"),
+]
+OUTSIDER_ATTENDANCE = [
+    Col("name", "姓名"),
+    Col("unit", "单位"),
+    Col("check_in", "签到", value=lambda r: _hhmm(r.check_in)),
+    Col("check_out", "签退", value=lambda r: _hhmm(r.check_out)),
+    Col("minutes", "时长（分钟）", blank=""),
+    Col("confirmed", "已确认", "bool"),
+]
+
+
 def _pick_activity(actor) -> int | None:
     db = runtime.db()
-    df = vq.activities(db, actor.village_id, ("planned", "open", "done"), limit=200)
+    acts = vq.activities(db, actor.village_id, (ActivityStatus.PLANNED, ActivityStatus.OPEN, ActivityStatus.DONE),
+                         limit=200)
     if not actor.has("volunteer_lead", "admin"):  # the field lead manages work days only
-        df = df[df["义田劳动"]]
-    if df.empty:
+        acts = [a for a in acts if a.plot_id is not None]
+    if not acts:
         st.info("没有可签到的活动。请先在“志愿活动”页面发布活动。")
         return None
-    options = {int(r.id): f"{r.日期:%Y-%m-%d} {r.活动名称}（{r.状态}）" for r in df.itertuples()}
+    options = {a.id: f"{a.date:%Y-%m-%d} {a.title}（{vol.STATUS_NAMES[a.status]}）" for a in acts}
     current = st.session_state.get(state.CHECKIN_ACTIVITY)
     ids = list(options)
     if current in options:
         index = ids.index(current)
     else:  # today's activity, or else the most recent one
         today = dt.date.today()
-        index = next((i for i, d in enumerate(df["日期"]) if d <= today), 0)
+        index = next((i for i, a in enumerate(acts) if a.date <= today), 0)
     aid = st.selectbox("活动", ids, index=index, format_func=options.get, key="checkin_activity_pick")
     if aid != current:
         st.session_state.pop(state.CHECKIN_CHOOSE, None)
@@ -98,8 +127,8 @@ def _outsiders(actor, aid: int):
     """外来志愿者: check in by name (or by their volunteer card number), check out, hours by hand.
     Returns their attendance at the activity (for the confirmation step)."""
     db = runtime.db()
-    odf = out.attendance(db, actor.village_id, aid)
-    with st.expander("外来志愿者签到（按姓名或卡号）", expanded=not odf.empty, key="checkin_outsider_box"):
+    orows = out.attendance(db, actor.village_id, aid)
+    with st.expander("外来志愿者签到（按姓名或卡号）", expanded=bool(orows), key="checkin_outsider_box"):
         st.caption("不是本村村民的志愿者（如双报到党员）。服务时长计入所在单位，不计入农户积分。")
         query = st.text_input("查找外来志愿者（姓名或单位）", key="checkin_outsider_query", max_chars=40)
         found = out.find(db, actor.village_id, query) if query else []
@@ -125,10 +154,9 @@ def _outsiders(actor, aid: int):
                 if msg:
                     flash(msg)
                     st.rerun()
-        if not odf.empty:
-            shown = odf.drop(columns=["attendance_id", "outsider_id"]).astype(object).where(lambda d: d.notna(), "")
-            st.dataframe(shown, hide_index=True, width="stretch")
-            todo = [(int(r.outsider_id), r.姓名) for r in odf.itertuples() if not r.已确认]
+        if orows:
+            table(orows, OUTSIDER_ATTENDANCE, key="checkin_outsiders")
+            todo = [(r.outsider_id, r.name) for r in orows if not r.confirmed]
             if todo:
                 with st.form("checkin_outsider_minutes", clear_on_submit=True, border=False):
                     who = st.selectbox("手工录入时长", todo, format_func=lambda x: x[1])
@@ -146,16 +174,16 @@ def _outsiders(actor, aid: int):
                             if run_action(lambda: out.set_minutes(db, actor, aid, who[0], total),
                                           f"已记录 {who[1]} 服务 {total // 60} 小时 {total % 60} 分钟。"):
                                 st.rerun()
-    return odf
+    return orows
 
 
-def _manual(actor, aid: int, df, missing) -> None:
+def _manual(actor, aid: int, rows, missing) -> None:
     db = runtime.db()
     act = vq.activity(db, actor.village_id, aid)
     st.caption(f"本活动计时：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。手工录入的是计入的时长。"
                "已确认的时长只能通过“志愿者与证明”页面的更正申请修改。")
-    people = [(int(r.resident_id), f"{r.姓名}（{r.门牌号}）") for r in df.itertuples() if not r.已确认]
-    people += [(int(r.resident_id), f"{r.姓名}（{r.门牌号}，已报名未签到）") for r in missing.itertuples()]
+    people = [(r.resident_id, f"{r.name}（{r.door_no}）") for r in rows if not r.confirmed]
+    people += [(r.resident_id, f"{r.name}（{r.door_no}，已报名未签到）") for r in missing]
     query = st.text_input("或查找其他村民（姓名或门牌号）", key="checkin_manual_query", max_chars=40)
     if query:
         known = {p[0] for p in people}
@@ -176,23 +204,23 @@ def _manual(actor, aid: int, df, missing) -> None:
                 st.rerun()
 
 
-def _confirm(actor, aid: int, df, odf) -> None:
+def _confirm(actor, aid: int, rows, orows) -> None:
     db = runtime.db()
-    pending = df[(~df["已确认"]) & df["时长（分钟）"].notna()]
-    open_rows = df[(~df["已确认"]) & df["时长（分钟）"].isna()]
-    pending_out = odf[(~odf["已确认"]) & odf["时长（分钟）"].notna()]
-    open_out = odf[(~odf["已确认"]) & odf["时长（分钟）"].isna()]
-    if not open_rows.empty or not open_out.empty:
-        say("warning", "还有人已签到未签退、没有时长：" + "、".join([*open_rows["姓名"], *open_out["姓名"]])
+    pending = [r for r in rows if not r.confirmed and r.minutes is not None]
+    open_rows = [r for r in rows if not r.confirmed and r.minutes is None]
+    pending_out = [r for r in orows if not r.confirmed and r.minutes is not None]
+    open_out = [r for r in orows if not r.confirmed and r.minutes is None]
+    if open_rows or open_out:
+        say("warning", "还有人已签到未签退、没有时长：" + "、".join(r.name for r in [*open_rows, *open_out])
             + "。确认时将跳过他们。")
-    if pending.empty and pending_out.empty:
+    if not pending and not pending_out:
         st.info("没有待确认的时长。")
         return
     act = vq.activity(db, actor.village_id, aid)
-    st.write(f"待确认 **{len(pending)}** 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时，"
-             f"折算 {int(pending['折算积分'].sum())} 积分。")
-    if not pending_out.empty:
-        st.write(f"另有外来志愿者 **{len(pending_out)}** 人，合计 {pending_out['时长（分钟）'].sum() / 60:.1f} 小时"
+    st.write(f"待确认 **{len(pending)}** 人，合计 {sum(r.minutes for r in pending) / 60:.1f} 小时，"
+             f"折算 {sum(r.points for r in pending)} 积分。")
+    if pending_out:
+        st.write(f"另有外来志愿者 **{len(pending_out)}** 人，合计 {sum(r.minutes for r in pending_out) / 60:.1f} 小时"
                  "（计入所在单位，不折算积分）。")
     st.caption(f"计时规则：{vol.time_rule(act.travel_minutes, act.fixed_minutes)}。请核对上表每人的“在场”与“时长”"
                "（计入的时长）后确认；有出入的先在“手工录入时长”中改正。")
@@ -214,28 +242,23 @@ def render() -> None:
         return
     db = runtime.db()
     _scan(actor, aid)
-    odf = _outsiders(actor, aid)
-    df = vq.attendance(db, actor.village_id, aid)
+    orows = _outsiders(actor, aid)
+    rows = vq.attendance(db, actor.village_id, aid)
     st.subheader("到场人员")
-    signed = vq.signups(db, actor.village_id, aid)
-    signed = signed[signed["状态"] == "已报名"]
-    missing = signed[~signed["resident_id"].isin(df["resident_id"])]
-    st.caption(f"已报名 {len(signed)} 人，到场 {len(df)} 人。"
-               + (f"已报名未到：{md_escape('、'.join(missing['姓名']))}。" if not missing.empty else ""))
-    if df.empty:
+    signed = [r for r in vq.signups(db, actor.village_id, aid) if r.status == SignupStatus.SIGNED]
+    came = {r.resident_id for r in rows}
+    missing = [r for r in signed if r.resident_id not in came]
+    st.caption(f"已报名 {len(signed)} 人，到场 {len(rows)} 人。"
+               + (f"已报名未到：{md_escape('、'.join(r.name for r in missing))}。" if missing else ""))
+    if not rows:
         st.caption("还没有人签到。")
     else:
-        # not-yet-known values (no check-out yet) show as blank cells, not "None"
-        shown = df.drop(columns=["attendance_id", "resident_id"]).astype(object).where(
-            lambda d: d.notna(), "")
-        shown = shown.map(lambda v: "" if v is None else v)
-        st.dataframe(shown, hide_index=True, width="stretch")
-        downloads(shown, "签到记录", "checkin_dl")
+        table(rows, ATTENDANCE, key="checkin", download="签到记录")
     t1, t2 = st.tabs(["手工录入时长", "确认时长"], key="checkin_tabs")  # keyed: stays open when a flash goes
     with t1:
-        _manual(actor, aid, df, missing)
+        _manual(actor, aid, rows, missing)
     with t2:
-        _confirm(actor, aid, df, odf)
+        _confirm(actor, aid, rows, orows)
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

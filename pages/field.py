@@ -15,6 +15,7 @@ from core.volunteering import volunteer_queries as vq
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
+from ui.tables import Col, table
 from ui.widgets import (
     downloads,
     excel_download,
@@ -130,6 +131,19 @@ def _work_day_scan(actor, aid: int) -> None:
                 st.rerun()
 
 
+WORKDAY_ATTENDANCE = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("check_in", "签到", value=lambda r: f"{r.check_in:%H:%M}" if r.check_in else ""),
+    Col("check_out", "签退", value=lambda r: f"{r.check_out:%H:%M}" if r.check_out else ""),
+    Col("on_site", "在场（分钟）", "int"),
+    Col("minutes", "时长（分钟）", "int"),
+    Col("credited", "计入（分钟）", "int"),
+    Col("points", "折算积分", "int"),
+    Col("confirmed", "已确认", "bool"),
+]
+
+
 def _work_days(actor) -> None:
     db = runtime.db()
     plots = dict(field.plot_choices(db, actor.village_id))
@@ -175,8 +189,7 @@ def _work_days(actor) -> None:
         st.markdown("**按名单录入时长**")
         members = field.party_members(db, actor.village_id)
         names = dict(members)
-        present = [int(r) for r, done, m in zip(att["resident_id"], att["已确认"], att["时长（分钟）"], strict=True)
-                   if not done]
+        present = [r.resident_id for r in att if not r.confirmed]
         with st.form("field_hours_form"):
             picked = st.multiselect("参加劳动的人", sorted(set(names) | set(present)),
                                     default=present,
@@ -190,13 +203,11 @@ def _work_days(actor) -> None:
                 if n:
                     flash(f"已为 {n} 人记录时长。")
                     st.rerun()
-    if not att.empty:
-        show = att.drop(columns=["attendance_id", "resident_id"])
-        st.dataframe(show, hide_index=True, width="stretch")
-        downloads(show, "劳动日出勤", "field_att_dl")
-    pending = att[(~att["已确认"]) & att["时长（分钟）"].notna()] if not att.empty else att
-    if not pending.empty:
-        st.write(f"待确认 {len(pending)} 人，合计 {pending['时长（分钟）'].sum() / 60:.1f} 小时。")
+    if att:
+        table(att, WORKDAY_ATTENDANCE, key="field_att", download="劳动日出勤")
+    pending = [r for r in att if not r.confirmed and r.minutes is not None]
+    if pending:
+        st.write(f"待确认 {len(pending)} 人，合计 {sum(r.minutes for r in pending) / 60:.1f} 小时。")
         if confirm.confirm_step("field_workday_confirm", aid, ask_label="确认时长…", confirm="确认，计入志愿时长",
                                 warning="确认后时长计入志愿服务累计时长并折算积分，之后只能通过更正申请修改。"):
             n = run_action(lambda: service_hours.confirm(db, actor, aid))
@@ -207,8 +218,8 @@ def _work_days(actor) -> None:
 
 
 def _name_of(att, rid: int) -> str:
-    hit = att[att["resident_id"] == rid]
-    return f"{hit['姓名'].iloc[0]}（{hit['门牌号'].iloc[0]}）" if not hit.empty else str(rid)
+    hit = next((r for r in att if r.resident_id == rid), None)
+    return f"{hit.name}（{hit.door_no}）" if hit else str(rid)
 
 
 def _harvest(actor) -> None:

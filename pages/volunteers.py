@@ -9,10 +9,11 @@ import streamlit as st
 
 from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer_queries as vq
-from ui import runtime, state
+from core.volunteering.volunteer import CORRECTION_NAMES
+from ui import confirm, runtime, state
 from ui.guard import page_guard
+from ui.tables import Col, labelled, table
 from ui.widgets import (
-    downloads,
     excel_download,
     flash,
     number_box,
@@ -24,7 +25,68 @@ from ui.widgets import (
 
 
 def _mins(value) -> str:
-    return "未录" if value is None or pd.isna(value) else f"{int(value)} 分钟"
+    return "未录" if value is None else f"{int(value)} 分钟"
+
+
+def _stars(level: int) -> str:
+    return "★" * level if level else "—"
+
+
+def _activity(c) -> str:
+    return f"{c.activity_date:%Y-%m-%d} {c.activity_title}"
+
+
+TOTALS = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("minutes", "累计时长（小时）", "number", value=lambda t: vq.hours(t.minutes)),
+    Col("star_level", "星级", value=lambda t: _stars(t.star_level)),
+    Col("reached_on", "最近升星日期", value=lambda t: f"{t.reached_on:%Y-%m-%d}" if t.reached_on else ""),
+]
+STAR_EVENTS = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("level", "星级", value=lambda e: "★" * e.level),
+    Col("reached_on", "达到日期", "date"),
+    Col("minutes_at", "当时累计（小时）", "number", value=lambda e: vq.hours(e.minutes_at)),
+]
+LEADERBOARD = [
+    Col("rank", "名次", "int"),
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("minutes", "累计时长（小时）", "number", value=lambda t: vq.hours(t.minutes)),
+    Col("star_level", "星级", value=lambda t: _stars(t.star_level)),
+]
+OPEN_CORRECTIONS = [
+    Col("name", "姓名"),
+    Col("activity_date", "活动", value=_activity),
+    Col("old_minutes", "原时长（分钟）", "int"),
+    Col("new_minutes", "申请时长（分钟）", "int"),
+    Col("requested_by", "申请人"),
+    Col("reason", "原因"),
+    Col("created_at", "申请时间", "datetime"),
+]
+CORRECTIONS = [
+    *OPEN_CORRECTIONS,
+    Col("status", "状态", names=CORRECTION_NAMES),
+    Col("decision_note", "处理意见"),
+    Col("decided_at", "处理时间", "datetime"),
+]
+BY_MONTH = [
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("month", "月份", value=lambda m: f"{m.year}-{m.month:02d}"),
+    Col("times", "参加次数", "int"),
+    Col("minutes", "服务时长（小时）", "number", value=lambda m: vq.hours(m.minutes)),
+]
+BY_ACTIVITY = [
+    Col("date", "日期", "date"),
+    Col("title", "活动名称"),
+    Col("category", "类别"),
+    Col("organiser", "组织单位"),
+    Col("people", "参加人数", "int"),
+    Col("minutes", "服务时长（小时）", "number", value=lambda a: vq.hours(a.minutes)),
+]
 
 
 def _person_picker(actor, key: str) -> tuple[int, str] | None:
@@ -40,21 +102,17 @@ def _person_picker(actor, key: str) -> tuple[int, str] | None:
 
 def _totals(actor) -> None:
     db = runtime.db()
-    df = vq.totals(db, actor.village_id)
-    if df.empty:
+    rows = vq.totals(db, actor.village_id)
+    if not rows:
         st.info("还没有确认的志愿服务时长。")
         return
     c = st.columns(6)
-    c[0].metric("志愿者人数", len(df))
+    c[0].metric("志愿者人数", len(rows))
     for level in range(1, 6):
-        c[level].metric("★" * level, int((df["星级数"] == level).sum()))
-    shown = df.drop(columns=["resident_id", "星级数"])
-    st.dataframe(shown, hide_index=True, width="stretch")
-    downloads(shown, "志愿者累计时长", "vol_totals_dl")
+        c[level].metric("★" * level, sum(r.star_level == level for r in rows))
+    table(rows, TOTALS, key="vol_totals", download="志愿者累计时长")
     with st.expander("升星记录"):
-        events = vq.star_events(db, actor.village_id)
-        st.dataframe(events, hide_index=True, width="stretch")
-        downloads(events, "志愿者升星记录", "vol_stars_dl")
+        table(vq.star_events(db, actor.village_id), STAR_EVENTS, key="vol_stars", download="志愿者升星记录")
 
 
 def _leaderboard(actor) -> None:
@@ -62,44 +120,27 @@ def _leaderboard(actor) -> None:
     if board is None:
         st.info("本村已关闭排名显示（可在“系统设置”中开启）。")
         return
-    if board.empty:
-        st.info("还没有确认的志愿服务时长。")
-        return
-    st.dataframe(board, hide_index=True, width="stretch")
-    downloads(board, "志愿者排行榜", "vol_board_dl")
+    table(board, LEADERBOARD, key="vol_board", download="志愿者排行榜", empty="还没有确认的志愿服务时长。")
 
 
 def _corrections(actor) -> None:
     db = runtime.db()
     st.subheader("待处理的更正申请")
     pending = vq.corrections(db, actor.village_id, only_open=True)
-    if pending.empty:
+    if not pending:
         st.caption("没有待处理的更正申请。")
     else:
-        st.dataframe(pending.drop(columns=["id", "状态", "处理意见", "处理时间"]), hide_index=True, width="stretch")
-        with st.form("correction_decide_form", clear_on_submit=True):
-            options = [(int(r["id"]), f"{r['姓名']} · {r['活动']} · {_mins(r['原时长（分钟）'])} → {r['申请时长（分钟）']} 分钟")
-                       for r in pending.to_dict("records")]
-            pick = st.selectbox("申请", options, format_func=lambda x: x[1])
-            decision = st.radio("处理", ["采纳", "不采纳"], horizontal=True)
-            note = st.text_input("处理意见（不采纳时必填）", max_chars=200)
-            sure = st.checkbox("确认处理（采纳后累计时长、星级和积分随之调整）")
-            if st.form_submit_button("提交处理", type="primary") and pick:
-                if not sure:
-                    st.error("请先勾选确认。")
-                elif run_action(lambda: service_hours.decide_correction(db, actor, pick[0], decision == "采纳", note),
-                                f"已{decision}该更正申请。"):
-                    st.rerun()
+        table(pending, OPEN_CORRECTIONS, key="vol_corr_open")
+        _decide(actor, pending)
     st.subheader("登记更正申请")
     person = _person_picker(actor, "correction_person")
     if person:
         records = vq.person_attendance(db, actor.village_id, person[0])
-        if records.empty:
+        if not records:
             st.caption("此人没有服务记录。")
         else:
             with st.form("correction_request_form", clear_on_submit=True):
-                options = [(int(r["attendance_id"]), f"{r['日期']:%Y-%m-%d} {r['活动名称']}（现为 {_mins(r['时长（分钟）'])}）")
-                           for r in records.to_dict("records")]
+                options = [(r.attendance_id, f"{r.date:%Y-%m-%d} {r.title}（现为 {_mins(r.minutes)}）") for r in records]
                 pick = st.selectbox("服务记录", options, format_func=lambda x: x[1])
                 minutes = number_box("应为（分钟）", min_value=0, max_value=1440, step=5, value=60)
                 reason = st.text_area("更正原因（必填）", max_chars=500, height=70)
@@ -111,9 +152,36 @@ def _corrections(actor) -> None:
                         "已登记更正申请，等待负责人处理。"):
                     st.rerun()
     with st.expander("全部更正记录（含已处理）"):
-        history = vq.corrections(db, actor.village_id)
-        st.dataframe(history.drop(columns=["id"]), hide_index=True, width="stretch")
-        downloads(history.drop(columns=["id"]), "志愿时长更正记录", "vol_corr_dl")
+        table(vq.corrections(db, actor.village_id), CORRECTIONS, key="vol_corr", download="志愿时长更正记录")
+
+
+def _decide(actor, pending) -> None:
+    """采纳 or 不采纳 an open request: the form opens the question (whose hours, which activity, old →
+    new, the reason), 确认 decides once (the core refuses a request already decided), 取消 changes nothing."""
+    db = runtime.db()
+    with st.form("correction_decide_form", clear_on_submit=True):
+        options = [(r.id, f"{r.name} · {_activity(r)} · {_mins(r.old_minutes)} → {r.new_minutes} 分钟") for r in pending]
+        pick = st.selectbox("申请", options, format_func=lambda x: x[1])
+        decision = st.radio("处理", ["采纳", "不采纳"], horizontal=True)
+        note = st.text_input("处理意见（不采纳时必填）", max_chars=200)
+        if st.form_submit_button("提交处理…", type="primary") and pick:
+            confirm.open_question("correction_decide", (pick[0], decision, note))
+    asked = confirm.token("correction_decide")
+    row = next((r for r in pending if asked and r.id == asked[0]), None)
+    if row is None:
+        return
+    accept = asked[1] == "采纳"
+    details = [f"志愿者：{row.name}", f"活动：{_activity(row)}",
+               f"时长：{_mins(row.old_minutes)} → {row.new_minutes} 分钟", f"更正原因：{row.reason}"]
+    if asked[2].strip():
+        details.append(f"处理意见：{asked[2].strip()}")
+    warning = (f"确认采纳 {row.name} 的时长更正吗？采纳后累计时长、星级和积分随之调整。" if accept
+               else f"确认不采纳 {row.name} 的时长更正吗？时长保持不变。")
+    if confirm.confirmed("correction_decide", asked, warning=warning, details=details, confirm="确认", back="取消") \
+            and run_action(lambda: service_hours.decide_correction(db, actor, row.id, accept, asked[2]),
+                           f"已{asked[1]}该更正申请。"):
+        confirm.close()
+        st.rerun()
 
 
 def _certificates(actor) -> None:
@@ -166,16 +234,15 @@ def _exports(actor) -> None:
     by_month = vq.hours_by_person_month(db, actor.village_id, int(year))
     by_activity = vq.hours_by_activity(db, actor.village_id, dt.date(int(year), 1, 1), dt.date(int(year), 12, 31))
     st.subheader("每人每月服务时长")
-    if by_month.empty:
+    if not by_month:
         st.caption("该年没有确认的服务时长。")
     else:
-        st.dataframe(by_month, hide_index=True, width="stretch")
-        downloads(by_month, f"志愿服务时长_按人按月_{year}", "vol_month_dl")
+        table(by_month, BY_MONTH, key="vol_month", download=f"志愿服务时长_按人按月_{year}")
     st.subheader("各活动服务时长")
-    if not by_activity.empty:
-        st.dataframe(by_activity, hide_index=True, width="stretch")
-        downloads(by_activity, f"志愿服务时长_按活动_{year}", "vol_act_dl")
-        excel_download("下载汇总 Excel（两张表）", {"按人按月": by_month, "按活动": by_activity},
+    if by_activity:
+        table(by_activity, BY_ACTIVITY, key="vol_act", download=f"志愿服务时长_按活动_{year}")
+        excel_download("下载汇总 Excel（两张表）",
+                       {"按人按月": labelled(by_month, BY_MONTH), "按活动": labelled(by_activity, BY_ACTIVITY)},
                        f"志愿服务统计_{year}.xlsx", "vol_all_xlsx")
 
 

@@ -166,4 +166,4 @@ def test_an_outside_volunteers_sign_up_attendance_and_certificate_travel_with_th
     with db.read() as s:
         assert archive.village_rows(s, v.id) == rows
     assert verify(db) == []
-    assert outsiders.unit_totals(db, v.id, day, day)["时长（分钟）"].tolist() == [120]
+    assert [u.minutes for u in outsiders.unit_totals(db, v.id, day, day)] == [120]

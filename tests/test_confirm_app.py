@@ -370,3 +370,38 @@ def test_taking_a_household_off_the_aid_register_asks_first(small):
             assert active()
     _double_click(at, "ben_deactivate_do")
     assert not active()
+
+
+def test_an_hours_correction_cancelled_stays_open_and_one_accepted_twice_is_decided_once(small):
+    import datetime as dt
+
+    from core.volunteering import service_hours
+    from core.volunteering import volunteer as vol
+    from db.models import Attendance, AuditLog, HoursCorrection
+
+    db, v = small
+    lead = v.actors["volunteer_lead"]
+    today = dt.date.today()
+    aid = vol.create_activity(db, lead, title="河道清理", date=today)
+    att = service_hours.set_minutes(db, lead, aid, v.resident_ids[0], 60)
+    cid = service_hours.request_correction(db, lead, att, 90, "漏记半小时")
+    at = _as(db, lead.user_id, "pages/volunteers.py", **{state.VOLUNTEERS_TAB: "时长更正"})
+
+    def status() -> str:
+        with db.read() as s:
+            return s.get(HoursCorrection, cid).status
+
+    for answer in ("correction_decide_back", "correction_decide_do"):
+        _press(at, "FormSubmitter:correction_decide_form-提交处理…")
+        asked = "\n".join(str(t.value) for t in at.text)
+        assert "志愿者：户主1" in asked and f"活动：{today:%Y-%m-%d} 河道清理" in asked, asked
+        assert "时长：60 分钟 → 90 分钟" in asked and "更正原因：漏记半小时" in asked
+        assert "确认采纳 户主1 的时长更正吗" in texts(at) and status() == "open"  # nothing before 确认
+        if answer == "correction_decide_back":
+            _press(at, answer)
+            assert status() == "open" and "correction_decide_do" not in _keys(at)
+    _double_click(at, "correction_decide_do")
+    assert status() == "accepted"
+    with db.read() as s:
+        assert s.get(Attendance, att).minutes == 90
+    assert _count(db, AuditLog, AuditLog.action == "correction.decide") == 1

@@ -5,7 +5,9 @@ household, certificates, and the CHECK that a row names exactly one person."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +18,7 @@ from core.volunteering import certificates, service_hours
 from core.volunteering import outsiders as out
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
+from db.enums import CorrectionStatus, SignupStatus
 from db.models import Account, Attendance, Certificate, HouseholdMonth, LedgerEntry, Proposal, Signup
 from tests.factories import make_village
 
@@ -77,9 +80,9 @@ def test_the_register_refuses_blank_names_and_units_and_a_card_number_given_twic
 
 def test_phones_are_masked_for_anyone_but_the_lead_and_the_admin(db, village):
     add(db, village)
-    assert out.register(db, lead(village), village.id)["联系电话"].tolist() == ["13812345678"]
-    assert out.register(db, village.admin, village.id)["联系电话"].tolist() == ["13812345678"]
-    assert out.register(db, village.actors["field_lead"], village.id)["联系电话"].tolist() == ["138****5678"]
+    assert [o.phone for o in out.register(db, lead(village), village.id)] == ["13812345678"]
+    assert [o.phone for o in out.register(db, village.admin, village.id)] == ["13812345678"]
+    assert [o.phone for o in out.register(db, village.actors["field_lead"], village.id)] == ["138****5678"]
 
 
 def test_outsiders_and_residents_share_the_places_and_the_waitlist(db, village):
@@ -91,8 +94,9 @@ def test_outsiders_and_residents_share_the_places_and_the_waitlist(db, village):
     with pytest.raises(AlreadyDone):
         out.sign_up(db, lead(village), aid, a)
     out.cancel_signup(db, lead(village), aid, a)  # the resident, first in line, moves up
-    assert vq.signups(db, village.id, aid)["状态"].tolist() == ["已报名"]
-    assert out.signups(db, village.id, aid).set_index("outsider_id")["状态"].to_dict() == {a: "已取消", b: "候补"}
+    assert [r.status for r in vq.signups(db, village.id, aid)] == [SignupStatus.SIGNED]
+    assert {r.outsider_id: r.status for r in out.signups(db, village.id, aid)} == {
+        a: SignupStatus.CANCELLED, b: SignupStatus.WAITLIST}
 
 
 def test_a_deactivated_outsider_cannot_sign_up_or_check_in_and_deactivating_needs_a_reason(db, village):
@@ -139,16 +143,15 @@ def test_outsider_hours_count_for_their_unit_and_never_for_a_household(db, villa
     assert month_earned == 6
     assert count(db, Proposal) == 0
     totals = out.unit_totals(db, village.id, DAY, DAY)
-    assert totals.to_dict("records") == [
-        {"单位": "镇财政所", "人数": 2, "其中党员": 1, "服务人次": 2, "时长（分钟）": 210, "时长（小时）": 3.5},
-        {"单位": "县供电公司", "人数": 1, "其中党员": 1, "服务人次": 1, "时长（分钟）": 90, "时长（小时）": 1.5},
+    assert totals == [
+        out.UnitTotalRow(unit="镇财政所", people=2, party_members=1, times=2, minutes=210),
+        out.UnitTotalRow(unit="县供电公司", people=1, party_members=1, times=1, minutes=90),
     ]
-    assert out.unit_totals(db, village.id, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=9)).empty
-    assert out.register(db, lead(village), village.id).set_index("outsider_id")["累计时长（小时）"].to_dict() == {
-        a: 2.5, b: 1.0, c: 1.5}
+    assert out.unit_totals(db, village.id, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=9)) == []
+    assert {o.outsider_id: o.minutes for o in out.register(db, lead(village), village.id)} == {a: 150, b: 60, c: 90}
     # the village's own readers take the rows without a resident in their stride
     assert verify(db) == []
-    assert vq.totals(db, village.id)["resident_id"].tolist() == [rid]
+    assert [t.resident_id for t in vq.totals(db, village.id)] == [rid]
     assert len(vq.attendance(db, village.id, aid)) == 1
     assert len(out.attendance(db, village.id, aid)) == 3
 
@@ -157,10 +160,12 @@ def test_unit_totals_count_confirmed_time_only_and_export_to_excel(db, village):
     aid = activity(db, village)
     oid = add(db, village)
     out.set_minutes(db, lead(village), aid, oid, 45)
-    assert out.unit_totals(db, village.id, DAY, DAY).empty
+    assert out.unit_totals(db, village.id, DAY, DAY) == []
     service_hours.confirm(db, lead(village), aid)
-    assert out.unit_totals(db, village.id, DAY, DAY)["时长（分钟）"].tolist() == [45]
-    assert out.unit_totals_xlsx(db, village.id, DAY, DAY)[:2] == b"PK"
+    assert [u.minutes for u in out.unit_totals(db, village.id, DAY, DAY)] == [45]
+    book = pd.read_excel(io.BytesIO(out.unit_totals_xlsx(db, village.id, DAY, DAY)))
+    assert book.to_dict("records") == [
+        {"单位": "镇财政所", "人数": 1, "其中党员": 1, "服务人次": 1, "时长（分钟）": 45, "时长（小时）": 0.8}]
     with pytest.raises(InvalidInput):
         out.unit_totals(db, village.id, DAY, DAY - dt.timedelta(days=1))
 
@@ -172,8 +177,8 @@ def test_a_correction_of_an_outsiders_confirmed_time_changes_no_points(db, villa
     service_hours.confirm(db, lead(village), aid)
     cid = service_hours.request_correction(db, lead(village), att, 120, "漏记一小时")
     assert service_hours.decide_correction(db, lead(village), cid, True) == "accepted"
-    assert out.unit_totals(db, village.id, DAY, DAY)["时长（分钟）"].tolist() == [120]
-    assert vq.corrections(db, village.id)[["姓名", "状态"]].values.tolist() == [["王建国", "已采纳"]]
+    assert [u.minutes for u in out.unit_totals(db, village.id, DAY, DAY)] == [120]
+    assert [(c.name, c.status) for c in vq.corrections(db, village.id)] == [("王建国", CorrectionStatus.ACCEPTED)]
     assert count(db, LedgerEntry) == 0
     assert verify(db) == []
 

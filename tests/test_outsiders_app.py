@@ -48,9 +48,9 @@ def test_the_lead_records_an_outsider_signs_them_up_and_checks_them_in_by_name(d
     assert "已登记外来志愿者 王建国" in texts(at)
     with demo_db.read() as s:
         oid = s.execute(select(OutsideVolunteer.id).where(OutsideVolunteer.name == "王建国")).scalar_one()
-    register = next(d.value for d in at.dataframe if "联系电话" in d.value.columns)
-    mine = register[register["姓名"] == "王建国"]
-    assert mine[["单位", "联系电话", "党员"]].values.tolist() == [["镇财政所", "13812345678", "是"]]
+    register = next(d.value for d in at.dataframe if "phone" in d.value.columns)
+    mine = register[register["name"] == "王建国"]
+    assert mine[["unit", "phone", "party_member", "active"]].values.tolist() == [["镇财政所", "13812345678", "是", "在册"]]
 
     at.text_input(key="outsider_signup_query").input("王建国").run()
     at.selectbox(key="outsider_signup_activity").set_value(aid).run()
@@ -83,7 +83,7 @@ def test_the_lead_records_an_outsider_signs_them_up_and_checks_them_in_by_name(d
     assert _count(demo_db, LedgerEntry) == entries_before
     assert _count(demo_db, Proposal) == proposals_before
     totals = out.unit_totals(demo_db, lead.village_id, dt.date.today(), dt.date.today())
-    assert totals[["单位", "时长（分钟）"]].values.tolist() == [["镇财政所", 120]]  # the demo's own are in past days
+    assert [(u.unit, u.minutes) for u in totals] == [("镇财政所", 120)]  # the demo's own are in past days
 
 
 def _count(db, model) -> int:

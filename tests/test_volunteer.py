@@ -14,6 +14,7 @@ from core.village.cards import new_token
 from core.volunteering import certificates, service_hours
 from core.volunteering import volunteer as vol
 from core.volunteering import volunteer_queries as vq
+from db.enums import CorrectionStatus, SignupStatus
 from db.models import (
     Account,
     Attendance,
@@ -123,9 +124,10 @@ def test_capacity_puts_extra_people_on_the_waitlist_and_a_cancel_promotes_the_fi
     r = village.resident_ids
     assert [vol.sign_up(db, lead(village), aid, rid) for rid in r] == ["signed", "signed", "waitlist", "waitlist"]
     assert vol.cancel_signup(db, lead(village), aid, r[0]) == [r[2]]
-    df = vq.signups(db, village.id, aid)
-    assert dict(zip(df["resident_id"], df["状态"], strict=True)) == {
-        r[1]: "已报名", r[2]: "已报名", r[3]: "候补", r[0]: "已取消"}
+    rows = vq.signups(db, village.id, aid)
+    assert {x.resident_id: x.status for x in rows} == {
+        r[1]: SignupStatus.SIGNED, r[2]: SignupStatus.SIGNED, r[3]: SignupStatus.WAITLIST, r[0]: SignupStatus.CANCELLED}
+    assert [x.resident_id for x in rows] == [r[1], r[2], r[3], r[0]]  # signed, then the waitlist, then cancelled
 
 
 def test_signing_up_twice_is_refused(db, village):
@@ -329,8 +331,10 @@ def test_an_accepted_correction_changes_totals_and_posts_only_the_difference(db,
                             .order_by(HoursCorrection.id)).all()
     assert history == [(60, 180, "accepted"), (180, 120, "accepted")]
     assert vq.total_mismatches(db, village.id) == []
-    df = vq.corrections(db, village.id)
-    assert len(df) == 2 and "志愿者本人" in df["申请人"].iloc[1]
+    rows = vq.corrections(db, village.id)
+    assert len(rows) == 2 and "志愿者本人" in rows[1].requested_by
+    assert [(c.old_minutes, c.new_minutes, c.status) for c in rows] == [
+        (180, 120, CorrectionStatus.ACCEPTED), (60, 180, CorrectionStatus.ACCEPTED)]  # newest first
 
 
 def test_a_correction_before_review_updates_the_waiting_proposal(db, village):
@@ -397,10 +401,10 @@ def test_the_leaderboard_disappears_when_rankings_are_off(db, village):
     service_hours.set_minutes(db, lead(village), aid, village.resident_ids[1], 90)
     service_hours.confirm(db, lead(village), aid)
     board = vq.leaderboard(db, village.id)
-    assert list(board["姓名"]) == ["户主2", "户主1"]
+    assert [(b.rank, b.name, b.minutes) for b in board] == [(1, "户主2", 90), (2, "户主1", 60)]
     set_setting(db, village, "rankings_enabled", False)
     assert vq.leaderboard(db, village.id) is None
-    assert list(vq.totals(db, village.id)["姓名"]) == ["户主1", "户主2"]  # by door, not ranked
+    assert [t.name for t in vq.totals(db, village.id)] == ["户主1", "户主2"]  # by door, not ranked
 
 
 def test_hours_per_person_per_month_and_per_activity(db, village):
@@ -408,10 +412,11 @@ def test_hours_per_person_per_month_and_per_activity(db, village):
         aid = new_activity(db, village, date=d, title=f"活动{i}")
         service_hours.set_minutes(db, lead(village), aid, village.resident_ids[0], 60)
         service_hours.confirm(db, lead(village), aid)
-    df = vq.hours_by_person_month(db, village.id, 2026)
-    assert list(zip(df["月份"], df["参加次数"], df["服务时长（小时）"], strict=True)) == [
-        ("2026-01", 2, 2.0), ("2026-02", 1, 1.0)]
-    assert len(vq.hours_by_activity(db, village.id, dt.date(2026, 1, 1), dt.date(2026, 1, 31))) == 2
+    rows = vq.hours_by_person_month(db, village.id, 2026)
+    assert [(m.year, m.month, m.times, m.minutes) for m in rows] == [(2026, 1, 2, 120), (2026, 2, 1, 60)]
+    by_activity = vq.hours_by_activity(db, village.id, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert [(a.date, a.title, a.people, a.minutes) for a in by_activity] == [
+        (dt.date(2026, 1, 5), "活动0", 1, 60), (dt.date(2026, 1, 20), "活动1", 1, 60)]
 
 
 def test_a_certificate_has_a_unique_number_and_prints(db, village):

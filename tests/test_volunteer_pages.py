@@ -5,6 +5,7 @@ then prints a certificate. Runs on the demo data."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import func, select
 
@@ -78,8 +79,8 @@ def test_the_demo_has_people_at_every_star_level_and_consistent_totals(demo_db):
     from db.models import Activity
 
     lead = _lead(demo_db)
-    levels = vq.totals(demo_db, lead.village_id)["星级数"].value_counts().to_dict()
-    assert all(levels.get(level, 0) >= 2 for level in range(1, 6)), levels
+    levels = Counter(t.star_level for t in vq.totals(demo_db, lead.village_id))
+    assert all(levels[level] >= 2 for level in range(1, 6)), levels
     assert vq.total_mismatches(demo_db, lead.village_id) == []
     with demo_db.read() as s:
         first = s.execute(select(func.min(Activity.date)).where(Activity.village_id == lead.village_id,
@@ -145,17 +146,19 @@ def test_the_organiser_refuses_a_residents_card_request_with_a_reason_the_reside
     pick = next(sb for sb in at.selectbox if sb.label == "申请")
     pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
     at.radio[0].set_value("不采纳")
-    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
-    next(b for b in at.button if b.label == "提交处理").click().run()
-    assert any("理由" in e.value for e in at.error)
+    next(b for b in at.button if b.label == "提交处理…").click().run()
+    assert "确认不采纳 测试志愿者 的时长更正吗" in texts(at)
+    at.button(key="correction_decide_do").click().run()
+    assert any("理由" in e.value for e in at.error)  # refused under the question, which stays open
     with demo_db.read() as s:
         assert s.get(HoursCorrection, cid).status == "open"
     pick = next(sb for sb in at.selectbox if sb.label == "申请")
     pick.set_value((cid, next(o for o in pick.options if "测试志愿者" in o and "140" in o)))
     at.radio[0].set_value("不采纳")
     next(t for t in at.text_input if t.label.startswith("处理意见")).input("路途已按 20 分钟计入")
-    next(c for c in at.checkbox if c.label.startswith("确认处理")).check()
-    next(b for b in at.button if b.label == "提交处理").click().run()
+    next(b for b in at.button if b.label == "提交处理…").click().run()
+    assert "处理意见：路途已按 20 分钟计入" in texts(at)
+    at.button(key="correction_decide_do").click().run()
     assert not at.exception
     [record] = vr.service_records(demo_db, token)
     assert record.minutes == 80 and record.corrections[0].status_name == "未采纳"

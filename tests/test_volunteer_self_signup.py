@@ -64,7 +64,7 @@ def test_a_resident_signs_up_a_household_member_through_the_card_and_the_lead_se
     me = village.resident_ids[0]
     assert resident.sign_up(db, card, CLIENT, activity_id=aid, resident_id=me) == "signed"
     assert statuses(db, aid) == {me: "signed"}
-    assert list(vq.signups(db, village.id, aid)["姓名"]) == ["户主1"]  # the lead's list, like a staff sign-up
+    assert [r.name for r in vq.signups(db, village.id, aid)] == ["户主1"]  # the lead's list, like a staff sign-up
     with db.read() as s:
         row = s.execute(select(AuditLog).where(AuditLog.action == "signup.self_add")).scalar_one()
         card_id = cards.resolve(s, village.id, card)[0].id

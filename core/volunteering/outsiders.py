@@ -17,6 +17,7 @@ Phones are shown in full to the volunteer lead and the admin only; lists for any
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import func, or_, select
@@ -40,6 +41,7 @@ from core.volunteering.volunteer import (
     counted_minutes,
     time_rule,
 )
+from core.volunteering.volunteer_queries import hours
 from db.enums import ActivityStatus, SignupStatus
 from db.models import Activity, Attendance, OutsideVolunteer, Signup, now
 
@@ -294,24 +296,38 @@ def _show_phone(actor: Actor) -> bool:
     return actor.system or bool(actor.roles.intersection(LEAD_ROLES))
 
 
-def register(db, actor: Actor, village_id: int, include_inactive: bool = True) -> pd.DataFrame:
+@dataclass(frozen=True)
+class OutsiderRow:
+    """One outside volunteer on the register with their confirmed minutes; ``phone`` is already
+    masked for a reader who may not see it in full."""
+
+    outsider_id: int
+    name: str
+    unit: str
+    phone: str
+    party_member: bool
+    card_no: str | None
+    active: bool
+    minutes: int
+
+
+def register(db, actor: Actor, village_id: int, include_inactive: bool = True) -> list[OutsiderRow]:
     """The village's outside volunteers with their confirmed hours; phones masked unless the
     actor is the volunteer lead or an admin (a field lead sees the list, phones masked)."""
     require(actor, (*LEAD_ROLES, "field_lead"), village_id)
     full = _show_phone(actor)
-    hours = (select(Attendance.outsider_id, func.sum(Attendance.minutes).label("m"))
-             .where(Attendance.village_id == village_id, Attendance.outsider_id.is_not(None),
-                    Attendance.confirmed_at.is_not(None)).group_by(Attendance.outsider_id).subquery())
-    stmt = (select(OutsideVolunteer, hours.c.m).outerjoin(hours, hours.c.outsider_id == OutsideVolunteer.id)
+    confirmed = (select(Attendance.outsider_id, func.sum(Attendance.minutes).label("m"))
+                 .where(Attendance.village_id == village_id, Attendance.outsider_id.is_not(None),
+                        Attendance.confirmed_at.is_not(None)).group_by(Attendance.outsider_id).subquery())
+    stmt = (select(OutsideVolunteer, confirmed.c.m)
+            .outerjoin(confirmed, confirmed.c.outsider_id == OutsideVolunteer.id)
             .where(OutsideVolunteer.village_id == village_id).order_by(OutsideVolunteer.unit, OutsideVolunteer.id))
     if not include_inactive:
         stmt = stmt.where(OutsideVolunteer.active)
-    cols = ["outsider_id", "姓名", "单位", "联系电话", "党员", "志愿者卡号", "状态", "累计时长（小时）"]
     with db.read() as s:
-        rows = [[o.id, o.name, o.unit, o.phone if full else mask_phone(o.phone), "是" if o.party_member else "否",
-                 o.card_no or "", "在册" if o.active else "已停用", round((m or 0) / 60, 1)]
+        return [OutsiderRow(o.id, o.name, o.unit, o.phone if full else mask_phone(o.phone), o.party_member,
+                            o.card_no, o.active, int(m or 0))
                 for o, m in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=cols)
 
 
 def details(db, village_id: int, outsider_id: int) -> dict:
@@ -337,34 +353,70 @@ def find(db, village_id: int, query: str, limit: int = 30, active_only: bool = T
                                                                          OutsideVolunteer.id).limit(limit))]
 
 
-def signups(db, village_id: int, activity_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class OutsiderSignupRow:
+    """One outside volunteer's sign-up for an activity: ``status`` is the stored code (SIGNUP_NAMES)."""
+
+    outsider_id: int
+    name: str
+    unit: str
+    status: SignupStatus
+    created_at: dt.datetime
+
+
+def signups(db, village_id: int, activity_id: int) -> list[OutsiderSignupRow]:
+    """Outside volunteers signed up for one activity, in the order they signed up."""
     stmt = (select(Signup, OutsideVolunteer.name, OutsideVolunteer.unit)
             .join(OutsideVolunteer, OutsideVolunteer.id == Signup.outsider_id)
             .join(Activity, Activity.id == Signup.activity_id)
             .where(Signup.activity_id == activity_id, Activity.village_id == village_id)
             .order_by(Signup.created_at, Signup.id))
     with db.read() as s:
-        rows = [[su.outsider_id, name, unit, SIGNUP_NAMES[su.status], su.created_at]
+        return [OutsiderSignupRow(su.outsider_id, name, unit, SignupStatus(su.status), su.created_at)
                 for su, name, unit in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["outsider_id", "姓名", "单位", "状态", "报名时间"])
 
 
-def attendance(db, village_id: int, activity_id: int) -> pd.DataFrame:
-    """Outside volunteers' attendance at one activity (no points column: they earn none)."""
+@dataclass(frozen=True)
+class OutsiderAttendanceRow:
+    """One outside volunteer's attendance at an activity (no points: they earn none); minutes None until known."""
+
+    attendance_id: int
+    outsider_id: int
+    name: str
+    unit: str
+    check_in: dt.datetime | None
+    check_out: dt.datetime | None
+    minutes: int | None
+    confirmed: bool
+
+
+def attendance(db, village_id: int, activity_id: int) -> list[OutsiderAttendanceRow]:
+    """Outside volunteers' attendance at one activity."""
     stmt = (select(Attendance, OutsideVolunteer.name, OutsideVolunteer.unit)
             .join(OutsideVolunteer, OutsideVolunteer.id == Attendance.outsider_id)
             .where(Attendance.activity_id == activity_id, Attendance.village_id == village_id)
             .order_by(Attendance.id))
     with db.read() as s:
-        rows = [[a.id, a.outsider_id, name, unit, f"{a.check_in:%H:%M}" if a.check_in else "",
-                 f"{a.check_out:%H:%M}" if a.check_out else "", a.minutes, a.confirmed_at is not None]
+        return [OutsiderAttendanceRow(a.id, a.outsider_id, name, unit, a.check_in, a.check_out, a.minutes,
+                                      a.confirmed_at is not None)
                 for a, name, unit in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["attendance_id", "outsider_id", "姓名", "单位", "签到", "签退", "时长（分钟）",
-                                       "已确认"])
 
 
-def unit_totals(db, village_id: int, date_from: dt.date, date_to: dt.date) -> pd.DataFrame:
-    """Confirmed hours of outside volunteers by unit for activities dated in [date_from, date_to]."""
+@dataclass(frozen=True)
+class UnitTotalRow:
+    """One unit's outside volunteers over a period: how many, how many party members, how many
+    times they served and their confirmed minutes together. ``unit`` is "" when not filled in."""
+
+    unit: str
+    people: int
+    party_members: int
+    times: int
+    minutes: int
+
+
+def unit_totals(db, village_id: int, date_from: dt.date, date_to: dt.date) -> list[UnitTotalRow]:
+    """Confirmed hours of outside volunteers by unit for activities dated in [date_from, date_to],
+    the most hours first."""
     if date_from > date_to:
         raise InvalidInput("开始日期不能晚于结束日期。")
     stmt = (select(OutsideVolunteer.unit, func.count(func.distinct(OutsideVolunteer.id)),
@@ -376,11 +428,17 @@ def unit_totals(db, village_id: int, date_from: dt.date, date_to: dt.date) -> pd
                    Attendance.confirmed_at.is_not(None), Activity.date >= date_from, Activity.date <= date_to)
             .group_by(OutsideVolunteer.unit).order_by(func.sum(Attendance.minutes).desc(), OutsideVolunteer.unit))
     with db.read() as s:
-        rows = [[unit or "（未填单位）", people, party, times, int(mins or 0), round((mins or 0) / 60, 1)]
+        return [UnitTotalRow(unit or "", int(people), int(party), int(times), int(mins or 0))
                 for unit, people, party, times, mins in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["单位", "人数", "其中党员", "服务人次", "时长（分钟）", "时长（小时）"])
+
+
+UNIT_BLANK = "（未填单位）"
 
 
 def unit_totals_xlsx(db, village_id: int, date_from: dt.date, date_to: dt.date) -> bytes:
-    df = unit_totals(db, village_id, date_from, date_to)
+    """The unit totals as a workbook for the township: a document, so its Chinese headers are
+    built here, from :func:`unit_totals`'s rows."""
+    rows = [[r.unit or UNIT_BLANK, r.people, r.party_members, r.times, r.minutes, hours(r.minutes)]
+            for r in unit_totals(db, village_id, date_from, date_to)]
+    df = pd.DataFrame(rows, columns=["单位", "人数", "其中党员", "服务人次", "时长（分钟）", "时长（小时）"])
     return excel_bytes({f"单位志愿时长{date_from:%Y%m%d}-{date_to:%Y%m%d}": df})

@@ -1,5 +1,6 @@
-"""Read side of volunteering: lists, totals, leaderboard and exports as pandas
-DataFrames with Chinese column headers, built from SQL aggregates (never whole tables).
+"""Read side of volunteering: lists, totals, leaderboard and exports as typed rows (frozen
+dataclasses with English field names, stored status codes, minutes and dates as they are), built
+from SQL aggregates (never whole tables). The pages name the columns and their Chinese headers.
 
 Every function takes the reader's village id and shows only that village's rows.
 """
@@ -7,14 +8,14 @@ Every function takes the reader's village id and shows only that village's rows.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import and_, case, extract, func, or_, select
 
 from core.platform import settings
 from core.platform.errors import NotFound
-from core.volunteering.volunteer import CORRECTION_NAMES, SIGNUP_NAMES, STATUS_NAMES, credited_minutes, points_for
-from db.enums import CorrectionStatus, SignupStatus
+from core.volunteering.volunteer import credited_minutes, points_for
+from db.enums import ActivityStatus, CorrectionStatus, SignupStatus
 from db.models import (
     Activity,
     Attendance,
@@ -28,7 +29,8 @@ from db.models import (
 )
 
 
-def _hours(minutes) -> float:
+def hours(minutes: int | None) -> float:
+    """Minutes as hours to one decimal, as the volunteering tables show them (None counts as 0)."""
     return round((minutes or 0) / 60, 1)
 
 
@@ -40,7 +42,30 @@ def activity(db, village_id: int, activity_id: int) -> Activity:
         return act
 
 
-def activities(db, village_id: int, statuses: tuple[str, ...] | None = None, limit: int = 500) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ActivityRow:
+    """One activity in the list, with its sign-up, waitlist and attendance counts and its confirmed minutes."""
+
+    id: int
+    date: dt.date
+    title: str
+    category: str | None
+    organiser: str | None
+    place: str | None
+    start_time: dt.time | None
+    end_time: dt.time | None
+    capacity: int | None
+    signed: int
+    waiting: int
+    came: int
+    confirmed_minutes: int
+    points_per_hour: int
+    cap_minutes: int | None
+    status: ActivityStatus
+    plot_id: int | None  # set for a charity-field work day (义田劳动)
+
+
+def activities(db, village_id: int, statuses: tuple[str, ...] | None = None, limit: int = 500) -> list[ActivityRow]:
     """Newest first, with sign-up, waitlist and attendance counts."""
     signed = (select(Signup.activity_id,
                      func.sum(case((Signup.status == SignupStatus.SIGNED, 1), else_=0)).label("signed"),
@@ -56,59 +81,75 @@ def activities(db, village_id: int, statuses: tuple[str, ...] | None = None, lim
             .order_by(Activity.date.desc(), Activity.id.desc()).limit(limit))
     if statuses:
         stmt = stmt.where(Activity.status.in_(statuses))
-    rows = []
     with db.read() as s:
-        for act, n_signed, n_wait, n_came, mins in s.execute(stmt):
-            time = ""
-            if act.start_time:
-                time = f"{act.start_time:%H:%M}" + (f"–{act.end_time:%H:%M}" if act.end_time else "")
-            rows.append({
-                "id": act.id, "日期": act.date, "活动名称": act.title, "类别": act.category, "组织单位": act.organiser,
-                "地点": act.place, "时间": time, "招募人数": act.capacity, "已报名": int(n_signed or 0),
-                "候补": int(n_wait or 0), "到场": int(n_came or 0), "确认时长（小时）": _hours(mins),
-                "每小时积分": act.points_per_hour, "每人计时上限（分钟）": act.cap_minutes,
-                "状态": STATUS_NAMES.get(act.status, act.status), "义田劳动": act.plot_id is not None,
-            })
-    return pd.DataFrame(rows, columns=["id", "日期", "活动名称", "类别", "组织单位", "地点", "时间", "招募人数", "已报名",
-                                       "候补", "到场", "确认时长（小时）", "每小时积分", "每人计时上限（分钟）", "状态", "义田劳动"])
+        return [ActivityRow(id=act.id, date=act.date, title=act.title, category=act.category,
+                            organiser=act.organiser, place=act.place, start_time=act.start_time,
+                            end_time=act.end_time, capacity=act.capacity, signed=int(n_signed or 0),
+                            waiting=int(n_wait or 0), came=int(n_came or 0), confirmed_minutes=int(mins or 0),
+                            points_per_hour=act.points_per_hour, cap_minutes=act.cap_minutes,
+                            status=ActivityStatus(act.status), plot_id=act.plot_id)
+                for act, n_signed, n_wait, n_came, mins in s.execute(stmt)]
 
 
-def signups(db, village_id: int, activity_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SignupRow:
+    """One resident's sign-up for an activity: ``status`` is the stored code (SIGNUP_NAMES)."""
+
+    resident_id: int
+    name: str
+    door_no: str
+    status: SignupStatus
+    created_at: dt.datetime
+
+
+def signups(db, village_id: int, activity_id: int) -> list[SignupRow]:
+    """Residents signed up for the activity: signed first, then the waitlist, then the cancelled."""
     activity(db, village_id, activity_id)
     order = case((Signup.status == SignupStatus.SIGNED, 0), (Signup.status == SignupStatus.WAITLIST, 1), else_=2)
     stmt = (select(Signup, Resident.name, Household.door_no)
             .join(Resident, Resident.id == Signup.resident_id).join(Household, Household.id == Resident.household_id)
             .where(Signup.activity_id == activity_id).order_by(order, Signup.created_at, Signup.id))
     with db.read() as s:
-        rows = [{"resident_id": su.resident_id, "姓名": name, "门牌号": door, "状态": SIGNUP_NAMES[su.status],
-                 "报名时间": su.created_at} for su, name, door in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["resident_id", "姓名", "门牌号", "状态", "报名时间"])
+        return [SignupRow(su.resident_id, name, door, SignupStatus(su.status), su.created_at)
+                for su, name, door in s.execute(stmt)]
 
 
-def attendance(db, village_id: int, activity_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One resident's attendance at an activity: times, minutes (None until known), the minutes
+    credited under the activity's cap and the points they would bring."""
+
+    attendance_id: int
+    resident_id: int
+    name: str
+    door_no: str
+    check_in: dt.datetime | None
+    check_out: dt.datetime | None
+    on_site: int | None  # minutes between check-in and check-out
+    minutes: int | None
+    credited: int | None
+    points: int | None
+    confirmed: bool
+
+
+def attendance(db, village_id: int, activity_id: int) -> list[AttendanceRow]:
     """Who came, their times, credited minutes and the points they would bring."""
     act = activity(db, village_id, activity_id)
     stmt = (select(Attendance, Resident.name, Household.door_no)
             .join(Resident, Resident.id == Attendance.resident_id)
             .join(Household, Household.id == Attendance.household_id)
             .where(Attendance.activity_id == activity_id).order_by(Attendance.id))
-    rows = []
     with db.read() as s:
-        for att, name, door in s.execute(stmt):
-            rows.append({
-                "attendance_id": att.id, "resident_id": att.resident_id, "姓名": name, "门牌号": door,
-                "签到": f"{att.check_in:%H:%M}" if att.check_in else "",
-                "签退": f"{att.check_out:%H:%M}" if att.check_out else "",
-                "在场（分钟）": int((att.check_out - att.check_in).total_seconds() // 60)
-                if att.check_in and att.check_out else None,
-                "时长（分钟）": att.minutes,
-                "计入（分钟）": credited_minutes(att.minutes, act.cap_minutes) if att.minutes is not None else None,
-                "折算积分": points_for(att.minutes, act.cap_minutes, act.points_per_hour)
-                if att.minutes is not None else None,
-                "已确认": att.confirmed_at is not None,
-            })
-    return pd.DataFrame(rows, columns=["attendance_id", "resident_id", "姓名", "门牌号", "签到", "签退", "在场（分钟）",
-                                       "时长（分钟）", "计入（分钟）", "折算积分", "已确认"])
+        return [AttendanceRow(
+            attendance_id=att.id, resident_id=att.resident_id, name=name, door_no=door,
+            check_in=att.check_in, check_out=att.check_out,
+            on_site=int((att.check_out - att.check_in).total_seconds() // 60)
+            if att.check_in and att.check_out else None,
+            minutes=att.minutes,
+            credited=credited_minutes(att.minutes, act.cap_minutes) if att.minutes is not None else None,
+            points=points_for(att.minutes, act.cap_minutes, act.points_per_hour) if att.minutes is not None else None,
+            confirmed=att.confirmed_at is not None,
+        ) for att, name, door in s.execute(stmt)]
 
 
 def find_residents(db, village_id: int, query: str, limit: int = 30) -> list[tuple[int, str]]:
@@ -133,7 +174,19 @@ def household_members(db, village_id: int, household_id: int) -> list[tuple[int,
             .order_by(Resident.id))]
 
 
-def totals(db, village_id: int, limit: int = 2000) -> pd.DataFrame:
+@dataclass(frozen=True)
+class VolunteerTotalRow:
+    """One volunteer's confirmed cumulative minutes, star level (0 = none) and the day of their last star."""
+
+    resident_id: int
+    name: str
+    door_no: str
+    minutes: int
+    star_level: int
+    reached_on: dt.date | None
+
+
+def totals(db, village_id: int, limit: int = 2000) -> list[VolunteerTotalRow]:
     """Confirmed cumulative hours and star level per volunteer (by name, not ranked)."""
     # star_level_event has no village_id: only the events of this village's residents are grouped
     last = (select(StarLevelEvent.resident_id, func.max(StarLevelEvent.reached_on).label("reached"))
@@ -147,14 +200,22 @@ def totals(db, village_id: int, limit: int = 2000) -> pd.DataFrame:
             .where(VolunteerTotal.village_id == village_id, VolunteerTotal.minutes > 0)
             .order_by(Household.door_no, Resident.id).limit(limit))
     with db.read() as s:
-        rows = [{"resident_id": rid, "姓名": name, "门牌号": door, "累计时长（小时）": _hours(mins),
-                 "星级": "★" * level if level else "—", "星级数": level,
-                 "最近升星日期": f"{reached:%Y-%m-%d}" if reached else ""}
+        return [VolunteerTotalRow(rid, name, door, mins, level or 0, reached)
                 for rid, name, door, mins, level, reached in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["resident_id", "姓名", "门牌号", "累计时长（小时）", "星级", "星级数", "最近升星日期"])
 
 
-def leaderboard(db, village_id: int, limit: int = 20) -> pd.DataFrame | None:
+@dataclass(frozen=True)
+class LeaderRow:
+    """One place on the volunteers' leaderboard (``rank`` from 1), by confirmed minutes."""
+
+    rank: int
+    name: str
+    door_no: str
+    minutes: int
+    star_level: int
+
+
+def leaderboard(db, village_id: int, limit: int = 20) -> list[LeaderRow] | None:
     """Top volunteers by confirmed hours; None when the village switched rankings off."""
     with db.read() as s:
         if not settings.get(s, village_id, "rankings_enabled"):
@@ -164,13 +225,23 @@ def leaderboard(db, village_id: int, limit: int = 20) -> pd.DataFrame | None:
                 .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
                 .where(VolunteerTotal.village_id == village_id, VolunteerTotal.minutes > 0)
                 .order_by(VolunteerTotal.minutes.desc(), Resident.id).limit(limit))
-        rows = [{"名次": i, "姓名": name, "门牌号": door, "累计时长（小时）": _hours(mins),
-                 "星级": "★" * level if level else "—"}
+        return [LeaderRow(i, name, door, mins, level or 0)
                 for i, (name, door, mins, level) in enumerate(s.execute(stmt), start=1)]
-    return pd.DataFrame(rows, columns=["名次", "姓名", "门牌号", "累计时长（小时）", "星级"])
 
 
-def hours_by_person_month(db, village_id: int, year: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class PersonMonthRow:
+    """One person's confirmed service in one month: how many times and how many minutes."""
+
+    name: str
+    door_no: str
+    year: int
+    month: int
+    times: int
+    minutes: int
+
+
+def hours_by_person_month(db, village_id: int, year: int) -> list[PersonMonthRow]:
     """Confirmed hours per person per month of ``year`` (one row per person and month)."""
     month = extract("month", Activity.date)
     stmt = (select(Resident.name, Household.door_no, month.label("m"), func.count().label("n"),
@@ -183,12 +254,24 @@ def hours_by_person_month(db, village_id: int, year: int) -> pd.DataFrame:
             .group_by(Resident.id, Resident.name, Household.door_no, month)
             .order_by(Household.door_no, Resident.name, month))
     with db.read() as s:
-        rows = [{"姓名": name, "门牌号": door, "月份": f"{year}-{int(m):02d}", "参加次数": n,
-                 "服务时长（小时）": _hours(mins)} for name, door, m, n, mins in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["姓名", "门牌号", "月份", "参加次数", "服务时长（小时）"])
+        return [PersonMonthRow(name, door, year, int(m), int(n), int(mins or 0))
+                for name, door, m, n, mins in s.execute(stmt)]
 
 
-def hours_by_activity(db, village_id: int, date_from: dt.date, date_to: dt.date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ActivityHoursRow:
+    """One activity's confirmed service: how many attended and their minutes together."""
+
+    date: dt.date
+    title: str
+    category: str | None
+    organiser: str | None
+    people: int
+    minutes: int
+
+
+def hours_by_activity(db, village_id: int, date_from: dt.date, date_to: dt.date) -> list[ActivityHoursRow]:
+    """Confirmed service per activity dated in [date_from, date_to], oldest first."""
     stmt = (select(Activity.date, Activity.title, Activity.category, Activity.organiser,
                    func.count(Attendance.id).label("n"),
                    func.sum(Attendance.minutes).label("mins"))
@@ -198,27 +281,52 @@ def hours_by_activity(db, village_id: int, date_from: dt.date, date_to: dt.date)
             .group_by(Activity.id, Activity.date, Activity.title, Activity.category, Activity.organiser)
             .order_by(Activity.date, Activity.id))
     with db.read() as s:
-        rows = [{"日期": d, "活动名称": t, "类别": c, "组织单位": o, "参加人数": n, "服务时长（小时）": _hours(mins)}
-                for d, t, c, o, n, mins in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["日期", "活动名称", "类别", "组织单位", "参加人数", "服务时长（小时）"])
+        return [ActivityHoursRow(d, t, c, o, int(n), int(mins or 0)) for d, t, c, o, n, mins in s.execute(stmt)]
 
 
-def person_attendance(db, village_id: int, resident_id: int, limit: int = 200) -> pd.DataFrame:
+@dataclass(frozen=True)
+class PersonAttendanceRow:
+    """One of a person's service records: the activity, its minutes (None until known), confirmed or not."""
+
+    attendance_id: int
+    date: dt.date
+    title: str
+    minutes: int | None
+    confirmed: bool
+
+
+def person_attendance(db, village_id: int, resident_id: int, limit: int = 200) -> list[PersonAttendanceRow]:
     """One person's service records (newest first), for corrections and certificates."""
     stmt = (select(Attendance.id, Activity.date, Activity.title, Attendance.minutes, Attendance.confirmed_at)
             .join(Activity, Activity.id == Attendance.activity_id)
             .where(Attendance.village_id == village_id, Attendance.resident_id == resident_id)
             .order_by(Activity.date.desc(), Attendance.id.desc()).limit(limit))
     with db.read() as s:
-        rows = [{"attendance_id": aid, "日期": d, "活动名称": t, "时长（分钟）": m, "已确认": c is not None}
-                for aid, d, t, m, c in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["attendance_id", "日期", "活动名称", "时长（分钟）", "已确认"])
+        return [PersonAttendanceRow(aid, d, t, m, c is not None) for aid, d, t, m, c in s.execute(stmt)]
 
 
-def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) -> pd.DataFrame:
-    """Correction requests with their decisions (the history is never removed)."""
-    stmt = (select(HoursCorrection, func.coalesce(Resident.name, OutsideVolunteer.name), Activity.title, Activity.date,
-                   Activity.plot_id)
+@dataclass(frozen=True)
+class CorrectionRow:
+    """One hours-correction request and its decision: ``status`` is the stored code (CORRECTION_NAMES);
+    ``name`` is the resident's or the outside volunteer's."""
+
+    id: int
+    name: str
+    activity_date: dt.date
+    activity_title: str
+    old_minutes: int | None
+    new_minutes: int
+    requested_by: str
+    reason: str
+    created_at: dt.datetime
+    status: CorrectionStatus
+    decision_note: str | None
+    decided_at: dt.datetime | None
+
+
+def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) -> list[CorrectionRow]:
+    """Correction requests with their decisions (the history is never removed), newest first."""
+    stmt = (select(HoursCorrection, func.coalesce(Resident.name, OutsideVolunteer.name), Activity.title, Activity.date)
             .join(Attendance, Attendance.id == HoursCorrection.attendance_id)
             .outerjoin(Resident, Resident.id == Attendance.resident_id)
             .outerjoin(OutsideVolunteer, OutsideVolunteer.id == Attendance.outsider_id)
@@ -228,25 +336,33 @@ def corrections(db, village_id: int, only_open: bool = False, limit: int = 500) 
     if only_open:
         stmt = stmt.where(HoursCorrection.status == CorrectionStatus.OPEN)
     with db.read() as s:
-        rows = [{"id": c.id, "姓名": name, "活动": f"{d:%Y-%m-%d} {title}", "原时长（分钟）": c.old_minutes,
-                 "申请时长（分钟）": c.new_minutes, "申请人": c.requested_by, "原因": c.reason,
-                 "申请时间": c.created_at, "状态": CORRECTION_NAMES[c.status], "处理意见": c.decision_note,
-                 "处理时间": c.decided_at}
-                for c, name, title, d, _plot in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["id", "姓名", "活动", "原时长（分钟）", "申请时长（分钟）", "申请人", "原因",
-                                       "申请时间", "状态", "处理意见", "处理时间"])
+        return [CorrectionRow(id=c.id, name=name, activity_date=d, activity_title=title, old_minutes=c.old_minutes,
+                              new_minutes=c.new_minutes, requested_by=c.requested_by, reason=c.reason,
+                              created_at=c.created_at, status=CorrectionStatus(c.status),
+                              decision_note=c.decision_note, decided_at=c.decided_at)
+                for c, name, title, d in s.execute(stmt)]
 
 
-def star_events(db, village_id: int, limit: int = 500) -> pd.DataFrame:
+@dataclass(frozen=True)
+class StarEventRow:
+    """One star level a volunteer reached, the day and their cumulative minutes then."""
+
+    name: str
+    door_no: str
+    level: int
+    reached_on: dt.date
+    minutes_at: int
+
+
+def star_events(db, village_id: int, limit: int = 500) -> list[StarEventRow]:
+    """Star levels reached, newest first."""
     stmt = (select(StarLevelEvent, Resident.name, Household.door_no)
             .join(Resident, Resident.id == StarLevelEvent.resident_id)
             .join(Household, and_(Household.id == Resident.household_id, Household.village_id == village_id))
             .where(Resident.village_id == village_id)
             .order_by(StarLevelEvent.reached_on.desc(), StarLevelEvent.id.desc()).limit(limit))
     with db.read() as s:
-        rows = [{"姓名": name, "门牌号": door, "星级": "★" * e.level, "达到日期": e.reached_on,
-                 "当时累计（小时）": _hours(e.minutes_at)} for e, name, door in s.execute(stmt)]
-    return pd.DataFrame(rows, columns=["姓名", "门牌号", "星级", "达到日期", "当时累计（小时）"])
+        return [StarEventRow(name, door, e.level, e.reached_on, e.minutes_at) for e, name, door in s.execute(stmt)]
 
 
 def total_mismatches(db, village_id: int) -> list[str]:
