@@ -170,6 +170,6 @@ def test_the_field_report_lists_the_village_fund_from_surplus_sales(field_app):
     at.run()
     assert not at.exception
     assert "2 笔，合计 94.50 元" in texts(at)
-    fund = next(d.value for d in at.dataframe if "金额（元）" in d.value.columns)
-    assert sorted(fund["金额（元）"].tolist()) == [30.0, 64.5]
-    assert "土豆 20.0 公斤，购买方：镇农贸市场" in fund["说明"].tolist()
+    fund = next(d.value for d in at.dataframe if "yuan" in d.value.columns)
+    assert sorted(fund["yuan"].tolist()) == [30.0, 64.5]
+    assert "土豆 20.0 公斤，购买方：镇农贸市场" in fund["note"].tolist()
