@@ -8,13 +8,33 @@ import datetime as dt
 import streamlit as st
 
 from core.charity import field_aid
+from core.charity.field_aid import EntryStatus
 from core.village.templates import BENEFICIARY_CATEGORIES
 from core.volunteering import volunteer_queries as vq
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, run_action
+from ui.tables import Col, column_config, records, table
+from ui.widgets import flash, run_action
 
-STATUSES = ["有效", "待审核", "已过期", "已停用"]
+REGISTER = [
+    Col("id", "编号", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("persons", "人口", "int"),
+    Col("category", "类别", names=BENEFICIARY_CATEGORIES),
+    Col("reason", "原因"),
+    Col("approved_by", "审核人", blank=""),
+    Col("approved_at", "审核时间", "datetime"),
+    Col("valid_until", "有效期至", "date"),
+    Col("status", "状态", names=field_aid.ENTRY_STATUS),
+]
+LISTED = (EntryStatus.VALID, EntryStatus.PENDING, EntryStatus.EXPIRED)  # shown by default; 已停用 on request
+SUGGESTED = [
+    Col("household_id", "户ID", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("elderly_text", "70岁以上成员"),
+]
 
 
 def _summary(actor) -> None:
@@ -28,40 +48,38 @@ def _summary(actor) -> None:
 
 def _register_list(actor) -> None:
     db = runtime.db()
-    df = field_aid.register_frame(db, actor.village_id)
-    if df.empty:
+    rows = field_aid.register_entries(db, actor.village_id)
+    if not rows:
         st.info("登记册为空：可在“新增登记”中逐户登记，或在“70岁以上老人建议”中一次确认多户。")
         return
     c1, c2 = st.columns(2)
-    status = c1.multiselect("状态", STATUSES, default=["有效", "待审核", "已过期"], key="ben_filter_status",
-                            placeholder="全部状态")
-    cats = c2.multiselect("类别", list(BENEFICIARY_CATEGORIES.values()), key="ben_filter_cat", placeholder="全部类别")
-    view = df[df["状态"].isin(status)] if status else df
-    if cats:
-        view = view[view["类别"].isin(cats)]
+    status = c1.multiselect("状态", list(EntryStatus), default=[*LISTED],
+                            format_func=field_aid.ENTRY_STATUS.get, key="ben_filter_status", placeholder="全部状态")
+    cats = c2.multiselect("类别", list(BENEFICIARY_CATEGORIES), format_func=BENEFICIARY_CATEGORIES.get,
+                          key="ben_filter_cat", placeholder="全部类别")
+    view = [e for e in rows if (not status or e.status in status) and (not cats or e.category in cats)]
     st.caption(f"共 {len(view)} 条。分配时只计“有效”的登记：已审核、在有效期内、未停用。")
-    st.dataframe(view, hide_index=True, width="stretch")
-    downloads(view, "受助对象登记册", "ben_list_dl")
-    _renew(actor, df)
-    pending = view[view["状态"] == "待审核"]
-    active = view[view["状态"].isin(["有效", "待审核", "已过期"])]
+    table(view, REGISTER, key="ben_list", download="受助对象登记册")
+    _renew(actor, rows)
+    pending = [e for e in view if e.status == EntryStatus.PENDING]
+    active = [e for e in view if e.status in LISTED]
     c1, c2 = st.columns(2)
     with c1.container(border=True):
         st.markdown("**审核**")
-        if pending.empty:
+        if not pending:
             st.caption("没有待审核的登记。")
         else:
-            options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}" for r in pending.itertuples()}
+            options = {e.id: _label(e) for e in pending}
             pick = st.selectbox("待审核", list(options), format_func=options.get, key="ben_approve_pick")
             if (st.button("审核通过", key="ben_approve_btn", type="primary")
                     and run_action(lambda: field_aid.approve(db, actor, pick), "已审核通过。") is not None):
                 st.rerun()
     with c2.container(border=True):
         st.markdown("**停用**（迁出、去世、不再符合条件）")
-        if active.empty:
+        if not active:
             st.caption("没有可停用的登记。")
         else:
-            options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}" for r in active.itertuples()}
+            options = {e.id: _label(e) for e in active}
             with st.form("ben_deactivate_form", clear_on_submit=True):
                 pick = st.selectbox("登记", list(options), format_func=options.get)
                 reason = st.text_input("原因（必填）", max_chars=500)
@@ -76,15 +94,19 @@ def _register_list(actor) -> None:
                 st.rerun()
 
 
-def _renew(actor, df) -> None:
+def _label(e) -> str:
+    return f"{e.door_no} {e.head_name} · {BENEFICIARY_CATEGORIES.get(e.category, e.category)}"
+
+
+def _renew(actor, rows) -> None:
     soon = dt.date.today() + dt.timedelta(days=30)
-    due = df[(df["状态"] == "已过期") | ((df["状态"] == "有效") & df["有效期至"].notna()
-                                        & (df["有效期至"].apply(lambda d: d is not None and d <= soon)))]
-    if due.empty:
+    due = [e for e in rows if e.status == EntryStatus.EXPIRED
+           or (e.status == EntryStatus.VALID and e.valid_until is not None and e.valid_until <= soon)]
+    if not due:
         return
     with st.container(border=True):
         st.markdown(f"**复核续期**：{len(due)} 条已过期或 30 天内到期")
-        options = {int(r.编号): f"{r.门牌号} {r.户主} · {r.类别}（至 {r.有效期至}）" for r in due.itertuples()}
+        options = {e.id: f"{_label(e)}（至 {e.valid_until}）" for e in due}
         with st.form("ben_renew_form", clear_on_submit=True):
             c1, c2 = st.columns([3, 2])
             pick = c1.selectbox("登记", list(options), format_func=options.get)
@@ -125,16 +147,17 @@ def _new_entry(actor) -> None:
 
 def _suggestions(actor) -> None:
     db = runtime.db()
-    df = field_aid.suggestions(db, actor.village_id)
+    rows = field_aid.suggestions(db, actor.village_id)
     st.caption("根据花名册的出生年份，列出家中有 70 岁以上成员、尚未登记为“70岁以上老人”的户。请核实后勾选确认。")
-    if df.empty:
+    if not rows:
         st.success("没有新的建议：符合条件的户都已登记。")
         return
-    view = df.copy()
-    view.insert(0, "确认", False)
-    edited = st.data_editor(view, hide_index=True, width="stretch", disabled=list(df.columns),
-                            key="ben_suggest_editor")
-    chosen = [int(h) for h, ok in zip(edited["户ID"], edited["确认"], strict=True) if ok]
+    view = records(rows, SUGGESTED)
+    view.insert(0, "confirm", False)
+    cc = {"confirm": st.column_config.CheckboxColumn("确认"), **column_config(SUGGESTED)}
+    edited = st.data_editor(view, hide_index=True, width="stretch", disabled=[c.field for c in SUGGESTED],
+                            column_config=cc, key="ben_suggest_editor")
+    chosen = [int(h) for h, ok in zip(edited["household_id"], edited["confirm"], strict=True) if ok]
     until = st.date_input("有效期至", value=dt.date.today() + dt.timedelta(days=365), format="YYYY-MM-DD",
                           key="ben_suggest_until")
     if st.button(f"确认登记所选 {len(chosen)} 户", key="ben_suggest_btn", type="primary", disabled=not chosen):

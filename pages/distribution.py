@@ -8,12 +8,52 @@ import json
 import streamlit as st
 
 from core.charity import allocation, distribution, field, produce
+from core.charity.field_aid import ROUND_STATUS
 from core.platform.errors import DomainError
 from core.village.templates import BENEFICIARY_CATEGORIES
+from db.enums import RoundStatus
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
+from ui.tables import Col, column_config, labelled, records, table
 from ui.widgets import downloads, flash, md_escape, number_bad, number_box, pdf_download, run_action, say, text_of
+
+# The draft's adjustment table: only 分配（公斤） is edited; 户ID is hidden on screen but kept in the file.
+DRAFT = [
+    Col("household_id", "户ID", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("category", "类别", names=BENEFICIARY_CATEGORIES),
+    Col("persons", "人口", "int"),
+    Col("kg", "分配（公斤）", "number"),
+]
+SIGNOFF = [
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("phone", "电话"),
+    Col("category", "类别", names=BENEFICIARY_CATEGORIES),
+    Col("persons", "人口", "int"),
+    Col("kg", "分配（公斤）", "number"),
+    Col("has_card", "积分卡", names={True: "有", False: "无"}),
+    Col("delivered_at", "签领时间", "datetime"),
+    Col("via", "签领方式", names=distribution.VIA_NAMES, blank=""),
+    Col("signed_by", "签领人"),
+    Col("staff", "经办人", blank=""),
+    Col("note", "备注"),
+]
+LEFT = SIGNOFF[:7]
+ROUNDS = [
+    Col("id", "编号", "int"),
+    Col("title", "名称"),
+    Col("crop", "作物"),
+    Col("total_kg", "总量（公斤）", "number"),
+    Col("rule", "分配方式", names=allocation.RULES),
+    Col("households", "户数", "int"),
+    Col("persons", "人数", "int"),
+    Col("delivered", "已签领户数", "int"),
+    Col("status", "状态", names=ROUND_STATUS),
+    Col("created_at", "创建时间", "datetime"),
+]
 
 
 def _new_round(actor) -> None:
@@ -52,7 +92,8 @@ def _new_round(actor) -> None:
 
 
 def _pick_round(actor) -> int | None:
-    choices = dict(distribution.round_choices(runtime.db(), actor.village_id, ("draft", "confirmed", "closed")))
+    shown = (RoundStatus.DRAFT, RoundStatus.CONFIRMED, RoundStatus.CLOSED)
+    choices = dict(distribution.round_choices(runtime.db(), actor.village_id, shown))
     if not choices:
         st.info("没有进行中的分配轮次。")
         return None
@@ -70,29 +111,29 @@ def _pick_round(actor) -> int | None:
 def _draft(actor, r) -> None:
     db = runtime.db()
     params = json.loads(r.params or "{}")
-    df = distribution.allocations_frame(db, actor.village_id, r.id)
+    rows = distribution.allocations(db, actor.village_id, r.id)
     bounds = []
     if params.get("min_grams"):
         bounds.append(f"每户最少 {field.fmt_kg(params['min_grams'])} 公斤")
     if params.get("max_grams"):
         bounds.append(f"每户最多 {field.fmt_kg(params['max_grams'])} 公斤")
     st.markdown(f"**{md_escape(r.title)}** · {md_escape(r.crop)} · 总量 {field.fmt_kg(r.total_grams)} 公斤 · "
-             f"{allocation.RULES.get(r.rule, r.rule)} · {len(df)} 户" + ("（" + "，".join(bounds) + "）" if bounds else ""))
+             f"{allocation.RULES.get(r.rule, r.rule)} · {len(rows)} 户" + ("（" + "，".join(bounds) + "）" if bounds else ""))
     st.caption("可直接修改“分配（公斤）”列（精确到 0.1 公斤），合计必须仍等于总量才能确认。")
     version = st.session_state.get(state.DISTRIBUTION_EDIT, 0)
-    view = df[["户ID", "门牌号", "户主", "类别", "人口", "分配（公斤）"]]
+    cc = column_config(DRAFT)
+    cc["household_id"] = None
+    cc["kg"] = st.column_config.NumberColumn("分配（公斤）", min_value=0.0, step=0.1, format="%.1f")
     edited = st.data_editor(
-        view, hide_index=True, width="stretch", num_rows="fixed", key=f"dist_editor_{r.id}_{version}",
-        disabled=["户ID", "门牌号", "户主", "类别", "人口"],
-        column_config={"户ID": None,
-                       "分配（公斤）": st.column_config.NumberColumn(min_value=0.0, step=0.1, format="%.1f")})
-    total = round(float(edited["分配（公斤）"].fillna(0).sum()), 1)
+        records(rows, DRAFT), hide_index=True, width="stretch", num_rows="fixed", key=f"dist_editor_{r.id}_{version}",
+        disabled=[c.field for c in DRAFT if c.field != "kg"], column_config=cc)
+    total = round(float(edited["kg"].fillna(0).sum()), 1)
     target = round(r.total_grams / 1000, 1)
     if abs(total - target) < 0.05:
         st.success(f"合计 {total:,.1f} 公斤，与总量一致。")
     else:
         st.error(f"合计 {total:,.1f} 公斤，与总量 {target:,.1f} 公斤相差 {target - total:+,.1f} 公斤。")
-    downloads(view, f"分配草稿_{r.id}", "dist_draft_dl")
+    downloads(labelled(rows, DRAFT), f"分配草稿_{r.id}", "dist_draft_dl")
     if not confirm.is_open("dist_confirm", r.id):
         c1, c2 = st.columns(2)
         confirm.ask("dist_confirm", r.id, "确认分配…", where=c1)
@@ -103,7 +144,7 @@ def _draft(actor, r) -> None:
     if confirm.confirmed("dist_confirm", r.id, confirm="确认出库并分配", back="返回修改",
                          warning=f"确认后将从义田库存中出库 {field.fmt_kg(r.total_grams)} 公斤{r.crop}，并按上表发放。"
                                  "此操作不能撤销。"):
-        values = dict(zip(edited["户ID"], edited["分配（公斤）"], strict=True))
+        values = dict(zip(edited["household_id"], edited["kg"], strict=True))
         done = run_action(lambda: distribution.confirm_round(db, actor, r.id, distribution.adjusted_from_kg(values)))
         if done is not None:
             st.session_state[state.DISTRIBUTION_EDIT] = version + 1
@@ -117,7 +158,7 @@ def _delivery(actor, r) -> None:
     # The counters stand above the scan box but are filled in after a scan has been handled,
     # so they already count the household just scanned.
     summary = st.container()
-    if r.status == "confirmed":
+    if r.status == RoundStatus.CONFIRMED:
         scanned = scan_box("dist_scan", label="扫描受助户积分卡签领")
         if scanned:
             try:
@@ -131,20 +172,19 @@ def _delivery(actor, r) -> None:
         notice = st.session_state.get(state.DISTRIBUTION_NOTICE)
         if notice:
             say(notice[0], notice[1])
-    df = distribution.allocations_frame(db, actor.village_id, r.id)
-    given = df[df["分配（公斤）"] > 0]
-    done = given[given["签领时间"].notna()]
+    rows = distribution.allocations(db, actor.village_id, r.id)
+    given = [a for a in rows if a.grams > 0]
+    done = [a for a in given if a.delivered_at is not None]
     with summary:
         c1, c2, c3 = st.columns(3)
         c1.metric("应签领户数", len(given))
         c2.metric("已签领", len(done))
-        c3.metric("已发放（公斤）", f"{done['分配（公斤）'].sum():,.1f}")
+        c3.metric("已发放（公斤）", f"{sum(a.kg for a in done):,.1f}")
         st.progress(len(done) / len(given) if len(given) else 1.0)
-    left = given[given["签领时间"].isna()]
-    if not left.empty:
+    left = [a for a in given if a.delivered_at is None]
+    if left:
         with st.expander("无卡或代领：登记签领人", expanded=False):
-            options = {int(row["编号"]): f"{row['门牌号']} {row['户主']}（{row['分配（公斤）']:.1f} 公斤）"
-                       for row in left.to_dict("records")}
+            options = {a.id: f"{a.door_no} {a.head_name}（{a.kg:.1f} 公斤）" for a in left}
             with st.form("dist_proxy_form", clear_on_submit=True):
                 aid = st.selectbox("户", list(options), format_func=options.get)
                 c1, c2 = st.columns(2)
@@ -155,38 +195,33 @@ def _delivery(actor, r) -> None:
                     if msg:
                         flash(msg)
                         st.rerun()
-    if r.status == "confirmed" and not left.empty:
+    if r.status == RoundStatus.CONFIRMED and left:
         _close_round(actor, r, left)
     tab_left, tab_all = st.tabs([f"未签领（{len(left)}）", "全部"])
-    cols = ["门牌号", "户主", "电话", "类别", "人口", "分配（公斤）", "积分卡", "签领时间", "签领方式", "签领人", "经办人",
-            "备注"]
     with tab_left:
-        show = left[cols[:7]]
-        st.dataframe(show, hide_index=True, width="stretch")
-        downloads(show, f"未签领名单_{r.id}", "dist_left_dl")
+        table(left, LEFT, key="dist_left", download=f"未签领名单_{r.id}")
     with tab_all:
-        st.dataframe(df[cols], hide_index=True, width="stretch")
-        downloads(df[cols], f"分配签领表_{r.id}", "dist_all_dl")
-    only_left = not left.empty
+        table(rows, SIGNOFF, key="dist_all", download=f"分配签领表_{r.id}")
+    only_left = bool(left)
     no_card = st.checkbox("签领表只列没有积分卡的户", key="dist_pdf_nocard",
                           help="有卡的户到场扫卡即可；没有卡、请人代领或送货上门的户在纸质签领表上签字。")
-    sheet = df if not only_left else left
+    sheet = rows if not only_left else left
     if no_card:
-        sheet = sheet[sheet["积分卡"] == "无"]
+        sheet = [a for a in sheet if not a.has_card]
     # The PDF is made only when the button is clicked (a scan must not wait for it); a name
     # the font cannot print is caught here, where the error can still be shown.
     label = "打印签领表（PDF，未签领的户）" if only_left else "打印签领表（PDF，全部户，存档）"
     vid, round_id = actor.village_id, r.id
     pdf_download(label, lambda: distribution.signoff_pdf(db, vid, round_id, only_undelivered=only_left,
                                                       without_card_only=no_card),
-                 f"签领表_{r.id}.pdf", "dist_pdf", text_of(r.title, r.crop, sheet[["户主", "类别"]]),
-                 disabled=sheet.empty)
+                 f"签领表_{r.id}.pdf", "dist_pdf", text_of(r.title, r.crop, labelled(sheet, [SIGNOFF[1], SIGNOFF[3]])),
+                 disabled=not sheet)
 
 
 def _close_round(actor, r, left) -> None:
     """End the round early: what is still undelivered goes back into the produce stock."""
     db = runtime.db()
-    kg = left["分配（公斤）"].sum()
+    kg = sum(a.kg for a in left)
     with st.expander("结束发放（未领退库）", expanded=confirm.is_open("dist_close", r.id)):
         st.caption("发放结束仍有户未签领时使用（如已搬走、长期外出、农产品不宜久放）：未领部分退回义田库存，"
                    "这些户标记为“未领退库”，本轮不能再签领。")
@@ -204,12 +239,8 @@ def _close_round(actor, r, left) -> None:
 
 
 def _history(actor) -> None:
-    df = distribution.rounds_frame(runtime.db(), actor.village_id)
-    if df.empty:
-        st.info("还没有分配轮次。")
-        return
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, "分配轮次", "dist_rounds_dl")
+    table(distribution.rounds(runtime.db(), actor.village_id), ROUNDS, key="dist_rounds", download="分配轮次",
+          empty="还没有分配轮次。")
 
 
 def render() -> None:
@@ -222,7 +253,7 @@ def render() -> None:
         rid = _pick_round(actor)
         if rid is not None:
             r = distribution.round_info(runtime.db(), actor.village_id, rid)
-            if r.status == "draft":
+            if r.status == RoundStatus.DRAFT:
                 _draft(actor, r)
             else:
                 _delivery(actor, r)

@@ -8,14 +8,16 @@ import datetime as dt
 import streamlit as st
 
 from core.charity import field, produce
-from core.charity.field_report import report_pdf, season_report
+from core.charity.field_report import report_pdf, report_tables, season_report
 from core.platform.errors import DomainError
+from core.village.templates import BENEFICIARY_CATEGORIES
 from core.volunteering import service_hours
 from core.volunteering import volunteer_queries as vq
+from core.volunteering.volunteer import STATUS_NAMES
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.scan import scan_box
-from ui.tables import Col, table
+from ui.tables import Col, labelled, table
 from ui.widgets import (
     downloads,
     excel_download,
@@ -31,6 +33,77 @@ from ui.widgets import (
     text_of,
 )
 
+PLOTS = [
+    Col("id", "编号", "int"),
+    Col("name", "地块"),
+    Col("area_mu", "面积（亩）", "number"),
+    Col("location", "位置"),
+    Col("party_group", "责任党小组"),
+    Col("members", "成员人数", "int"),
+    Col("active", "状态", names={True: "在用", False: "停用"}),
+]
+SEASONS = [
+    Col("id", "编号", "int"),
+    Col("year", "年份", "int"),
+    Col("plot", "地块"),
+    Col("crop", "作物"),
+    Col("sown_on", "播种日期", "date"),
+    Col("harvested_kg", "已收获（公斤）", "number"),
+]
+WORK_DAYS = [
+    Col("id", "编号", "int"),
+    Col("date", "日期", "date"),
+    Col("plot", "地块"),
+    Col("title", "名称"),
+    Col("tasks", "劳动任务"),
+    Col("status", "状态", names=STATUS_NAMES),
+    Col("people", "参加人数", "int"),
+    Col("hours", "时长（小时）", "number"),
+    Col("confirmed", "已确认人数", "int"),
+]
+HARVESTS = [
+    Col("id", "编号", "int"),
+    Col("date", "日期", "date"),
+    Col("plot", "地块"),
+    Col("crop", "作物"),
+    Col("kg", "重量（公斤）", "number"),
+    Col("staff", "记录人", blank=""),
+    Col("has_photo", "照片", names={True: "有", False: ""}),
+]
+STOCK = [
+    Col("crop", "作物"),
+    Col("kg", "库存（公斤）", "number"),
+]
+MOVES = [
+    Col("created_at", "时间", "datetime"),
+    Col("crop", "作物"),
+    Col("kind", "类型", names=field.MOVE_NAMES),
+    Col("kg", "数量（公斤）", "number"),
+    Col("note", "说明"),
+    Col("staff", "经办人", blank=""),
+]
+BY_CROP = [
+    Col("crop", "作物"),
+    Col("harvested_kg", "收获（公斤）", "number"),
+    Col("delivered_kg", "发放（公斤）", "number"),
+    Col("to_shop_kg", "转入超市（公斤）", "number"),
+    Col("sold_kg", "出售（公斤）", "number"),
+]
+BY_CATEGORY = [
+    Col("category", "类别", names=BENEFICIARY_CATEGORIES),
+    Col("households", "户数", "int"),
+    Col("people", "人数", "int"),
+    Col("kg", "发放（公斤）", "number"),
+]
+FUND = [  # the screen leaves out 编号; the workbook's 村集体资金 sheet keeps it
+    Col("id", "编号", "int"),
+    Col("date", "日期", "date"),
+    Col("source", "来源"),
+    Col("yuan", "金额（元）", "money"),
+    Col("note", "说明"),
+    Col("staff", "经办人", blank=""),
+]
+
 
 def _once(fingerprint: str, again: bool = False) -> bool:
     """True unless this form was just saved with exactly these values (a double click writes
@@ -43,33 +116,33 @@ def _once(fingerprint: str, again: bool = False) -> bool:
 
 def _plots(actor) -> None:
     db = runtime.db()
-    df = field.plots_frame(db, actor.village_id)
-    if df.empty:
+    rows = field.plots(db, actor.village_id)
+    if not rows:
         st.info("还没有登记义田地块。")
     else:
         c1, c2 = st.columns(2)
-        active = df[df["状态"] == "在用"]
+        active = [p for p in rows if p.active]
         c1.metric("在用地块", len(active))
-        c2.metric("总面积（亩）", f"{active['面积（亩）'].sum():g}")
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "义田地块", "field_plots_dl")
+        c2.metric("总面积（亩）", f"{sum(p.area_mu for p in active):g}")
+        table(rows, PLOTS, key="field_plots", download="义田地块")
     members = field.party_members(db, actor.village_id)
     names = dict(members)
-    editing = st.selectbox("编辑地块", [None, *df["编号"].tolist()], key="field_plot_edit",
-                           format_func=lambda i: "新增地块" if i is None else df.set_index("编号").loc[i, "地块"])
-    row = df.set_index("编号").loc[editing] if editing is not None else None
+    by_id = {p.id: p for p in rows}
+    editing = st.selectbox("编辑地块", [None, *by_id], key="field_plot_edit",
+                           format_func=lambda i: "新增地块" if i is None else by_id[i].name)
+    row = by_id[editing] if editing is not None else None
     current = [rid for rid, _ in field.plot_members(db, actor.village_id, editing)] if editing else []
     with st.form(f"field_plot_form_{editing}", clear_on_submit=editing is None):
         c1, c2 = st.columns(2)
-        name = c1.text_input("地块名称", value=row["地块"] if row is not None else "", max_chars=40)
+        name = c1.text_input("地块名称", value=row.name if row is not None else "", max_chars=40)
         area = number_box("面积（亩）", min_value=0.0, max_value=10000.0, step=0.5, format="%.2f",
-                          value=float(row["面积（亩）"]) if row is not None else 1.0, where=c2)
+                          value=row.area_mu if row is not None else 1.0, where=c2)
         c1, c2 = st.columns(2)
-        location = c1.text_input("位置", value=row["位置"] if row is not None else "", max_chars=80)
-        group = c2.text_input("责任党小组", value=row["责任党小组"] if row is not None else "", max_chars=60)
+        location = c1.text_input("位置", value=row.location if row is not None else "", max_chars=80)
+        group = c2.text_input("责任党小组", value=row.party_group if row is not None else "", max_chars=60)
         picked = st.multiselect("责任党员", list(names), default=[r for r in current if r in names],
                                 format_func=names.get, placeholder="从党员名单中选择")
-        active = st.checkbox("在用", value=(row["状态"] == "在用") if row is not None else True)
+        active = st.checkbox("在用", value=row.active if row is not None else True)
         if st.form_submit_button("保存地块", type="primary") and area is not None:
             pid = run_action(lambda: field.save_plot(db, actor, name=name, area_mu=round(area, 2), location=location,
                                                      party_group=group, member_ids=picked, active=active,
@@ -82,10 +155,9 @@ def _plots(actor) -> None:
 def _seasons(actor) -> None:
     db = runtime.db()
     plots = dict(field.plot_choices(db, actor.village_id))
-    df = field.seasons_frame(db, actor.village_id)
-    if not df.empty:
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "种植季", "field_seasons_dl")
+    rows = field.seasons(db, actor.village_id)
+    if rows:
+        table(rows, SEASONS, key="field_seasons", download="种植季")
     if not plots:
         st.info("请先登记义田地块。")
         return
@@ -147,8 +219,8 @@ WORKDAY_ATTENDANCE = [
 def _work_days(actor) -> None:
     db = runtime.db()
     plots = dict(field.plot_choices(db, actor.village_id))
-    df = field.work_days_frame(db, actor.village_id)
-    with st.expander("新建劳动日", expanded=df.empty):
+    days = field.work_days(db, actor.village_id)
+    with st.expander("新建劳动日", expanded=not days):
         if not plots:
             st.info("请先登记义田地块。")
         else:
@@ -166,12 +238,11 @@ def _work_days(actor) -> None:
                             st.session_state[state.FIELD_WORKDAY] = aid
                             flash("已创建劳动日。")
                             st.rerun()
-    if df.empty:
+    if not days:
         st.info("还没有劳动日。")
         return
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, "义田劳动日", "field_workdays_dl")
-    options = {int(r.编号): f"{r.日期:%Y-%m-%d} {r.名称}" for r in df.itertuples()}
+    table(days, WORK_DAYS, key="field_workdays", download="义田劳动日")
+    options = {w.id: f"{w.date:%Y-%m-%d} {w.title}" for w in days}
     ids = list(options)
     current = st.session_state.get(state.FIELD_WORKDAY)
     aid = st.selectbox("管理劳动日", ids, index=ids.index(current) if current in ids else 0,
@@ -247,14 +318,15 @@ def _harvest(actor) -> None:
                         st.session_state[state.FIELD_LAST_WRITE] = fp
                         flash(f"已记录收获 {kg:.1f} 公斤，已入库。")
                         st.rerun()
-    df = produce.harvests_frame(db, actor.village_id)
-    if not df.empty:
-        by_crop = df.groupby("作物", as_index=False)["重量（公斤）"].sum()
+    rows = produce.harvests(db, actor.village_id)
+    if rows:
+        by_crop: dict[str, float] = {}
+        for h in rows:
+            by_crop[h.crop] = by_crop.get(h.crop, 0) + h.kg
         cols = st.columns(min(len(by_crop), 5))
-        for i, r in enumerate(by_crop.itertuples()):
-            cols[i % len(cols)].metric(f"{md_escape(r.作物)}（公斤）", f"{r._2:,.1f}")
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "收获记录", "field_harvest_dl")
+        for i, (crop, kg) in enumerate(sorted(by_crop.items())):
+            cols[i % len(cols)].metric(f"{md_escape(crop)}（公斤）", f"{kg:,.1f}")
+        table(rows, HARVESTS, key="field_harvest", download="收获记录")
         photos = produce.harvest_photos(db, actor.village_id, runtime.config().photo_dir)
         if photos:
             with st.expander(f"过秤照片（{len(photos)}）"):
@@ -266,11 +338,7 @@ def _harvest(actor) -> None:
 def _stock(actor) -> None:
     db = runtime.db()
     stock = produce.crops_in_stock(db, actor.village_id)
-    df = produce.stock_frame(db, actor.village_id)
-    if df.empty:
-        st.info("库存为空：收获过秤后自动入库。")
-    else:
-        st.dataframe(df, hide_index=True, width="stretch")
+    table(produce.stock(db, actor.village_id), STOCK, key="field_stock", empty="库存为空：收获过秤后自动入库。")
     if stock:
         crops = list(stock)
         fmt = {c: f"{c}（库存 {field.fmt_kg(g)} 公斤）" for c, g in stock.items()}
@@ -336,11 +404,10 @@ def _stock(actor) -> None:
                         st.session_state[state.FIELD_LAST_WRITE] = fp
                         flash("已记录损耗。")
                         st.rerun()
-    moves = produce.moves_frame(db, actor.village_id)
-    if not moves.empty:
+    moves = produce.moves(db, actor.village_id)
+    if moves:
         st.markdown("**出入库流水**")
-        st.dataframe(moves, hide_index=True, width="stretch")
-        downloads(moves, "义田出入库流水", "field_moves_dl")
+        table(moves, MOVES, key="field_moves", download="义田出入库流水")
 
 
 def _report(actor) -> None:
@@ -364,24 +431,23 @@ def _report(actor) -> None:
     cols[2].metric("受益户数", rep.households)
     cols[3].metric("受益人数", rep.people)
     st.markdown("**按作物（公斤）**")
-    st.dataframe(rep.by_crop, hide_index=True, width="stretch")
+    table(rep.by_crop, BY_CROP, key="field_rep_crop")
     st.markdown("**按受助类别（已签领）**")
-    st.dataframe(rep.by_category, hide_index=True, width="stretch")
-    fund = produce.fund_frame(db, actor.village_id, d_from, d_to)
+    table(rep.by_category, BY_CATEGORY, key="field_rep_category")
+    fund = produce.fund_entries(db, actor.village_id, d_from, d_to)
     st.markdown("**村集体资金（义田余量出售）**")
-    if fund.empty:
+    if not fund:
         st.caption("这段时间没有出售收入。")
     else:
-        st.caption(f"{len(fund)} 笔，合计 {fund['金额（元）'].sum():,.2f} 元。")
-        st.dataframe(fund.drop(columns=["编号"]), hide_index=True, width="stretch",
-                     column_config={"金额（元）": st.column_config.NumberColumn(format="%.2f")})
+        st.caption(f"{len(fund)} 笔，合计 {sum(e.amount_fen for e in fund) / 100:,.2f} 元。")
+        table(fund, FUND[1:], key="field_rep_fund")
     name = f"党员义田报告_{d_from:%Y%m%d}-{d_to:%Y%m%d}"
+    tables = report_tables(rep)
     with st.container(horizontal=True):  # both files are made only when clicked: the other tabs must not wait
-        excel_download("下载 Excel", lambda: {"汇总": rep.summary_frame(), "按作物": rep.by_crop,
-                                             "按类别": rep.by_category, "村集体资金": fund},
+        excel_download("下载 Excel", lambda: {**tables, "村集体资金": labelled(fund, FUND)},
                        f"{name}.xlsx", "field_rep_xlsx")
         pdf_download("下载 PDF", lambda: report_pdf(rep), f"{name}.pdf", "field_rep_pdf",
-                     text_of(rep.village, rep.by_crop, rep.by_category))
+                     text_of(rep.village, tables["按作物"], tables["按类别"]))
 
 
 def render() -> None:

@@ -137,13 +137,13 @@ def _register(ctx, lead, day) -> None:
     register reaches about TARGET_PEOPLE people."""
     db, rng, vid = ctx.db, ctx.rng, ctx.village.id
     until = ctx.today + dt.timedelta(days=165)
-    sugg = field_aid.suggestions(db, vid).iloc[:-5]  # the last few are left for staff to confirm on screen
-    field_aid.confirm_suggestions(db, lead, [int(h) for h in sugg["户ID"]], until)
+    sugg = [r.household_id for r in field_aid.suggestions(db, vid)[:-5]]  # the last few are left for staff
+    field_aid.confirm_suggestions(db, lead, sugg, until)
     size = {}
     for r in ctx.residents:
         size[r.household_id] = size.get(r.household_id, 0) + 1
-    people = sum(size.get(int(h), 1) for h in sugg["户ID"])
-    listed = {int(h) for h in sugg["户ID"]}
+    people = sum(size.get(h, 1) for h in sugg)
+    listed = set(sugg)
     others = [h.id for h in ctx.households if h.id not in listed]
     rng.shuffle(others)
     singles = [h for h in others if size.get(h) == 1]

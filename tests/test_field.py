@@ -184,16 +184,16 @@ def test_a_household_delivered_twice_by_card_is_refused(db, village, lead):
 
 def test_delivery_by_proxy_records_who_signed_and_the_undelivered_list_shrinks(db, village, lead):
     rid = _confirmed_round(db, village, lead)
-    df = distribution.allocations_frame(db, village.id, rid, only_undelivered=True)
-    assert len(df) == 4
+    rows = distribution.allocations(db, village.id, rid, only_undelivered=True)
+    assert len(rows) == 4
     with pytest.raises(InvalidInput, match="签领人"):
-        distribution.deliver_by_proxy(db, lead, int(df["编号"][0]), "  ")
-    distribution.deliver_by_proxy(db, lead, int(df["编号"][0]), "张三（儿子）", "送货上门")
-    left = distribution.allocations_frame(db, village.id, rid, only_undelivered=True)
-    assert len(left) == 3
-    done = distribution.allocations_frame(db, village.id, rid)
-    row = done[done["编号"] == df["编号"][0]].iloc[0]
-    assert row["签领人"] == "张三（儿子）" and row["签领方式"] == "代签"
+        distribution.deliver_by_proxy(db, lead, rows[0].id, "  ")
+    distribution.deliver_by_proxy(db, lead, rows[0].id, "张三（儿子）", "送货上门")
+    left = distribution.allocations(db, village.id, rid, only_undelivered=True)
+    assert len(left) == 3 and rows[0].id not in {a.id for a in left}
+    row = next(a for a in distribution.allocations(db, village.id, rid) if a.id == rows[0].id)
+    assert row.signed_by == "张三（儿子）" and row.via == "proxy" and row.note == "送货上门"
+    assert row.delivered_at is not None and row.staff and row.kg == 5.0
 
 
 def test_a_card_of_a_household_outside_the_round_is_refused(db, village, lead):
@@ -212,7 +212,7 @@ def test_a_draft_cannot_be_signed_for(db, village, lead):
     _harvest(db, lead, "50")
     _register_all(db, village, lead)
     rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="20", rule="household")
-    aid = int(distribution.allocations_frame(db, village.id, rid)["编号"][0])
+    aid = distribution.allocations(db, village.id, rid)[0].id
     with pytest.raises(InvalidInput, match="不能签领"):
         distribution.deliver_by_proxy(db, lead, aid, "本人")
 
@@ -254,25 +254,25 @@ def test_a_sale_of_surplus_enters_the_village_fund(db, village, lead):
     with pytest.raises(InvalidInput):
         produce.sell_surplus(db, lead, crop="土豆", kg="1", amount_yuan="1.234", date=TODAY)
     produce.sell_surplus(db, lead, crop="土豆", kg="10", amount_yuan="30", date=TODAY - dt.timedelta(days=40))
-    fund = produce.fund_frame(db, village.id)
-    assert fund["金额（元）"].tolist() == [120.5, 30.0] and fund["来源"].tolist() == ["义田出售"] * 2
-    assert "镇农贸市场" in fund["说明"].iloc[0] and fund["经办人"].iloc[0]
-    assert produce.fund_frame(db, village.id, date_from=TODAY - dt.timedelta(days=7))["金额（元）"].tolist() == [120.5]
+    fund = produce.fund_entries(db, village.id)
+    assert [e.amount_fen for e in fund] == [12_050, 3_000] and [e.source for e in fund] == ["义田出售"] * 2
+    assert fund[0].yuan == 120.5 and "镇农贸市场" in fund[0].note and fund[0].staff
+    assert [e.yuan for e in produce.fund_entries(db, village.id, date_from=TODAY - dt.timedelta(days=7))] == [120.5]
 
 
 def test_suggestions_list_households_with_a_member_aged_70_plus(db, village, lead):
     with db.write() as s:
         s.add(Resident(village_id=village.id, household_id=village.household_ids[2], name="老奶奶", gender="女",
                        birth_year=TODAY.year - 75, relation="父母"))
-    df = field_aid.suggestions(db, village.id)
-    assert list(df["户ID"]) == [village.household_ids[2]]
-    assert "老奶奶（75岁）" in df["70岁以上成员"][0]
+    rows = field_aid.suggestions(db, village.id)
+    assert [r.household_id for r in rows] == [village.household_ids[2]]
+    assert ("老奶奶", 75) in rows[0].elderly and "老奶奶（75岁）" in rows[0].elderly_text
     assert field_aid.confirm_suggestions(db, lead, [village.household_ids[2]], TODAY + dt.timedelta(days=365)) == 1
-    assert field_aid.suggestions(db, village.id).empty
+    assert field_aid.suggestions(db, village.id) == []
 
 
 def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db, village, lead):
-    from core.charity.field_report import season_report
+    from core.charity.field_report import report_tables, season_report
     from core.volunteering.service_hours import confirm
 
     pid = field.save_plot(db, lead, name="新义田", area_mu="16.5")
@@ -284,12 +284,15 @@ def test_a_work_day_counts_as_confirmed_volunteer_hours_in_the_season_report(db,
     _register_all(db, village, lead)
     rid = distribution.create_round(db, lead, title="", crop="花生", total_kg="100", rule="household")
     distribution.confirm_round(db, lead, rid)
-    aid0 = int(distribution.allocations_frame(db, village.id, rid)["编号"][0])
+    aid0 = distribution.allocations(db, village.id, rid)[0].id
     distribution.deliver_by_proxy(db, lead, aid0, "本人")
     rep = season_report(db, village.id, TODAY - dt.timedelta(days=365), TODAY)
     assert rep.area_mu == 16.5 and rep.work_days == 1 and rep.volunteer_minutes == 540
     assert rep.harvested_grams == 300_000 and rep.delivered_grams == 25_000
     assert rep.households == 1 and rep.people == 1
+    assert [(c.crop, c.harvested_grams, c.delivered_grams) for c in rep.by_crop] == [("花生", 300_000, 25_000)]
+    assert {c.category: c.households for c in rep.by_category}["elderly"] == 1
+    assert report_tables(rep)["按类别"].set_index("类别").loc["70岁以上老人", "发放（公斤）"] == 25.0
     from core.charity.field_report import report_pdf
 
     assert report_pdf(rep).startswith(b"%PDF")
@@ -365,7 +368,7 @@ def test_a_lapsed_entry_renewed_is_allocated_again(db, village, lead):
     field_aid.register(db, lead, household_id=village.household_ids[1], category="elderly", approve=True)
     with db.write() as s:
         s.get(Beneficiary, b).valid_until = TODAY - dt.timedelta(days=1)
-    assert field_aid.register_frame(db, village.id).set_index("编号").loc[b, "状态"] == "已过期"
+    assert {e.id: e.status for e in field_aid.register_entries(db, village.id)}[b] == "expired"
     field_aid.renew(db, lead, b, TODAY + dt.timedelta(days=200))
     rid = distribution.create_round(db, lead, title="", crop="土豆", total_kg="10", rule="household")
     with db.read() as s:
@@ -388,8 +391,8 @@ def test_closing_a_round_returns_what_was_not_collected_to_the_stock_once(db, vi
         distribution.close_round(db, lead, rid, "再点一次")
     with pytest.raises(InvalidInput, match="不能签领"):
         distribution.deliver_by_proxy(db, lead, first + 1, "邻居")
-    df = distribution.allocations_frame(db, village.id, rid)
-    assert sorted(df["签领方式"].tolist()) == ["代签", "未领退库", "未领退库", "未领退库"]
+    assert sorted(a.via for a in distribution.allocations(db, village.id, rid)) == ["proxy", "returned", "returned",
+                                                                                  "returned"]
     assert _stock(db, village) == 45_000 and verify(db) == []
 
 

@@ -75,6 +75,9 @@ def test_a_draft_can_be_discarded_without_touching_the_stock(field_app):
     at = app(v.actors["field_lead"].user_id)
     at.switch_page("pages/distribution.py").run()
     assert "合计 10.0 公斤，与总量一致" in texts(at)
+    draft = at.dataframe[0].value  # the adjustment table: 户ID hidden, 分配（公斤） editable
+    assert list(draft.columns) == ["household_id", "door_no", "head_name", "category", "persons", "kg"]
+    assert sorted(draft["kg"]) == [3.3, 3.3, 3.4] and set(draft["category"]) == {"70岁以上老人"}
     _button(at, "作废草稿").click().run()
     assert not at.exception
     assert distribution.round_info(db, v.id, rid).status == "cancelled"
@@ -170,6 +173,84 @@ def test_the_field_report_lists_the_village_fund_from_surplus_sales(field_app):
     at.run()
     assert not at.exception
     assert "2 笔，合计 94.50 元" in texts(at)
-    fund = next(d.value for d in at.dataframe if "金额（元）" in d.value.columns)
-    assert sorted(fund["金额（元）"].tolist()) == [30.0, 64.5]
-    assert "土豆 20.0 公斤，购买方：镇农贸市场" in fund["说明"].tolist()
+    by_crop, by_category, fund = (d.value for d in at.dataframe)
+    assert by_crop.loc[0, "crop"] == "土豆" and by_crop.loc[0, "harvested_kg"] == 100.0
+    assert by_crop.loc[0, "sold_kg"] == 30.0
+    assert by_category.loc[0, "category"] == "70岁以上老人" and by_category.loc[0, "households"] == 0
+    assert list(fund.columns) == ["date", "source", "yuan", "note", "staff"]  # 编号 only in the workbook
+    assert sorted(fund["yuan"].tolist()) == [30.0, 64.5]
+    assert "土豆 20.0 公斤，购买方：镇农贸市场" in fund["note"].tolist()
+
+
+def _frames(at):
+    return [d.value for d in at.dataframe]
+
+
+def test_the_field_page_tables_show_the_typed_rows_with_codes_in_words(field_app):
+    db, v, _ = field_app
+    lead = v.actors["field_lead"]
+    produce.record_loss(db, lead, crop="土豆", kg="1.5", reason="储存中腐烂")
+    field.create_work_day(db, lead, plot_id=field.plot_choices(db, v.id)[0][0], date=TODAY, tasks="除草")
+    at = app(lead.user_id)
+    at.switch_page("pages/field.py").run()
+    assert not at.exception
+    (plots,) = _frames(at)
+    assert list(plots.columns) == ["id", "name", "area_mu", "location", "party_group", "members", "active"]
+    assert (plots.loc[0, "name"], plots.loc[0, "area_mu"], plots.loc[0, "active"]) == ("老义田", 3.0, "在用")
+    at.session_state[state.FIELD_TAB] = "种植季"
+    at.run()
+    (seasons,) = _frames(at)
+    assert (seasons.loc[0, "crop"], seasons.loc[0, "harvested_kg"]) == ("土豆", 100.0)
+    at.session_state[state.FIELD_TAB] = "义务劳动"
+    at.run()
+    days = _frames(at)[0]
+    assert (days.loc[0, "tasks"], days.loc[0, "status"], days.loc[0, "people"]) == ("除草", "报名中", 0)
+    at.session_state[state.FIELD_TAB] = "收获过秤"
+    at.run()
+    (harvests,) = _frames(at)
+    assert (harvests.loc[0, "kg"], harvests.loc[0, "has_photo"]) == (100.0, "")
+    at.session_state[state.FIELD_TAB] = "库存与余量"
+    at.run()
+    assert not at.exception
+    stock, moves = _frames(at)
+    assert (stock.loc[0, "crop"], stock.loc[0, "kg"]) == ("土豆", 98.5)
+    assert list(moves["kind"]) == ["损耗调整", "收获入库"] and list(moves["kg"]) == [-1.5, 100.0]
+
+
+def test_the_distribution_page_lists_who_signed_and_the_rounds_in_words(field_app):
+    db, v, token = field_app
+    lead = v.actors["field_lead"]
+    rid = distribution.create_round(db, lead, title="冬至土豆", crop="土豆", total_kg="9", rule="household")
+    distribution.confirm_round(db, lead, rid)
+    distribution.deliver_by_card(db, lead, rid, token)
+    at = app(lead.user_id)
+    at.switch_page("pages/distribution.py").run()
+    assert not at.exception
+    left, everyone, rounds = _frames(at)
+    assert list(left.columns) == ["door_no", "head_name", "phone", "category", "persons", "kg", "has_card"]
+    assert len(left) == 2 and set(left["has_card"]) == {"无"} and set(left["category"]) == {"70岁以上老人"}
+    signed = everyone[everyone["via"] == "扫卡"]
+    assert len(signed) == 1 and signed.iloc[0]["has_card"] == "有" and signed.iloc[0]["kg"] == 3.0
+    assert set(everyone[everyone["via"] != "扫卡"]["via"]) == {""}
+    assert (rounds.loc[0, "title"], rounds.loc[0, "rule"], rounds.loc[0, "status"]) == ("冬至土豆", "按户平均", "已确认")
+    assert (rounds.loc[0, "households"], rounds.loc[0, "delivered"], rounds.loc[0, "total_kg"]) == (3, 1, 9.0)
+
+
+def test_the_beneficiaries_page_lists_the_register_and_the_suggestions_in_words(field_app):
+    from db.models import Beneficiary, Resident
+
+    db, v, _ = field_app
+    with db.write() as s:
+        s.add(Resident(village_id=v.id, household_id=v.household_ids[0], name="老奶奶", gender="女",
+                       birth_year=TODAY.year - 75, relation="父母"))
+        first = s.execute(select(Beneficiary).where(Beneficiary.household_id == v.household_ids[0])).scalar_one()
+        first.active = False  # taken off the register: suggested again
+    at = app(v.actors["field_lead"].user_id)
+    at.switch_page("pages/beneficiaries.py").run()
+    assert not at.exception
+    register, suggested = _frames(at)
+    assert len(register) == 2 and set(register["status"]) == {"有效"}  # 已停用 is filtered out by default
+    assert set(register["category"]) == {"70岁以上老人"} and register["approved_by"].all()
+    assert list(suggested.columns) == ["confirm", "household_id", "door_no", "head_name", "elderly_text"]
+    assert list(suggested["household_id"]) == [v.household_ids[0]]
+    assert suggested.loc[0, "elderly_text"] == "老奶奶（75岁）"

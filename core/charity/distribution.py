@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -195,7 +195,30 @@ def cancel_draft(db, actor: Actor, round_id: int) -> None:
         record(s, actor, "round.cancel", "distribution_round", r.id, village_id=r.village_id)
 
 
-def rounds_frame(db, village_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class RoundRow:
+    """One distribution round with its counts: ``rule`` (allocation.RULES) and ``status``
+    (ROUND_STATUS) are the stored codes."""
+
+    id: int
+    title: str
+    crop: str
+    total_grams: int
+    rule: str
+    households: int
+    persons: int
+    delivered: int
+    status: str
+    created_at: dt.datetime
+
+    @property
+    def total_kg(self) -> float:
+        return kg_value(self.total_grams)
+
+
+def rounds(db, village_id: int) -> list[RoundRow]:
+    """The village's rounds, newest first: households and people with a share (grams > 0), and
+    how many of them have signed."""
     with db.read() as s:
         stats = (select(Allocation.round_id, func.count().label("n"),
                         func.count(Allocation.delivered_at).label("d"),
@@ -205,11 +228,8 @@ def rounds_frame(db, village_id: int) -> pd.DataFrame:
                          .outerjoin(stats, stats.c.round_id == DistributionRound.id)
                          .where(DistributionRound.village_id == village_id)
                          .order_by(DistributionRound.id.desc())).all()
-    return pd.DataFrame(
-        [{"编号": r.id, "名称": r.title, "作物": r.crop, "总量（公斤）": kg_value(r.total_grams),
-          "分配方式": allocation.RULES.get(r.rule, r.rule), "户数": n or 0, "人数": p or 0, "已签领户数": d or 0,
-          "状态": ROUND_STATUS.get(r.status, r.status), "创建时间": r.created_at} for r, n, d, p in rows],
-        columns=["编号", "名称", "作物", "总量（公斤）", "分配方式", "户数", "人数", "已签领户数", "状态", "创建时间"])
+    return [RoundRow(r.id, r.title, r.crop, r.total_grams, r.rule, n or 0, p or 0, d or 0, r.status, r.created_at)
+            for r, n, d, p in rows]
 
 
 def settings_weights(db, village_id: int) -> dict[str, float]:
@@ -237,7 +257,36 @@ def round_info(db, village_id: int, round_id: int) -> DistributionRound:
         return r
 
 
-def allocations_frame(db, village_id: int, round_id: int, only_undelivered: bool = False) -> pd.DataFrame:
+VIA_NAMES = {"card": "扫卡", "proxy": "代签", "returned": "未领退库"}
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """One household's share in a round and how it was signed for: ``category`` is the
+    BENEFICIARY_CATEGORIES code, ``via`` the VIA_NAMES code (None until signed or returned)."""
+
+    id: int
+    household_id: int
+    door_no: str
+    head_name: str
+    phone: str | None
+    category: str
+    persons: int
+    grams: int
+    has_card: bool
+    delivered_at: dt.datetime | None
+    via: str | None
+    signed_by: str | None
+    staff: str | None
+    note: str | None
+
+    @property
+    def kg(self) -> float:
+        return kg_value(self.grams)
+
+
+def allocations(db, village_id: int, round_id: int, only_undelivered: bool = False) -> list[AllocationRow]:
+    """A round's allocations by door number; ``only_undelivered``: those with a share still to sign for."""
     from db.models import Card
 
     with db.read() as s:
@@ -251,14 +300,9 @@ def allocations_frame(db, village_id: int, round_id: int, only_undelivered: bool
         if only_undelivered:
             q = q.where(Allocation.delivered_at.is_(None), Allocation.grams > 0)
         rows = s.execute(q.order_by(Household.door_no)).all()
-    return pd.DataFrame(
-        [{"编号": a.id, "户ID": a.household_id, "门牌号": door, "户主": head, "电话": phone,
-          "类别": BENEFICIARY_CATEGORIES.get(a.category, a.category), "人口": a.persons,
-          "分配（公斤）": kg_value(a.grams), "积分卡": "有" if card else "无", "签领时间": a.delivered_at,
-          "签领方式": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"}.get(a.via, ""), "签领人": a.signed_by, "经办人": who or "",
-          "备注": a.note} for a, door, head, phone, who, card in rows],
-        columns=["编号", "户ID", "门牌号", "户主", "电话", "类别", "人口", "分配（公斤）", "积分卡", "签领时间",
-                 "签领方式", "签领人", "经办人", "备注"])
+    return [AllocationRow(a.id, a.household_id, door, head, phone, a.category, a.persons, a.grams, card is not None,
+                          a.delivered_at, a.via or None, a.signed_by, who, a.note)
+            for a, door, head, phone, who, card in rows]
 
 
 # ---------------------------------------------------------------- delivery
@@ -323,9 +367,9 @@ def signoff_pdf(db, village_id: int, round_id: int, only_undelivered: bool = Tru
     from db.models import Village
 
     r = round_info(db, village_id, round_id)
-    df = allocations_frame(db, village_id, round_id, only_undelivered=only_undelivered)
+    rows = allocations(db, village_id, round_id, only_undelivered=only_undelivered)
     if without_card_only:
-        df = df[df["积分卡"] == "无"]
+        rows = [a for a in rows if not a.has_card]
     with db.read() as s:
         vname = s.get(Village, village_id).name
     pdf = Sheet(title=f"{r.title} 签领表")
@@ -333,11 +377,11 @@ def signoff_pdf(db, village_id: int, round_id: int, only_undelivered: bool = Tru
     pdf.set_font_size(16)
     pdf.cell(0, 10, f"{vname} 党员义田 {r.crop}分配签领表", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font_size(10)
-    pdf.cell(0, 7, f"轮次：{r.title}    总量：{fmt_kg(r.total_grams)} 公斤    本表 {len(df)} 户    "
+    pdf.cell(0, 7, f"轮次：{r.title}    总量：{fmt_kg(r.total_grams)} 公斤    本表 {len(rows)} 户    "
              f"打印时间：{dt.datetime.now():%Y-%m-%d %H:%M}", new_x="LMARGIN", new_y="NEXT")
-    rows = [[i + 1, row["门牌号"], row["户主"], row["类别"], row["人口"], f"{row['分配（公斤）']:.1f}", "", ""]
-            for i, row in enumerate(df.to_dict("records"))]
-    pdf.table_rows(["序号", "门牌号", "户主", "类别", "人口", "公斤", "签领人签字", "日期"], rows,
+    lines = [[i + 1, a.door_no, a.head_name, BENEFICIARY_CATEGORIES.get(a.category, a.category), a.persons,
+              f"{a.kg:.1f}", "", ""] for i, a in enumerate(rows)]
+    pdf.table_rows(["序号", "门牌号", "户主", "类别", "人口", "公斤", "签领人签字", "日期"], lines,
                    [12, 22, 28, 30, 12, 18, 45, 23], font_size=12)
     pdf.ln(6)
     pdf.cell(0, 7, "发放人：____________    监督人：____________    村委会（盖章）", new_x="LMARGIN", new_y="NEXT")

@@ -10,9 +10,9 @@ in :mod:`core.charity.produce`.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -166,16 +166,26 @@ def add_season(db, actor: Actor, plot_id: int, *, crop: str, sown_on: dt.date | 
         return season.id
 
 
-def plots_frame(db, village_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class PlotRow:
+    """One plot with how many members it has."""
+
+    id: int
+    name: str
+    area_mu: float
+    location: str
+    party_group: str
+    members: int
+    active: bool
+
+
+def plots(db, village_id: int) -> list[PlotRow]:
     with db.read() as s:
         members = dict(s.execute(select(PlotMember.plot_id, func.count()).join(Plot, Plot.id == PlotMember.plot_id)
                                  .where(Plot.village_id == village_id).group_by(PlotMember.plot_id)).all())
         rows = s.execute(select(Plot).where(Plot.village_id == village_id).order_by(Plot.id)).scalars().all()
-        return pd.DataFrame(
-            [{"编号": p.id, "地块": p.name, "面积（亩）": float(p.area_mu), "位置": p.location,
-              "责任党小组": p.party_group, "成员人数": members.get(p.id, 0), "状态": "在用" if p.active else "停用"}
-             for p in rows],
-            columns=["编号", "地块", "面积（亩）", "位置", "责任党小组", "成员人数", "状态"])
+        return [PlotRow(p.id, p.name, float(p.area_mu), p.location, p.party_group, members.get(p.id, 0),
+                        bool(p.active)) for p in rows]
 
 
 def plot_members(db, village_id: int, plot_id: int) -> list[tuple[int, str]]:
@@ -197,17 +207,31 @@ def party_members(db, village_id: int) -> list[tuple[int, str]]:
             .order_by(Household.door_no, Resident.id)).all()]
 
 
-def seasons_frame(db, village_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SeasonRow:
+    """One season on a plot with what has been harvested from it."""
+
+    id: int
+    year: int
+    plot: str
+    crop: str
+    sown_on: dt.date | None
+    harvested_grams: int
+
+    @property
+    def harvested_kg(self) -> float:
+        return kg_value(self.harvested_grams)
+
+
+def seasons(db, village_id: int) -> list[SeasonRow]:
     with db.read() as s:
         harvested = dict(s.execute(select(Harvest.season_id, func.sum(Harvest.grams))
                                    .where(Harvest.village_id == village_id).group_by(Harvest.season_id)).all())
         rows = s.execute(select(Season, Plot.name).join(Plot, Plot.id == Season.plot_id)
                          .where(Season.village_id == village_id)
                          .order_by(Season.year.desc(), Plot.name, Season.id)).all()
-        return pd.DataFrame(
-            [{"编号": se.id, "年份": se.year, "地块": pname, "作物": se.crop, "播种日期": se.sown_on,
-              "已收获（公斤）": kg_value(harvested.get(se.id))} for se, pname in rows],
-            columns=["编号", "年份", "地块", "作物", "播种日期", "已收获（公斤）"])
+        return [SeasonRow(se.id, se.year, pname, se.crop, se.sown_on, int(harvested.get(se.id) or 0))
+                for se, pname in rows]
 
 
 def season_choices(db, village_id: int) -> list[tuple[int, str]]:
@@ -256,8 +280,29 @@ def add_work_hours(db, actor: Actor, activity_id: int, resident_ids: list[int], 
     return len(resident_ids)
 
 
-def work_days_frame(db, village_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None
-                    ) -> pd.DataFrame:
+@dataclass(frozen=True)
+class WorkDayRow:
+    """One work day (a volunteer activity with a plot): ``status`` is the stored ActivityStatus
+    code (core.volunteering.volunteer.STATUS_NAMES), ``minutes`` the sum over its attendance."""
+
+    id: int
+    date: dt.date
+    plot: str
+    title: str
+    tasks: str
+    status: str
+    people: int
+    minutes: int
+    confirmed: int
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+
+def work_days(db, village_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None
+              ) -> list[WorkDayRow]:
+    """Work days in the range, newest first, with attendance, minutes and confirmed attendance."""
     with db.read() as s:
         att = (select(Attendance.activity_id, func.count().label("n"),
                       func.sum(Attendance.minutes).label("m"),
@@ -272,10 +317,5 @@ def work_days_frame(db, village_id: int, date_from: dt.date | None = None, date_
         if date_to:
             q = q.where(Activity.date <= date_to)
         rows = s.execute(q.order_by(Activity.date.desc(), Activity.id.desc())).all()
-    from core.volunteering.volunteer import STATUS_NAMES
-
-    return pd.DataFrame(
-        [{"编号": aid, "日期": d, "地块": pname, "名称": title, "劳动任务": tasks,
-          "状态": STATUS_NAMES.get(st, st), "参加人数": n or 0, "时长（小时）": round((m or 0) / 60, 1),
-          "已确认人数": c or 0} for aid, d, pname, title, tasks, st, n, m, c in rows],
-        columns=["编号", "日期", "地块", "名称", "劳动任务", "状态", "参加人数", "时长（小时）", "已确认人数"])
+    return [WorkDayRow(aid, d, pname, title, tasks, st, n or 0, int(m or 0), c or 0)
+            for aid, d, pname, title, tasks, st, n, m, c in rows]

@@ -9,8 +9,9 @@ which read the register on the day of a round, are in :mod:`core.charity.distrib
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -138,7 +139,21 @@ def _entry(s: Session, actor: Actor, beneficiary_id: object) -> Beneficiary:
     return b
 
 
-def suggestions(db, village_id: int, on: dt.date | None = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SuggestionRow:
+    """One household suggested as elderly: its members aged 70+ as (name, age) pairs."""
+
+    household_id: int
+    door_no: str
+    head_name: str
+    elderly: tuple[tuple[str, int], ...]
+
+    @property
+    def elderly_text(self) -> str:
+        return "、".join(f"{name}（{age}岁）" for name, age in self.elderly)
+
+
+def suggestions(db, village_id: int, on: dt.date | None = None) -> list[SuggestionRow]:
     """Households with an active member aged 70+ (from the birth year) not yet on the
     register as elderly: for staff to confirm, never added automatically."""
     year = (on or dt.date.today()).year - ELDERLY_AGE
@@ -152,12 +167,12 @@ def suggestions(db, village_id: int, on: dt.date | None = None) -> pd.DataFrame:
                    Resident.birth_year.is_not(None), Resident.birth_year <= year, Household.id.not_in(listed))
             .order_by(Household.door_no, Resident.birth_year)).all()
     today_year = (on or dt.date.today()).year
-    out: dict[int, dict] = {}
+    heads: dict[int, tuple[str, str]] = {}
+    members: dict[int, list[tuple[str, int]]] = {}
     for hid, door, head, name, birth in rows:
-        row = out.setdefault(hid, {"户ID": hid, "门牌号": door, "户主": head, "70岁以上成员": []})
-        row["70岁以上成员"].append(f"{name}（{today_year - birth}岁）")
-    return pd.DataFrame([{**r, "70岁以上成员": "、".join(r["70岁以上成员"])} for r in out.values()],
-                        columns=["户ID", "门牌号", "户主", "70岁以上成员"])
+        heads.setdefault(hid, (door, head))
+        members.setdefault(hid, []).append((name, today_year - birth))
+    return [SuggestionRow(hid, door, head, tuple(members[hid])) for hid, (door, head) in heads.items()]
 
 
 def confirm_suggestions(db, actor: Actor, household_ids: list[int], valid_until: dt.date | None) -> int:
@@ -187,7 +202,38 @@ def households_of(db, village_id: int, resident_ids: list[int]) -> list[tuple[in
             .order_by(Household.door_no)).all()]
 
 
-def register_frame(db, village_id: int, on: dt.date | None = None) -> pd.DataFrame:
+class EntryStatus(StrEnum):
+    """A register entry's status on a day: computed from active, approved and valid_until, never stored."""
+
+    VALID = "valid"
+    PENDING = "pending"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+
+
+ENTRY_STATUS = {EntryStatus.VALID: "有效", EntryStatus.PENDING: "待审核", EntryStatus.EXPIRED: "已过期",
+                EntryStatus.INACTIVE: "已停用"}
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One register entry: ``category`` is the BENEFICIARY_CATEGORIES code, ``status`` the
+    EntryStatus on the day asked."""
+
+    id: int
+    door_no: str
+    head_name: str
+    persons: int
+    category: str
+    reason: str
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    valid_until: dt.date | None
+    status: EntryStatus
+
+
+def register_entries(db, village_id: int, on: dt.date | None = None) -> list[EntryRow]:
+    """Every entry of the register by door number and category, with its status on ``on`` (default today)."""
     on = on or dt.date.today()
     with db.read() as s:
         persons = _persons_subquery(village_id)
@@ -198,23 +244,19 @@ def register_frame(db, village_id: int, on: dt.date | None = None) -> pd.DataFra
             .outerjoin(StaffUser, StaffUser.id == Beneficiary.approved_by)
             .outerjoin(persons, persons.c.household_id == Beneficiary.household_id)
             .where(Beneficiary.village_id == village_id).order_by(Household.door_no, Beneficiary.category)).all()
-    return pd.DataFrame(
-        [{"编号": b.id, "门牌号": door, "户主": head, "人口": n or 0,
-          "类别": BENEFICIARY_CATEGORIES.get(b.category, b.category), "原因": b.reason,
-          "审核人": who or "", "审核时间": b.approved_at, "有效期至": b.valid_until,
-          "状态": _status(b, hh_active, on)}
-         for b, door, head, hh_active, who, n in rows],
-        columns=["编号", "门牌号", "户主", "人口", "类别", "原因", "审核人", "审核时间", "有效期至", "状态"])
+    return [EntryRow(b.id, door, head, n or 0, b.category, b.reason, who, b.approved_at, b.valid_until,
+                     _status(b, hh_active, on))
+            for b, door, head, hh_active, who, n in rows]
 
 
-def _status(b: Beneficiary, household_active: bool, on: dt.date) -> str:
+def _status(b: Beneficiary, household_active: bool, on: dt.date) -> EntryStatus:
     if not b.active or not household_active:
-        return "已停用"
+        return EntryStatus.INACTIVE
     if b.approved_at is None:
-        return "待审核"
+        return EntryStatus.PENDING
     if b.valid_until is not None and b.valid_until < on:
-        return "已过期"
-    return "有效"
+        return EntryStatus.EXPIRED
+    return EntryStatus.VALID
 
 
 def _persons_subquery(village_id: int):

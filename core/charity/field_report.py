@@ -1,6 +1,7 @@
 """The season report (义田年度报告): area, work days, volunteer hours, kilos harvested by
 crop, kilos delivered, households and people reached by category — for a date range.
-Everything is read as SQL aggregates; the PDF and the Excel show the same numbers."""
+Everything is read as SQL aggregates into typed lines (:class:`SeasonReport`); the PDF and the Excel
+are documents and share their Chinese-headed tables (:func:`report_tables`), so they show the same numbers."""
 
 from __future__ import annotations
 
@@ -26,6 +27,47 @@ from db.models import (
 )
 
 
+@dataclass(frozen=True)
+class CropLine:
+    """One crop in the report's period: harvested, delivered (signed for), moved to the shop, sold."""
+
+    crop: str
+    harvested_grams: int
+    delivered_grams: int
+    to_shop_grams: int
+    sold_grams: int
+
+    @property
+    def harvested_kg(self) -> float:
+        return kg_value(self.harvested_grams)
+
+    @property
+    def delivered_kg(self) -> float:
+        return kg_value(self.delivered_grams)
+
+    @property
+    def to_shop_kg(self) -> float:
+        return kg_value(self.to_shop_grams)
+
+    @property
+    def sold_kg(self) -> float:
+        return kg_value(self.sold_grams)
+
+
+@dataclass(frozen=True)
+class CategoryLine:
+    """One beneficiary category (BENEFICIARY_CATEGORIES code): households and people reached, kilos signed for."""
+
+    category: str
+    households: int
+    people: int
+    grams: int
+
+    @property
+    def kg(self) -> float:
+        return kg_value(self.grams)
+
+
 @dataclass
 class SeasonReport:
     village: str
@@ -42,18 +84,8 @@ class SeasonReport:
     people: int = 0
     to_shop_grams: int = 0
     sold_grams: int = 0
-    by_crop: pd.DataFrame = field(default_factory=pd.DataFrame)
-    by_category: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def summary_frame(self) -> pd.DataFrame:
-        rows = [
-            ("义田面积（亩）", f"{self.area_mu:g}"), ("地块数", self.plots), ("义务劳动日（天次）", self.work_days),
-            ("参加劳动人数", self.workers), ("志愿服务时长（小时）", round(self.volunteer_minutes / 60, 1)),
-            ("收获总量（公斤）", fmt_kg(self.harvested_grams)), ("已发放（公斤）", fmt_kg(self.delivered_grams)),
-            ("受益户数", self.households), ("受益人数", self.people),
-            ("转入积分超市（公斤）", fmt_kg(self.to_shop_grams)), ("出售（公斤）", fmt_kg(self.sold_grams)),
-        ]
-        return pd.DataFrame(rows, columns=["项目", "数值"]).astype({"数值": str})
+    by_crop: list[CropLine] = field(default_factory=list)
+    by_category: list[CategoryLine] = field(default_factory=list)
 
 
 def season_report(db, village_id: int, date_from: dt.date, date_to: dt.date) -> SeasonReport:
@@ -98,10 +130,8 @@ def season_report(db, village_id: int, date_from: dt.date, date_to: dt.date) -> 
                    Allocation.delivered_at < end)
             .group_by(Allocation.household_id, Allocation.category)).all()
     crops = sorted(set(harvested) | set(delivered) | {c for c, _ in moved})
-    rep.by_crop = pd.DataFrame(
-        [{"作物": c, "收获（公斤）": kg_value(harvested.get(c)), "发放（公斤）": kg_value(delivered.get(c)),
-          "转入超市（公斤）": kg_value(moved.get((c, "to_shop"))), "出售（公斤）": kg_value(moved.get((c, "sale")))}
-         for c in crops], columns=["作物", "收获（公斤）", "发放（公斤）", "转入超市（公斤）", "出售（公斤）"])
+    rep.by_crop = [CropLine(c, int(harvested.get(c) or 0), int(delivered.get(c) or 0),
+                            int(moved.get((c, "to_shop")) or 0), int(moved.get((c, "sale")) or 0)) for c in crops]
     rep.harvested_grams = sum(harvested.values())
     rep.delivered_grams = sum(delivered.values())
     rep.to_shop_grams = sum(g for (_, k), g in moved.items() if k == "to_shop")
@@ -114,15 +144,33 @@ def season_report(db, village_id: int, date_from: dt.date, date_to: dt.date) -> 
         grams_by_cat[cat] = grams_by_cat.get(cat, 0) + (grams or 0)
     rep.households = len(seen)
     rep.people = sum(p for _, p in seen.values())
-    cat_rows = []
-    for cat, name in BENEFICIARY_CATEGORIES.items():
+    rep.by_category = []
+    for cat in BENEFICIARY_CATEGORIES:
         hh = [p for c, p in seen.values() if c == cat]
-        cat_rows.append({"类别": name, "户数": len(hh), "人数": sum(hh), "发放（公斤）": kg_value(grams_by_cat.get(cat))})
-    rep.by_category = pd.DataFrame(cat_rows, columns=["类别", "户数", "人数", "发放（公斤）"])
+        rep.by_category.append(CategoryLine(cat, len(hh), sum(hh), int(grams_by_cat.get(cat) or 0)))
     return rep
 
 
+def report_tables(rep: SeasonReport) -> dict[str, pd.DataFrame]:
+    """The report's tables as the PDF and the Excel print them (汇总, 按作物, 按类别): the layout is
+    the document's, so the headers are Chinese here, built from the report's typed lines."""
+    summary = [
+        ("义田面积（亩）", f"{rep.area_mu:g}"), ("地块数", rep.plots), ("义务劳动日（天次）", rep.work_days),
+        ("参加劳动人数", rep.workers), ("志愿服务时长（小时）", round(rep.volunteer_minutes / 60, 1)),
+        ("收获总量（公斤）", fmt_kg(rep.harvested_grams)), ("已发放（公斤）", fmt_kg(rep.delivered_grams)),
+        ("受益户数", rep.households), ("受益人数", rep.people),
+        ("转入积分超市（公斤）", fmt_kg(rep.to_shop_grams)), ("出售（公斤）", fmt_kg(rep.sold_grams)),
+    ]
+    by_crop = pd.DataFrame([(c.crop, c.harvested_kg, c.delivered_kg, c.to_shop_kg, c.sold_kg) for c in rep.by_crop],
+                           columns=["作物", "收获（公斤）", "发放（公斤）", "转入超市（公斤）", "出售（公斤）"])
+    by_category = pd.DataFrame([(BENEFICIARY_CATEGORIES.get(c.category, c.category), c.households, c.people, c.kg)
+                                for c in rep.by_category], columns=["类别", "户数", "人数", "发放（公斤）"])
+    return {"汇总": pd.DataFrame(summary, columns=["项目", "数值"]).astype({"数值": str}),
+            "按作物": by_crop, "按类别": by_category}
+
+
 def report_pdf(rep: SeasonReport) -> bytes:
+    """The report as a PDF document (its tables from :func:`report_tables`)."""
     from core.platform.pdf import Sheet
 
     pdf = Sheet(title="党员义田年度报告")
@@ -133,8 +181,9 @@ def report_pdf(rep: SeasonReport) -> bytes:
     pdf.cell(0, 7, f"统计期间：{rep.date_from:%Y-%m-%d} 至 {rep.date_to:%Y-%m-%d}", align="C",
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.table_rows(["项目", "数值"], rep.summary_frame().values.tolist(), [90, 90])
-    for title, df in (("按作物", rep.by_crop), ("按受助类别（已签领）", rep.by_category)):
+    tables = report_tables(rep)
+    pdf.table_rows(["项目", "数值"], tables["汇总"].values.tolist(), [90, 90])
+    for title, df in (("按作物", tables["按作物"]), ("按受助类别（已签领）", tables["按类别"])):
         pdf.ln(5)
         pdf.set_font_size(12)
         pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -89,11 +89,24 @@ def stock_grams(s: Session, village_id: int, crop: str) -> int:
                                                       ProduceStock.crop == crop)).scalar() or 0
 
 
-def stock_frame(db, village_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class StockRow:
+    """The produce stock of one crop."""
+
+    crop: str
+    grams: int
+
+    @property
+    def kg(self) -> float:
+        return kg_value(self.grams)
+
+
+def stock(db, village_id: int) -> list[StockRow]:
+    """Every crop's stock (also those at zero), by crop."""
     with db.read() as s:
         rows = s.execute(select(ProduceStock.crop, ProduceStock.grams).where(ProduceStock.village_id == village_id)
                          .order_by(ProduceStock.crop)).all()
-    return pd.DataFrame([{"作物": c, "库存（公斤）": kg_value(g)} for c, g in rows], columns=["作物", "库存（公斤）"])
+    return [StockRow(c, g) for c, g in rows]
 
 
 def crops_in_stock(db, village_id: int) -> dict[str, int]:
@@ -103,21 +116,51 @@ def crops_in_stock(db, village_id: int) -> dict[str, int]:
                               .order_by(ProduceStock.crop)).all())
 
 
-def moves_frame(db, village_id: int, limit: int = 500) -> pd.DataFrame:
+@dataclass(frozen=True)
+class MoveRow:
+    """One produce move: ``kind`` is the stored code (MOVE_NAMES), ``grams`` negative when taken out."""
+
+    created_at: dt.datetime
+    crop: str
+    kind: str
+    grams: int
+    note: str
+    staff: str | None
+
+    @property
+    def kg(self) -> float:
+        return kg_value(self.grams)
+
+
+def moves(db, village_id: int, limit: int = 500) -> list[MoveRow]:
+    """The newest produce moves, newest first, with who made them."""
     with db.read() as s:
         rows = s.execute(select(ProduceMove, StaffUser.display_name)
                          .outerjoin(StaffUser, StaffUser.id == ProduceMove.created_by)
                          .where(ProduceMove.village_id == village_id)
                          .order_by(ProduceMove.created_at.desc(), ProduceMove.id.desc()).limit(limit)).all()
-    return pd.DataFrame(
-        [{"时间": m.created_at, "作物": m.crop, "类型": MOVE_NAMES.get(m.kind, m.kind),
-          "数量（公斤）": kg_value(m.grams), "说明": m.note, "经办人": who or ""} for m, who in rows],
-        columns=["时间", "作物", "类型", "数量（公斤）", "说明", "经办人"])
+    return [MoveRow(m.created_at, m.crop, m.kind, m.grams, m.note, who) for m, who in rows]
 
 
-def fund_frame(db, village_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None
-               ) -> pd.DataFrame:
-    """The village fund (村集体资金) entries from the field, newest first, amounts in yuan."""
+@dataclass(frozen=True)
+class FundRow:
+    """One village fund entry from a sale of field produce."""
+
+    id: int
+    date: dt.date
+    source: str
+    amount_fen: int
+    note: str
+    staff: str | None
+
+    @property
+    def yuan(self) -> float:
+        return self.amount_fen / 100
+
+
+def fund_entries(db, village_id: int, date_from: dt.date | None = None, date_to: dt.date | None = None
+                 ) -> list[FundRow]:
+    """The village fund (村集体资金) entries from the field, newest first."""
     with db.read() as s:
         q = (select(FundEntry, StaffUser.display_name).outerjoin(StaffUser, StaffUser.id == FundEntry.created_by)
              .where(FundEntry.village_id == village_id, FundEntry.kind == "field_sale"))
@@ -126,10 +169,7 @@ def fund_frame(db, village_id: int, date_from: dt.date | None = None, date_to: d
         if date_to is not None:
             q = q.where(FundEntry.date <= date_to)
         rows = s.execute(q.order_by(FundEntry.date.desc(), FundEntry.id.desc())).all()
-    return pd.DataFrame(
-        [{"编号": e.id, "日期": e.date, "来源": e.source, "金额（元）": e.amount_fen / 100, "说明": e.note,
-          "经办人": who or ""} for e, who in rows],
-        columns=["编号", "日期", "来源", "金额（元）", "说明", "经办人"])
+    return [FundRow(e.id, e.date, e.source, e.amount_fen, e.note, who) for e, who in rows]
 
 
 def verify_produce(db, village_id: int) -> list[str]:
@@ -216,17 +256,32 @@ def record_harvest(db, actor: Actor, *, season_id: int, date: dt.date, kg: objec
     return harvest_id
 
 
-def harvests_frame(db, village_id: int, limit: int = 1000) -> pd.DataFrame:
+@dataclass(frozen=True)
+class HarvestRow:
+    """One harvest weighing, with its plot and whether a weighing photo was kept."""
+
+    id: int
+    date: dt.date
+    plot: str
+    crop: str
+    grams: int
+    staff: str | None
+    has_photo: bool
+
+    @property
+    def kg(self) -> float:
+        return kg_value(self.grams)
+
+
+def harvests(db, village_id: int, limit: int = 1000) -> list[HarvestRow]:
+    """The newest harvests, newest first."""
     with db.read() as s:
         rows = s.execute(select(Harvest, Plot.name, StaffUser.display_name)
                          .join(Season, Season.id == Harvest.season_id).join(Plot, Plot.id == Season.plot_id)
                          .outerjoin(StaffUser, StaffUser.id == Harvest.recorded_by)
                          .where(Harvest.village_id == village_id)
                          .order_by(Harvest.date.desc(), Harvest.id.desc()).limit(limit)).all()
-    return pd.DataFrame(
-        [{"编号": h.id, "日期": h.date, "地块": pname, "作物": h.crop, "重量（公斤）": kg_value(h.grams),
-          "记录人": who or "", "照片": "有" if h.photo_path else ""} for h, pname, who in rows],
-        columns=["编号", "日期", "地块", "作物", "重量（公斤）", "记录人", "照片"])
+    return [HarvestRow(h.id, h.date, pname, h.crop, h.grams, who, bool(h.photo_path)) for h, pname, who in rows]
 
 
 def harvest_photos(db, village_id: int, photo_dir) -> list[tuple[str, object]]:
