@@ -19,7 +19,6 @@ from ui.guard import page_guard
 from ui.scan import scan_box
 from ui.tables import Col, labelled, table
 from ui.widgets import (
-    downloads,
     excel_download,
     flash,
     md_escape,
