@@ -49,7 +49,8 @@ FEED = [
     Col("at", "时间", "time"),
     Col("kind", "类型", names=reports.FEED_KIND_NAMES),
     Col("what", "内容", value=_feed_text),
-    Col("points", "积分", "points"),
+    # pd.NA, not None, for an activity: the column stays whole numbers in the download (None would make it 5.0)
+    Col("points", "积分", "points", value=lambda r: pd.NA if r.points is None else r.points),
 ]
 
 
