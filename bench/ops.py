@@ -263,8 +263,9 @@ def _raw_decide_post(db: Database, session_id: int, user_id: int, village_id: in
 
 def overview_queries(db: Database, sm: Sample, n: int) -> Result:
     from core.reporting import reports
+    from core.reporting.periods import period_of
 
-    period = reports.period_of("year", sm.today)
+    period = period_of("year", sm.today)
 
     def run(i: int) -> None:
         with db.read() as s:
@@ -278,16 +279,17 @@ def overview_queries(db: Database, sm: Sample, n: int) -> Result:
 
 
 def rankings_queries(db: Database, sm: Sample, n: int) -> Result:
-    from core.reporting import rankings, reports
+    from core.reporting import rankings
+    from core.reporting.periods import period_of
 
-    period = reports.period_of("year", sm.today)
+    period = period_of("year", sm.today)
 
     def run(i: int) -> None:
         with db.read() as s:
             rankings.households(s, sm.village_id, period)
             rankings.residents(s, sm.village_id, period)
             rankings.grids(s, sm.village_id, period)
-            rankings.star_households(s, sm.village_id, sm.today.year)
+            rankings.graded_households(s, sm.village_id, sm.today.year)
             rankings.star_counts(s, sm.village_id, sm.today.year)
             rankings.honours(s, sm.village_id, period)
     return measure("rankings (rankings.*, a year)", run, n, warmup=1)
@@ -316,16 +318,18 @@ def volunteer_overview(db: Database, sm: Sample, n: int) -> Result:
 
 
 def county_compare(db: Database, sm: Sample, n: int) -> Result:
-    from core.reporting import reports
+    from core.reporting import comparison
+    from core.reporting.periods import period_of
 
     actor = sm.actors.get("township_viewer") or sm.actors["admin"]
-    period = reports.period_of("year", sm.today)
+    period = period_of("year", sm.today)
     with db.read() as s:
-        villages = len(reports.villages_for(s, actor))
+        villages = len(comparison.villages_for(s, actor))
 
     def run(i: int) -> None:
         with db.read() as s:
-            reports.compare(s, actor, period)
+            comparison.compare(s, actor, period)
+    # the measurement keeps its name (results are compared by name): the function is comparison.compare now
     r = measure("township comparison (reports.compare, a year)", run, n, warmup=1)
     r.note = f"{villages} villages compared"
     return r
@@ -335,13 +339,14 @@ def county_levels(db: Database, sm: Sample, n: int) -> Result:
     """The county admin's comparison: every village of the bench county, then added up by township
     and by county (core.reporting.comparison), a year."""
     from core.platform.access import Actor
-    from core.reporting import comparison, reports
+    from core.reporting import comparison
+    from core.reporting.periods import period_of
     from db.models import Village
 
     with db.read() as s:
         county = s.get(Village, sm.village_id).county
     actor = Actor(user_id=None, name="县级管理员", roles=frozenset({"county_admin"}), county=county)
-    period = reports.period_of("year", sm.today)
+    period = period_of("year", sm.today)
     with db.read() as s:
         villages = len(comparison.villages_for(s, actor))
 

@@ -9,7 +9,24 @@ import streamlit as st
 from core.reporting import audit_search
 from ui import runtime
 from ui.guard import page_guard
-from ui.widgets import downloads, run_action
+from ui.tables import Col, table
+from ui.widgets import run_action
+
+
+def _who(r: audit_search.AuditRow) -> str:
+    """操作人: the staff account, else who the details name (a resident through the card…), else 系统."""
+    return f"{r.user_name}（{r.username}）" if r.user_name else r.acted_by or "系统"
+
+
+LOG = [
+    Col("at", "时间", "datetime", format="YYYY-MM-DD HH:mm:ss"),
+    Col("user_name", "操作人", value=_who),
+    Col("action", "操作", names=audit_search.ACTION_NAMES),
+    Col("target_type", "对象", names=audit_search.TARGET_NAMES),
+    Col("target_id", "对象编号"),
+    Col("detail", "详情"),
+    Col("reason", "原因"),
+]
 
 
 def render() -> None:
@@ -34,13 +51,12 @@ def render() -> None:
         date_to = dates[1] if len(dates) > 1 else date_from
     else:
         date_from = date_to = dates
-    df = run_action(lambda: audit_search.search(db, actor, actor.village_id, date_from=date_from, date_to=date_to,
-                                            user_id=user, action=action, text=text, limit=limit))
-    if df is None:
+    rows = run_action(lambda: audit_search.search(db, actor, actor.village_id, date_from=date_from, date_to=date_to,
+                                              user_id=user, action=action, text=text, limit=limit))
+    if rows is None:
         return
-    st.caption(f"共 {len(df)} 条（按时间从新到旧）" + ("，已达显示上限，请缩小范围" if len(df) >= limit else ""))
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, "操作日志", key="audit_dl")
+    st.caption(f"共 {len(rows)} 条（按时间从新到旧）" + ("，已达显示上限，请缩小范围" if len(rows) >= limit else ""))
+    table(rows, LOG, key="audit", download="操作日志")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

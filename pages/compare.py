@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.reporting import comparison, reports
+from core.reporting import comparison, periods
 from ui import runtime
 from ui.guard import page_guard
 from ui.widgets import downloads, run_action
@@ -28,7 +28,7 @@ MEASURES = {
 }
 
 
-def period_picker(actor_key: str, today: dt.date) -> reports.Period:
+def period_picker(actor_key: str, today: dt.date) -> periods.Period:
     """Month, quarter or year; the default is the last COMPLETE one (on 2 March: February, not a
     March that has hardly begun and would compare zeros)."""
     cols = st.columns([1, 2])
@@ -36,8 +36,8 @@ def period_picker(actor_key: str, today: dt.date) -> reports.Period:
         kind = st.segmented_control("统计周期", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get,
                                     default="month", key=f"{actor_key}_kind") or "month"
     with cols[1]:
-        options = reports.recent_periods(kind, today, 13 if kind == "month" else 9 if kind == "quarter" else 6)
-        default = options.index(reports.last_complete(kind, today))
+        options = periods.recent_periods(kind, today, 13 if kind == "month" else 9 if kind == "quarter" else 6)
+        default = options.index(periods.last_complete(kind, today))
         labels = {p: p.label + ("（进行中）" if i == 0 else "") for i, p in enumerate(options)}
         return st.selectbox("时间", options, index=default, format_func=labels.get, key=f"{actor_key}_period_{kind}")
 

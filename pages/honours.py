@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from core.platform.errors import DomainError
@@ -14,9 +13,40 @@ from core.reporting import honours
 from core.reporting.rankings import STAR_NAMES
 from ui import confirm, runtime
 from ui.guard import page_guard
+from ui.tables import Col, labelled, table
 from ui.widgets import flash, number_box, run_action, say, text_of
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DRAFT_HOUSEHOLDS = [
+    Col("level", "星级", value=lambda h: f"{STAR_NAMES[h.level]}级文明户"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("grid", "网格"),
+    Col("points", "年度积分", "points"),
+]
+DRAFT_VOLUNTEERS = [
+    Col("place", "名次", "int"),
+    Col("name", "姓名"),
+    Col("door_no", "门牌号"),
+    Col("minutes", "年度服务时长（小时）", "number", value=lambda v: round(v.minutes / 60, 1)),
+]
+# A household has no hours, a volunteer no points: those cells are blank.
+PUBLISHED = [
+    Col("number", "证书编号"),
+    Col("kind", "表彰类别", names=honours.KIND_NAMES),
+    Col("level", "等次", value=honours.grade),
+    Col("name", "姓名（户主）"),
+    Col("door_no", "门牌号"),
+    Col("points", "年度积分", value=lambda c: f"{c.points:g}" if c.kind == "household" else ""),
+    Col("minutes", "年度服务时长（小时）", value=lambda c: f"{round(c.minutes / 60, 1):g}" if c.kind == "volunteer" else ""),
+]
+HISTORY = [
+    Col("year", "年度", value=lambda p: f"{p.year}年"),
+    Col("title", "名单"),
+    Col("households", "星级文明户", "int"),
+    Col("volunteers", "优秀志愿者", "int"),
+    Col("published_at", "发布时间", "datetime"),
+]
 
 
 def _confirm_details(d: honours.Draft) -> list[str]:
@@ -46,9 +76,7 @@ def render() -> None:
     history = honours.published(db, actor.village_id)
     if history:
         st.subheader("历年已发布")
-        st.dataframe([{"年度": f"{p.year}年", "名单": p.title, "星级文明户": p.households, "优秀志愿者": p.volunteers,
-                       "发布时间": p.published_at.strftime("%Y-%m-%d %H:%M")} for p in history],
-                     hide_index=True, width="stretch")
+        table(history, HISTORY, key="honours_history")
 
 
 def _draft(actor, year: int) -> None:
@@ -61,7 +89,6 @@ def _draft(actor, year: int) -> None:
     if d is None:
         return
     st.subheader(f"{year}年度表彰名单（待发布）")
-    hh, vol = honours.draft_frames(d)
     cols = st.columns(6)
     for col, lv in zip(cols, range(5, 0, -1), strict=False):
         col.metric(f"{STAR_NAMES[lv]}级文明户", f"{sum(1 for h in d.households if h.level == lv)} 户")
@@ -69,15 +96,10 @@ def _draft(actor, year: int) -> None:
     st.markdown("**星级文明户**")
     if not d.stars_on:
         st.info("本村没有开启星级文明户评定（系统设置 → 评定星级文明户），名单只含优秀志愿者。")
-    elif hh.empty:
-        st.info("这一年没有达到星级的户。")
     else:
-        st.dataframe(hh, hide_index=True, width="stretch")
+        table(d.households, DRAFT_HOUSEHOLDS, key="honours_draft_households", empty="这一年没有达到星级的户。")
     st.markdown("**优秀志愿者**")
-    if vol.empty:
-        st.info("这一年没有经确认的志愿服务时长。")
-    else:
-        st.dataframe(vol, hide_index=True, width="stretch")
+    table(d.volunteers, DRAFT_VOLUNTEERS, key="honours_draft_volunteers", empty="这一年没有经确认的志愿服务时长。")
     if d.empty:
         return
     # A list published already is refused by the core ("不能再次发布"), so a second click publishes nothing.
@@ -96,14 +118,10 @@ def _published(actor, list_id: int) -> None:
     data = run_action(lambda: honours.list_data(runtime.db(), actor.village_id, list_id))
     if data is None:
         return
-    df = honours.list_frame(data)
     st.subheader(data.title)
     st.success(f"已于 {data.published_on:%Y年%m月%d日} 发布，共 {len(data.entries)} 份荣誉证书。名单已存档，不能修改。",
                icon=":material/verified:")
-    shown = df.copy()
-    for col in ("年度积分", "年度服务时长（小时）"):  # a household has no hours, a volunteer no points: blank
-        shown[col] = [("" if pd.isna(v) else f"{v:g}") for v in df[col]]
-    st.dataframe(shown, hide_index=True, width="stretch")
+    table(data.entries, PUBLISHED, key="honours_list")
     c1, c2 = st.columns(2)
     c1.download_button("下载名单（Excel）", lambda: honours.excel(runtime.db(), actor.village_id, list_id),
                        f"{data.title}.xlsx", mime=XLSX_MIME, key="honours_xlsx", on_click="ignore",
@@ -113,7 +131,7 @@ def _published(actor, list_id: int) -> None:
         from core.platform.pdf import missing_glyphs
 
         try:
-            missing = missing_glyphs(text_of(df, data.issuer))
+            missing = missing_glyphs(text_of(labelled(data.entries, PUBLISHED), data.issuer))
         except DomainError as e:  # no CJK font installed at all
             say("warning", e)
             return

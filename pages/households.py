@@ -13,13 +13,25 @@ import streamlit as st
 from core.committee import publicity
 from core.points import corrections
 from core.public import statement
-from core.reporting import reports, township
+from core.reporting import periods, township
 from core.village import households, lifecycle
 from ui import confirm, runtime, state
 from ui.guard import page_guard
 from ui.household_picker import household_labels, pick_household
+from ui.tables import Col, labelled
 from ui.widgets import downloads, flash, number_box, pdf_download, run_action
 from ui.widgets import md_escape as _md
+
+BALANCES = [
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("grid", "网格"),
+    Col("balance", "可用积分", "points"),
+    Col("held", "公示中扣分冻结", "points"),
+    Col("spendable", "可兑换积分", "points"),
+    Col("outstanding", "待扣积分", "points"),
+    Col("earned_total", "累计积分", "points"),
+]
 
 
 def render() -> None:
@@ -294,16 +306,16 @@ def _corrections(actor, view) -> None:
 
 def _balance_list(actor) -> None:
     """全村积分余额表: every household's spendable, held and outstanding points, to download."""
-    frame = township.balance_frame(runtime.db(), actor.village_id)
+    rows = township.balance_rows(runtime.db(), actor.village_id)
     st.caption("全村积分余额表：每户的可用、冻结、待扣和累计积分。")
-    downloads(frame, "全村积分余额表", "hh_balances_dl")
+    downloads(labelled(rows, BALANCES), "全村积分余额表", "hh_balances_dl")
 
 
-def _statement_period(key: str) -> reports.Period:
+def _statement_period(key: str) -> periods.Period:
     cols = st.columns([1, 2])
     kind = cols[0].segmented_control("对账单周期", ["month", "year"], format_func={"month": "按月", "year": "按年"}.get,
                                      default="month", key=f"{key}_kind") or "month"
-    options = reports.recent_periods(kind, dt.date.today(), 12 if kind == "month" else 5)
+    options = periods.recent_periods(kind, dt.date.today(), 12 if kind == "month" else 5)
     return cols[1].selectbox("时间", options, format_func=lambda p: p.label, key=f"{key}_period_{kind}")
 
 

@@ -8,25 +8,60 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core.reporting import reports, village_overview
+from core.reporting import periods, reports, village_overview
+from core.reporting.periods import month_label
 from ui import runtime, state
 from ui.guard import page_guard
+from ui.tables import Col, labelled, table
 from ui.widgets import downloads, run_open_tab
 
 if TYPE_CHECKING:
     import altair as alt
 
 PERIOD_LABELS = {"month": "月", "quarter": "季度", "year": "年"}
+TREND = [
+    Col("month", "月份", value=lambda r: month_label(r.month)),
+    Col("earned", "加分", "points"),
+    Col("deducted", "扣分", "points"),
+    Col("redeemed", "兑换", "points"),
+]
+CATEGORIES = [Col("category", "类别"), Col("points", "积分", "points"), Col("entries", "笔数", "int")]
+GRIDS = [
+    Col("grid", "网格"),
+    Col("households", "户数", "int"),
+    Col("earned", "加分", "points"),
+    Col("deducted", "扣分", "points"),
+    Col("net", "净积分", "points"),
+    Col("redeemed", "兑换", "points"),
+    Col("households_taking_part", "参与户", "int"),
+    Col("participation_pct", "参与率(%)", "number"),
+]
+GRID_CHART = [GRIDS[0], GRIDS[4], GRIDS[1], GRIDS[7]]  # 网格, 净积分, 户数, 参与率(%)
 
 
-def period_picker(key: str, today: dt.date, cols=None) -> reports.Period:
+def _feed_text(r: reports.FeedItem) -> str:
+    if r.kind == "activity":
+        return f"{r.what}（{r.activity_date:%m月%d日}）"
+    return f"{r.door_no} {r.head_name}" + (f"：{r.what}" if r.what else "")
+
+
+FEED = [
+    Col("at", "时间", "time"),
+    Col("kind", "类型", names=reports.FEED_KIND_NAMES),
+    Col("what", "内容", value=_feed_text),
+    # pd.NA, not None, for an activity: the column stays whole numbers in the download (None would make it 5.0)
+    Col("points", "积分", "points", value=lambda r: pd.NA if r.points is None else r.points),
+]
+
+
+def period_picker(key: str, today: dt.date, cols=None) -> periods.Period:
     """Period kind (月/季度/年) and which one; shared by the dashboards."""
     cols = cols or st.columns([1, 2])
     with cols[0]:
         kind = st.segmented_control("统计周期", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get,
                                     default="month", key=f"{key}_kind") or "month"
     with cols[1]:
-        options = reports.recent_periods(kind, today, 12 if kind == "month" else 8 if kind == "quarter" else 5)
+        options = periods.recent_periods(kind, today, 12 if kind == "month" else 8 if kind == "quarter" else 5)
         return st.selectbox("时间", options, format_func=lambda p: p.label, key=f"{key}_period_{kind}")
 
 
@@ -38,10 +73,10 @@ def _points_axis():
     return alt.Axis(format="d", tickMinStep=1)
 
 
-def _trend_chart(df: pd.DataFrame) -> alt.Chart:
+def _trend_chart(rows: list[reports.MonthFigures]) -> alt.Chart:
     import altair as alt  # only where a chart is drawn: ~26 MB, not for every page
 
-    long = df.melt("月份", var_name="类型", value_name="积分")
+    long = labelled(rows, TREND).melt("月份", var_name="类型", value_name="积分")
     return (alt.Chart(long, title="月度积分走势")
             .mark_line(point=True)
             .encode(x=alt.X("月份:N", title="月份", sort=None, axis=alt.Axis(labelAngle=-45)),
@@ -103,45 +138,34 @@ def render() -> None:
 
 
 def _trend(vid: int, period, grid_id: int | None, scope: str) -> None:
-    trend = village_overview.monthly_trend_table(runtime.db(), vid, period.last_month, 12, grid_id)
+    trend = village_overview.monthly_trend(runtime.db(), vid, period.last_month, 12, grid_id)
     st.altair_chart(_trend_chart(trend), width="stretch")
-    st.dataframe(trend, hide_index=True, width="stretch")
-    downloads(trend, f"月度积分走势_{scope}", "overview_trend")
+    table(trend, TREND, key="overview_trend", download=f"月度积分走势_{scope}")
 
 
 def _categories(vid: int, period, grid_id: int | None, scope: str) -> None:
-    cats = village_overview.category_table(runtime.db(), vid, period, grid_id)
-    if cats.empty:
-        st.info("本期还没有按类别记入的积分。")
-    else:
-        st.altair_chart(_bar_chart(cats, "类别", "积分", f"{period.label}各类别积分"), width="stretch")
-        st.dataframe(cats, hide_index=True, width="stretch")
-    downloads(cats, f"分类积分_{period.label}_{scope}", "overview_cats")
+    cats = village_overview.categories(runtime.db(), vid, period, grid_id)
+    if cats:
+        st.altair_chart(_bar_chart(labelled(cats, CATEGORIES), "类别", "积分", f"{period.label}各类别积分"),
+                        width="stretch")
+    table(cats, CATEGORIES, key="overview_cats", download=f"分类积分_{period.label}_{scope}",
+          empty="本期还没有按类别记入的积分。")
 
 
 def _grids(vid: int, period) -> None:
     grids = village_overview.grid_comparison(runtime.db(), vid, period)
-    by_grid = grids.table
-    if by_grid.empty:
-        st.info("本村还没有设置网格。")
-    else:
+    if grids.grids:
         if not grids.any_points:
             st.info(f"{period.label}各网格还没有加分或扣分。")
         else:
-            st.altair_chart(_bar_chart(by_grid[["网格", "净积分", "户数", "参与率(%)"]], "网格", "净积分",
+            st.altair_chart(_bar_chart(labelled(grids.grids, GRID_CHART), "网格", "净积分",
                                        f"{period.label}各网格净积分", grids.ranked), width="stretch")
-        st.dataframe(by_grid, hide_index=True, width="stretch")
-    downloads(by_grid, f"网格对比_{period.label}", "overview_grids")
+    table(grids.grids, GRIDS, key="overview_grids", download=f"网格对比_{period.label}", empty="本村还没有设置网格。")
 
 
 def _feed(vid: int) -> None:
     feed = village_overview.activity_feed(runtime.db(), vid, 20)
-    if feed.empty:
-        st.info("还没有积分流水或志愿活动。")
-    else:
-        st.dataframe(feed, hide_index=True, width="stretch",
-                     column_config={"时间": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
-    downloads(feed, "最近动态", "overview_feed")
+    table(feed, FEED, key="overview_feed", download="最近动态", empty="还没有积分流水或志愿活动。")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -33,8 +33,9 @@ def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
                             roles=["cashier"], village_id=village.id)
     staff.set_active(db, village.admin, uid, False)
     everything = audit_search.search(db, village.admin, village.id)
-    assert len(everything) == 3 and list(everything.columns) == audit_search.COLUMNS
-    assert everything.iloc[0]["操作"] == "停用账号"  # newest first
+    assert len(everything) == 3 and [r.action for r in everything] == [
+        "staff.deactivate", "staff.create", "setting.change"]  # newest first
+    assert all(r.user_name and r.username and r.acted_by is None for r in everything)  # a staff account acted
     assert len(audit_search.search(db, village.admin, village.id, action="setting.change")) == 1
     assert len(audit_search.search(db, village.admin, village.id, text="192.168")) == 1
     assert len(audit_search.search(db, village.admin, village.id, text="停用")) == 1  # the Chinese action name
@@ -44,15 +45,15 @@ def test_the_audit_log_is_searched_by_user_action_text_and_date(db, village):
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     assert len(audit_search.search(db, village.admin, village.id, date_from=tomorrow)) == 0
     assert len(audit_search.search(db, village.admin, village.id, date_to=dt.date.today())) == 3
-    row = audit_search.search(db, village.admin, village.id, action="setting.change").iloc[0]
-    assert row["详情"] == " → http://192.168.1.10:8501" and row["对象"] == "设置"
-    row = audit_search.search(db, village.admin, village.id, action="staff.create").iloc[0]
-    assert row["对象"] == "工作人员账号" and row["详情"].startswith("用户名：someone")
+    (row,) = audit_search.search(db, village.admin, village.id, action="setting.change")
+    assert row.detail == " → http://192.168.1.10:8501" and row.target_type == "setting"
+    (row,) = audit_search.search(db, village.admin, village.id, action="staff.create")
+    assert (row.target_type, row.target_id) == ("staff_user", str(uid)) and row.detail.startswith("用户名：someone")
     pid = stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=5))
     stock.save_product(db, village.admin, village.id, stock.ProductInput(name="毛巾", price=8), pid)
-    row = audit_search.search(db, village.admin, village.id, action="product.update").iloc[0]
-    assert (row["对象"], row["详情"]) == ("商品", "兑换积分：5 → 8")
-    created = audit_search.search(db, village.admin, village.id, action="product.create").iloc[0]["详情"]
+    (row,) = audit_search.search(db, village.admin, village.id, action="product.update")
+    assert (row.target_type, row.detail) == ("product", "兑换积分：5 → 8")
+    created = audit_search.search(db, village.admin, village.id, action="product.create")[0].detail
     assert "启用：是" in created and "条码" not in created and "类别" not in created  # blanks are left out
     with pytest.raises(InvalidInput):
         audit_search.search(db, village.admin, village.id, date_from=tomorrow, date_to=dt.date.today())

@@ -169,7 +169,8 @@ def test_the_audit_page_finds_a_settings_change_by_text(village_db):
     at.button[0].click().run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert len(df) == 1 and df.iloc[0]["操作"] == "修改设置"
+    assert len(df) == 1 and (df.iloc[0]["action"], df.iloc[0]["target_type"]) == ("修改设置", "设置")
+    assert df.iloc[0]["user_name"].endswith("（boss）")  # 操作人: the staff account, name and username
 
 
 def test_removing_the_demo_resets_to_the_set_up_page(tmp_path, monkeypatch):

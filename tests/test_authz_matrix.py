@@ -32,7 +32,7 @@ from core.charity import field as field_mod
 from core.committee import proposals, publicity, review, sessions
 from core.platform.access import AREA_ROLES, ROLES, Actor
 from core.platform.errors import DomainError, NotAllowed, NotFound
-from core.reporting.reports import Period
+from core.reporting.periods import Period
 from core.supermarket import shop, stock
 from core.village import cards, staff
 from core.volunteering import outsiders, service_hours, volunteer

@@ -12,7 +12,7 @@ from core.platform.access import Actor
 from core.platform.errors import InvalidInput, NotAllowed, NotFound
 from core.points import corrections
 from core.public import resident
-from core.reporting import reports
+from core.reporting import comparison, periods
 from core.supermarket import shop, stock
 from core.village import cards
 from tests.factories import give_points, make_village
@@ -88,13 +88,13 @@ def _three_villages(db):
 def test_a_township_viewer_sees_only_the_villages_of_their_township(db):
     a, b, c = _three_villages(db)
     viewer = a.actors["township_viewer"]
-    period = reports.period_of("month", dt.date.today())
+    period = periods.period_of("month", dt.date.today())
     with db.read() as s:
-        assert {v.name for v in reports.villages_for(s, viewer)} == {"甲村", "乙村"}
-        assert {r.name for r in reports.compare(s, viewer, period)} == {"甲村", "乙村"}
+        assert {v.name for v in comparison.villages_for(s, viewer)} == {"甲村", "乙村"}
+        assert {r.name for r in comparison.compare(s, viewer, period)} == {"甲村", "乙村"}
         other = c.actors["township_viewer"]
-        assert {v.name for v in reports.villages_for(s, other)} == {"丙村"}
-        assert {r.name for r in reports.compare(s, other, period)} == {"丙村"}
+        assert {v.name for v in comparison.villages_for(s, other)} == {"丙村"}
+        assert {r.name for r in comparison.compare(s, other, period)} == {"丙村"}
 
 
 def test_a_township_viewer_without_a_township_sees_no_village(db):
@@ -102,7 +102,7 @@ def test_a_township_viewer_without_a_township_sees_no_village(db):
     lost = Actor(user_id=a.actors["township_viewer"].user_id, name="未设置", roles=frozenset({"township_viewer"}))
     with db.read() as s:
         try:
-            seen = reports.villages_for(s, lost)
+            seen = comparison.villages_for(s, lost)
         except NotAllowed:
             seen = []
     assert seen == []
@@ -112,4 +112,4 @@ def test_a_township_viewer_without_a_township_sees_no_village(db):
 def test_village_staff_cannot_compare_villages(db, role):
     a, _, _ = _three_villages(db)
     with db.read() as s, pytest.raises(NotAllowed):
-        reports.villages_for(s, a.actors[role])
+        comparison.villages_for(s, a.actors[role])

@@ -169,13 +169,13 @@ def test_an_unknown_village_code_shows_a_warning(app_db):
 def test_the_rankings_switch_hides_rankings_on_the_pages(app_db):
     v = _public_village(app_db)
     at = app(user_id(app_db, "t001_admin")).switch_page("pages/rankings.py").run()
-    assert at.dataframe and "王大明" in [c for df in at.dataframe for c in df.value.get("户主", [])]
+    assert at.dataframe and "王大明" in [c for df in at.dataframe for c in df.value.get("head_name", [])]
     settings.change(app_db, v.admin, v.id, "rankings_enabled", False)
     at = app(user_id(app_db, "t001_committee")).switch_page("pages/rankings.py").run()
     assert not at.exception
     assert "已关闭排名" in texts(at)
     # 星级文明户 are graded on their own switch: with rankings off they stay, but nothing ranks
-    assert not any("名次" in df.value.columns for df in at.dataframe)
+    assert not any("rank" in df.value.columns for df in at.dataframe)
     settings.change(app_db, v.admin, v.id, "star_households_enabled", False)
     at = app(user_id(app_db, "t001_committee")).switch_page("pages/rankings.py").run()
     assert not at.exception and not at.dataframe and not at.metric

@@ -191,13 +191,13 @@ def test_last_years_star_households_are_unchanged_by_clearing(db, village):
             posting.post(s, household_id=hid, kind="earned", points=15 * (i + 1), source_type="test",
                          source_id=f"ly{hid}", occurred_on=dt.date(last, 6, 1))
     with db.read() as s:
-        stars_before = rankings.star_households(s, village.id, last)
+        stars_before = rankings.graded_households(s, village.id, last)
     assert len(stars_before) == 4
     cycles.run_year_end(db, village.admin, village.id, last, str(last))
     assert set(_balances(db, village.id).values()) == {0}
     with db.read() as s:
-        stars_after = rankings.star_households(s, village.id, last)
-    assert stars_after.equals(stars_before)
+        stars_after = rankings.graded_households(s, village.id, last)
+    assert stars_after == stars_before
     assert verify(db) == []
 
 

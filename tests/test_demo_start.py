@@ -31,13 +31,13 @@ def test_a_history_left_unfinished_by_a_stopped_process_is_reported(sqlite_db, t
 def test_the_demo_neighbours_give_the_comparison_three_villages(sqlite_db, tmp_path):
     import datetime as dt
 
-    from core.reporting import comparison, reports
+    from core.reporting import comparison, periods
 
     demo.build_demo(sqlite_db, households=30, days=40, steps=[])
     demo.add_neighbours(sqlite_db, dt.date.today(), steps=["startup.demo_review"], days=40)
     county = auth.actor_for(auth.authenticate(sqlite_db, "quguan", demo.DEMO_PASSWORD))
     township = auth.actor_for(auth.authenticate(sqlite_db, "zhenguan", demo.DEMO_PASSWORD))
-    period = reports.last_complete("month", dt.date.today())
+    period = periods.last_complete("month", dt.date.today())
     with sqlite_db.read() as s:
         rows = comparison.compare(s, county, period)
         assert [(r.name, r.households) for r in rows] == [("文祖北村", 30), ("文祖南村", 180), ("三德范村", 120)]

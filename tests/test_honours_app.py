@@ -56,7 +56,8 @@ def test_an_admin_publishes_the_honour_list_after_confirming_and_prints_the_cert
     at.selectbox(key="honours_year").set_value(LAST_YEAR).run()
     assert not at.exception, at.exception
     draft = at.dataframe[0].value
-    assert list(draft["户主"]) == ["张大山", "王老五"] and list(draft["星级"]) == ["三星级文明户", "一星级文明户"]
+    assert list(draft["head_name"]) == ["张大山", "王老五"] and list(draft["level"]) == ["三星级文明户", "一星级文明户"]
+    assert list(draft["points"]) == [160, 55] and "这一年没有经确认的志愿服务时长。" in texts(at)
     at.button(key="honours_publish_start").click().run()
     assert not at.exception, at.exception
     assert "星级文明户 2 户，优秀志愿者 0 人" in texts(at)
@@ -70,6 +71,10 @@ def test_an_admin_publishes_the_honour_list_after_confirming_and_prints_the_cert
                                .order_by(HonourEntry.id)).scalars())
     assert (lst.year, names) == (LAST_YEAR, ["张大山", "王老五"])
     assert "已于" in texts(at) and "honours_publish_start" not in [b.key for b in at.button]
+    published, history = (df.value for df in at.dataframe)
+    assert list(published["kind"]) == ["星级文明户"] * 2 and list(published["level"]) == ["三星级文明户", "一星级文明户"]
+    assert list(published["points"]) == ["160", "55"] and list(published["minutes"]) == ["", ""]  # no hours: blank
+    assert list(history["year"]) == [f"{LAST_YEAR}年"] and list(history["households"]) == [2]
     at.button(key="honours_make_pdf").click().run()
     assert not at.exception, at.exception
     assert "荣誉证书 PDF（2 份" in texts(at) or any(

@@ -13,7 +13,7 @@ from core.committee import proposals
 from core.maintenance.verify import verify
 from core.platform.errors import InvalidInput, NotAllowed, NotFound
 from core.reporting import rankings
-from core.reporting.reports import period_of
+from core.reporting.periods import period_of
 from core.supermarket import shop
 from core.village import cards, households, lifecycle, roster
 from core.village.households import history, household
@@ -82,7 +82,7 @@ def test_a_closed_household_cannot_redeem_and_is_not_ranked(db, village):
         shop.checkout(db, village.actors["cashier"], household_id=h1, card_id=None, cart={pid: 1}, cart_key="k1")
     with db.read() as s:
         ranked = rankings.households(s, village.id, period_of("month", dt.date.today()))
-    assert "1-001" not in set(ranked["门牌号"]) and "1-002" in set(ranked["门牌号"])
+    assert "1-001" not in {h.door_no for h in ranked} and "1-002" in {h.door_no for h in ranked}
 
 
 def test_closing_can_move_the_balance_to_another_household_by_entries_naming_each_other(db, village):

@@ -8,13 +8,13 @@ import datetime as dt
 import pytest
 
 from core.platform import settings
-from core.reporting import rankings, reports
+from core.reporting import periods, rankings
 from core.reporting.rankings import RankingsDisabled
 from tests.factories import give_points
 from tests.test_reports_helpers import populate, recompute
 
 TODAY = dt.date.today()
-YEAR = reports.period_of("year", TODAY)
+YEAR = periods.period_of("year", TODAY)
 
 
 def test_competition_ranks_share_a_place_on_ties():
@@ -36,11 +36,10 @@ def test_redeeming_does_not_push_a_household_down(db, village):
     with db.write() as s:
         posting.post(s, household_id=a, kind="redeemed", points=-8, source_type="t", source_id="spend")
     with db.read() as s:
-        df = rankings.households(s, village.id, YEAR)
+        ranked = rankings.households(s, village.id, YEAR)
         assert rankings.household_rank(s, village.id, a, YEAR) == 1
         assert rankings.household_rank(s, village.id, b, YEAR) == 2
-    assert list(df["户主"][:2]) == ["户主1", "户主2"]
-    assert list(df["积分"][:2]) == [10, 9]
+    assert [(h.rank, h.head_name, h.points) for h in ranked[:2]] == [(1, "户主1", 10), (2, "户主2", 9)]
 
 
 def test_household_resident_and_grid_rankings_match_the_ledger(db, village):
@@ -51,14 +50,16 @@ def test_household_resident_and_grid_rankings_match_the_ledger(db, village):
         res = rankings.residents(s, village.id, YEAR)
         grids = rankings.grids(s, village.id, YEAR)
     heads = {hid: f"户主{i + 1}" for i, hid in enumerate(village.household_ids)}
-    assert dict(zip(hh["户主"], hh["积分"], strict=True)) == {heads[h]: p for h, p in expected["household"].items()}
-    assert list(hh["积分"]) == sorted(hh["积分"], reverse=True)
+    assert {h.head_name: h.points for h in hh} == {heads[h]: p for h, p in expected["household"].items()}
+    assert [h.points for h in hh] == sorted((h.points for h in hh), reverse=True)
+    assert all(h.points == h.earned - h.deducted for h in hh)
     names = {rid: f"户主{i + 1}" for i, rid in enumerate(village.resident_ids)}
     want = {names[r]: p for r, p in expected["resident"].items() if p}
-    assert dict(zip(res["姓名"], res["积分"], strict=True)) == want
-    assert set(grids["网格"]) == {"第一网格", "第二网格"}
-    assert grids["积分"].sum() == sum(expected["household"].values())
-    assert list(grids["名次"]) == [1, 2] or list(grids["名次"]) == [1, 1]
+    assert {r.name: r.points for r in res} == want
+    assert {g.grid for g in grids} == {"第一网格", "第二网格"}
+    assert sum(g.points for g in grids) == sum(expected["household"].values())
+    assert [g.rank for g in grids] in ([1, 2], [1, 1])
+    assert [g.per_household for g in grids] == sorted((g.per_household for g in grids), reverse=True)
 
 
 def test_star_households_follow_the_village_thresholds(db, village):
@@ -67,23 +68,23 @@ def test_star_households_follow_the_village_thresholds(db, village):
     give_points(db, h2, 60, "b")
     give_points(db, h3, 10, "c")
     with db.read() as s:
-        stars = rankings.star_households(s, village.id, TODAY.year)
-    assert list(zip(stars["户主"], stars["星级"], strict=True)) == [("户主1", "二星"), ("户主2", "一星")]
+        stars = rankings.graded_households(s, village.id, TODAY.year)
+    assert [(h.head_name, h.level) for h in stars] == [("户主1", 2), ("户主2", 1)]
     settings.change(db, village.admin, village.id, "star_household_thresholds", [5, 10, 20, 40, 100])
     with db.read() as s:
-        stars = rankings.star_households(s, village.id, TODAY.year)
+        stars = rankings.graded_households(s, village.id, TODAY.year)
         counts = rankings.star_counts(s, village.id, TODAY.year)
-        last_year = rankings.star_households(s, village.id, TODAY.year - 1)
-    assert list(stars["星级"]) == ["五星", "四星", "二星"]
+        last_year = rankings.graded_households(s, village.id, TODAY.year - 1)
+    assert [h.level for h in stars] == [5, 4, 2]
     assert counts == {"五星": 1, "四星": 1, "三星": 0, "二星": 1, "一星": 0}
-    assert last_year.empty
+    assert last_year == []
 
 
 def test_the_star_year_carries_the_table_the_counts_and_the_thresholds_it_was_graded_by(db, village):
     give_points(db, village.household_ids[0], 120, "a")
     settings.change(db, village.admin, village.id, "star_household_thresholds", [5, 10, 20, 40, 100])
     year = rankings.star_year(db, village.id, TODAY.year)
-    assert list(year.households["星级"]) == ["五星"]
+    assert [(h.level, h.points) for h in year.households] == [(5, 120)]
     assert year.counts == {"五星": 1, "四星": 0, "三星": 0, "二星": 0, "一星": 0}
     assert year.thresholds == [5, 10, 20, 40, 100]
 
@@ -104,11 +105,11 @@ def test_the_honour_list_names_top_households_residents_and_new_star_volunteers(
         s.add(StarLevelEvent(resident_id=village.resident_ids[0], level=1, reached_on=TODAY, minutes_at=6000))
         s.add(VolunteerTotal(resident_id=village.resident_ids[0], village_id=village.id, minutes=6030, star_level=1))
     with db.read() as s:
-        h = rankings.honours(s, village.id, reports.period_of("month", TODAY), top=2)
-    assert list(h.households["户主"]) == ["户主1", "户主4"]  # 10 and 4 this month; h3 has 1
-    assert (h.households["积分"] > 0).all()
-    assert list(h.residents["姓名"]) == ["户主1", "户主4"]
-    assert list(h.volunteers["星级"]) == ["一星志愿者"] and h.volunteers["累计时长(小时)"][0] == 100.5
+        h = rankings.honours(s, village.id, periods.period_of("month", TODAY), top=2)
+    assert [r.head_name for r in h.households] == ["户主1", "户主4"]  # 10 and 4 this month; h3 has 1
+    assert all(r.points > 0 for r in h.households)
+    assert [r.name for r in h.residents] == ["户主1", "户主4"]
+    assert [(v.level, v.reached_on, v.minutes) for v in h.volunteers] == [(1, TODAY, 6030)]
 
 
 def test_switching_rankings_off_hides_every_ranking(db, village):
@@ -136,18 +137,18 @@ def test_star_households_are_graded_with_rankings_off_and_follow_their_own_setti
     populate(db, village, TODAY)
     give_points(db, village.household_ids[0], 120, "star")  # this year: 二星 at the default thresholds
     with db.read() as s:
-        before = rankings.star_households(s, village.id, TODAY.year)
+        before = rankings.graded_households(s, village.id, TODAY.year)
         counts_before = rankings.star_counts(s, village.id, TODAY.year)
-    assert not before.empty
+    assert before
     settings.change(db, village.admin, village.id, "rankings_enabled", False)
     with db.read() as s:
-        assert rankings.star_households(s, village.id, TODAY.year).equals(before)
+        assert rankings.graded_households(s, village.id, TODAY.year) == before
         assert rankings.star_counts(s, village.id, TODAY.year) == counts_before
     settings.change(db, village.admin, village.id, "star_households_enabled", False)
     settings.change(db, village.admin, village.id, "rankings_enabled", True)
     with db.read() as s:
-        assert not rankings.households(s, village.id, YEAR).empty  # rankings are back, stars are not
-        for fn in (lambda: rankings.star_households(s, village.id, TODAY.year),
+        assert rankings.households(s, village.id, YEAR)  # rankings are back, stars are not
+        for fn in (lambda: rankings.graded_households(s, village.id, TODAY.year),
                    lambda: rankings.star_counts(s, village.id, TODAY.year)):
             with pytest.raises(rankings.StarsDisabled, match="星级文明户"):
                 fn()

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from core.platform.errors import InvalidInput, NotAllowed
-from core.reporting import reports
+from core.reporting import comparison, periods, reports
 from db.models import RuleCategory
 from tests.factories import give_points, make_village
 from tests.test_reports_helpers import months_ago, populate, recompute
@@ -16,21 +16,21 @@ TODAY = dt.date.today()
 
 
 def test_periods_cover_the_right_months():
-    q = reports.Period("quarter", 2026, 4)
+    q = periods.Period("quarter", 2026, 4)
     assert (q.first_month, q.last_month, q.start, q.end) == (202610, 202612, dt.date(2026, 10, 1), dt.date(2027, 1, 1))
-    assert reports.period_of("quarter", dt.date(2026, 5, 31)).label == "2026年第2季度"
-    assert reports.period_of("year", dt.date(2026, 5, 31)).months()[-1] == 202612
-    assert [p.label for p in reports.recent_periods("month", dt.date(2026, 2, 10), 3)] == [
+    assert periods.period_of("quarter", dt.date(2026, 5, 31)).label == "2026年第2季度"
+    assert periods.period_of("year", dt.date(2026, 5, 31)).months()[-1] == 202612
+    assert [p.label for p in periods.recent_periods("month", dt.date(2026, 2, 10), 3)] == [
         "2026年2月", "2026年1月", "2025年12月"]
-    assert reports.months_back(202602, 3) == [202512, 202601, 202602]
+    assert periods.months_back(202602, 3) == [202512, 202601, 202602]
     with pytest.raises(InvalidInput):
-        reports.period_of("week", TODAY)
+        periods.period_of("week", TODAY)
 
 
 @pytest.mark.parametrize("kind", ["month", "quarter", "year"])
 def test_the_overview_matches_an_independent_recomputation_from_the_ledger(db, village, kind):
     populate(db, village, TODAY)
-    period = reports.period_of(kind, TODAY)
+    period = periods.period_of(kind, TODAY)
     expected = recompute(db, village.id, period.first_month, period.last_month)
     with db.read() as s:
         ov = reports.overview(s, village.id, period)
@@ -44,7 +44,7 @@ def test_the_overview_matches_an_independent_recomputation_from_the_ledger(db, v
 def test_this_months_overview_has_the_known_numbers(db, village):
     populate(db, village, TODAY)
     with db.read() as s:
-        ov = reports.overview(s, village.id, reports.period_of("month", TODAY))
+        ov = reports.overview(s, village.id, periods.period_of("month", TODAY))
     # h1 +10, h3 +3 adjustment, h4 +7 reversed, +4 volunteer; h3 −2 adjustment; h1 redeemed 8, 3 voided
     assert (ov.earned, ov.deducted, ov.redeemed, ov.net) == (17, 2, 5, 15)
     assert ov.households_taking_part == 3  # h1, h3, h4 (h4's reversed entry does not count, its volunteer does)
@@ -55,7 +55,7 @@ def test_this_months_overview_has_the_known_numbers(db, village):
 
 def test_a_grid_filter_counts_only_that_grids_households(db, village):
     grids = populate(db, village, TODAY)
-    period = reports.period_of("year", TODAY)
+    period = periods.period_of("year", TODAY)
     for gid in (grids["grid1"], grids["grid2"]):
         expected = recompute(db, village.id, period.first_month, period.last_month, gid)
         with db.read() as s:
@@ -66,53 +66,54 @@ def test_a_grid_filter_counts_only_that_grids_households(db, village):
         assert ov.households == 2
         net = sum(expected["category"].values())
         # a category whose entries cancel out (an entry and its reversal) is left out
-        assert dict(zip(cats["类别"], cats["积分"], strict=True)) == ({"环境卫生": net} if net else {})
+        assert {c.category: c.points for c in cats} == ({"环境卫生": net} if net else {})
     with db.read() as s:
-        ov2 = reports.overview(s, village.id, reports.period_of("month", TODAY), grids["grid2"])
+        ov2 = reports.overview(s, village.id, periods.period_of("month", TODAY), grids["grid2"])
     assert ov2.volunteer_minutes == 30 and ov2.produce_grams == 1500 and ov2.redemptions == 0
 
 
 def test_points_by_category_and_by_grid_and_the_trend_match_the_ledger(db, village):
     grids = populate(db, village, TODAY)
-    period = reports.period_of("year", TODAY)
+    period = periods.period_of("year", TODAY)
     expected = recompute(db, village.id, period.first_month, period.last_month)
     with db.read() as s:
         cats = reports.by_category(s, village.id, period)
         names = dict(s.query(RuleCategory.id, RuleCategory.name).all())
         by_grid = reports.by_grid(s, village.id, period)
         trend = reports.monthly_trend(s, village.id, period.last_month, 12)
-    assert dict(zip(cats["类别"], cats["积分"], strict=True)) == {
-        names[c]: p for c, p in expected["category"].items() if p}
+    assert {c.category: c.points for c in cats} == {names[c]: p for c, p in expected["category"].items() if p}
+    assert [c.points for c in cats] == sorted((c.points for c in cats), reverse=True)
     for gid, name in ((grids["grid1"], "第一网格"), (grids["grid2"], "第二网格")):
         e = recompute(db, village.id, period.first_month, period.last_month, gid)
-        row = by_grid[by_grid["网格"] == name].iloc[0]
-        assert (row["加分"], row["扣分"], row["兑换"], row["户数"]) == (e["earned"], e["deducted"], e["redeemed"], 2)
-    assert trend["加分"].sum() == expected["earned"] and trend["扣分"].sum() == expected["deducted"]
-    assert len(trend) == 12 and list(trend.columns) == ["月份", "加分", "扣分", "兑换"]
-    this_month = trend[trend["月份"] == reports.month_label(period.last_month)]
-    assert len(this_month) == 1
+        (row,) = [g for g in by_grid if g.grid == name]
+        assert (row.grid_id, row.earned, row.deducted, row.redeemed, row.households) == (
+            gid, e["earned"], e["deducted"], e["redeemed"], 2)
+        assert row.net == row.earned - row.deducted
+        assert row.participation_pct == round(100 * row.households_taking_part / 2, 1)
+    assert sum(m.earned for m in trend) == expected["earned"] and sum(m.deducted for m in trend) == expected["deducted"]
+    assert [m.month for m in trend] == periods.months_back(period.last_month, 12)
 
 
 def test_the_grid_comparison_says_whether_any_grid_has_points_and_whether_the_village_ranks(db, village):
     from core.platform import settings
     from core.reporting import village_overview
 
-    period = reports.period_of("month", TODAY)
+    period = periods.period_of("month", TODAY)
     quiet = village_overview.grid_comparison(db, village.id, period)
-    assert list(quiet.table["网格"]) == ["第一网格"] and not quiet.any_points and quiet.ranked
+    assert [g.grid for g in quiet.grids] == ["第一网格"] and not quiet.any_points and quiet.ranked
     give_points(db, village.household_ids[0], 5, "g")
     settings.change(db, village.admin, village.id, "rankings_enabled", False)
     busy = village_overview.grid_comparison(db, village.id, period)
     assert busy.any_points and not busy.ranked
-    assert busy.table["加分"].sum() == 5
+    assert sum(g.earned for g in busy.grids) == 5
 
 
 def test_the_trend_shows_last_years_months_when_asked(db, village):
     populate(db, village, TODAY)
-    last_year = reports.Period("year", TODAY.year - 1, 1)
+    last_year = periods.Period("year", TODAY.year - 1, 1)
     with db.read() as s:
         trend = reports.monthly_trend(s, village.id, last_year.last_month, 12)
-    assert trend["加分"].sum() == 20
+    assert sum(m.earned for m in trend) == 20
 
 
 def test_recent_activity_lists_newest_entries_with_chinese_kinds(db, village):
@@ -120,15 +121,18 @@ def test_recent_activity_lists_newest_entries_with_chinese_kinds(db, village):
     with db.read() as s:
         feed = reports.recent_activity(s, village.id, 5)
     assert len(feed) == 5
-    assert list(feed.columns) == ["时间", "类型", "内容", "积分"]
-    assert set(feed["类型"]) <= {"加分", "扣分", "兑换", "兑换撤销", "冲正", "管理员调整", "志愿服务", "志愿活动"}
+    assert [f.at for f in feed] == sorted((f.at for f in feed), reverse=True)
+    assert {f.kind for f in feed} <= set(reports.FEED_KIND_NAMES)
+    for f in feed:  # an entry names its household, an activity its date
+        assert (f.door_no is None) == (f.kind == "activity") == (f.activity_date is not None)
+        assert (f.points is None) == (f.kind == "activity")
 
 
 def test_an_empty_village_has_zero_everything(db, village):
     with db.read() as s:
-        ov = reports.overview(s, village.id, reports.period_of("month", TODAY))
-        assert reports.by_category(s, village.id, reports.period_of("month", TODAY)).empty
-        assert reports.recent_activity(s, village.id).empty
+        ov = reports.overview(s, village.id, periods.period_of("month", TODAY))
+        assert reports.by_category(s, village.id, periods.period_of("month", TODAY)) == []
+        assert reports.recent_activity(s, village.id) == []
     assert (ov.earned, ov.participation_pct, ov.volunteer_hours, ov.produce_kg) == (0, 0.0, 0.0, 0.0)
 
 
@@ -138,11 +142,11 @@ def test_a_township_viewer_compares_only_the_villages_of_its_township(db, villag
     populate(db, village, TODAY)
     give_points(db, other_same.household_ids[0], 12, "x1")
     give_points(db, other_far.household_ids[0], 99, "x2")
-    period = reports.period_of("year", TODAY)
+    period = periods.period_of("year", TODAY)
     with db.read() as s:
-        rows = reports.compare(s, village.actors["township_viewer"], period)
-        far = reports.compare(s, other_far.actors["township_viewer"], period)
-        as_admin = reports.compare(s, village.admin, period)
+        rows = comparison.compare(s, village.actors["township_viewer"], period)
+        far = comparison.compare(s, other_far.actors["township_viewer"], period)
+        as_admin = comparison.compare(s, village.admin, period)
     assert [r.name for r in rows] == ["测试村", "同镇村"]
     assert [r.name for r in far] == ["外镇村"]
     assert [r.name for r in as_admin] == ["测试村", "同镇村"]
@@ -161,13 +165,13 @@ def test_a_township_viewer_without_a_township_sees_no_village(db, village):
 
     viewer = replace(village.actors["township_viewer"], township=None)
     with db.read() as s:
-        assert reports.compare(s, viewer, reports.period_of("month", TODAY)) == []
+        assert comparison.compare(s, viewer, periods.period_of("month", TODAY)) == []
         assert reports.today_summary(s, viewer, TODAY)[0].value == "0 个"
 
 
 def test_other_roles_cannot_compare_villages(db, village):
     with db.read() as s, pytest.raises(NotAllowed):
-        reports.compare(s, village.actors["cashier"], reports.period_of("month", TODAY))
+        comparison.compare(s, village.actors["cashier"], periods.period_of("month", TODAY))
 
 
 def test_the_workbench_summary_is_role_aware(db, village):
@@ -196,7 +200,7 @@ def test_the_workbench_names_the_village_of_village_staff_only(db, village):
 
 def test_the_month_before_is_counted_in_its_own_month(db, village):
     populate(db, village, TODAY)
-    prev = reports.period_of("month", months_ago(TODAY, 1))
+    prev = periods.period_of("month", months_ago(TODAY, 1))
     with db.read() as s:
         ov = reports.overview(s, village.id, prev)
     assert (ov.earned, ov.deducted) == (15, 5)  # h2 +9 −5, h3 +6

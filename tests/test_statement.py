@@ -11,12 +11,12 @@ import pytest
 from core.platform.errors import NotAllowed
 from core.points import posting
 from core.public import statement
-from core.reporting import reports
+from core.reporting import periods
 from tests.factories import make_village
 from tests.pdf_sizes import smallest_font_pt
 
 TODAY = dt.date.today()
-MONTH = reports.period_of("month", TODAY)
+MONTH = periods.period_of("month", TODAY)
 
 
 def pages_text(pdf: bytes) -> list[str]:
@@ -66,7 +66,7 @@ def test_a_year_statement_lists_the_years_entries_in_date_order(db, v):
     a = v.household_ids[0]
     post(db, a, 5, "late", dt.date(TODAY.year, 1, 20), reason="一月的事")
     post(db, a, 5, "early", dt.date(TODAY.year, 1, 5), reason="元旦的事")
-    (page, *_) = pages_text(statement.statements_pdf(db, v.admin, v.id, reports.period_of("year", TODAY)))
+    (page, *_) = pages_text(statement.statements_pdf(db, v.admin, v.id, periods.period_of("year", TODAY)))
     assert page.index("元旦的事") < page.index("一月的事")
     assert f"{TODAY.year}年积分" in page
 

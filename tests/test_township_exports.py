@@ -46,16 +46,25 @@ def _decided_and_redeemed(db, v):
 
 def test_the_ledger_export_says_who_what_why_where_from_and_who_decided(db, village):
     _decided_and_redeemed(db, village)
-    df = township.ledger_frame(db, village.id, dt.date.today() - dt.timedelta(days=1), dt.date.today())
-    assert list(df.columns) == township.LEDGER_COLUMNS
-    earned = df[df["来源"] == "积分申报（评议会）"].iloc[0]
-    assert earned["门牌号"] == "1-001" and earned["户主"] == "户主1" and earned["积分细则"] == "HJ01 庭院整洁"
-    assert earned["积分类别"] == "环境卫生" and earned["申报方式"] == "网格员发现"
-    assert earned["评议会"] == f"{dt.date.today():%Y-%m-%d} 评议会" and earned["决定人"] == "committee用户"
-    sale = df[df["来源"] == "积分超市兑换"].iloc[0]
-    assert sale["可用积分变动"] == -8 and sale["经办人"] == "cashier用户" and "肥皂×2" in sale["事由"]
+    rows = township.ledger_entries(db, village.id, dt.date.today() - dt.timedelta(days=1), dt.date.today())
+    (earned,) = [r for r in rows if r.source_type == "proposal"]
+    assert (earned.door_no, earned.head_name, earned.rule_code, earned.rule_item) == ("1-001", "户主1", "HJ01", "庭院整洁")
+    assert earned.category == "环境卫生" and earned.proposal_source == "grid"
+    assert earned.session_day == dt.date.today() and earned.decided_by == "committee用户"
+    (sale,) = [r for r in rows if r.source_type == "redemption"]
+    assert sale.delta_balance == -8 and sale.entered_by == "cashier用户" and "肥皂×2" in sale.reason
+    assert not sale.by_system and sale.session_day is None and sale.proposal_source is None
+    # the workbook names them in words under the document's headers
+    wb = load_workbook(io.BytesIO(township.ledger_workbook(db, village.id, dt.date.today(), dt.date.today())))
+    head, *lines = wb["积分流水"].iter_rows(values_only=True)
+    assert list(head) == township.LEDGER_COLUMNS
+    sheet = {line[head.index("来源")]: dict(zip(head, line, strict=True)) for line in lines}
+    cell = sheet["积分申报（评议会）"]
+    assert (cell["积分细则"], cell["申报方式"], cell["评议会"], cell["决定人"]) == (
+        "HJ01 庭院整洁", "网格员发现", f"{dt.date.today():%Y-%m-%d} 评议会", "committee用户")
+    assert sheet["积分超市兑换"]["经办人"] == "cashier用户" and sheet["积分超市兑换"]["类型"] == "兑换"
     # a period before the entries has none of them
-    assert township.ledger_frame(db, village.id, dt.date(2020, 1, 1), dt.date(2020, 1, 31)).empty
+    assert township.ledger_entries(db, village.id, dt.date(2020, 1, 1), dt.date(2020, 1, 31)) == []
 
 
 def test_the_ledger_and_balance_workbooks_add_up(db, village):

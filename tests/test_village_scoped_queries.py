@@ -12,19 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pandas as pd
 from sqlalchemy import event, select, update
 
 from core.points import posting
-from core.reporting import rankings, reports
+from core.reporting import periods, rankings, reports
 from core.volunteering import volunteer_queries as vq
 from db.models import Activity, Attendance, Base, Household, Resident, StarLevelEvent, VolunteerTotal
 from tests.factories import make_village
 from tests.test_reports_helpers import populate
 
 TODAY = dt.date.today()
-YEAR = reports.period_of("year", TODAY)
-MONTH = reports.period_of("month", TODAY)
+YEAR = periods.period_of("year", TODAY)
+MONTH = periods.period_of("month", TODAY)
 VILLAGE_TABLES = {t.name for t in Base.metadata.sorted_tables if "village_id" in t.c}
 
 
@@ -64,8 +63,8 @@ def busy_neighbour(db, township: str) -> None:
 def snapshot(db, village_id: int) -> dict:
     """Everything the three pages show for the village, as plain Python values."""
 
-    def plain(df: pd.DataFrame):
-        return df.astype(object).where(df.notna(), None).to_dict("split")
+    def plain(rows):  # typed rows: dataclasses compare by value
+        return list(rows)
 
     out = {}
     with db.read() as s:
@@ -80,7 +79,7 @@ def snapshot(db, village_id: int) -> dict:
         out["households"] = plain(rankings.households(s, village_id, YEAR))
         out["residents"] = plain(rankings.residents(s, village_id, YEAR))
         out["grids"] = plain(rankings.grids(s, village_id, YEAR))
-        out["stars"] = plain(rankings.star_households(s, village_id, TODAY.year))
+        out["stars"] = plain(rankings.graded_households(s, village_id, TODAY.year))
         out["star_counts"] = rankings.star_counts(s, village_id, TODAY.year)
         h = rankings.honours(s, village_id, MONTH, top=3)
         out["honours"] = [plain(h.households), plain(h.residents), plain(h.volunteers)]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.platform.access import Actor
 from core.platform.auth import authenticate
 from core.platform.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
-from core.reporting import comparison, reports
+from core.reporting import comparison, periods
 from core.village import villages
 from db.models import AuditLog, StaffUser, Village
 from tests.factories import give_points, make_village
@@ -113,7 +113,7 @@ def test_village_staff_and_accounts_without_an_area_cannot_manage_villages(db):
 def test_the_comparison_adds_up_the_same_measures_at_each_level(db):
     a, b, c, far = _county(db)
     day = dt.date.today().replace(day=1) - dt.timedelta(days=3)  # in the last complete month
-    period = reports.last_complete("month", dt.date.today())
+    period = periods.last_complete("month", dt.date.today())
     assert period.first_month == day.year * 100 + day.month
     give_points(db, a.household_ids[0], 10, "a1")  # this month: outside the period
     from core.points import posting
@@ -146,7 +146,7 @@ def test_the_comparison_adds_up_the_same_measures_at_each_level(db):
 
 def test_who_compares_what(db):
     a, b, c, far = _county(db)
-    period = reports.last_complete("month", dt.date.today())
+    period = periods.last_complete("month", dt.date.today())
     with db.read() as s:
         assert [r.name for r in comparison.compare(s, a.actors["township_admin"], period)] == ["甲村", "乙村"]
         assert [r.name for r in comparison.compare(s, a.actors["township_admin"], period, "township")] == ["文祖街道"]
@@ -159,10 +159,10 @@ def test_who_compares_what(db):
 
 
 def test_the_default_period_is_the_last_complete_one():
-    assert reports.last_complete("month", dt.date(2026, 3, 2)).label == "2026年2月"
-    assert reports.last_complete("month", dt.date(2026, 1, 31)).label == "2025年12月"
-    assert reports.last_complete("quarter", dt.date(2026, 4, 1)).label == "2026年第1季度"
-    assert reports.last_complete("year", dt.date(2026, 6, 1)).label == "2025年"
+    assert periods.last_complete("month", dt.date(2026, 3, 2)).label == "2026年2月"
+    assert periods.last_complete("month", dt.date(2026, 1, 31)).label == "2025年12月"
+    assert periods.last_complete("quarter", dt.date(2026, 4, 1)).label == "2026年第1季度"
+    assert periods.last_complete("year", dt.date(2026, 6, 1)).label == "2025年"
 
 
 def test_the_village_name_is_read_by_id(db):

@@ -92,8 +92,8 @@ def test_a_township_admin_cannot_move_villages_and_compares_by_township(demo_db)
     # the period defaults to the last complete month, not the one that has just begun
     import datetime as dt
 
-    from core.reporting import reports
+    from core.reporting import periods
 
-    assert at.selectbox(key="compare_period_month").value == reports.last_complete("month", dt.date.today())
+    assert at.selectbox(key="compare_period_month").value == periods.last_complete("month", dt.date.today())
     at = level.set_value("township").run()
     assert list(at.dataframe[0].value["镇（街道）"]) == ["文祖街道"]

@@ -73,7 +73,7 @@ def test_a_resident_signs_up_a_household_member_through_the_card_and_the_lead_se
                                       "household_id": village.household_ids[0], "via": "card",
                                       "_by": "村民本人（积分卡）"}
     log = audit_search.search(db, village.admin, village.id, action="signup.self_add")
-    assert list(log["操作人"]) == ["村民本人（积分卡）"] and "村民本人" not in log["详情"][0]
+    assert [(r.user_name, r.acted_by) for r in log] == [(None, "村民本人（积分卡）")] and "村民本人" not in log[0].detail
 
 
 def test_a_resident_of_another_household_is_refused(db, village, card):

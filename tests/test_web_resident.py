@@ -102,7 +102,7 @@ def test_rank_and_year_points_are_the_rankings_pages_own(db, v):
     token = cards.issue_card(db, v.admin, a)
     with db.read() as s:
         table = rankings.households(s, v.id, rankings.current_year(TODAY))
-    expected = int(table[table["门牌号"] == "1-001"]["名次"].iloc[0])
+    (expected,) = [h.rank for h in table if h.door_no == "1-001"]
     body = text_of(phone().get(f"/me?card={token}").text)
     assert f"全村第 {expected} 名（共 {len(table)} 户）" in body
     assert "今年积分 50" in body and "历年累计积分 450" in body

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from core.platform import settings
 from core.platform.masking import mask_name
 from core.reporting import rankings
-from core.reporting.reports import period_of
+from core.reporting.periods import period_of
 from core.supermarket import fund
 from db.enums import ActivityStatus, ProposalStatus, RedemptionStatus
 from db.models import (
@@ -121,10 +121,10 @@ def content(s: Session, village_id: int, today: dt.date) -> BoardContent:
     if rankings.rankings_enabled(s, village_id):
         month = period_of("month", today)
         h = rankings.honours(s, village_id, month, top=10)
-        out.honours = [{"名次": int(r.名次), "户主": mask_name(r.户主), "网格": r.网格, "本月积分": int(r.积分)}
-                       for r in h.households.itertuples(index=False)]
-        out.star_volunteers = [{"姓名": mask_name(r.姓名), "星级": r.星级}
-                               for r in h.volunteers.itertuples(index=False)]
+        out.honours = [{"名次": r.rank, "户主": mask_name(r.head_name), "网格": r.grid, "本月积分": r.points}
+                       for r in h.households]
+        out.star_volunteers = [{"姓名": mask_name(v.name), "星级": f"{rankings.STAR_NAMES.get(v.level, v.level)}志愿者"}
+                               for v in h.volunteers]
 
     acts = s.execute(
         select(Activity.title, Activity.date, Activity.start_time, Activity.end_time, Activity.place,

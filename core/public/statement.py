@@ -21,7 +21,7 @@ from core.platform.access import Actor, require
 from core.points.balances import held_points, spendable
 from core.points.entry_rules import KIND_NAMES
 from core.reporting import rankings
-from core.reporting.reports import Period
+from core.reporting.periods import Period
 from db.models import Account, Grid, Household, HouseholdMonth, LedgerEntry, RuleItem, Village
 
 STATEMENT_ROLES = ("admin", "cashier", "committee", "grid_worker")

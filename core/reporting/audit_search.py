@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import or_, select
 
 from core.committee.attendance import CAPACITY_NAMES, DEPARTURE_NAMES
@@ -111,7 +111,6 @@ FIELD_NAMES = {
 VALUE_NAMES = {"source": SOURCE_NAMES, "via": {"card": "扫卡", "proxy": "代签", "returned": "未领退库"},
                "attendee_capacity": CAPACITY_NAMES, "departure": DEPARTURE_NAMES}
 EDIT_ACTIONS = {"product.update", "activity.update"}  # details are {field: [before, after]}
-COLUMNS = ["时间", "操作人", "操作", "对象", "对象编号", "详情", "原因"]
 MAX_LIMIT = 5000
 
 
@@ -119,8 +118,24 @@ def action_name(action: str) -> str:
     return ACTION_NAMES.get(action, action)
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """One audited action: when, who, what (action: ACTION_NAMES) on what (target_type: TARGET_NAMES), the
+    stored details in words and the reason."""
+
+    at: dt.datetime
+    user_name: str | None  # the staff account's display name; None when no staff account acted
+    username: str | None
+    acted_by: str | None  # who acted when not a staff account, as the details name them (a resident…)
+    action: str
+    target_type: str
+    target_id: str
+    detail: str
+    reason: str
+
+
 def search(db, actor: Actor, village_id: int, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
-           user_id: int | None = None, action: str | None = None, text: str = "", limit: int = 500) -> pd.DataFrame:
+           user_id: int | None = None, action: str | None = None, text: str = "", limit: int = 500) -> list[AuditRow]:
     """Audit rows of the village matching every given filter, newest first."""
     require(actor, "admin", village_id)
     if date_from and date_to and date_from > date_to:
@@ -154,9 +169,8 @@ def search(db, actor: Actor, village_id: int, *, date_from: dt.date | None = Non
     out = []
     for at, name, un, act, tt, tid, detail, reason in rows:
         who, text_ = _detail(detail, edits=act in EDIT_ACTIONS)
-        out.append({"时间": at, "操作人": f"{name}（{un}）" if name else who or "系统", "操作": action_name(act),
-                    "对象": TARGET_NAMES.get(tt, tt), "对象编号": tid, "详情": text_, "原因": reason})
-    return pd.DataFrame(out, columns=COLUMNS)
+        out.append(AuditRow(at, name, un, who, act, tt, tid, text_, reason))
+    return out
 
 
 def _detail(raw: str, edits: bool = False) -> tuple[str | None, str]:

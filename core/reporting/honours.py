@@ -36,6 +36,8 @@ KIND_NAMES = {"household": "星级文明户", "volunteer": "优秀志愿者"}
 
 @dataclass(frozen=True)
 class VolunteerHonour:
+    """One of the year's top volunteers (优秀志愿者) in a draft: their place and confirmed minutes."""
+
     resident_id: int
     household_id: int
     place: int  # 1-2-2-4 by the year's confirmed minutes
@@ -92,19 +94,6 @@ def draft(db, village_id: int, year: int, top: int = TOP_VOLUNTEERS) -> Draft:
     _check_year(year)
     with db.read() as s:
         return _draft(s, village_id, year, top)
-
-
-HOUSEHOLD_COLUMNS = ["星级", "门牌号", "户主", "网格", "年度积分"]
-VOLUNTEER_COLUMNS = ["名次", "姓名", "门牌号", "年度服务时长（小时）"]
-
-
-def draft_frames(d: Draft) -> tuple[pd.DataFrame, pd.DataFrame]:
-    hh = pd.DataFrame([{"星级": f"{STAR_NAMES[h.level]}级文明户", "门牌号": h.door_no, "户主": h.head_name,
-                        "网格": h.grid, "年度积分": h.points} for h in d.households], columns=HOUSEHOLD_COLUMNS)
-    vol = pd.DataFrame([{"名次": v.place, "姓名": v.name, "门牌号": v.door_no,
-                         "年度服务时长（小时）": round(v.minutes / 60, 1)} for v in d.volunteers],
-                       columns=VOLUNTEER_COLUMNS)
-    return hh, vol
 
 
 def published_list_id(db, village_id: int, year: int) -> int | None:
@@ -182,6 +171,9 @@ def published(db, village_id: int) -> list[Published]:
 
 @dataclass(frozen=True)
 class Certificate:
+    """One published entry of an honour list: ``kind`` household (``level`` its star level, STAR_NAMES)
+    or volunteer (``level`` its place); KIND_NAMES."""
+
     number: str
     kind: str
     name: str
@@ -220,9 +212,14 @@ def _honour_name(c: Certificate) -> str:
     return f"{STAR_NAMES.get(c.level, c.level)}级文明户" if c.kind == "household" else "优秀志愿者"
 
 
-def list_frame(data: ListData) -> pd.DataFrame:
-    return pd.DataFrame([{"证书编号": c.number, "表彰类别": KIND_NAMES[c.kind],
-                          "等次": _honour_name(c) if c.kind == "household" else f"第 {c.level} 名",
+def grade(c: Certificate) -> str:
+    """等次 of an entry: a household's star (三星级文明户), a volunteer's place (第 2 名)."""
+    return _honour_name(c) if c.kind == "household" else f"第 {c.level} 名"
+
+
+def _list_sheet(data: ListData) -> pd.DataFrame:
+    """The list as the Excel document has it, labelled here from the published entries."""
+    return pd.DataFrame([{"证书编号": c.number, "表彰类别": KIND_NAMES[c.kind], "等次": grade(c),
                           "姓名（户主）": c.name, "门牌号": c.door_no,
                           "年度积分": c.points if c.kind == "household" else None,
                           "年度服务时长（小时）": round(c.minutes / 60, 1) if c.kind == "volunteer" else None}
@@ -231,7 +228,7 @@ def list_frame(data: ListData) -> pd.DataFrame:
 
 def excel(db, village_id: int, list_id: int) -> bytes:
     data = list_data(db, village_id, list_id)
-    return exports.excel_bytes({data.title: list_frame(data)})
+    return exports.excel_bytes({data.title: _list_sheet(data)})
 
 
 def _certificate_page(pdf, data: ListData, c: Certificate) -> None:

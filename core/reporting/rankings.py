@@ -21,13 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-import pandas as pd
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.platform import settings
 from core.platform.errors import DomainError
-from core.reporting.reports import Period, period_of
+from core.reporting.periods import Period, period_of
 from db.models import (
     Grid,
     Household,
@@ -91,11 +90,21 @@ def _household_points_query(village_id: int, period: Period, grid_id: int | None
             .where(*cond).group_by(HouseholdMonth.household_id))
 
 
-HOUSEHOLD_COLUMNS = ["名次", "门牌号", "户主", "网格", "积分", "加分", "扣分"]
+@dataclass(frozen=True)
+class HouseholdRank:
+    """One household on the rankings: its place (1-2-2-4) and its points over the period."""
+
+    rank: int
+    door_no: str
+    head_name: str
+    grid: str  # "" when the household has no grid
+    points: int  # 加分 − 扣分
+    earned: int
+    deducted: int
 
 
 def households(s: Session, village_id: int, period: Period, grid_id: int | None = None,
-               limit: int | None = None) -> pd.DataFrame:
+               limit: int | None = None) -> list[HouseholdRank]:
     """Households by earned points (加分 − 扣分) over the period; only households with entries."""
     _require_enabled(s, village_id)
     pts = _household_points(s, village_id, period, grid_id)
@@ -107,17 +116,23 @@ def households(s: Session, village_id: int, period: Period, grid_id: int | None 
          .order_by(pts.c.points.desc(), Household.door_no))
     rows = s.execute(q).all()
     ranks = competition_ranks([int(r.points) for r in rows])
-    data = [{"名次": rank, "门牌号": r.door_no, "户主": r.head_name, "网格": r.grid or "", "积分": int(r.points),
-             "加分": int(r.earned), "扣分": int(r.deducted)} for rank, r in zip(ranks, rows, strict=True)]
-    if limit is not None:
-        data = [d for d in data if d["名次"] <= limit]
-    return pd.DataFrame(data, columns=HOUSEHOLD_COLUMNS)
+    out = [HouseholdRank(rank, r.door_no, r.head_name, r.grid or "", int(r.points), int(r.earned), int(r.deducted))
+           for rank, r in zip(ranks, rows, strict=True)]
+    return out if limit is None else [h for h in out if h.rank <= limit]
 
 
-RESIDENT_COLUMNS = ["名次", "姓名", "门牌号", "积分", "笔数"]
+@dataclass(frozen=True)
+class ResidentRank:
+    """One resident on the rankings: its place and the earned points of entries attributed to them."""
+
+    rank: int
+    name: str
+    door_no: str
+    points: int
+    entries: int
 
 
-def residents(s: Session, village_id: int, period: Period, limit: int | None = None) -> pd.DataFrame:
+def residents(s: Session, village_id: int, period: Period, limit: int | None = None) -> list[ResidentRank]:
     """Residents by the earned points of entries attributed to them (resident_id set)."""
     _require_enabled(s, village_id)
     agg = (select(LedgerEntry.resident_id, func.sum(LedgerEntry.delta_earned).label("points"),
@@ -133,17 +148,22 @@ def residents(s: Session, village_id: int, period: Period, limit: int | None = N
         .where(Resident.active.is_(True))
         .order_by(agg.c.points.desc(), Resident.name)).all()
     ranks = competition_ranks([int(r.points) for r in rows])
-    data = [{"名次": rank, "姓名": r.name, "门牌号": r.door_no, "积分": int(r.points), "笔数": int(r.n)}
-            for rank, r in zip(ranks, rows, strict=True)]
-    if limit is not None:
-        data = [d for d in data if d["名次"] <= limit]
-    return pd.DataFrame(data, columns=RESIDENT_COLUMNS)
+    out = [ResidentRank(rank, r.name, r.door_no, int(r.points), int(r.n)) for rank, r in zip(ranks, rows, strict=True)]
+    return out if limit is None else [r for r in out if r.rank <= limit]
 
 
-GRID_COLUMNS = ["名次", "网格", "户数", "积分", "户均积分"]
+@dataclass(frozen=True)
+class GridRank:
+    """One grid on the rankings: its place by points per active household."""
+
+    rank: int
+    grid: str
+    households: int  # active households
+    points: int  # 加分 − 扣分 of the grid's households
+    per_household: float  # points ÷ households, one decimal
 
 
-def grids(s: Session, village_id: int, period: Period) -> pd.DataFrame:
+def grids(s: Session, village_id: int, period: Period) -> list[GridRank]:
     """Grids by points per household (fair between grids of different sizes)."""
     _require_enabled(s, village_id)
     counts = dict(s.execute(select(Household.grid_id, func.count()).where(
@@ -157,18 +177,15 @@ def grids(s: Session, village_id: int, period: Period) -> pd.DataFrame:
     for gid, name in s.execute(select(Grid.id, Grid.name).where(Grid.village_id == village_id)):
         n = int(counts.get(gid, 0))
         pts = int(sums.get(gid) or 0)
-        rows.append({"网格": name, "户数": n, "积分": pts, "户均积分": round(pts / n, 1) if n else 0.0})
-    rows.sort(key=lambda r: (-r["户均积分"], r["网格"]))
-    for rank, r in zip(competition_ranks([r["户均积分"] for r in rows]), rows, strict=True):
-        r["名次"] = rank
-    return pd.DataFrame(rows, columns=GRID_COLUMNS)
-
-
-STAR_COLUMNS = ["星级", "门牌号", "户主", "网格", "年度积分"]
+        rows.append((name, n, pts, round(pts / n, 1) if n else 0.0))
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    return [GridRank(rank, *r) for rank, r in zip(competition_ranks([r[3] for r in rows]), rows, strict=True)]
 
 
 @dataclass(frozen=True)
 class StarHousehold:
+    """One graded household (星级文明户) of a year: its level (STAR_NAMES) and the year's points."""
+
     household_id: int
     level: int  # 1..5
     door_no: str
@@ -197,28 +214,34 @@ def graded_households(s: Session, village_id: int, year: int) -> list[StarHouseh
     return out
 
 
-def star_households(s: Session, village_id: int, year: int) -> pd.DataFrame:
-    """星级文明户 of a year, as a table (see :func:`graded_households`)."""
-    data = [{"星级": STAR_NAMES[h.level], "门牌号": h.door_no, "户主": h.head_name, "网格": h.grid,
-             "年度积分": h.points} for h in graded_households(s, village_id, year)]
-    return pd.DataFrame(data, columns=STAR_COLUMNS)
+def _counts(graded: list[StarHousehold]) -> dict[str, int]:
+    return {STAR_NAMES[lv]: sum(1 for h in graded if h.level == lv) for lv in range(5, 0, -1)}
 
 
 def star_counts(s: Session, village_id: int, year: int) -> dict[str, int]:
     """Number of households at each star level (五星 … 一星)."""
-    df = star_households(s, village_id, year)
-    return {STAR_NAMES[lv]: int((df["星级"] == STAR_NAMES[lv]).sum()) for lv in range(5, 0, -1)}
+    return _counts(graded_households(s, village_id, year))
+
+
+@dataclass(frozen=True)
+class StarVolunteer:
+    """A volunteer (志愿者) who reached a star level (STAR_NAMES) in the period, with their total hours."""
+
+    name: str
+    door_no: str
+    level: int
+    reached_on: dt.date
+    minutes: int  # confirmed minutes to date
 
 
 @dataclass(frozen=True)
 class Honours:
+    """光荣榜 of a period (see :func:`honours`)."""
+
     period: Period
-    households: pd.DataFrame  # top households
-    residents: pd.DataFrame  # top residents
-    volunteers: pd.DataFrame  # 志愿者 who reached a star level in the period
-
-
-VOLUNTEER_COLUMNS = ["姓名", "门牌号", "星级", "达到日期", "累计时长(小时)"]
+    households: list[HouseholdRank]  # top households with points
+    residents: list[ResidentRank]  # top residents with points
+    volunteers: list[StarVolunteer]  # 志愿者 who reached a star level in the period
 
 
 def honours(s: Session, village_id: int, period: Period, top: int = 10) -> Honours:
@@ -234,14 +257,9 @@ def honours(s: Session, village_id: int, period: Period, top: int = 10) -> Honou
         .where(Resident.village_id == village_id, StarLevelEvent.reached_on >= period.start,
                StarLevelEvent.reached_on < period.end)
         .order_by(StarLevelEvent.level.desc(), StarLevelEvent.reached_on)).all()
-    vdf = pd.DataFrame([{"姓名": v.name, "门牌号": v.door_no, "星级": f"{STAR_NAMES.get(v.level, v.level)}志愿者",
-                         "达到日期": v.reached_on, "累计时长(小时)": round((v.minutes or 0) / 60, 1)} for v in vols],
-                       columns=VOLUNTEER_COLUMNS)
-    hh = households(s, village_id, period, limit=top)
-    hh = hh[hh["积分"] > 0].reset_index(drop=True)
-    rs = residents(s, village_id, period, limit=top)
-    rs = rs[rs["积分"] > 0].reset_index(drop=True)
-    return Honours(period, hh, rs, vdf)
+    return Honours(period, [h for h in households(s, village_id, period, limit=top) if h.points > 0],
+                   [r for r in residents(s, village_id, period, limit=top) if r.points > 0],
+                   [StarVolunteer(v.name, v.door_no, v.level, v.reached_on, int(v.minutes or 0)) for v in vols])
 
 
 # ---------------------------------------------------------------- what the 排行 page reads
@@ -262,35 +280,35 @@ def switches(db, village_id: int) -> Switches:
         return Switches(rankings_enabled(s, village_id), stars_enabled(s, village_id))
 
 
-def household_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+def household_ranking(db, village_id: int, period: Period) -> list[HouseholdRank]:
     with db.read() as s:
         return households(s, village_id, period)
 
 
-def resident_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+def resident_ranking(db, village_id: int, period: Period) -> list[ResidentRank]:
     with db.read() as s:
         return residents(s, village_id, period)
 
 
-def grid_ranking(db, village_id: int, period: Period) -> pd.DataFrame:
+def grid_ranking(db, village_id: int, period: Period) -> list[GridRank]:
     with db.read() as s:
         return grids(s, village_id, period)
 
 
 @dataclass(frozen=True)
 class StarYear:
-    """A year's 星级文明户: the table, the number at each level (五星 … 一星) and the thresholds
+    """A year's 星级文明户: the households, the number at each level (五星 … 一星) and the thresholds
     (一星 … 五星, setting ``star_household_thresholds``) they were graded by, from one read."""
 
-    households: pd.DataFrame
+    households: list[StarHousehold]
     counts: dict[str, int]
     thresholds: list[int]
 
 
 def star_year(db, village_id: int, year: int) -> StarYear:
     with db.read() as s:
-        return StarYear(star_households(s, village_id, year), star_counts(s, village_id, year),
-                        settings.get(s, village_id, "star_household_thresholds"))
+        graded = graded_households(s, village_id, year)
+        return StarYear(graded, _counts(graded), settings.get(s, village_id, "star_household_thresholds"))
 
 
 def honour_list(db, village_id: int, period: Period) -> Honours:

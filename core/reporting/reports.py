@@ -21,22 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core.platform.access import AREA_ROLES, ROLES, Actor, require
 from core.points.entry_rules import KIND_NAMES
-from core.reporting.comparison import ENVIRONMENT, compare, villages_for  # noqa: F401  (re-exported)
-from core.reporting.periods import (  # noqa: F401  (re-exported: pages and tests read periods here)
-    PERIOD_KINDS,
-    Period,
-    last_complete,
-    month_label,
-    months_back,
-    period_of,
-    recent_periods,
-)
+from core.reporting.comparison import compare
+from core.reporting.periods import Period, last_complete, months_back, period_of
 from db.enums import ActivityStatus, Delivery, ObjectionStatus, ProposalStatus, RedemptionStatus, RoundStatus
 from db.models import (
     Activity,
@@ -154,8 +145,18 @@ def overview(s: Session, village_id: int, period: Period, grid_id: int | None = 
                     int(minutes), int(volunteers), int(grams), int(redemptions))
 
 
+@dataclass(frozen=True)
+class MonthFigures:
+    """One month of the trend: points earned, deducted and redeemed (zeros for a quiet month)."""
+
+    month: int  # yyyymm (core.reporting.periods.month_label names it)
+    earned: int
+    deducted: int
+    redeemed: int
+
+
 def monthly_trend(s: Session, village_id: int, last_month: int, n: int = 12,
-                  grid_id: int | None = None) -> pd.DataFrame:
+                  grid_id: int | None = None) -> list[MonthFigures]:
     """加分 / 扣分 / 兑换 per month for the ``n`` months ending ``last_month`` (zeros included)."""
     months = months_back(last_month, n)
     cond = [HouseholdMonth.village_id == village_id, HouseholdMonth.month >= months[0],
@@ -167,16 +168,25 @@ def monthly_trend(s: Session, village_id: int, last_month: int, n: int = 12,
                func.sum(HouseholdMonth.deducted).label("deducted"),
                func.sum(HouseholdMonth.redeemed).label("redeemed"))
         .where(*cond).group_by(HouseholdMonth.month))}
-    data = []
+    out = []
     for m in months:
         r = rows.get(m)
-        data.append({"月份": month_label(m), "加分": int(r.earned) if r else 0,
-                     "扣分": int(r.deducted) if r else 0, "兑换": int(r.redeemed) if r else 0})
-    return pd.DataFrame(data, columns=["月份", "加分", "扣分", "兑换"])
+        out.append(MonthFigures(m, int(r.earned) if r else 0, int(r.deducted) if r else 0,
+                                int(r.redeemed) if r else 0))
+    return out
 
 
-def by_category(s: Session, village_id: int, period: Period, grid_id: int | None = None) -> pd.DataFrame:
-    """Net points per rule category (类别, 积分, 笔数), largest first."""
+@dataclass(frozen=True)
+class CategoryFigures:
+    """One rule category's net points and number of entries in the period."""
+
+    category: str
+    points: int
+    entries: int
+
+
+def by_category(s: Session, village_id: int, period: Period, grid_id: int | None = None) -> list[CategoryFigures]:
+    """Net points per rule category, largest first; categories with neither points nor entries are left out."""
     if grid_id is None:
         q = (select(RuleCategory.name, func.sum(CategoryMonth.points), func.sum(CategoryMonth.entries))
              .join(RuleCategory, and_(RuleCategory.id == CategoryMonth.category_id,
@@ -194,13 +204,28 @@ def by_category(s: Session, village_id: int, period: Period, grid_id: int | None
                     LedgerEntry.month <= period.last_month,
                     LedgerEntry.household_id.in_(_grid_households(village_id, grid_id)))
              .group_by(RuleCategory.id, RuleCategory.name))
-    rows = [(name, int(p or 0), int(n or 0)) for name, p, n in s.execute(q)]
-    rows = [r for r in rows if r[1] or r[2]]
-    rows.sort(key=lambda r: (-r[1], r[0]))
-    return pd.DataFrame(rows, columns=["类别", "积分", "笔数"])
+    rows = [CategoryFigures(name, int(p or 0), int(n or 0)) for name, p, n in s.execute(q)]
+    rows = [r for r in rows if r.points or r.entries]
+    rows.sort(key=lambda r: (-r.points, r.category))
+    return rows
 
 
-def by_grid(s: Session, village_id: int, period: Period) -> pd.DataFrame:
+@dataclass(frozen=True)
+class GridFigures:
+    """One grid's active households and points in the period, in the grids' own order."""
+
+    grid_id: int
+    grid: str
+    households: int
+    earned: int
+    deducted: int
+    net: int
+    redeemed: int
+    households_taking_part: int
+    participation_pct: float  # households taking part ÷ households, one decimal
+
+
+def by_grid(s: Session, village_id: int, period: Period) -> list[GridFigures]:
     """Per grid: households, earned, deducted, net, redeemed and participation."""
     grids = s.execute(select(Grid.id, Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).all()
     counts = dict(s.execute(
@@ -218,16 +243,15 @@ def by_grid(s: Session, village_id: int, period: Period) -> pd.DataFrame:
                func.sum(per_hh.c.deducted).label("deducted"), func.sum(per_hh.c.redeemed).label("redeemed"),
                func.sum(case((per_hh.c.earned > 0, 1), else_=0)).label("taking_part"))
         .group_by(per_hh.c.grid_id))}
-    data = []
+    out = []
     for gid, name in grids:
         r = sums.get(gid)
         n = int(counts.get(gid, 0))
         earned, deducted = (int(r.earned), int(r.deducted)) if r else (0, 0)
         part = int(r.taking_part) if r else 0
-        data.append({"网格": name, "户数": n, "加分": earned, "扣分": deducted, "净积分": earned - deducted,
-                     "兑换": int(r.redeemed) if r else 0, "参与户": part,
-                     "参与率(%)": round(100 * part / n, 1) if n else 0.0})
-    return pd.DataFrame(data, columns=["网格", "户数", "加分", "扣分", "净积分", "兑换", "参与户", "参与率(%)"])
+        out.append(GridFigures(gid, name, n, earned, deducted, earned - deducted, int(r.redeemed) if r else 0,
+                               part, round(100 * part / n, 1) if n else 0.0))
+    return out
 
 
 def grids(s: Session, village_id: int) -> list[tuple[int, str]]:
@@ -235,7 +259,24 @@ def grids(s: Session, village_id: int) -> list[tuple[int, str]]:
         select(Grid.id, Grid.name).where(Grid.village_id == village_id).order_by(Grid.id)).all()]
 
 
-def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFrame:
+FEED_KIND_NAMES = {**KIND_NAMES, "activity": "志愿活动"}  # a feed item's kind in words
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One line of the recent-activity feed: a ledger entry (``kind`` its ledger kind, with the
+    household) or a volunteer activity (``kind`` "activity", with its date); FEED_KIND_NAMES."""
+
+    at: dt.datetime
+    kind: str
+    door_no: str | None  # None for an activity
+    head_name: str | None
+    what: str  # an entry's category or else its reason ("" when neither); an activity's title
+    activity_date: dt.date | None  # None for an entry
+    points: int | None  # spendable points for redemptions and clearing, else earned; None for an activity
+
+
+def recent_activity(s: Session, village_id: int, limit: int = 20) -> list[FeedItem]:
     """What happened lately: newest ledger entries and volunteer activities, newest first."""
     entries = s.execute(
         select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.delta_earned, LedgerEntry.delta_balance,
@@ -247,19 +288,15 @@ def recent_activity(s: Session, village_id: int, limit: int = 20) -> pd.DataFram
     rows = []
     for e in entries:
         points = e.delta_earned if e.kind not in ("redeemed", "redeem_void", "redeem_return", "clearing") else e.delta_balance
-        what = e.category or e.reason or ""
-        rows.append({"时间": e.created_at, "类型": KIND_NAMES.get(e.kind, e.kind),
-                     "内容": f"{e.door_no} {e.head_name}" + (f"：{what}" if what else ""), "积分": int(points)})
+        rows.append(FeedItem(e.created_at, e.kind, e.door_no, e.head_name, e.category or e.reason or "", None,
+                             int(points)))
     acts = s.execute(select(Activity.created_at, Activity.title, Activity.date, Activity.status)
                      .where(Activity.village_id == village_id)
                      .order_by(Activity.id.desc()).limit(5)).all()
     for a in acts:
-        rows.append({"时间": a.created_at, "类型": "志愿活动",
-                     "内容": f"{a.title}（{a.date:%m月%d日}）", "积分": None})
-    rows.sort(key=lambda r: r["时间"], reverse=True)
-    df = pd.DataFrame(rows[:limit], columns=["时间", "类型", "内容", "积分"])
-    df["积分"] = df["积分"].astype("Int64")
-    return df
+        rows.append(FeedItem(a.created_at, "activity", None, None, a.title, a.date, None))
+    rows.sort(key=lambda r: r.at, reverse=True)
+    return rows[:limit]
 
 
 # ---------------------------------------------------------------- workbench (工作台)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
 from core.reporting import rankings, reports
 from core.reporting.periods import Period
 
@@ -28,13 +26,13 @@ def overview_figures(db, village_id: int, period: Period, grid_id: int | None = 
         return reports.overview(s, village_id, period, grid_id)
 
 
-def monthly_trend_table(db, village_id: int, last_month: int, n: int = 12,
-                        grid_id: int | None = None) -> pd.DataFrame:
+def monthly_trend(db, village_id: int, last_month: int, n: int = 12,
+                  grid_id: int | None = None) -> list[reports.MonthFigures]:
     with db.read() as s:
         return reports.monthly_trend(s, village_id, last_month, n, grid_id)
 
 
-def category_table(db, village_id: int, period: Period, grid_id: int | None = None) -> pd.DataFrame:
+def categories(db, village_id: int, period: Period, grid_id: int | None = None) -> list[reports.CategoryFigures]:
     with db.read() as s:
         return reports.by_category(s, village_id, period, grid_id)
 
@@ -45,19 +43,19 @@ class GridComparison:
     earned or lost points in it (else there is nothing to chart), and whether the village ranks
     (else the chart keeps the grids' order instead of sorting them)."""
 
-    table: pd.DataFrame
+    grids: list[reports.GridFigures]
     any_points: bool
     ranked: bool
 
 
 def grid_comparison(db, village_id: int, period: Period) -> GridComparison:
     with db.read() as s:
-        table = reports.by_grid(s, village_id, period)
+        rows = reports.by_grid(s, village_id, period)
         ranked = rankings.rankings_enabled(s, village_id)
-    return GridComparison(table, bool(table["加分"].any() or table["扣分"].any()), ranked)
+    return GridComparison(rows, any(r.earned or r.deducted for r in rows), ranked)
 
 
-def activity_feed(db, village_id: int, limit: int = 20) -> pd.DataFrame:
+def activity_feed(db, village_id: int, limit: int = 20) -> list[reports.FeedItem]:
     """The newest ledger entries and volunteer activities (:func:`core.reporting.reports.recent_activity`)."""
     with db.read() as s:
         return reports.recent_activity(s, village_id, limit)
