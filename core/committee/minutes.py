@@ -96,7 +96,8 @@ def minutes(s: Session, session_id: int, *, people: list[Attendee] | None = None
             decisions: list[DecisionRow] | None = None) -> Minutes:
     """The minutes of a session. ``people`` (its :func:`core.committee.attendance.attendance`) and
     ``decisions`` (its :func:`core.committee.agenda.session_decisions`) may be passed when the caller
-    has just read them."""
+    has just read them. The minutes are a document: the PDF and the workbook label these typed rows
+    themselves, the pages show the decisions through ui.tables."""
     rs = s.get(ReviewSession, session_id) if isinstance(session_id, int) else None
     if rs is None:
         raise NotFound("找不到该评议会。")

@@ -149,7 +149,8 @@ class YearClose:
 
 def close_year(db, actor: Actor, village_id: int, year: int, confirm: str, progress=None) -> YearClose:
     """The annual carry-over (or clearing, by the village's policy) recorded as a year close.
-    December of ``year`` must be closed; ``confirm`` is the typed year."""
+    December of ``year`` must be closed; ``confirm`` repeats the year (the page passes it once its
+    question was confirmed)."""
     year = cycles._check_year(year)
     require(actor, "admin", village_id)
     if str(confirm).strip() != str(year):

@@ -243,7 +243,7 @@ def run_year_end(db, actor: Actor, village_id: int, year: int, confirm: str,
     ``clear``: one clearing entry per account with a balance, in batches of BATCH households
     per transaction (a crash leaves whole batches; a rerun finishes the rest and never clears
     an account twice for the same year). ``carry_over``: nothing changes.
-    ``confirm`` must be the typed year, the page's second confirmation.
+    ``confirm`` must repeat the year (the page passes it once its question was confirmed).
     """
     _check_year(year)
     require(actor, "admin", village_id)
