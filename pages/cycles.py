@@ -1,6 +1,6 @@
 """底分与年终: the base score (底分) per period, year-end clearing or carry-over
-with a per-household preview and a second, typed confirmation, and the month close (月结) and
-the recorded annual carry-over (年度结转), each confirmed with a Chinese summary."""
+with a per-household preview, and the month close (月结) and the recorded annual carry-over
+(年度结转); each action asks through ui.confirm with a Chinese summary of what it will do."""
 
 from __future__ import annotations
 
@@ -11,9 +11,39 @@ import streamlit as st
 from core.points import closes, cycles
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import downloads, flash, number_box, run_action
+from ui.tables import Col, table
+from ui.widgets import flash, number_box, run_action
 
 KINDS = {"year": "年度", "quarter": "季度", "month": "月份"}
+PREVIEW = [
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("grid", "网格", blank=""),
+    Col("balance", "当前可用积分", "points"),
+    Col("after", "处理后可用积分", "points"),
+    Col("to_clear", "将清除积分", "points"),
+    Col("earned_total", "累计积分（不变）", "points"),
+    Col("action", "处理", value=lambda r: cycles.YEAR_END_ACTIONS.get(r.action, r.action).format(year=r.year)),
+]
+CLOSES = [
+    Col("kind", "类型", names=closes.CLOSE_KINDS),
+    Col("period_label", "期间"),
+    Col("balance_total", "可用积分合计", "points"),
+    Col("earned_total", "累计积分合计", "points"),
+    Col("outstanding_total", "待扣合计", "points"),
+    Col("households", "有流水户数", "int"),
+    Col("entries", "流水笔数", "int"),
+    Col("policy", "年终处理", names=closes.POLICY_NAMES),
+    Col("cleared", "清零积分", "points"),
+    Col("closed_at", "结账时间", "datetime"),
+]
+EARNED = [
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("earned", "加分", "points"),
+    Col("deducted", "扣分", "points"),
+    Col("net", "年度净得分", "points"),
+]
 
 
 def render() -> None:
@@ -105,33 +135,33 @@ def _year_end(actor) -> None:
     preview = run_action(lambda: cycles.year_end_preview(db, actor.village_id, year))
     if preview is None:
         return
+    households = sum(1 for r in preview if r.to_clear > 0)
+    points = sum(r.to_clear for r in preview)
     c1, c2, c3 = st.columns(3)
     c1.metric("在册户数", len(preview))
-    c2.metric("将清零的户数", int((preview["将清除积分"] > 0).sum()))
-    c3.metric("将清除的积分合计", int(preview["将清除积分"].sum()))
-    st.dataframe(preview.drop(columns=["户ID"]), hide_index=True, width="stretch")
-    downloads(preview.drop(columns=["户ID"]), f"{year}年年终处理预览", key="cycles_ye_dl")
+    c2.metric("将清零的户数", households)
+    c3.metric("将清除的积分合计", points)
+    table(preview, PREVIEW, key="cycles_ye", download=f"{year}年年终处理预览")
     if policy != "clear":
         return
-    if int(preview["将清除积分"].sum()) == 0:
+    if points == 0:
         st.success("没有需要清零的积分。")
         return
     st.subheader("执行清零")
     st.warning("清零后各户的可用积分变为 0，不能撤销（只能由管理员逐户手工调整补回）。请先下载上面的预览表存档。")
-    with st.form("cycles_ye_form", border=True):
-        typed = st.text_input(f"请输入年份 {year} 以确认", max_chars=4)
-        sure = st.checkbox("我已核对预览表，确认执行年终清零")
-        go = st.form_submit_button("执行年终清零", type="primary", icon=":material/restart_alt:")
-    if go:
-        if not sure:
-            st.error("请先勾选确认。")
-            return
+    # The run reports what it cleared, so a second run would report 0: the question closes as 确认 is
+    # clicked (``once``), and the core clears no account twice for the same year anyway.
+    if confirm.confirm_step("cycles_ye_clear", year, ask_label=f"执行{year}年年终清零…", icon=":material/restart_alt:",
+                            confirm="确认清零", back="取消", once=True,
+                            warning=f"确认做{year}年年终清零吗？将给 {households} 户各记一笔清零流水，共清除 {points} 分"
+                                    "可用积分（累计积分和星级评定不变）。清零不能撤销。"):
         bar = st.progress(0.0, text="正在清零…")
 
         def progress(done_n: int, total: int) -> None:
             bar.progress(done_n / total if total else 1.0, text=f"已处理 {done_n} / {total} 户")
 
-        result = run_action(lambda: cycles.run_year_end(db, actor, actor.village_id, year, typed, progress=progress))
+        result = run_action(lambda: cycles.run_year_end(db, actor, actor.village_id, year, str(year),
+                                                        progress=progress))
         if result is not None:
             st.session_state[state.CYCLES_YEAR_END_DONE] = (year, result.households, result.points)
             st.rerun()
@@ -184,11 +214,10 @@ def _closes(actor) -> None:
                 flash("已完成" + summary.split("。")[0] + "。")
                 st.rerun()
     _year_close(actor, today)
-    df = closes.closes(db, actor.village_id)
-    if not df.empty:
+    recorded = closes.closes(db, actor.village_id)
+    if recorded:
         st.subheader("结账记录")
-        st.dataframe(df, hide_index=True, width="stretch")
-        downloads(df, "结账记录", key="cycles_closes_dl")
+        table(recorded, CLOSES, key="cycles_closes", download="结账记录")
 
 
 def _year_close(actor, today: dt.date) -> None:
@@ -203,21 +232,27 @@ def _year_close(actor, today: dt.date) -> None:
     what = ("清零：每户记一笔清零流水，把可用积分变为 0（累计积分和星级不变）" if policy == "clear"
             else "结转：各户可用积分原样带入下一年")
     st.text(f"本村的年终处理方式为{what}。须先完成 {year}年12月的月结。")
-    with st.form("cycles_yc_form", border=True):
-        typed = st.text_input(f"请输入年份 {year} 以确认年度结转", max_chars=4)
-        sure = st.checkbox(f"我已核对，确认做 {year}年年度结转（不能撤销）")
-        go = st.form_submit_button("执行年度结转", type="primary", icon=":material/event_available:")
-    if go:
-        if not sure:
-            st.error("请先勾选确认。")
-            return
+    preview = run_action(lambda: cycles.year_end_preview(db, actor.village_id, year))
+    if preview is None:
+        return
+    if policy == "clear":
+        effect = (f"按本村的年终处理方式清零：{sum(1 for r in preview if r.to_clear > 0)} 户共 "
+                  f"{sum(r.to_clear for r in preview)} 分可用积分清零（累计积分和星级评定不变）")
+    else:
+        effect = (f"按本村的年终处理方式结转：在册 {len(preview)} 户共 {sum(r.balance for r in preview)} 分可用积分"
+                  f"原样带入 {year + 1}年")
+    # A year done already is refused by the core, so a second click records nothing twice.
+    if confirm.confirm_step("cycles_yc", year, ask_label=f"执行{year}年年度结转…", icon=":material/event_available:",
+                            confirm="确认年度结转", back="取消",
+                            warning=f"确认做{year}年年度结转吗？{effect}。年度结转不能撤销。"):
         bar = st.progress(0.0, text="正在处理…")
 
         def progress(done_n: int, total: int) -> None:
             bar.progress(done_n / total if total else 1.0, text=f"已处理 {done_n} / {total} 户")
 
-        r = run_action(lambda: closes.close_year(db, actor, actor.village_id, year, typed, progress=progress))
+        r = run_action(lambda: closes.close_year(db, actor, actor.village_id, year, str(year), progress=progress))
         if r is not None:
+            confirm.close()
             text = (f"{year}年年度结转已完成：年末全村可用积分合计 {r.totals.balance} 分，累计积分合计 {r.totals.earned} 分，"
                     f"待扣合计 {r.totals.outstanding} 分；")
             text += (f"已按清零处理 {r.households_cleared} 户，共清零 {r.cleared} 分。" if r.policy == "clear"
@@ -233,14 +268,10 @@ def _earned(actor) -> None:
     if year is None:
         return
     year = int(year)
-    df = run_action(lambda: cycles.earned_by_year(runtime.db(), actor.village_id, year))
-    if df is None:
+    rows = run_action(lambda: cycles.earned_by_year(runtime.db(), actor.village_id, year))
+    if rows is None:
         return
-    if df.empty:
-        st.info("这一年还没有积分记录。")
-        return
-    st.dataframe(df, hide_index=True, width="stretch")
-    downloads(df, f"{year}年各户累计积分", key="cycles_earned_dl")
+    table(rows, EARNED, key="cycles_earned", download=f"{year}年各户累计积分", empty="这一年还没有积分记录。")
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

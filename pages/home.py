@@ -11,9 +11,20 @@ from core.reporting import reports
 from ui import runtime
 from ui.guard import page_guard
 from ui.nav import PAGES, PageSpec, pages_for, render_function
+from ui.tables import Col, labelled, table
 from ui.widgets import excel_download, md_escape, pdf_download, say, text_of
 
 WEEKDAYS = "一二三四五六日"
+REMINDERS = [
+    Col("kind", "提醒", value=lambda r: r.text if r.kind == "message" else cadence.SUMMARY_KINDS.get(r.kind, r.kind)),
+    Col("proposal_id", "申报编号", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("rule", "积分细则"),
+    Col("since", "日期", "date"),
+    Col("days", "天数", "int"),
+    Col("note", "说明"),
+]
 
 
 def _link(spec: PageSpec, label: str) -> None:
@@ -62,19 +73,19 @@ def _reminders(actor, today: dt.date, allowed: dict, village: str) -> None:
     notes = cadence.messages(r, today)
     for note in notes:
         say("warning", note, icon=":material/schedule:")
+    summary = cadence.summary_rows(r, today)
     if notes:
-        frame = cadence.summary_frame(r, today)
         with st.expander(f"逾期事项明细（等待超过评议周期 {r.overdue_count} 件，公示期满异议未处理 {r.blocked_count} 件）"):
-            st.dataframe(frame[frame["申报编号"].notna()], hide_index=True, width="stretch")
+            table([x for x in summary if x.kind != "message"], REMINDERS, key="home_reminders")
         if "review" in allowed:
             _link(allowed["review"], "去评议会处理")
     if actor.has("admin"):
         with st.container(horizontal=True):
-            excel_download("导出评议提醒日报（Excel）", lambda: {"评议提醒": cadence.summary_frame(r, today)},
+            excel_download("导出评议提醒日报（Excel）", lambda: {"评议提醒": labelled(summary, REMINDERS)},
                            f"评议提醒_{today:%Y%m%d}.xlsx", key="home_reminders_xlsx")
             pdf_download("打印评议提醒日报（PDF）", lambda: cadence.summary_pdf(db, actor.village_id, today),
                          f"评议提醒_{today:%Y%m%d}.pdf", "home_reminders_pdf",
-                         text_of(cadence.summary_frame(r, today), village))
+                         text_of(labelled(summary, REMINDERS), village))
 
 
 if __name__ == "__main__":  # opened by URL on a fresh server, outside st.navigation

@@ -24,10 +24,25 @@ from core.platform.errors import DomainError
 from core.platform.natural import natural_key
 from ui import confirm, runtime, state
 from ui.guard import page_guard
-from ui.widgets import XLSX_MIME, downloads, flash, pdf_download, run_action, say, show_photo, text_of
+from ui.tables import Col, labelled, table
+from ui.widgets import XLSX_MIME, flash, pdf_download, run_action, say, show_photo, text_of
 from ui.widgets import md_escape as _md
 
 GROUPS = {"网格": "grid", "类别": "category", "来源": "source"}
+DECISIONS = [
+    Col("proposal_id", "申报号", "int"),
+    Col("door_no", "门牌号"),
+    Col("head_name", "户主"),
+    Col("rule", "事项"),
+    Col("proposed", "申报分值", "points"),
+    Col("outcome", "结果", names=agenda.OUTCOME_NAMES),
+    Col("points", "核定分值", "points"),
+    Col("reason", "理由"),
+    Col("votes", "表决"),
+    Col("agree", "同意", "int"),
+    Col("disagree", "反对", "int"),
+    Col("abstain", "弃权", "int"),
+]
 
 
 def render() -> None:
@@ -104,12 +119,7 @@ def _session(actor, rs) -> None:
     with tabs[1]:
         _objections(actor, rs, people, objections)
     with tabs[2]:
-        df = minutes_mod.decisions_frame(done)
-        if df.empty:
-            st.info("还没有作出决定。")
-        else:
-            st.dataframe(df, hide_index=True, width="stretch")
-            downloads(df, f"评议决定_{rs.held_on:%Y%m%d}", "rv_done_dl")
+        table(done, DECISIONS, key="rv_done", download=f"评议决定_{rs.held_on:%Y%m%d}", empty="还没有作出决定。")
     with tabs[3]:
         minutes = minutes_mod.minutes_of(db, rs.id, people=everyone, decisions=done)
         _minutes_downloads(minutes, rs.held_on, "rv_cur")
@@ -387,7 +397,7 @@ def _minutes_downloads(m: minutes_mod.Minutes, held_on: dt.date, key: str) -> No
     # are checked against the PDF font now, so a missing character shows here in Chinese.
     with st.container(horizontal=True):
         pdf_download("下载纪要 PDF", lambda: minutes_mod.minutes_pdf(m), f"评议会纪要_{held_on:%Y%m%d}.pdf",
-                     f"{key}_pdf", text_of(m.title, m.note, "".join(m.attendees), m.decisions),
+                     f"{key}_pdf", text_of(m.title, m.note, "".join(m.attendees), labelled(m.decisions, DECISIONS)),
                      icon=":material/picture_as_pdf:")
         st.download_button("下载纪要 Excel", lambda: minutes_mod.minutes_excel(m), f"评议会纪要_{held_on:%Y%m%d}.xlsx",
                            mime=XLSX_MIME, key=f"{key}_xlsx", icon=":material/download:", on_click="ignore")
@@ -406,7 +416,7 @@ def _past(actor) -> None:
         sid = st.selectbox("选择评议会", list(labels), format_func=labels.get, key="rv_past")
         m = minutes_mod.minutes_of(runtime.db(), sid)
         st.caption("；".join(f"{k}：{_md(v)}" for k, v in minutes_mod.summary_rows(m)))
-        st.dataframe(m.decisions, hide_index=True, width="stretch")
+        table(m.decisions, DECISIONS, key=f"rv_past_{sid}_decisions")
         m_date = dt.date.fromisoformat(m.held_on)
         _minutes_downloads(m, m_date, f"rv_past_{sid}")
 

@@ -122,7 +122,7 @@ def test_granting_the_base_score_twice_on_the_page_posts_once(village_db):
     assert "已发放" in texts(at)
 
 
-def test_year_end_clearing_on_the_page_needs_the_typed_year(village_db):
+def test_year_end_clearing_on_the_page_asks_with_the_year_and_the_figures_first(village_db):
     vid = _vid(village_db)
     boss = user_id(village_db, "boss")
     from core.platform.auth import actor_for
@@ -138,20 +138,20 @@ def test_year_end_clearing_on_the_page_needs_the_typed_year(village_db):
     at = app(boss)
     at.switch_page("pages/cycles.py").run()
     year = int(at.number_input(key="cycles_ye_year").value)
-    ye_input = next(w for w in at.text_input if "以确认" in w.label)
-    ye_input.input("1999")
-    next(w for w in at.checkbox if "确认执行" in w.label).check()
-    next(b for b in at.button if b.label == "执行年终清零").click().run()
+    preview = at.dataframe[0].value
+    assert list(preview["door_no"]) == ["1"] and list(preview["to_clear"]) == [30]
+    assert list(preview["action"]) == ["清零"]
+    at.button(key="cycles_ye_clear_start").click().run()
+    assert f"确认做{year}年年终清零吗？将给 1 户各记一笔清零流水，共清除 30 分" in texts(at)
     with village_db.read() as s:
-        assert s.get(Account, hid).balance == 30
-    ye_input = next(w for w in at.text_input if "以确认" in w.label)
-    ye_input.input(str(year))
-    next(w for w in at.checkbox if "确认执行" in w.label).check()
-    next(b for b in at.button if b.label == "执行年终清零").click().run()
+        assert s.get(Account, hid).balance == 30  # nothing before 确认
+    at.button(key="cycles_ye_clear_do").click().run()
     assert not at.exception
     with village_db.read() as s:
         assert s.get(Account, hid).balance == 0
-    assert cycles.year_end_preview(village_db, vid, year)["将清除积分"].sum() == 0
+    assert f"{year}年年终处理完成：1 户清零，共 30 分。" in texts(at)
+    assert sum(r.to_clear for r in cycles.year_end_preview(village_db, vid, year)) == 0
+    assert list(at.dataframe[0].value["action"]) == [f"{year}年已清零"]
 
 
 def test_the_audit_page_finds_a_settings_change_by_text(village_db):

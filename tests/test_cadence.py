@@ -71,9 +71,10 @@ def test_a_publicity_window_ended_with_an_objection_open_is_named_until_it_is_re
 def test_the_daily_summary_lists_the_reminders_and_their_items_for_excel_and_print(db, village):
     _submit(db, village, 4)
     r = _reminders(db, village)
-    df = cadence.summary_frame(r, TODAY)
-    assert list(df.columns) == cadence.SUMMARY_COLUMNS
-    assert df["申报编号"].notna().sum() == 1 and (df["提醒"] == "等待超过评议周期").sum() == 1
+    rows = cadence.summary_rows(r, TODAY)
+    assert [x.text for x in rows if x.kind == "message"] == cadence.messages(r, TODAY)
+    items = [x for x in rows if x.kind != "message"]
+    assert [(x.kind, x.proposal_id) for x in items] == [("overdue", r.overdue[0].proposal_id)]
     assert cadence.summary_pdf(db, village.id, TODAY)[:4] == b"%PDF"
 
 
@@ -91,6 +92,9 @@ def test_the_workbench_tells_the_committee_and_offers_the_admin_the_summary(tmp_
     warnings = [w.value for w in at.warning]
     assert any("已超过评议周期" in w for w in warnings) and any("应于" in w for w in warnings)
     assert not any(b.proto.label.startswith("导出评议提醒") for b in at.get("download_button"))
+    shown = at.dataframe[0].value  # the overdue items, under the reminder's name
+    assert list(shown.columns) == ["kind", "proposal_id", "door_no", "head_name", "rule", "since", "days", "note"]
+    assert list(shown["kind"]) == ["等待超过评议周期"] and shown.loc[0, "days"] >= 1
     at = app(v.admin.user_id)
     at.switch_page("pages/home.py").run()
     assert not at.exception

@@ -100,8 +100,9 @@ def test_clearing_leaves_every_account_at_zero_and_the_ledger_verified(db, villa
     for i, hid in enumerate(village.household_ids[:3]):
         give_points(db, hid, 10 * (i + 1), f"c{hid}")
     preview = cycles.year_end_preview(db, village.id, 2026)
-    assert preview["将清除积分"].sum() == 60
-    assert set(preview["处理后可用积分"]) == {0}
+    assert sum(r.to_clear for r in preview) == 60
+    assert {r.after for r in preview} == {0}
+    assert {r.action for r in preview} == {"clear", "empty"}
     earned_before = _earned(db, village.id)
     with db.read() as s:
         months_before = sorted(s.execute(select(HouseholdMonth.household_id, HouseholdMonth.month,
@@ -139,7 +140,7 @@ def test_carry_over_changes_nothing(db, village):
         give_points(db, hid, 7, f"k{hid}")
     before, n = _balances(db, village.id), _entries(db)
     preview = cycles.year_end_preview(db, village.id, 2026)
-    assert preview["将清除积分"].sum() == 0
+    assert sum(r.to_clear for r in preview) == 0 and {r.action for r in preview} == {"carry"}
     result = cycles.run_year_end(db, village.admin, village.id, 2026, "2026")
     assert result.policy == "carry_over" and result.households == 0
     assert _balances(db, village.id) == before and _entries(db) == n
@@ -174,8 +175,8 @@ def test_a_spendable_base_score_can_be_cleared_but_its_earned_total_stays(db, vi
     cycles.run_year_end(db, village.admin, village.id, 2026, "2026")
     assert set(_balances(db, village.id).values()) == {0}
     assert set(_earned(db, village.id).values()) == {12}
-    table = cycles.earned_by_year(db, village.id, 2026)
-    assert set(table["年度净得分"]) == {12}
+    rows = cycles.earned_by_year(db, village.id, 2026)
+    assert {(r.earned, r.deducted, r.net) for r in rows} == {(12, 0, 12)}
     with db.read() as s:
         assert balances.balance(s, village.household_ids[0]).balance == 0
 

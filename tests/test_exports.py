@@ -102,13 +102,14 @@ def test_every_cell_that_would_start_a_formula_is_written_as_text_and_numbers_st
 
 def test_the_review_minutes_workbook_has_no_formula():
     from core.committee import minutes
+    from core.committee.agenda import DecisionRow, VoteRow
+    from core.committee.attendance import Attendee
 
     m = minutes.Minutes(village=PAYLOAD, held_on=str(dt.date.today()), status="已结束", members=[PAYLOAD],
                         guests=[PAYLOAD], mistakes=[], members_present=1, members_total=3, quorum=2, note=PAYLOAD,
-                        decisions=pd.DataFrame({"户主": [PAYLOAD], "结果": ["通过"], "核定分值": [-5], "表决": ["同意 3"],
-                                                "理由": [PAYLOAD]}),
-                        votes=pd.DataFrame({"申报号": [1], "表决人": [PAYLOAD], "表决": ["同意"]}),
-                        people=pd.DataFrame({"姓名": [PAYLOAD], "身份": ["村民代表"]}))
+                        decisions=[DecisionRow(1, PAYLOAD, PAYLOAD, PAYLOAD, 5, "approved", -5, PAYLOAD, 3, 0, 0)],
+                        votes=[VoteRow(1, "approved", PAYLOAD, "representative", "agree")],
+                        people=[Attendee(1, 1, None, None, PAYLOAD, "representative", False, dt.datetime(2026, 1, 1, 8, 30))])
     assert formulas(minutes.minutes_excel(m)) == []
 
 

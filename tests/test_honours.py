@@ -214,8 +214,9 @@ def test_the_year_end_needs_december_closed_and_records_the_carry_over(db, villa
     assert result.policy == "carry_over" and result.totals.balance == 55 and result.cleared == 0
     with pytest.raises(AlreadyDone):
         closes.close_year(db, village.admin, village.id, LAST_YEAR, str(LAST_YEAR))
-    df = closes.closes(db, village.id)
-    assert df.iloc[0]["类型"] == "年度结转" and df.iloc[0]["可用积分合计"] == 55 and df.iloc[0]["年终处理"] == "结转"
+    newest = closes.closes(db, village.id)[0]
+    assert (newest.kind, newest.period_label, newest.balance_total, newest.policy) == ("year", f"{LAST_YEAR}年", 55,
+                                                                                       "carry_over")
     assert verify(db) == []
 
 

@@ -297,7 +297,7 @@ def test_attendance_and_votes_recorded_before_guests_could_be_named_survive_the_
         assert votes == sorted([(decisions[0], "甲", "agree"), (decisions[0], "乙", "agree"),
                                 (decisions[0], "丙", "disagree"), (decisions[1], "乙", "agree"),
                                 (decisions[1], "丙", "agree")])
-        assert first.decisions.iloc[0]["表决"] == "同意 2 · 反对 1（丙） · 弃权 0"
+        assert first.decisions[0].votes == "同意 2 · 反对 1（丙） · 弃权 0"
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -76,6 +76,9 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
     _button(at, f"rv_no_{first}").click().run()
     assert _count(db, Decision, Decision.outcome == "rejected") == 1
     assert f"#{first} 不通过，不记分。" in texts(at)
+    done = next(d.value for d in at.dataframe if "votes" in d.value.columns)  # 本次决定, codes in words
+    assert list(done["outcome"]) == ["不通过"] and list(done["reason"]) == ["不属实"]
+    assert list(done["votes"]) == ["同意 1 · 反对 0 · 弃权 0"] and list(done["agree"]) == [1]
 
     _button(at, "rv_bulk").click().run()
     assert any("确认按申报分值批量通过" in w.value for w in at.warning)
@@ -95,8 +98,9 @@ def test_the_committee_opens_decides_bulk_approves_and_closes(small):
     at.session_state[state.REVIEW_PAST_OPEN] = True
     at.run()
     assert not at.exception
-    minutes = next(d.value for d in at.dataframe if "核定分值" in d.value.columns)
-    assert sorted(minutes["结果"].tolist()) == ["不通过", "通过", "通过", "通过"]
+    minutes = next(d.value for d in at.dataframe if "votes" in d.value.columns)
+    assert sorted(minutes["outcome"].tolist()) == ["不通过", "通过", "通过", "通过"]
+    assert minutes["points"].isna().sum() == 1 and set(minutes["points"].dropna()) == {5}  # none given when rejected
     assert {b.key for b in at.get("download_button")} >= {f"rv_past_{sid}_pdf" for sid in _session_ids(db)}
 
 

@@ -118,13 +118,13 @@ def test_the_whole_flow_from_photo_to_posting_minutes_and_reversal(db, v, member
         m = minutes.minutes(s, sid)
         given = minutes.minutes(s, sid, people=attendance.attendance(s, sid),
                                 decisions=agenda.session_decisions(s, sid))
-    assert given.attendees == m.attendees and given.decisions.equals(m.decisions)  # what the review page passes in
+    assert given.attendees == m.attendees and given.decisions == m.decisions  # what the review page passes in
     assert (acc1.balance, acc1.earned_total) == (8, 8)
     assert acc2.earned_total == -5 and acc2.balance == 0
     assert entry.source_type == "proposal" and entry.rule_item_id == v.rule_ids["HJ01"]
     assert n_votes == 3
-    assert list(m.decisions["结果"]) == ["通过", "通过", "不通过", "暂缓"]
-    assert m.decisions.iloc[0]["反对"] == 1 and m.decisions.iloc[2]["理由"] == "照片与事项不符"
+    assert [d.outcome for d in m.decisions] == ["approved", "approved", "rejected", "deferred"]
+    assert m.decisions[0].disagree == 1 and m.decisions[2].reason == "照片与事项不符"
     assert minutes.minutes_pdf(m).startswith(b"%PDF") and minutes.minutes_excel(m)[:2] == b"PK"
 
     corrections.reverse(db, v.admin, entry.id, "评议有误")

@@ -139,6 +139,8 @@ def test_votes_must_come_from_attendees_present_and_carry_the_decision(db, v, me
 
 def test_a_village_that_records_only_the_collective_result_decides_without_votes_and_the_minutes_say_so(db, v,
                                                                                                           members):
+    import openpyxl
+
     settings.change(db, v.admin, v.id, "vote_recording", "collective")
     first, second = propose(db, v), propose(db, v, hh=1)
     sid = open_(db, v, members[1:4])
@@ -149,11 +151,14 @@ def test_a_village_that_records_only_the_collective_result_decides_without_votes
     assert count(db, Vote) == 3
     with db.read() as s:
         m = minutes.minutes(s, sid)
-    rows = m.decisions.set_index("申报号")
-    assert rows.loc[first, "表决"] == "未逐人表决"
-    assert rows.loc[second, "表决"] == "同意 2 · 反对 1（李四） · 弃权 0"
-    assert rows.loc[second, "同意"] == 2 and rows.loc[second, "反对"] == 1
-    assert rows.loc[first, ["同意", "反对", "弃权"]].isna().all()  # no invented counts, not even zeros
+    rows = {d.proposal_id: d for d in m.decisions}
+    assert rows[first].votes == "未逐人表决"
+    assert rows[second].votes == "同意 2 · 反对 1（李四） · 弃权 0"
+    assert (rows[second].agree, rows[second].disagree, rows[second].against) == (2, 1, ("李四",))
+    assert (rows[first].agree, rows[first].disagree, rows[first].abstain) == (None, None, None)  # not even zeros
+    book = openpyxl.load_workbook(io.BytesIO(minutes.minutes_excel(m)))
+    sheet = {r[0]: r for r in book["评议决定"].iter_rows(min_row=2, values_only=True)}
+    assert sheet[first][8:] == ("未逐人表决", None, None, None) and sheet[second][9:] == (2, 1, 0)
 
 
 def test_the_minutes_count_only_recorded_votes_in_pdf_and_excel(db, v, members):
@@ -166,7 +171,7 @@ def test_the_minutes_count_only_recorded_votes_in_pdf_and_excel(db, v, members):
                   votes={ids["张三"]: "agree", ids["李四"]: "agree", ids["王五"]: "disagree"})
     with db.read() as s:
         m = minutes.minutes(s, sid)
-    assert m.decisions.iloc[0]["表决"] == "同意 2 · 反对 1（王五） · 弃权 0"
+    assert m.decisions[0].votes == "同意 2 · 反对 1（王五） · 弃权 0"
     book = openpyxl.load_workbook(io.BytesIO(minutes.minutes_excel(m)))
     detail = [tuple(r) for r in book["表决明细"].iter_rows(min_row=2, values_only=True)]
     assert sorted((r[2], r[4]) for r in detail) == [("张三", "同意"), ("李四", "同意"), ("王五", "反对")]

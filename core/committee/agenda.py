@@ -140,9 +140,41 @@ def household_recent(s: Session, household_id: int, limit: int = 6) -> list[dict
              "事由": r.reason} for r in rows]
 
 
-def session_decisions(s: Session, session_id: int) -> list[dict]:
+@dataclass(frozen=True)
+class DecisionRow:
+    """One decision of a session with the votes recorded for it: ``outcome`` an OUTCOME_NAMES code, the
+    counts None (not 0) when nobody's vote was recorded, and who voted against or abstained."""
+
+    proposal_id: int
+    door_no: str
+    head_name: str
+    rule: str  # "code name"
+    proposed: int  # the points asked for
+    outcome: str
+    points: int | None  # the points given
+    reason: str
+    agree: int | None = None
+    disagree: int | None = None
+    abstain: int | None = None
+    against: tuple[str, ...] = ()
+    abstained: tuple[str, ...] = ()
+
+    @property
+    def voted(self) -> bool:
+        return self.agree is not None
+
+    @property
+    def votes(self) -> str:
+        """The votes as the minutes print them, or 未逐人表决."""
+        if not self.voted:
+            return attendance.NOT_VOTED
+        return attendance.recorded_summary({"agree": self.agree, "disagree": self.disagree, "abstain": self.abstain},
+                                           {"disagree": list(self.against), "abstain": list(self.abstained)})
+
+
+def session_decisions(s: Session, session_id: int) -> list[DecisionRow]:
     """Decisions of a session in order, each with the votes recorded for it: the counts and
-    who voted against or abstained, or 未逐人表决 (counts left empty) when none were recorded."""
+    who voted against or abstained, or none (未逐人表决) when none were recorded."""
     rows = s.execute(
         select(Decision, Household.door_no, Household.head_name, RuleItem.code, RuleItem.name, Proposal.points)
         .join(Proposal, Proposal.id == Decision.proposal_id)
@@ -163,25 +195,33 @@ def session_decisions(s: Session, session_id: int) -> list[dict]:
     out = []
     for d, door, head, code, rname, proposed in rows:
         c = counts.get(d.id)
-        out.append({"申报号": d.proposal_id, "门牌号": door, "户主": head, "事项": f"{code} {rname}",
-                    "申报分值": proposed, "结果": OUTCOME_NAMES.get(d.outcome, d.outcome),
-                    "核定分值": d.points if d.points is not None else "", "理由": d.reason,
-                    "表决": attendance.recorded_summary(c, dissent.get(d.id)),
-                    "同意": c["agree"] if c else None, "反对": c["disagree"] if c else None,
-                    "弃权": c["abstain"] if c else None})
+        names = dissent.get(d.id, {})
+        out.append(DecisionRow(d.proposal_id, door, head, f"{code} {rname}", proposed, d.outcome, d.points, d.reason,
+                               c["agree"] if c else None, c["disagree"] if c else None, c["abstain"] if c else None,
+                               tuple(names.get("disagree", ())), tuple(names.get("abstain", ()))))
     return out
 
 
-def session_votes(s: Session, session_id: int) -> list[dict]:
+@dataclass(frozen=True)
+class VoteRow:
+    """One vote recorded in a session: ``outcome``, ``capacity`` and ``vote`` are stored codes
+    (OUTCOME_NAMES, attendance.CAPACITY_NAMES, attendance.VOTE_NAMES)."""
+
+    proposal_id: int
+    outcome: str
+    name: str
+    capacity: str
+    vote: str
+
+
+def session_votes(s: Session, session_id: int) -> list[VoteRow]:
     """Every vote recorded in a session, one row each (the minutes' 表决明细)."""
     rows = s.execute(select(Decision.proposal_id, Decision.outcome, SessionAttendee.name, SessionAttendee.capacity,
                             Vote.vote)
                      .join(Vote, Vote.decision_id == Decision.id)
                      .join(SessionAttendee, SessionAttendee.id == Vote.attendee_id)
                      .where(Decision.session_id == session_id).order_by(Decision.id, SessionAttendee.id)).all()
-    return [{"申报号": pid, "结果": OUTCOME_NAMES.get(o, o), "姓名": name,
-             "身份": attendance.CAPACITY_NAMES.get(cap, cap), "表决": attendance.VOTE_NAMES[v]}
-            for pid, o, name, cap, v in rows]
+    return [VoteRow(*r) for r in rows]
 
 
 # ---------------------------------------------------------------- what the 评议会 page reads
@@ -218,7 +258,7 @@ class SessionScreen:
     everyone: list[attendance.Attendee]
     items: list[QueueItem]
     objections: list[dict]
-    done: list[dict]
+    done: list[DecisionRow]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ From the village's ``review_cadence`` setting (daily / weekly / monthly) and wha
   objection nobody has resolved — it cannot be posted until a session upholds or overturns it.
 
 The workbench shows these (core.reporting.reports.today_summary links to them) and the admin prints or
-exports the same as a daily summary (:func:`summary_frame`, :func:`summary_pdf`). Reads only.
+exports the same as a daily summary (:func:`summary_rows`, :func:`summary_pdf`). Reads only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -130,16 +129,33 @@ def messages(r: Reminders, today: dt.date) -> list[str]:
     return out
 
 
-SUMMARY_COLUMNS = ["提醒", "申报编号", "门牌号", "户主", "积分细则", "日期", "天数", "说明"]
+SUMMARY_KINDS = {"overdue": "等待超过评议周期", "blocked": "公示期满、异议未处理"}
+NOTHING_DUE = "今天没有逾期的评议事项。"
 
 
-def summary_frame(r: Reminders, today: dt.date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the daily summary: a reminder's sentence (``kind`` "message", in ``text``) or an
+    item a reminder names (``kind`` a SUMMARY_KINDS code, with the item's fields)."""
+
+    kind: str
+    text: str = ""
+    proposal_id: int | None = None
+    door_no: str | None = None
+    head_name: str | None = None
+    rule: str | None = None
+    since: dt.date | None = None
+    days: int | None = None
+    note: str | None = None
+
+
+def summary_rows(r: Reminders, today: dt.date) -> list[SummaryRow]:
     """The daily summary as one table: the reminders, then each item they name."""
-    rows = [{"提醒": m} for m in messages(r, today)] or [{"提醒": "今天没有逾期的评议事项。"}]
-    for label, items in (("等待超过评议周期", r.overdue), ("公示期满、异议未处理", r.blocked)):
-        rows += [{"提醒": label, "申报编号": i.proposal_id, "门牌号": i.door_no, "户主": i.head_name,
-                  "积分细则": i.rule, "日期": i.since, "天数": i.days, "说明": i.note} for i in items]
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    rows = [SummaryRow("message", m) for m in messages(r, today) or [NOTHING_DUE]]
+    for kind, items in (("overdue", r.overdue), ("blocked", r.blocked)):
+        rows += [SummaryRow(kind, "", i.proposal_id, i.door_no, i.head_name, i.rule, i.since, i.days, i.note)
+                 for i in items]
+    return rows
 
 
 def summary_pdf(db, village_id: int, today: dt.date) -> bytes:
@@ -154,12 +170,12 @@ def summary_pdf(db, village_id: int, today: dt.date) -> bytes:
     pdf.set_font_size(16)
     pdf.cell(0, 10, f"{village.name} 评议提醒（{today:%Y年%m月%d日}）", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font_size(11)
-    for m in messages(r, today) or ["今天没有逾期的评议事项。"]:
+    for m in messages(r, today) or [NOTHING_DUE]:
         pdf.multi_cell(0, 7, f"· {m}", new_x="LMARGIN", new_y="NEXT")
-    for label, items in (("等待超过评议周期", r.overdue), ("公示期满、异议未处理", r.blocked)):
+    for kind, items in (("overdue", r.overdue), ("blocked", r.blocked)):
         if items:
             pdf.ln(3)
-            pdf.cell(0, 8, label, new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 8, SUMMARY_KINDS[kind], new_x="LMARGIN", new_y="NEXT")
             pdf.table_rows(["编号", "门牌号", "户主", "积分细则", "日期", "天数", "说明"],
                            [[i.proposal_id, i.door_no, i.head_name, i.rule, f"{i.since:%m-%d}", i.days, i.note]
                             for i in items], [16, 22, 24, 60, 18, 14, 36])

@@ -5,13 +5,14 @@ abstained, or 未逐人表决 where none were recorded. Nothing is shown that no
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core.committee.agenda import session_decisions, session_votes
-from core.committee.attendance import DEPARTURE_NAMES, NOT_VOTED, Attendee, attendance
+from core.committee.agenda import OUTCOME_NAMES, DecisionRow, VoteRow, session_decisions, session_votes
+from core.committee.attendance import CAPACITY_NAMES, DEPARTURE_NAMES, VOTE_NAMES, Attendee, attendance
 from core.platform.errors import NotFound
 from db.models import ReviewSession, Village
 
@@ -32,9 +33,9 @@ class Minutes:
     members_total: int
     quorum: int
     note: str
-    decisions: pd.DataFrame
-    votes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VOTE_COLUMNS))
-    people: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEOPLE_COLUMNS))
+    decisions: list[DecisionRow]
+    votes: list[VoteRow] = field(default_factory=list)
+    people: list[Attendee] = field(default_factory=list)  # everyone recorded, mistakes included
 
     @property
     def title(self) -> str:
@@ -43,14 +44,6 @@ class Minutes:
     @property
     def attendees(self) -> list[str]:
         return self.members + self.guests
-
-
-def decisions_frame(rows: list[dict]) -> pd.DataFrame:
-    """Decisions as a table; vote counts stay empty (not 0) where no votes were recorded."""
-    df = pd.DataFrame(rows, columns=DECISION_COLUMNS)
-    for c in ("同意", "反对", "弃权"):
-        df[c] = df[c].astype("Int64")
-    return df
 
 
 def _times(a: Attendee, opened_at) -> list[str]:
@@ -69,7 +62,23 @@ def _label(a: Attendee, opened_at) -> str:
     return f"{a.capacity_name} {a.name}（{'，'.join(['参加表决' if a.voting else '不参加表决', *notes])}）"
 
 
-def _people(people: list[Attendee]) -> pd.DataFrame:
+def _decisions_sheet(rows: list[DecisionRow]) -> pd.DataFrame:
+    """The workbook's 评议决定: vote counts stay empty (not 0) where no votes were recorded."""
+    df = pd.DataFrame([[d.proposal_id, d.door_no, d.head_name, d.rule, d.proposed, OUTCOME_NAMES.get(d.outcome, d.outcome),
+                        "" if d.points is None else d.points, d.reason, d.votes, d.agree, d.disagree, d.abstain]
+                       for d in rows], columns=DECISION_COLUMNS)
+    for c in ("同意", "反对", "弃权"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def _votes_sheet(rows: list[VoteRow]) -> pd.DataFrame:
+    return pd.DataFrame([[v.proposal_id, OUTCOME_NAMES.get(v.outcome, v.outcome), v.name,
+                          CAPACITY_NAMES.get(v.capacity, v.capacity), VOTE_NAMES[v.vote]] for v in rows],
+                        columns=VOTE_COLUMNS)
+
+
+def _people_sheet(people: list[Attendee]) -> pd.DataFrame:
     return pd.DataFrame([{"姓名": a.name, "身份": a.capacity_name, "表决权": "有" if a.voting else "无",
                           "到会": f"{a.arrived_at:%H:%M}",
                           "离开": (f"{a.left_at:%H:%M} {DEPARTURE_NAMES[a.left_kind]}" if a.left_kind else "")}
@@ -77,17 +86,18 @@ def _people(people: list[Attendee]) -> pd.DataFrame:
 
 
 def minutes_of(db, session_id: int, *, people: list[Attendee] | None = None,
-               decisions: list[dict] | None = None) -> Minutes:
+               decisions: list[DecisionRow] | None = None) -> Minutes:
     """:func:`minutes` in a read transaction of its own (for the pages)."""
     with db.read() as s:
         return minutes(s, session_id, people=people, decisions=decisions)
 
 
 def minutes(s: Session, session_id: int, *, people: list[Attendee] | None = None,
-            decisions: list[dict] | None = None) -> Minutes:
+            decisions: list[DecisionRow] | None = None) -> Minutes:
     """The minutes of a session. ``people`` (its :func:`core.committee.attendance.attendance`) and
     ``decisions`` (its :func:`core.committee.agenda.session_decisions`) may be passed when the caller
-    has just read them."""
+    has just read them. The minutes are a document: the PDF and the workbook label these typed rows
+    themselves, the pages show the decisions through ui.tables."""
     rs = s.get(ReviewSession, session_id) if isinstance(session_id, int) else None
     if rs is None:
         raise NotFound("找不到该评议会。")
@@ -95,35 +105,38 @@ def minutes(s: Session, session_id: int, *, people: list[Attendee] | None = None
     people = attendance(s, rs.id) if people is None else people
     kept = [a for a in people if a.left_kind != "mistake"]
     members = [a for a in kept if a.member]
-    df = decisions_frame(session_decisions(s, rs.id) if decisions is None else decisions)
+    decided = session_decisions(s, rs.id) if decisions is None else decisions
     return Minutes(
         village.name, f"{rs.held_on:%Y-%m-%d}", "已结束" if rs.closed_at else "进行中",
         [_label(a, rs.opened_at) for a in members], [_label(a, rs.opened_at) for a in kept if not a.member],
         [f"{a.name}（{a.capacity_name}）" for a in people if a.left_kind == "mistake"],
-        len({a.user_id for a in members}), rs.members_total, rs.quorum_required, rs.note, df,
-        pd.DataFrame(session_votes(s, rs.id), columns=VOTE_COLUMNS), _people(people))
+        len({a.user_id for a in members}), rs.members_total, rs.quorum_required, rs.note, list(decided),
+        session_votes(s, rs.id), list(people))
 
 
 def summary_rows(m: Minutes) -> list[tuple[str, str]]:
-    counts = m.decisions["结果"].value_counts().to_dict() if len(m.decisions) else {}
-    unvoted = int((m.decisions["表决"] == NOT_VOTED).sum()) if len(m.decisions) else 0
+    counts = Counter(OUTCOME_NAMES.get(d.outcome, d.outcome) for d in m.decisions)
+    unvoted = sum(1 for d in m.decisions if not d.voted)
     rows = [("日期", m.held_on), ("状态", m.status),
             ("出席", f"评议小组成员 {m.members_present} / {m.members_total} 人（法定人数 {m.quorum} 人）："
                    f"{'、'.join(m.members)}"),
             ("列席", "、".join(m.guests) or "无")]
     if m.mistakes:
         rows.append(("登记有误", "、".join(m.mistakes) + "（已撤销登记）"))
-    rows += [("决定", "，".join(f"{k} {v} 项" for k, v in counts.items()) or "无"),
+    rows += [("决定", "，".join(f"{k} {v} 项" for k, v in counts.most_common()) or "无"),
              ("表决", f"逐人表决 {len(m.decisions) - unvoted} 项，未逐人表决 {unvoted} 项" if len(m.decisions) else "无"),
              ("备注", m.note or "")]
     return rows
 
 
 def minutes_excel(m: Minutes) -> bytes:
+    """The minutes as a workbook: a document whose sheets and Chinese headers are its layout, built
+    from the typed rows."""
     from core.platform.exports import excel_bytes
 
-    return excel_bytes({"会议概况": pd.DataFrame(summary_rows(m), columns=["项目", "内容"]), "出席人员": m.people,
-                        "评议决定": m.decisions, "表决明细": m.votes})
+    return excel_bytes({"会议概况": pd.DataFrame(summary_rows(m), columns=["项目", "内容"]),
+                        "出席人员": _people_sheet(m.people), "评议决定": _decisions_sheet(m.decisions),
+                        "表决明细": _votes_sheet(m.votes)})
 
 
 def minutes_pdf(m: Minutes) -> bytes:
@@ -137,8 +150,8 @@ def minutes_pdf(m: Minutes) -> bytes:
     for label, value in summary_rows(m):
         pdf.multi_cell(0, 6, f"{label}：{value}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    rows = [[r["申报号"], r["门牌号"], r["户主"], r["事项"], r["申报分值"], r["结果"], r["核定分值"], r["理由"], r["表决"]]
-            for r in m.decisions.to_dict("records")]
+    rows = [[d.proposal_id, d.door_no, d.head_name, d.rule, d.proposed, OUTCOME_NAMES.get(d.outcome, d.outcome),
+             "" if d.points is None else d.points, d.reason, d.votes] for d in m.decisions]
     pdf.table_rows(["申报号", "门牌号", "户主", "事项", "申报分", "结果", "核定分", "理由", "表决"], rows,
                    [14, 16, 18, 54, 12, 28, 12, 61, 62], font_size=8)
     pdf.ln(8)

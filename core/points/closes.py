@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -150,7 +149,8 @@ class YearClose:
 
 def close_year(db, actor: Actor, village_id: int, year: int, confirm: str, progress=None) -> YearClose:
     """The annual carry-over (or clearing, by the village's policy) recorded as a year close.
-    December of ``year`` must be closed; ``confirm`` is the typed year."""
+    December of ``year`` must be closed; ``confirm`` repeats the year (the page passes it once its
+    question was confirmed)."""
     year = cycles._check_year(year)
     require(actor, "admin", village_id)
     if str(confirm).strip() != str(year):
@@ -195,22 +195,37 @@ def _cleared(s, village_id: int, year: int) -> int:
         LedgerEntry.source_id.like(f"{year}:%"))).scalar_one())
 
 
-CLOSE_COLUMNS = ["类型", "期间", "可用积分合计", "累计积分合计", "待扣合计", "有流水户数", "流水笔数", "年终处理",
-                 "清零积分", "结账时间"]
+CLOSE_KINDS = {"month": "月结", "year": "年度结转"}
 
 
-def closes(db, village_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class CloseRow:
+    """One recorded close: a month (``period`` yyyymm) or a year (yyyy) with its totals; ``policy``
+    is the year's POLICY_NAMES code ("" for a month)."""
+
+    kind: str
+    period: int
+    balance_total: int
+    earned_total: int
+    outstanding_total: int
+    households: int
+    entries: int
+    policy: str
+    cleared: int
+    closed_at: dt.datetime
+
+    @property
+    def period_label(self) -> str:
+        return month_label(self.period) if self.kind == "month" else f"{self.period}年"
+
+
+def closes(db, village_id: int) -> list[CloseRow]:
     """The village's recorded closes, newest first."""
     with db.read() as s:
         rows = s.execute(select(PeriodClose).where(PeriodClose.village_id == village_id)
                          .order_by(PeriodClose.closed_at.desc(), PeriodClose.id.desc())).scalars().all()
-        data = [{"类型": "月结" if c.kind == "month" else "年度结转",
-                 "期间": month_label(c.period) if c.kind == "month" else f"{c.period}年",
-                 "可用积分合计": c.balance_total, "累计积分合计": c.earned_total, "待扣合计": c.outstanding_total,
-                 "有流水户数": c.households, "流水笔数": c.entries,
-                 "年终处理": POLICY_NAMES.get(c.policy, ""), "清零积分": c.cleared,
-                 "结账时间": c.closed_at.strftime("%Y-%m-%d %H:%M")} for c in rows]
-    return pd.DataFrame(data, columns=CLOSE_COLUMNS)
+        return [CloseRow(c.kind, c.period, c.balance_total, c.earned_total, c.outstanding_total, c.households,
+                         c.entries, c.policy, c.cleared, c.closed_at) for c in rows]
 
 
 def problems(s) -> list[str]:

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import func, select
 
 from core.platform import settings
@@ -171,7 +170,31 @@ def _clearing_source(year: int, household_id: int) -> str:
     return f"{year}:{household_id}"
 
 
-def year_end_preview(db, village_id: int, year: int) -> pd.DataFrame:
+YEAR_END_ACTIONS = {"clear": "清零", "empty": "无需处理（余额为 0）", "cleared": "{year}年已清零",
+                    "carry": "结转到下一年"}
+
+
+@dataclass(frozen=True)
+class YearEndRow:
+    """One household in the year-end preview: its balance now and after the policy (``action`` a
+    YEAR_END_ACTIONS code)."""
+
+    household_id: int
+    door_no: str
+    head_name: str
+    grid: str | None
+    year: int
+    balance: int
+    after: int  # spendable points after the year end
+    earned_total: int  # unchanged by the year end
+    action: str
+
+    @property
+    def to_clear(self) -> int:
+        return self.balance - self.after
+
+
+def year_end_preview(db, village_id: int, year: int) -> list[YearEndRow]:
     """Per household: what the year-end policy would do. One aggregate query."""
     _check_year(year)
     with db.read() as s:
@@ -190,15 +213,13 @@ def year_end_preview(db, village_id: int, year: int) -> pd.DataFrame:
     out = []
     for hid, door, head, grid, bal, earned, done in rows:
         if policy == "clear" and not done:
-            after, action = 0, ("清零" if bal else "无需处理（余额为 0）")
+            after, action = 0, ("clear" if bal else "empty")
         elif done:
-            after, action = bal, f"{year}年已清零"
+            after, action = bal, "cleared"
         else:
-            after, action = bal, "结转到下一年"
-        out.append({"户ID": hid, "门牌号": door, "户主": head, "网格": grid or "", "当前可用积分": bal,
-                    "处理后可用积分": after, "将清除积分": bal - after, "累计积分（不变）": earned, "处理": action})
-    return pd.DataFrame(out, columns=["户ID", "门牌号", "户主", "网格", "当前可用积分", "处理后可用积分",
-                                      "将清除积分", "累计积分（不变）", "处理"])
+            after, action = bal, "carry"
+        out.append(YearEndRow(hid, door, head, grid, year, bal, after, earned, action))
+    return out
 
 
 def _check_year(year) -> int:
@@ -222,7 +243,7 @@ def run_year_end(db, actor: Actor, village_id: int, year: int, confirm: str,
     ``clear``: one clearing entry per account with a balance, in batches of BATCH households
     per transaction (a crash leaves whole batches; a rerun finishes the rest and never clears
     an account twice for the same year). ``carry_over``: nothing changes.
-    ``confirm`` must be the typed year, the page's second confirmation.
+    ``confirm`` must repeat the year (the page passes it once its question was confirmed).
     """
     _check_year(year)
     require(actor, "admin", village_id)
@@ -266,7 +287,21 @@ def run_year_end(db, actor: Actor, village_id: int, year: int, confirm: str,
     return YearEndResult(policy, cleared, points)
 
 
-def earned_by_year(db, village_id: int, year: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class EarnedRow:
+    """One household's points earned (加分) and deducted (扣分) in a calendar year."""
+
+    door_no: str
+    head_name: str
+    earned: int
+    deducted: int
+
+    @property
+    def net(self) -> int:
+        return self.earned - self.deducted
+
+
+def earned_by_year(db, village_id: int, year: int) -> list[EarnedRow]:
     """Earned (加分) and deducted (扣分) per household for a calendar year, from household_month:
     what star grading reads, and what clearing never touches."""
     from db.models import HouseholdMonth
@@ -282,5 +317,4 @@ def earned_by_year(db, village_id: int, year: int) -> pd.DataFrame:
             .group_by(Household.id, Household.door_no, Household.head_name)
             .order_by(Household.door_no)
         ).all()
-    return pd.DataFrame([{"门牌号": d, "户主": h, "加分": e, "扣分": x, "年度净得分": e - x} for d, h, e, x in rows],
-                        columns=["门牌号", "户主", "加分", "扣分", "年度净得分"])
+    return [EarnedRow(d, h, int(e), int(x)) for d, h, e, x in rows]
