@@ -57,6 +57,13 @@ def test_every_column_is_configured_under_its_chinese_header():
     assert cc["at"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
 
 
+def test_a_whole_number_column_with_blanks_stays_whole_in_the_download():
+    cols = [Col("qty", "数量", "int")]
+    df = labelled([{"qty": 5}, {"qty": None}], cols)
+    assert df.to_csv(index=False).splitlines()[:2] == ["数量", "5"]  # not 5.0
+    assert df["数量"].isna().tolist() == [False, True]
+
+
 def test_an_empty_list_still_has_its_columns():
     assert list(records([], COLS).columns) == ["at", "kind", "qty", "ok", "limit"]
 

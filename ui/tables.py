@@ -71,8 +71,13 @@ def records(rows: Iterable[Any], cols: Sequence[Col]) -> pd.DataFrame:
     for c in cols:
         if c.kind in ("date", "datetime", "time") and len(df):
             df[c.field] = pd.to_datetime(df[c.field])
-        elif c.kind in ("int", "points") and len(df) and df[c.field].notna().all():
-            df[c.field] = df[c.field].astype("int64")
+        elif c.kind in ("int", "points") and len(df):
+            # whole numbers stay whole: int64, or the nullable Int64 where some cells are blank
+            # (a float column would show 5.0 in the CSV); a column of words (value=) is left alone
+            try:
+                df[c.field] = df[c.field].astype("int64" if df[c.field].notna().all() else "Int64")
+            except (TypeError, ValueError):
+                pass
     return df
 
 
