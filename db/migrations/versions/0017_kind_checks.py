@@ -14,7 +14,9 @@ On PostgreSQL each CHECK is added in place. On SQLite each table is rebuilt unde
 rows are carried into a scratch table, the table is dropped and created again from its own CREATE
 TABLE text plus the CHECK, the rows go back (ids and all), and every index and trigger it had (the
 history guards among them) is created again from the text SQLite kept of it, after the rows are
-back. Foreign keys stay on (``defer_foreign_keys``; SQLite checks every reference again at commit).
+back. Foreign keys stay on (``defer_foreign_keys``; SQLite checks every reference again at commit);
+scratch indexes on the columns that refer to a rebuilt table keep each check a look-up (without
+them a bulk database's ledger took hours).
 
 fund_entry.kind, session_departure.kind and vote.vote had their CHECKs from the start (0012, 0003);
 they now come from db.enums too, with the same names and text, so there is nothing to do for them.
@@ -53,6 +55,11 @@ SCRATCH_INDEXES = {
     "tmp_ix_redemption_line_product_id": ("redemption_line", "product_id"),
     "tmp_ix_redemption_return_line_product_id": ("redemption_return_line", "product_id"),
 }
+# A table that refers to itself (a reversal names its entry) is its own referring table: while its
+# rows go back, the table's own indexes are not there yet (they are made after the rows, in one go),
+# and each row would read the whole new table for rows naming it. A small partial index on the
+# column, there only while the rows go back, keeps that a look-up.
+SELF_REFERENCES = {"ledger_entry": "reverses_id"}
 
 
 def _name(table: str, column: str) -> str:
@@ -98,8 +105,13 @@ def _rebuild_sqlite(bind, table: str, change) -> None:
     op.execute(f"CREATE TEMP TABLE carry_{table} AS SELECT * FROM {table}")
     op.execute(f"DROP TABLE {table}")
     op.execute(change(create))
+    column = SELF_REFERENCES.get(table)
+    if column:
+        op.execute(f"CREATE INDEX tmp_ix_{table}_{column} ON {table} ({column}) WHERE {column} IS NOT NULL")
     op.execute(f"INSERT INTO {table} SELECT * FROM carry_{table}")
     op.execute(f"DROP TABLE carry_{table}")
+    if column:
+        op.execute(f"DROP INDEX tmp_ix_{table}_{column}")
     for sql in others:
         op.execute(sql)
 
