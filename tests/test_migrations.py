@@ -237,26 +237,39 @@ def test_starting_on_a_current_database_does_not_load_alembic_and_an_older_one_i
         assert start() == "True False"
 
 
+def _old_tables(database: Database):
+    """The tables as the database's revision made them (reflected, not today's models), and ``add``,
+    which inserts one row into one of them and returns its id."""
+    meta = MetaData()
+    meta.reflect(database.engine)
+    t = meta.tables
+
+    def add(conn, table: str, **values) -> int:
+        return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
+
+    return t, add
+
+
+def _old_household(conn, add, now: dt.datetime) -> tuple[int, int]:
+    """A village and one household in it, with only the columns every revision has: their ids."""
+    vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
+              created_at=now)
+    hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
+              needs_delivery=False, active=True, created_at=now)
+    return vid, hid
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_attendance_and_votes_recorded_before_guests_could_be_named_survive_the_upgrade(kind, tmp_path):
     """Sessions recorded when only staff could attend (session_attendee keyed by user, vote by
     user) keep their attendees, in their names, and every vote, tied to the right attendee."""
     with empty_database(kind, tmp_path) as database:
         upgrade_to(database, "0002")
-        meta = MetaData()
-        meta.reflect(database.engine)
-        t = meta.tables
+        t, add = _old_tables(database)
         now = dt.datetime(2026, 11, 30, 8, 30)
         day = now.date()
-
-        def add(conn, table: str, **values):
-            return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
-
         with database.engine.begin() as conn:
-            vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
-                      created_at=now)
-            hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
-                      needs_delivery=False, active=True, created_at=now)
+            vid, hid = _old_household(conn, add, now)
             users = [add(conn, "staff_user", username=f"old{i}", display_name=name, password_hash="x",
                          roles="committee", village_id=vid, active=True, must_change_password=False,
                          failed_logins=0, created_at=now) for i, name in enumerate(("甲", "乙", "丙"))]
@@ -307,19 +320,10 @@ def test_volunteer_records_made_before_outside_volunteers_survive_the_upgrade_wi
     new CHECK holds from then on."""
     with empty_database(kind, tmp_path) as database:
         upgrade_to(database, "0010")
-        meta = MetaData()
-        meta.reflect(database.engine)
-        t = meta.tables
+        t, add = _old_tables(database)
         now = dt.datetime(2026, 11, 30, 8, 30)
-
-        def add(conn, table: str, **values):
-            return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
-
         with database.engine.begin() as conn:
-            vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
-                      created_at=now)
-            hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
-                      needs_delivery=False, active=True, created_at=now)
+            vid, hid = _old_household(conn, add, now)
             rid = add(conn, "resident", village_id=vid, household_id=hid, name="老志愿者", gender="男",
                       party_member=False, relation="户主", phone="", active=True)
             aid = add(conn, "activity", village_id=vid, title="老活动", category="", organiser="", place="",
@@ -361,20 +365,11 @@ STATUS_TABLES = ("proposal", "objection", "card", "redemption", "activity", "sig
 def _fill_statuses(database: Database, proposal_status: str = "posted") -> dict[str, int]:
     """At 0015 (no status CHECK yet): one row of every status table, each with a child that refers
     to it where the schema has one (objection, redemption, signup, attendance, allocation)."""
-    meta = MetaData()
-    meta.reflect(database.engine)
-    t = meta.tables
+    _t, add = _old_tables(database)
     now = dt.datetime(2026, 12, 1, 9, 0)
     day = now.date()
-
-    def add(conn, table: str, **values):
-        return conn.execute(insert(t[table]).values(**values).returning(t[table].c.id)).scalar_one()
-
     with database.engine.begin() as conn:
-        vid = add(conn, "village", name="老数据村", township="老镇", county="老县", code="OLD1", is_demo=False,
-                  created_at=now)
-        hid = add(conn, "household", village_id=vid, door_no="老-1", head_name="老户主", phone="", address="",
-                  needs_delivery=True, active=True, created_at=now)
+        vid, hid = _old_household(conn, add, now)
         rid = add(conn, "resident", village_id=vid, household_id=hid, name="老户主", gender="男", party_member=False,
                   relation="户主", phone="", active=True)
         cat = add(conn, "rule_category", village_id=vid, name="环境", sort=0, active=True)
@@ -406,24 +401,25 @@ def _fill_statuses(database: Database, proposal_status: str = "posted") -> dict[
     return {"village": vid, "household": hid, "round": rnd}
 
 
-def _rows(database: Database) -> dict[str, list]:
+def _rows(database: Database, tables=(*STATUS_TABLES, "redemption_line", "attendance", "allocation")) \
+        -> dict[str, list]:
     meta = MetaData()
     meta.reflect(database.engine)
     with database.engine.connect() as conn:
         return {name: conn.execute(select(meta.tables[name]).order_by(*meta.tables[name].primary_key.columns)).all()
-                for name in (*STATUS_TABLES, "redemption_line", "attendance", "allocation")}
+                for name in tables}
 
 
-def _schema_objects(database: Database) -> list:
-    """Every index and trigger of the status tables as SQLite stores them (PostgreSQL: its indexes)."""
+def _schema_objects(database: Database, tables=STATUS_TABLES) -> list:
+    """Every index and trigger of ``tables`` as SQLite stores them (PostgreSQL: their indexes)."""
     with database.engine.connect() as conn:
         if database.is_sqlite:
             return sorted(conn.exec_driver_sql(
                 "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
-                f"AND tbl_name IN ({', '.join(repr(n) for n in STATUS_TABLES)})").all())
+                f"AND tbl_name IN ({', '.join(repr(n) for n in tables)})").all())
         return sorted(conn.exec_driver_sql(
             "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            f"AND tablename IN ({', '.join(repr(n) for n in STATUS_TABLES)})").all())
+            f"AND tablename IN ({', '.join(repr(n) for n in tables)})").all())
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -489,3 +485,117 @@ def _downgrade_to(database: Database, revision: str) -> None:
     with database.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+KIND_TABLES = ("ledger_entry", "household_event", "period_close", "honour_entry", "produce_move", "product",
+               "stock_move", "decision")
+# the kind tables and the rows that refer to them (proposal.posted_entry_id, vote, redemption_line)
+KIND_ROWS = (*KIND_TABLES, "proposal", "vote", "redemption_line", "honour_list")
+
+
+def _fill_kinds(database: Database, ledger_kind: str = "earned") -> dict[str, int]:
+    """At 0016 (no kind CHECK yet): rows of every kind table, with the rows that refer to them where
+    the schema has some: a reversal naming its entry, a proposal naming its posted entry, a vote of a
+    decision, a redemption line of a product."""
+    _t, add = _old_tables(database)
+    now = dt.datetime(2026, 12, 2, 9, 0)
+    day = now.date()
+
+    def entry(conn, kind: str, points: int, cause: str, **more) -> int:
+        return add(conn, "ledger_entry", village_id=vid, household_id=hid, kind=kind, delta_balance=points,
+                   delta_earned=points, delta_outstanding=0, source_type="proposal", source_id=cause,
+                   occurred_on=day, month=202612, reason="", created_at=now, **more)
+
+    with database.engine.begin() as conn:
+        vid, hid = _old_household(conn, add, now)
+        cat = add(conn, "rule_category", village_id=vid, name="环境", sort=0, active=True)
+        rule = add(conn, "rule_item", village_id=vid, category_id=cat, code="HJ01", name="整洁", points=5, min_points=3,
+                   max_points=10, version=1, adopted_by="村民代表大会", active=True)
+        earned = entry(conn, ledger_kind, 5, "1")
+        entry(conn, "reversal", -5, "reversal:1", reverses_id=earned)
+        pid = add(conn, "proposal", village_id=vid, household_id=hid, rule_item_id=rule, points=5, act_date=day,
+                  note="", source="grid", submitted_at=now, status="posted", over_cap=False, decision_reason="",
+                  posted_entry_id=earned)
+        sid = add(conn, "review_session", village_id=vid, held_on=day, opened_at=now, closed_at=now,
+                  quorum_required=1, members_total=1, note="")
+        attendee = add(conn, "session_attendee", session_id=sid, name="村民代表甲", capacity="representative",
+                       voting=True, arrived_at=now)
+        did = add(conn, "decision", session_id=sid, proposal_id=pid, outcome="approved", reason="", decided_at=now)
+        conn.execute(insert(_t["vote"]).values(decision_id=did, attendee_id=attendee, vote="agree"))
+        add(conn, "household_event", village_id=vid, household_id=hid, kind="head_change", reason="", note="",
+            happened_on=day, points=0, created_at=now)
+        add(conn, "period_close", village_id=vid, kind="month", period=202611, balance_total=0, earned_total=0,
+            outstanding_total=0, households=0, entries=0, policy="", cleared=0, closed_at=now)
+        lst = add(conn, "honour_list", village_id=vid, year=2025, title="2025 年度表彰", published_at=now)
+        add(conn, "honour_entry", list_id=lst, kind="household", name="老户主", door_no="老-1", level=3, points=5,
+            minutes=0, number="BZ-OLD1-2025-0001")
+        add(conn, "produce_move", village_id=vid, crop="玉米", grams=1000, kind="harvest", ref_type="", ref_id="",
+            note="", created_at=now)
+        product = add(conn, "product", village_id=vid, name="肥皂", category="", kind="goods", price=5, unit="块",
+                      stock=9, low_stock=5, active=True)
+        add(conn, "stock_move", village_id=vid, product_id=product, kind="purchase", qty=10, donor="", funding="",
+            reason="", ref_type="", ref_id="", created_at=now)
+        red = add(conn, "redemption", village_id=vid, household_id=hid, receipt_no="DH0001", cart_key="cart-1",
+                  total=5, month=202612, status="done", created_at=now, void_reason="", delivery="none")
+        add(conn, "redemption_line", redemption_id=red, product_id=product, qty=1, price=5)
+        add(conn, "stock_move", village_id=vid, product_id=product, kind="redeem", qty=-1, donor="", funding="",
+            reason="", ref_type="redemption", ref_id=str(red), created_at=now)
+    return {"village": vid, "household": hid, "entry": earned}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_kind_checks_are_added_and_removed_keeping_rows_indexes_and_history_triggers(kind, tmp_path):
+    """0017 adds a CHECK per kind column; on SQLite that rebuilds eight tables, history tables
+    among them (the ledger) and parents of other rows (a reversal, a proposal, a vote and a
+    redemption line refer to them): every row, index and trigger is there again after the upgrade
+    and after the downgrade, and only in between is an unknown kind refused."""
+    from db.history import guard_problems
+    from db.models import HISTORY
+
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0016")
+        ids = _fill_kinds(database)
+        rows, objects = _rows(database, KIND_ROWS), _schema_objects(database, KIND_TABLES)
+        assert any(o[0] == "trigger" and o[2] == "ledger_entry" for o in objects) or kind == "postgresql"
+
+        upgrade_to(database, "0017")
+        assert _rows(database, KIND_ROWS) == rows
+        assert _schema_objects(database, KIND_TABLES) == objects
+        with database.engine.connect() as conn:
+            assert guard_problems(conn, HISTORY) == []
+            if kind == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        entry = {"village_id": ids["village"], "household_id": ids["household"], "delta_balance": 0,
+                 "delta_earned": 0, "delta_outstanding": 0, "source_type": "test", "occurred_on": dt.date(2026, 12, 2),
+                 "month": 202612, "reason": "", "created_at": dt.datetime(2026, 12, 2)}
+        le = Base.metadata.tables["ledger_entry"]
+        with pytest.raises(IntegrityError, match="ck_ledger_entry_kind_known"), database.engine.begin() as conn:
+            conn.execute(insert(le).values(**entry, kind="bonus", source_id="a"))
+        with pytest.raises(DBAPIError, match="history table ledger_entry"), database.engine.begin() as conn:
+            conn.execute(update(le).values(reason="changed"))  # the guard is back
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:  # and the ledger's unique cause
+            conn.execute(insert(le).values({**entry, "kind": "earned", "source_type": "proposal", "source_id": "1"}))
+
+        _downgrade_to(database, "0016")
+        assert _schema_objects(database, KIND_TABLES) == objects
+        with database.engine.connect() as conn:
+            assert guard_problems(conn, HISTORY) == []
+        with database.engine.begin() as conn:
+            conn.execute(insert(le).values(**entry, kind="bonus", source_id="b"))  # no CHECK any more
+        after = _rows(database, KIND_ROWS)
+        assert after["ledger_entry"][:-1] == rows["ledger_entry"] and after["ledger_entry"][-1].kind == "bonus"
+        assert {k: v for k, v in after.items() if k != "ledger_entry"} == \
+               {k: v for k, v in rows.items() if k != "ledger_entry"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_unknown_kind_stops_the_upgrade_with_a_message_naming_it(kind, tmp_path):
+    with empty_database(kind, tmp_path) as database:
+        upgrade_to(database, "0016")
+        _fill_kinds(database, ledger_kind="bonus")
+        rows = _rows(database, KIND_ROWS)
+        with pytest.raises(RuntimeError, match=r"ledger_entry\.kind：'bonus' 1 行（允许：earned, deducted"):
+            upgrade_to(database, "head")
+        with database.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_heads() == ("0016",)
+        assert _rows(database, KIND_ROWS) == rows

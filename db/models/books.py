@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -18,8 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.enums import CloseKind, FundKind, HonourKind
 from db.history import Guard
-from db.models.base import Base, now
+from db.models.base import Base, known, now
 
 
 class FundEntry(Base):
@@ -52,8 +52,7 @@ class FundEntry(Base):
         Index("uq_fund_entry_village_seq", "village_id", "seq", unique=True),
         Index("uq_fund_entry_reverses_id", "reverses_id", unique=True),
         Index("uq_fund_entry_entry_key", "entry_key", unique=True),
-        CheckConstraint("kind IN ('opening', 'donation', 'other_income', 'field_sale', 'purchase', "
-                        "'other_spending', 'reversal')", name="kind_known"),
+        known("kind", FundKind),
     )
 
 
@@ -85,7 +84,7 @@ class PeriodClose(Base):
     __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # month / year
+    kind: Mapped[str] = mapped_column(String(10))  # month / year (db.enums.CloseKind)
     period: Mapped[int] = mapped_column(Integer)  # yyyymm or yyyy
     balance_total: Mapped[int] = mapped_column(Integer)
     earned_total: Mapped[int] = mapped_column(Integer)
@@ -96,7 +95,8 @@ class PeriodClose(Base):
     cleared: Mapped[int] = mapped_column(Integer, default=0)  # year with policy clear: points cleared
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     closed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (UniqueConstraint("village_id", "kind", "period", name="uq_period_close_village_period"),)
+    __table_args__ = (UniqueConstraint("village_id", "kind", "period", name="uq_period_close_village_period"),
+                      known("kind", CloseKind))
 
 
 class HonourList(Base):
@@ -121,7 +121,7 @@ class HonourEntry(Base):
     __history__ = Guard.append_only()
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("honour_list.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # household / volunteer
+    kind: Mapped[str] = mapped_column(String(20))  # household / volunteer (db.enums.HonourKind)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     name: Mapped[str] = mapped_column(String(100))  # head of household or volunteer, as published
@@ -130,3 +130,4 @@ class HonourEntry(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)  # year's points (household)
     minutes: Mapped[int] = mapped_column(Integer, default=0)  # year's confirmed minutes (volunteer)
     number: Mapped[str] = mapped_column(String(40), unique=True)  # certificate number
+    __table_args__ = (known("kind", HonourKind),)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.enums import RoundStatus
+from db.enums import ProduceMoveKind, RoundStatus
 from db.history import Guard
 from db.models.base import Base, BigId, known, now
 
@@ -81,12 +81,13 @@ class ProduceMove(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
     crop: Mapped[str] = mapped_column(String(20))
     grams: Mapped[int] = mapped_column(Integer)  # signed
-    kind: Mapped[str] = mapped_column(String(20))  # harvest / deliver / to_shop / sale / adjust
+    kind: Mapped[str] = mapped_column(String(20))  # harvest / deliver / to_shop / sale / adjust / return
     ref_type: Mapped[str] = mapped_column(String(20), default="")
     ref_id: Mapped[str] = mapped_column(String(40), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    __table_args__ = (known("kind", ProduceMoveKind),)
 
 
 class Beneficiary(Base):

@@ -7,8 +7,9 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.enums import LedgerKind
 from db.history import Guard
-from db.models.base import Base, BigId, now
+from db.models.base import Base, BigId, known, now
 
 
 class Account(Base):
@@ -67,6 +68,7 @@ class LedgerEntry(Base):
             sqlite_where=text("reverses_id IS NOT NULL"),
             postgresql_where=text("reverses_id IS NOT NULL"),
         ),
+        known("kind", LedgerKind),
     )
 
 

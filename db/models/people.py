@@ -18,8 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.enums import HouseholdEventKind
 from db.history import Guard
-from db.models.base import Base, BigId, now
+from db.models.base import Base, BigId, known, now
 
 
 class Village(Base):
@@ -110,7 +111,8 @@ class HouseholdEvent(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (Index("ix_household_event_household", "household_id", "id"),)
+    __table_args__ = (Index("ix_household_event_household", "household_id", "id"),
+                      known("kind", HouseholdEventKind))
 
 
 # ---------------------------------------------------------------- staff & security

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.enums import ObjectionStatus, ProposalStatus
+from db.enums import DecisionOutcome, DepartureKind, ObjectionStatus, ProposalStatus, VoteChoice
 from db.history import Guard
 from db.models.base import Base, BigId, known, now
 
@@ -111,7 +111,7 @@ class SessionDeparture(Base):
     kind: Mapped[str] = mapped_column(String(10))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
-    __table_args__ = (CheckConstraint("kind IN ('left', 'mistake')", name="kind_known"),)
+    __table_args__ = (known("kind", DepartureKind),)
 
 
 class Decision(Base):
@@ -125,7 +125,7 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (UniqueConstraint("session_id", "proposal_id", "outcome"),)
+    __table_args__ = (UniqueConstraint("session_id", "proposal_id", "outcome"), known("outcome", DecisionOutcome))
 
 
 class Vote(Base):
@@ -136,7 +136,7 @@ class Vote(Base):
     decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), primary_key=True)
     attendee_id: Mapped[int] = mapped_column(ForeignKey("session_attendee.id"), primary_key=True)
     vote: Mapped[str] = mapped_column(String(10))  # agree / disagree / abstain
-    __table_args__ = (CheckConstraint("vote IN ('agree', 'disagree', 'abstain')", name="vote_known"),)
+    __table_args__ = (known("vote", VoteChoice),)
 
 
 class Objection(Base):

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.enums import CardStatus, Delivery, RedemptionStatus
+from db.enums import CardStatus, Delivery, ProductKind, RedemptionStatus, StockMoveKind
 from db.history import Guard, Prefix
 from db.models.base import Base, BigId, known, now
 
@@ -65,6 +65,7 @@ class Product(Base):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("price > 0", name="price_positive"),
         UniqueConstraint("village_id", "barcode"),
+        known("kind", ProductKind),
     )
 
 
@@ -76,7 +77,7 @@ class StockMove(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # purchase / donation / harvest / redeem / void / count
+    kind: Mapped[str] = mapped_column(String(20))  # purchase / donation / harvest / redeem / void / return / count
     qty: Mapped[int] = mapped_column(Integer)  # signed
     donor: Mapped[str] = mapped_column(String(60), default="")
     funding: Mapped[str] = mapped_column(String(60), default="")
@@ -85,7 +86,7 @@ class StockMove(Base):
     ref_id: Mapped[str] = mapped_column(String(40), default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
-    __table_args__ = (Index("ix_stock_move_village_at", "village_id", "created_at"),)
+    __table_args__ = (Index("ix_stock_move_village_at", "village_id", "created_at"), known("kind", StockMoveKind))
 
 
 class Redemption(Base):
