@@ -6,9 +6,9 @@ Invariants (checked by core.maintenance.verify and the tests):
   constraint backs it);
 - services (kind ``service``) carry no stock.
 
-Move kinds: purchase 采购, donation 捐赠 (donor, funding source), harvest 义田转入,
-redeem 兑换出库, void 撤销退回, count 盘点调整. A stock count records the counted quantity
-in ``ref_id`` (ref_type ``count``) so the 五公开 report can show counted vs expected.
+Move kinds (``db.enums.StockMoveKind``): purchase 采购, donation 捐赠 (donor, funding source),
+harvest 义田转入, redeem 兑换出库, void 撤销退回, return 退货入库 (goods handed back), count 盘点调整.
+A stock count records the counted quantity in ``ref_id`` (ref_type ``count``) so the 五公开 report can show counted vs expected.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ MOVE_NAMES = {
     "harvest": "义田转入",
     "redeem": "兑换出库",
     "void": "撤销退回",
+    "return": "退货入库",
     "count": "盘点调整",
 }
 RECEIVE_KINDS = ("purchase", "donation", "harvest")
