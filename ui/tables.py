@@ -83,11 +83,15 @@ def records(rows: Iterable[Any], cols: Sequence[Col]) -> pd.DataFrame:
 
 def labelled(rows: Iterable[Any], cols: Sequence[Col]) -> pd.DataFrame:
     """The same table with Chinese headers and 是/否 for yes-no: what a download holds."""
-    df = records(rows, cols)
+    return _labels(records(rows, cols), cols)
+
+
+def _labels(df: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
+    out = df.rename(columns={c.field: c.label for c in cols})  # a new frame: the screen's stays as it is
     for c in cols:
         if c.kind == "bool":
-            df[c.field] = df[c.field].map({True: "是", False: "否"})
-    return df.rename(columns={c.field: c.label for c in cols})
+            out[c.label] = out[c.label].map({True: "是", False: "否"})
+    return out
 
 
 def column_config(cols: Sequence[Col]) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def table(rows: Iterable[Any], cols: Sequence[Col], *, key: str, download: str |
     kwargs.setdefault("width", "stretch")
     shown = (where or st).dataframe(df, column_config=column_config(cols), key=key, **kwargs)
     if download:
-        downloads(labelled(rows, cols), download, key=f"{key}_dl")
+        downloads(_labels(df, cols), download, key=f"{key}_dl")
     return shown
 
 
